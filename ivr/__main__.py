@@ -1,0 +1,89 @@
+"""Command line: `python -m ivr run` starts the control plane; `python -m ivr timeline`
+prints a call's record and timeline from Redis.
+
+Rules: a bad setting exits with status 2 and a message naming it; nothing is printed
+as a Python traceback for an operator mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+
+import redis.asyncio as aioredis
+
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"ivr: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _stamp(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+
+
+async def _timeline(settings: Settings, call_id: str | None, as_json: bool) -> int:
+    client = aioredis.from_url(settings.redis_url)
+    store = CallStore(client, settings.redis_prefix)
+    try:
+        if call_id is None:
+            latest = await store.latest(1)
+            if not latest:
+                print("no calls recorded yet", file=sys.stderr)
+                return 1
+            call_id = latest[0]
+        record = await store.get(call_id)
+    except StoreUnavailable as exc:
+        print(f"ivr: Redis at {settings.redis_url} unavailable: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await client.aclose()
+    if record is None:
+        print(f"no call {call_id}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(record, indent=2))
+        return 0
+    print(f"call {call_id}  caller {record.get('caller', '?')}  dialled {record.get('dialled', '?')}"
+          f"  outcome {record.get('outcome', '(in progress)')}")
+    start = record["timeline"][0]["at"] if record["timeline"] else 0.0
+    for item in record["timeline"]:
+        detail = " ".join(f"{k}={v}" for k, v in item.items() if k not in ("at", "entry"))
+        print(f"  {_stamp(item['at'])} UTC  +{item['at'] - start:6.2f}s  {item['entry']:<16} {detail}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ivr", description="Kendari 112 control plane")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the control plane (settings from IVR_* environment variables)")
+    show = sub.add_parser("timeline", help="print a call's timeline (default: the latest call)")
+    show.add_argument("call_id", nargs="?")
+    show.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "run":
+        from ivr.app import run
+
+        asyncio.run(run(settings))
+        return 0
+    return asyncio.run(_timeline(settings, args.call_id, args.json))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Asterisk REST Interface over aiohttp: typed models, REST calls, the events WebSocket."""

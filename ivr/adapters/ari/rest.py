@@ -1,0 +1,136 @@
+"""ARI REST calls over one aiohttp session.
+
+Rules: one method per ARI operation we use, typed results; any non-2xx answer raises
+AriError with the HTTP status, the operation and Asterisk's message; network failures
+raise AriUnavailable. No retries here: the engine decides what a failure means.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import aiohttp
+from pydantic import BaseModel
+
+from ivr.adapters.ari.models import Bridge, Channel, Endpoint, Playback
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class AriError(Exception):
+    def __init__(self, operation: str, status: int, message: str) -> None:
+        super().__init__(f"ARI {operation}: HTTP {status}: {message}")
+        self.operation = operation
+        self.status = status
+        self.message = message
+
+
+class AriUnavailable(Exception):
+    """Asterisk's HTTP server could not be reached."""
+
+
+class AriRest:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, app: str) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/") + "/ari"
+        self.app = app
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        url = self._base + path
+        try:
+            async with self._session.request(method, url, params=params, json=body) as resp:
+                text = await resp.text()
+                if resp.status >= 300:
+                    try:
+                        message = json.loads(text).get("message", text)
+                    except ValueError:
+                        message = text
+                    raise AriError(operation, resp.status, message)
+                return json.loads(text) if text else None
+        except aiohttp.ClientError as exc:
+            raise AriUnavailable(f"ARI {operation}: {exc}") from exc
+
+    async def ping(self) -> None:
+        await self._call("GET", "/asterisk/ping", "ping")
+
+    async def answer(self, channel_id: str) -> None:
+        await self._call("POST", f"/channels/{channel_id}/answer", "answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        await self._call("DELETE", f"/channels/{channel_id}", "hangup", {"reason": reason})
+
+    async def play(self, channel_id: str, playback_id: str, media: str) -> Playback:
+        data = await self._call(
+            "POST", f"/channels/{channel_id}/play/{playback_id}", "play", {"media": media}
+        )
+        return Playback.model_validate(data)
+
+    async def originate(
+        self,
+        *,
+        endpoint: str,
+        channel_id: str,
+        app_args: str,
+        caller_number: str,
+        timeout: int,
+        originator: str | None = None,
+    ) -> Channel:
+        params = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": app_args,
+            "channelId": channel_id,
+            "callerId": caller_number,
+            "timeout": str(timeout),
+        }
+        if originator:
+            params["originator"] = originator
+        return Channel.model_validate(await self._call("POST", "/channels", "originate", params))
+
+    async def create_bridge(self, bridge_id: str, name: str) -> Bridge:
+        data = await self._call(
+            "POST", f"/bridges/{bridge_id}", "create bridge", {"type": "mixing", "name": name}
+        )
+        return Bridge.model_validate(data)
+
+    async def add_channels(self, bridge_id: str, channel_ids: list[str]) -> None:
+        await self._call(
+            "POST", f"/bridges/{bridge_id}/addChannel", "add to bridge",
+            {"channel": ",".join(channel_ids)},
+        )
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        await self._call("DELETE", f"/bridges/{bridge_id}", "destroy bridge")
+
+    async def channels(self) -> list[Channel]:
+        return _list(Channel, await self._call("GET", "/channels", "list channels"))
+
+    async def bridges(self) -> list[Bridge]:
+        return _list(Bridge, await self._call("GET", "/bridges", "list bridges"))
+
+    async def endpoint(self, technology: str, resource: str) -> Endpoint:
+        data = await self._call("GET", f"/endpoints/{technology}/{resource}", "get endpoint")
+        return Endpoint.model_validate(data)
+
+    async def subscribe(self, event_source: str) -> None:
+        await self._call(
+            "POST", f"/applications/{self.app}/subscription", "subscribe",
+            {"eventSource": event_source},
+        )
+
+    async def application(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/applications/{self.app}", "get app")
+        return result
+
+
+def _list(model: type[ModelT], data: Any) -> list[ModelT]:
+    return [model.model_validate(item) for item in data or []]

@@ -1,0 +1,52 @@
+"""ARI events -> core events, by the ids the core chose (see ivr.core.ids).
+
+Rules: pure mapping, no call-handling decisions; an ARI event that concerns no call of
+ours maps to nothing. StasisEnd and ChannelDestroyed both mean "this leg is gone"; the
+core ignores the duplicate.
+"""
+
+from __future__ import annotations
+
+from ivr.adapters.ari import models as ari
+from ivr.core import events as ev
+from ivr.core import ids
+from ivr.core.roundrobin import TakerReachability
+
+CALLER_ARG = "caller"
+TAKER_ARG = "taker"
+
+
+Translated = ev.CallEvent | TakerReachability
+
+
+def taker_of_channel_name(name: str) -> str | None:
+    """'PJSIP/taker01-0000000a' -> 'taker01'."""
+    tech, _, rest = name.partition("/")
+    return rest.rpartition("-")[0] or None if tech == "PJSIP" else None
+
+
+def translate(event: ari.AnyEvent) -> list[Translated]:
+    match event:
+        # Literal strings here: a bare name in a pattern would capture, not compare.
+        case ari.StasisStart(args=["caller", *rest], channel=channel):
+            dialled = rest[0] if rest else "112"
+            return [ev.CallArrived(channel.id, channel.caller.number, dialled)]
+        case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
+            return [ev.TakerAnswered(call_id, channel.id)]
+        case ari.StasisEnd(channel=channel):
+            return _leg_gone(channel, "hangup")
+        case ari.ChannelDestroyed(channel=channel, cause_txt=cause):
+            return _leg_gone(channel, cause or "hangup")
+        case ari.PlaybackFinished(playback=playback):
+            call_id = ids.call_of_greeting(playback.id)
+            return [ev.GreetingFinished(call_id)] if call_id else []
+        case ari.EndpointStateChange(endpoint=endpoint) if endpoint.technology == "PJSIP":
+            return [TakerReachability(endpoint.resource, endpoint.state != "offline")]
+    return []
+
+
+def _leg_gone(channel: ari.Channel, cause: str) -> list[Translated]:
+    call_id = ids.call_of_taker_leg(channel.id)
+    if call_id is not None:
+        return [ev.TakerLegEnded(call_id, channel.id, cause)]
+    return [ev.CallerHungUp(channel.id)]

@@ -1,0 +1,91 @@
+"""Call records in Redis: one hash per call, its timeline, and an index by arrival.
+
+Keys (prefix configurable, default "ivr"):
+  {p}:call:{id}           hash: caller, dialled, arrived_at, ended_at, outcome, taker, ...
+  {p}:call:{id}:timeline  list of JSON entries {"at": epoch seconds, "entry": name, ...detail}
+  {p}:calls               sorted set: call id by arrival time
+Rules: the store records decisions, it never makes them; a Redis outage is logged and
+costs the record, never the call (callers of this class catch StoreUnavailable).
+Records are kept for retention_days (default 30), then expire.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+
+# Timeline details that also describe the call as a whole, kept on its hash.
+RECORD_FIELDS = frozenset({"caller", "dialled", "taker", "taker_channel", "outcome", "by"})
+
+
+class StoreUnavailable(Exception):
+    pass
+
+
+class CallStore:
+    def __init__(self, client: aioredis.Redis, prefix: str = "ivr", retention_days: int = 30) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._ttl = retention_days * 86400
+
+    def _key(self, call_id: str, suffix: str = "") -> str:
+        return f"{self._prefix}:call:{call_id}{suffix}"
+
+    async def ping(self) -> None:
+        try:
+            await self._redis.ping()
+        except RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def append(self, call_id: str, entry: str, at: float, detail: dict[str, str]) -> None:
+        """Append a timeline entry; 'arrived' creates the record, 'ended' closes it."""
+        item = json.dumps({"at": at, "entry": entry, **detail})
+        fields = {k: v for k, v in detail.items() if k in RECORD_FIELDS and v}
+        if entry in ("arrived", "ended"):
+            fields[f"{entry}_at"] = repr(at)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(self._key(call_id, ":timeline"), item)
+                if fields:
+                    pipe.hset(self._key(call_id), mapping=fields)
+                if entry == "arrived":
+                    pipe.zadd(f"{self._prefix}:calls", {call_id: at})
+                pipe.expire(self._key(call_id), self._ttl)
+                pipe.expire(self._key(call_id, ":timeline"), self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(f"recording '{entry}' of call {call_id}: {exc}") from exc
+
+    async def set_fields(self, call_id: str, **fields: str) -> None:
+        try:
+            await self._redis.hset(self._key(call_id), mapping=fields)
+        except RedisError as exc:
+            raise StoreUnavailable(f"updating call {call_id}: {exc}") from exc
+
+    async def get(self, call_id: str) -> dict[str, Any] | None:
+        try:
+            record = await self._redis.hgetall(self._key(call_id))
+            timeline = await self._redis.lrange(self._key(call_id, ":timeline"), 0, -1)
+        except RedisError as exc:
+            raise StoreUnavailable(f"reading call {call_id}: {exc}") from exc
+        if not record and not timeline:
+            return None
+        return {**_decode(record), "timeline": [json.loads(item) for item in timeline]}
+
+    async def latest(self, count: int = 1) -> list[str]:
+        try:
+            ids = await self._redis.zrevrange(f"{self._prefix}:calls", 0, count - 1)
+        except RedisError as exc:
+            raise StoreUnavailable(f"listing calls: {exc}") from exc
+        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+
+def _decode(record: dict[Any, Any]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in record.items()
+    }

@@ -1,0 +1,120 @@
+"""Actions the core asks the adapters to take, imperative, frozen.
+
+Rules: a command carries every identifier the adapter needs (ids are chosen by the
+core, so later events can be matched without lookups); adapters report failure of a
+command back as a CommandFailed event, never by raising into the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivr.core.outcomes import Outcome
+
+
+@dataclass(frozen=True)
+class Answer:
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class PlayPrompt:
+    channel_id: str
+    playback_id: str
+    media: str
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    call_id: str
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    call_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RequestTaker:
+    """Ask the dispatcher for a call taker; it answers with TakerAssigned."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class ReleaseTaker:
+    """The call taker is free again (or the waiting caller left): the dispatcher moves on."""
+
+    call_id: str
+    taker: str | None
+
+
+@dataclass(frozen=True)
+class OfferToTaker:
+    call_id: str
+    taker: str
+    channel_id: str
+    caller_channel: str
+    caller_number: str
+    ring_seconds: int
+
+
+@dataclass(frozen=True)
+class ConnectParties:
+    bridge_id: str
+    caller_channel: str
+    taker_channel: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class DestroyBridge:
+    bridge_id: str
+
+
+@dataclass(frozen=True)
+class ClaimTaker:
+    """A call taker found already on this call after a reconnect: the dispatcher marks them busy."""
+
+    call_id: str
+    taker: str
+
+
+@dataclass(frozen=True)
+class RecordTimeline:
+    call_id: str
+    entry: str
+    at: float
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FinishCall:
+    """The call is over: its task ends and every timer it still has is cancelled."""
+
+    call_id: str
+    outcome: Outcome
+
+
+Command = (
+    Answer
+    | PlayPrompt
+    | StartTimer
+    | CancelTimer
+    | RequestTaker
+    | ReleaseTaker
+    | ClaimTaker
+    | OfferToTaker
+    | ConnectParties
+    | Hangup
+    | DestroyBridge
+    | RecordTimeline
+    | FinishCall
+)

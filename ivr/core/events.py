@@ -1,0 +1,102 @@
+"""Facts that came in, past tense, frozen.
+
+Rules: an event names one call (call_id) or one call taker; it carries only what the
+core needs to decide, already translated from ARI JSON by the adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CallArrived:
+    call_id: str
+    caller_number: str
+    dialled: str
+
+
+@dataclass(frozen=True)
+class CallerAnswered:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class GreetingFinished:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class TakerAssigned:
+    call_id: str
+    taker: str
+
+
+@dataclass(frozen=True)
+class TakerAnswered:
+    call_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class TakerLegEnded:
+    """The call taker's leg is gone: never answered (ring no answer, busy, unreachable) or hung up."""
+
+    call_id: str
+    channel_id: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class PartiesConnected:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class CallerHungUp:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    call_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CommandFailed:
+    """An adapter could not carry out a command (the channel vanished, Asterisk refused, ...)."""
+
+    call_id: str
+    command: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CallAdopted:
+    """After a (re)connect, Asterisk holds a caller channel in our app that no task owns.
+
+    taker_channel is set when the caller is already bridged with a call taker's leg.
+    """
+
+    call_id: str
+    caller_number: str
+    dialled: str
+    answered: bool
+    taker: str | None
+    taker_channel: str | None
+
+
+CallEvent = (
+    CallArrived
+    | CallerAnswered
+    | GreetingFinished
+    | TakerAssigned
+    | TakerAnswered
+    | TakerLegEnded
+    | PartiesConnected
+    | CallerHungUp
+    | TimerFired
+    | CommandFailed
+    | CallAdopted
+)

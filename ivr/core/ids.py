@@ -1,0 +1,39 @@
+"""Identifiers the core chooses, and how to read them back.
+
+Rules: a call's id is its caller channel's id in Asterisk; every other id the control
+plane creates for that call embeds it, so an event can be routed to its call without a
+lookup table (and after a restart, from Asterisk's own list of channels and bridges).
+"""
+
+from __future__ import annotations
+
+TAKER_LEG = "-t"
+BRIDGE = "-bridge"
+GREETING = "-greeting"
+
+
+def taker_leg_id(call_id: str, attempt: int) -> str:
+    return f"{call_id}{TAKER_LEG}{attempt}"
+
+
+def bridge_id(call_id: str) -> str:
+    return f"{call_id}{BRIDGE}"
+
+
+def greeting_id(call_id: str) -> str:
+    return f"{call_id}{GREETING}"
+
+
+def call_of_taker_leg(channel_id: str) -> str | None:
+    call_id, sep, attempt = channel_id.rpartition(TAKER_LEG)
+    return call_id if sep and call_id and attempt.isdigit() else None
+
+
+def call_of_bridge(bridge: str) -> str | None:
+    return bridge.removesuffix(BRIDGE) if bridge.endswith(BRIDGE) and len(bridge) > len(BRIDGE) else None
+
+
+def call_of_greeting(playback_id: str) -> str | None:
+    if playback_id.endswith(GREETING) and len(playback_id) > len(GREETING):
+        return playback_id.removesuffix(GREETING)
+    return None

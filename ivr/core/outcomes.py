@@ -1,0 +1,16 @@
+"""Named outcomes: every call leaves the system with exactly one of these.
+
+Rules: names are stable strings (they are stored, counted and shown on dashboards);
+add new ones, never rename.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"  # a call taker answered and the parties were connected
+    ABANDONED_IN_GREETING = "abandoned-in-greeting"  # caller hung up before or during the greeting
+    ABANDONED_IN_QUEUE = "abandoned-in-queue"  # caller hung up while waiting or being offered
+    FAILED = "failed"  # the system could not handle the call (Asterisk refused a step)

@@ -1,0 +1,1 @@
+"""Runs the core: one task per call, the dispatcher, timers, reconcile on (re)connect."""

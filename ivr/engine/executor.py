@@ -1,0 +1,131 @@
+"""Carries out core commands with the adapters.
+
+Rules: one small method per command type, looked up by type (no call-handling ifs);
+ARI failures become CommandFailed events for the call, except hang-ups and bridge
+teardown of things already gone (404), which are done; a Redis outage costs the
+record, never the call; timers post TimerFired into the call's task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.translate import TAKER_ARG
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.core import commands as cmd
+from ivr.core import events as ev
+from ivr.core import roundrobin as rr
+
+log = logging.getLogger(__name__)
+
+
+class EngineLink(Protocol):
+    def post(self, call_id: str, event: ev.CallEvent) -> None: ...
+    def dispatch(self, event: rr.DispatchEvent) -> None: ...
+    def finished(self, call_id: str, outcome: str) -> None: ...
+
+
+class Executor:
+    def __init__(self, ari: AriRest, store: CallStore, engine: EngineLink) -> None:
+        self._ari = ari
+        self._store = store
+        self._engine = engine
+        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
+        self._handlers: dict[type, Callable[[str, Any], Awaitable[None]]] = {
+            cmd.Answer: self._answer,
+            cmd.PlayPrompt: self._play,
+            cmd.StartTimer: self._start_timer,
+            cmd.CancelTimer: self._cancel_timer,
+            cmd.RequestTaker: self._request_taker,
+            cmd.ReleaseTaker: self._release_taker,
+            cmd.ClaimTaker: self._claim_taker,
+            cmd.OfferToTaker: self._offer,
+            cmd.ConnectParties: self._connect,
+            cmd.Hangup: self._hangup,
+            cmd.DestroyBridge: self._destroy_bridge,
+            cmd.RecordTimeline: self._record,
+            cmd.FinishCall: self._finish,
+        }
+
+    async def execute(self, call_id: str, command: cmd.Command) -> None:
+        try:
+            await self._handlers[type(command)](call_id, command)
+        except (AriError, AriUnavailable) as exc:
+            log.warning("call %s: %s failed: %s", call_id, type(command).__name__, exc)
+            self._engine.post(call_id, ev.CommandFailed(call_id, type(command).__name__, str(exc)))
+
+    async def _answer(self, call_id: str, c: cmd.Answer) -> None:
+        await self._ari.answer(c.channel_id)
+        self._engine.post(call_id, ev.CallerAnswered(call_id))
+
+    async def _play(self, call_id: str, c: cmd.PlayPrompt) -> None:
+        await self._ari.play(c.channel_id, c.playback_id, c.media)
+
+    async def _start_timer(self, call_id: str, c: cmd.StartTimer) -> None:
+        self._drop_timer(call_id, c.name)
+        loop = asyncio.get_running_loop()
+        fire = ev.TimerFired(call_id, c.name)
+        self._timers[(call_id, c.name)] = loop.call_later(c.seconds, self._engine.post, call_id, fire)
+
+    async def _cancel_timer(self, call_id: str, c: cmd.CancelTimer) -> None:
+        self._drop_timer(call_id, c.name)
+
+    def _drop_timer(self, call_id: str, name: str) -> None:
+        handle = self._timers.pop((call_id, name), None)
+        if handle is not None:
+            handle.cancel()
+
+    async def _request_taker(self, call_id: str, c: cmd.RequestTaker) -> None:
+        self._engine.dispatch(rr.CallerWaiting(c.call_id))
+
+    async def _release_taker(self, call_id: str, c: cmd.ReleaseTaker) -> None:
+        self._engine.dispatch(rr.CallerLeft(c.call_id))
+        if c.taker is not None:
+            self._engine.dispatch(rr.TakerFree(c.taker))
+
+    async def _claim_taker(self, call_id: str, c: cmd.ClaimTaker) -> None:
+        self._engine.dispatch(rr.TakerBusy(c.taker))
+
+    async def _offer(self, call_id: str, c: cmd.OfferToTaker) -> None:
+        await self._ari.originate(
+            endpoint=f"PJSIP/{c.taker}",
+            channel_id=c.channel_id,
+            app_args=f"{TAKER_ARG},{c.call_id}",
+            caller_number=c.caller_number or "112",
+            timeout=c.ring_seconds,
+            originator=c.caller_channel,
+        )
+
+    async def _connect(self, call_id: str, c: cmd.ConnectParties) -> None:
+        await self._ari.create_bridge(c.bridge_id, c.bridge_id)
+        await self._ari.add_channels(c.bridge_id, [c.caller_channel, c.taker_channel])
+        self._engine.post(call_id, ev.PartiesConnected(call_id))
+
+    async def _hangup(self, call_id: str, c: cmd.Hangup) -> None:
+        await _unless_gone(self._ari.hangup(c.channel_id))
+
+    async def _destroy_bridge(self, call_id: str, c: cmd.DestroyBridge) -> None:
+        await _unless_gone(self._ari.destroy_bridge(c.bridge_id))
+
+    async def _record(self, call_id: str, c: cmd.RecordTimeline) -> None:
+        try:
+            await self._store.append(c.call_id, c.entry, c.at, c.detail)
+        except StoreUnavailable as exc:
+            log.error("call %s: timeline entry '%s' not stored: %s", call_id, c.entry, exc)
+
+    async def _finish(self, call_id: str, c: cmd.FinishCall) -> None:
+        for key in [key for key in self._timers if key[0] == call_id]:
+            self._drop_timer(*key)
+        self._engine.finished(c.call_id, c.outcome.value)
+
+
+async def _unless_gone(request: Awaitable[None]) -> None:
+    try:
+        await request
+    except AriError as exc:
+        if exc.status != 404:
+            raise

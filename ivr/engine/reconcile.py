@@ -1,0 +1,91 @@
+"""What to do after a (re)connect, from what Asterisk holds and what we believe.
+
+Rules (Asterisk decides whether a channel exists; we decide what it is for):
+- A call we track whose caller channel is gone: the caller hung up while we were away.
+- A call we track whose call-taker leg is gone: that leg ended.
+- A caller channel in our Stasis app that no task owns is adopted: as connected if it
+  shares one of our bridges with its call-taker leg, otherwise back to waiting (or to
+  answering if it was never answered).
+- A call-taker leg or one of our bridges that belongs to no call is cleaned up.
+Pure: plan() reads lists and returns a plan; the engine carries it out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivr.adapters.ari.models import Bridge, Channel
+from ivr.adapters.ari.translate import CALLER_ARG, taker_of_channel_name
+from ivr.core import events as ev
+from ivr.core import ids
+from ivr.core.call import Call, Phase
+
+
+@dataclass
+class Plan:
+    post: list[tuple[str, ev.CallEvent]] = field(default_factory=list)
+    adopt: list[ev.CallAdopted] = field(default_factory=list)
+    hangup: list[str] = field(default_factory=list)
+    destroy_bridges: list[str] = field(default_factory=list)
+
+
+def _is_our_caller(channel: Channel, app: str) -> bool:
+    plan = channel.dialplan
+    return plan.app_name == "Stasis" and plan.app_data.startswith(f"{app},{CALLER_ARG}")
+
+
+def _dialled(channel: Channel) -> str:
+    parts = channel.dialplan.app_data.split(",")
+    return parts[2] if len(parts) > 2 and parts[2] else "112"
+
+
+def plan(known: dict[str, Call], channels: list[Channel], bridges: list[Bridge], app: str) -> Plan:
+    result = Plan()
+    present = {c.id: c for c in channels}
+    for call_id, call in known.items():
+        if call_id not in present:
+            result.post.append((call_id, ev.CallerHungUp(call_id)))
+        elif call.taker_channel and call.taker_channel not in present and call.phase in (
+            Phase.OFFERED, Phase.CONNECTING, Phase.CONNECTED
+        ):
+            result.post.append(
+                (call_id, ev.TakerLegEnded(call_id, call.taker_channel, "gone while disconnected"))
+            )
+
+    bridged_with: dict[str, str] = {}  # caller channel -> taker leg sharing one of our bridges
+    for bridge in bridges:
+        call_id = ids.call_of_bridge(bridge.id)
+        if call_id is None:
+            continue
+        legs = [c for c in bridge.channels if ids.call_of_taker_leg(c) == call_id]
+        if call_id in bridge.channels and legs:
+            bridged_with[call_id] = legs[0]
+
+    adopted: set[str] = set()
+    for channel in channels:
+        if channel.id in known or not _is_our_caller(channel, app):
+            continue
+        leg = bridged_with.get(channel.id)
+        taker = taker_of_channel_name(present[leg].name) if leg in present else None
+        result.adopt.append(
+            ev.CallAdopted(
+                channel.id,
+                channel.caller.number,
+                _dialled(channel),
+                answered=channel.state == "Up",
+                taker=taker,
+                taker_channel=leg if taker else None,
+            )
+        )
+        adopted.add(channel.id)
+
+    owners = set(known) | adopted
+    for channel in channels:
+        call_id = ids.call_of_taker_leg(channel.id)
+        if call_id is not None and call_id not in owners:
+            result.hangup.append(channel.id)
+    for bridge in bridges:
+        call_id = ids.call_of_bridge(bridge.id)
+        if call_id is not None and call_id not in owners:
+            result.destroy_bridges.append(bridge.id)
+    return result

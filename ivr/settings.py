@@ -1,0 +1,69 @@
+"""Control-plane settings, from the environment (prefix IVR_) or a .env file.
+
+Rules: validated once at start with ranges; a missing or invalid setting stops the app
+with a message naming the environment variable and what is wrong. The ARI password
+has no default: production never runs on a default secret.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_TAKERS = [f"taker{n:02d}" for n in range(1, 21)]
+ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IVR_", env_file=None, extra="ignore")
+
+    ari_url: str = Field("http://127.0.0.1:8088", pattern=r"^https?://[^/\s]+$")
+    ari_user: str = Field("ivr112", min_length=1)
+    ari_password: SecretStr = Field(min_length=8)
+    ari_app: str = Field("ivr112", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
+    redis_prefix: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]{1,20}$")
+    takers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_TAKERS))
+    greeting_media: str = Field("sound:ivr112/greeting", pattern=r"^(sound|recording|tone):\S+$")
+    greeting_guard_seconds: float = Field(30.0, ge=5, le=120)
+    ring_seconds: int = Field(15, ge=5, le=60)
+    reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
+    record_retention_days: int = Field(30, ge=1, le=3650)
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("takers", mode="before")
+    @classmethod
+    def _split_takers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("takers")
+    @classmethod
+    def _check_takers(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one call taker endpoint is needed")
+        bad = [name for name in value if not ENDPOINT_NAME.match(name)]
+        if bad:
+            raise ValueError(f"not a SIP endpoint name: {', '.join(bad)}")
+        if len(set(value)) != len(value):
+            raise ValueError("a call taker is listed twice")
+        return value
+
+
+class SettingsError(Exception):
+    """Settings could not be loaded; the message names each bad variable."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]  # required values come from the environment
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "IVR_" + "_".join(str(part) for part in error["loc"][:1]).upper()
+            problems.append(f"  {name}: {error['msg']}")
+        raise SettingsError("invalid settings:\n" + "\n".join(problems)) from None

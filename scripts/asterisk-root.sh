@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds the Debian sid root folder that Asterisk 22 runs in (with chroot).
+# Rules: idempotent (an existing root whose `asterisk -V` works is reused);
+# atomic (built in ROOT.tmp, renamed only when complete); lives outside the
+# checkout ($ASTERISK_ROOT, default /var/cache/ivr112/asterisk-root); never
+# installs sid packages on the host.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_root
+
+: "${DEBIAN_MIRROR:=http://deb.debian.org/debian}"
+# The package set we need. Pinned by major version: the check below refuses a
+# root whose Asterisk is not 22.
+PACKAGES=asterisk,asterisk-modules,asterisk-config,asterisk-core-sounds-en-wav
+
+if [ -x "$ASTERISK_ROOT/usr/sbin/asterisk" ] && version=$(chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -V 2>/dev/null); then
+  log "reusing $ASTERISK_ROOT ($version)"
+  exit 0
+fi
+
+command -v mmdebstrap >/dev/null || {
+  log "installing mmdebstrap on the host"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null \
+    || die "mmdebstrap is missing and apt-get could not install it"
+}
+
+tmp="$ASTERISK_ROOT.tmp"
+rm -rf "$tmp"
+mkdir -p "$(dirname "$ASTERISK_ROOT")"
+log "building Asterisk root in $tmp from Debian sid ($DEBIAN_MIRROR); about a minute"
+if ! mmdebstrap --variant=essential --mode=root \
+    --include="$PACKAGES" \
+    --aptopt='Acquire::Check-Valid-Until "false"' \
+    --aptopt='APT::Install-Recommends "false"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    sid "$tmp" "$DEBIAN_MIRROR" >"$tmp.log" 2>&1; then
+  tail -n 30 "$tmp.log" >&2
+  rm -rf "$tmp"
+  die "could not build the Asterisk root: mmdebstrap failed to install $PACKAGES from sid at $DEBIAN_MIRROR (full log: $tmp.log)"
+fi
+
+version=$(chroot "$tmp" /usr/sbin/asterisk -V 2>/dev/null) || die "the new root has no working asterisk binary (log: $tmp.log)"
+case "$version" in
+  "Asterisk 22."*) ;;
+  *) rm -rf "$tmp"; die "sid delivered '$version', this project needs Asterisk 22" ;;
+esac
+
+# Debian's sample configs move aside: the repo's configuration is copied in at every start.
+if [ -d "$tmp/etc/asterisk" ]; then
+  mv "$tmp/etc/asterisk" "$tmp/etc/asterisk.debian-samples"
+  mkdir -p "$tmp/etc/asterisk"
+fi
+# No systemd in a chroot; res_resolver_unbound wants /etc/hosts.
+mkdir -p "$tmp/run/asterisk"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$tmp/etc/hosts"
+
+rm -rf "$ASTERISK_ROOT"
+mv "$tmp" "$ASTERISK_ROOT"
+rm -f "$tmp.log"
+log "built $ASTERISK_ROOT ($version)"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Starts Asterisk 22 in its chroot with the repo's configuration.
+# Rules: builds the root first if it is missing; renders the configuration
+# afresh at every start (scripts/render_conf.py); an Asterisk already running from
+# this root is stopped by pid first; returns only when ARI answers, or fails
+# naming what did not come up.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_root
+
+bash "$REPO_DIR/scripts/asterisk-root.sh"
+[ -f "$ASTERISK_ROOT/run/asterisk/asterisk.pid" ] && bash "$REPO_DIR/scripts/asterisk-stop.sh"
+
+python3 "$REPO_DIR/scripts/render_conf.py" "$ASTERISK_ROOT/etc/asterisk"
+chroot "$ASTERISK_ROOT" chgrp -R asterisk /etc/asterisk
+
+sounds="$ASTERISK_ROOT/usr/share/asterisk/sounds/id"
+mkdir -p "$sounds"
+bash "$REPO_DIR/scripts/prompts.sh" "$IVR_CACHE_DIR/prompts"
+rm -rf "$sounds/ivr112"
+cp -r "$IVR_CACHE_DIR/prompts/ivr112" "$sounds/ivr112"
+
+mkdir -p "$ASTERISK_ROOT/run/asterisk"
+chroot "$ASTERISK_ROOT" chown asterisk:asterisk /run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk
+rm -f "$ASTERISK_ROOT/var/log/asterisk/messages.log"
+chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -U asterisk -G asterisk \
+  || die "asterisk did not start (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"
+booted=no
+for _ in $(seq 1 300); do  # the control socket appears a moment after the daemon forks
+  if chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -rx 'core waitfullybooted' >/dev/null 2>&1; then booted=yes; break; fi
+  sleep 0.1
+done
+[ "$booted" = yes ] || die "asterisk did not finish booting within 30 s (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"
+
+password=${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password")}
+url="http://${ASTERISK_HTTP_BIND:-127.0.0.1}:${ASTERISK_HTTP_PORT}/ari/asterisk/ping"
+for _ in $(seq 1 100); do
+  if curl -fsS -o /dev/null -u "${IVR_ARI_USER:-ivr112}:$password" "$url" 2>/dev/null; then
+    log "Asterisk up (pid $(cat "$ASTERISK_ROOT/run/asterisk/asterisk.pid")), ARI answering at $url"
+    exit 0
+  fi
+  sleep 0.1
+done
+die "Asterisk started but ARI does not answer at $url (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"

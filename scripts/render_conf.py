@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Renders the repo's Asterisk configuration into an Asterisk etc folder.
+
+Rules kept here:
+- Every file of asterisk-conf/ and dialplan/ is copied with its @@NAME@@ placeholders
+  replaced from the environment (defaults below); an unknown placeholder is an error
+  naming the file and line, never an empty value.
+- Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD or from
+  a random secret kept (mode 0600) in the state folder; each call taker's SIP
+  password likewise from the state folder. They are written to ari_users.conf and
+  pjsip_secrets.conf in the destination only.
+- With IVR_STATIC_CONTACTS=yes (tests, demo) every call taker NN's AOR gets the static
+  contact 127.0.0.(10+NN) and each agency its own loopback address.
+Standard library only: it runs before the project's virtualenv exists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SOURCES = (REPO / "asterisk-conf", REPO / "dialplan")
+PLACEHOLDER = re.compile(r"@@([A-Z0-9_]+)@@")
+TAKER_SECTION = re.compile(r"^\[(taker\d\d)\]\(taker-endpoint\)", re.MULTILINE)
+AGENCY_SECTION = re.compile(r"^\[([a-z]+)\]\(agency-endpoint\)", re.MULTILINE)
+AOR_SECTION = re.compile(r"^\[([a-z0-9]+)\]\((?:taker|agency)-aor\)$", re.MULTILINE)
+
+DEFAULTS = {
+    "SIP_BIND": "127.0.0.1:5060",
+    "CARRIER_ADDRESS": "127.0.0.2:5060",
+    "CARRIER_MATCH": "127.0.0.2",
+    "ASTERISK_HTTP_BIND": "127.0.0.1",
+    "ASTERISK_HTTP_PORT": "8088",
+    "RTP_STRICT": "yes",
+    "TAKER_QUALIFY_SECONDS": "10",
+    "TAKER_QUALIFY_TIMEOUT": "2.0",
+    "IVR_ARI_APP": "ivr112",
+}
+TAKER_BASE = 10  # takerNN answers on 127.0.0.(10 + NN)
+AGENCY_BASE = 31  # agencies from 127.0.0.31 in the order of pjsip.conf
+
+
+def stored_secret(state: Path, name: str) -> str:
+    path = state / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def render_file(src: Path, values: dict[str, str]) -> str:
+    out = []
+    for number, line in enumerate(src.read_text().splitlines(keepends=True), 1):
+        for name in PLACEHOLDER.findall(line):
+            if name not in values:
+                sys.exit(f"render_conf: {src.relative_to(REPO)}:{number}: no value for @@{name}@@")
+        out.append(PLACEHOLDER.sub(lambda m: values[m.group(1)], line))
+    return "".join(out)
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        sys.exit("usage: render_conf.py DEST_ETC_ASTERISK")
+    dest = Path(sys.argv[1])
+    state = Path(os.environ.get("IVR_STATE_DIR", "/var/lib/ivr112"))
+    values = {name: os.environ.get(name, default) for name, default in DEFAULTS.items()}
+
+    tmp = dest.with_name(dest.name + ".new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for folder in SOURCES:
+        for src in sorted(folder.glob("*.conf")):
+            (tmp / src.name).write_text(render_file(src, values))
+
+    pjsip = (REPO / "asterisk-conf" / "pjsip.conf").read_text()
+    takers = TAKER_SECTION.findall(pjsip)
+    agencies = AGENCY_SECTION.findall(pjsip)
+
+    ari_user = os.environ.get("IVR_ARI_USER", "ivr112")
+    ari_password = os.environ.get("IVR_ARI_PASSWORD") or stored_secret(state, "ari_password")
+    (tmp / "ari_users.conf").write_text(
+        f"[{ari_user}]\ntype = user\nread_only = no\npassword = {ari_password}\n"
+    )
+    auth = [
+        f"[{t}-auth]\ntype = auth\nauth_type = digest\nusername = {t}\n"
+        f"password = {stored_secret(state, 'sip_' + t)}\n"
+        for t in takers
+    ]
+    (tmp / "pjsip_secrets.conf").write_text("\n".join(auth))
+
+    if os.environ.get("IVR_STATIC_CONTACTS", "no") == "yes":
+        addresses = {t: f"127.0.0.{TAKER_BASE + int(t[-2:])}" for t in takers}
+        addresses |= {a: f"127.0.0.{AGENCY_BASE + i}" for i, a in enumerate(agencies)}
+        rendered = (tmp / "pjsip.conf").read_text()
+        rendered = AOR_SECTION.sub(
+            lambda m: f"{m.group(0)}\ncontact = sip:{m.group(1)}@{addresses[m.group(1)]}:5060",
+            rendered,
+        )
+        (tmp / "pjsip.conf").write_text(rendered)
+
+    for path in tmp.iterdir():
+        path.chmod(0o640)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+
+
+if __name__ == "__main__":
+    main()
