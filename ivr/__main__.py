@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
@@ -29,7 +29,7 @@ def _settings() -> Settings:
 
 
 def _stamp(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+    return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
 async def _timeline(settings: Settings, call_id: str | None, as_json: bool) -> int:
@@ -54,8 +54,10 @@ async def _timeline(settings: Settings, call_id: str | None, as_json: bool) -> i
     if as_json:
         print(json.dumps(record, indent=2))
         return 0
-    print(f"call {call_id}  caller {record.get('caller', '?')}  dialled {record.get('dialled', '?')}"
-          f"  outcome {record.get('outcome', '(in progress)')}")
+    print(
+        f"call {call_id}  caller {record.get('caller', '?')}  dialled {record.get('dialled', '?')}"
+        f"  outcome {record.get('outcome', '(in progress)')}"
+    )
     start = record["timeline"][0]["at"] if record["timeline"] else 0.0
     for item in record["timeline"]:
         detail = " ".join(f"{k}={v}" for k, v in item.items() if k not in ("at", "entry"))

@@ -44,8 +44,13 @@ async def run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        log.info("control plane starting: ARI %s app %s, Redis %s, %d call takers",
-                 settings.ari_url, settings.ari_app, settings.redis_url, len(settings.takers))
+        log.info(
+            "control plane starting: ARI %s app %s, Redis %s, %d call takers",
+            settings.ari_url,
+            settings.ari_app,
+            settings.redis_url,
+            len(settings.takers),
+        )
         runner = asyncio.create_task(events.run(engine.on_event, engine.on_connected), name="ari-events")
         await stop.wait()
         log.info("stopping: %d calls in progress stay in Asterisk", len(engine.calls))

@@ -60,7 +60,7 @@ class SettingsError(Exception):
 
 def load_settings() -> Settings:
     try:
-        return Settings()  # type: ignore[call-arg]  # required values come from the environment
+        return Settings()  # required values come from the environment
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

@@ -6,7 +6,7 @@
 : "${IVR_STATE_DIR:=/var/lib/ivr112}"
 : "${IVR_ARI_APP:=ivr112}"
 : "${ASTERISK_HTTP_PORT:=8088}"
-: "${REDIS_PORT:=6379}"
+: "${REDIS_PORT:=6380}"
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }

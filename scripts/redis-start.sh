@@ -18,12 +18,15 @@ if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; the
   log "Redis already running on 127.0.0.1:$REDIS_PORT (pid $(cat "$dir/redis.pid"))"
   exit 0
 fi
+if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  die "another Redis already answers on 127.0.0.1:$REDIS_PORT; stop it or set REDIS_PORT"
+fi
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
   --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
   --appendonly yes --save "" --protected-mode yes \
   || die "redis-server did not start on 127.0.0.1:$REDIS_PORT (see $dir/redis.log)"
 for _ in $(seq 1 50); do
-  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+  if [ -s "$dir/redis.pid" ] && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
     log "Redis up on 127.0.0.1:$REDIS_PORT (pid $(cat "$dir/redis.pid"))"
     exit 0
   fi

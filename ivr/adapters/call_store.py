@@ -12,11 +12,10 @@ Records are kept for retention_days (default 30), then expire.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-
 
 # Timeline details that also describe the call as a whole, kept on its hash.
 RECORD_FIELDS = frozenset({"caller", "dialled", "taker", "taker_channel", "outcome", "by"})
@@ -51,7 +50,7 @@ class CallStore:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.rpush(self._key(call_id, ":timeline"), item)
                 if fields:
-                    pipe.hset(self._key(call_id), mapping=fields)
+                    pipe.hset(self._key(call_id), mapping=cast(dict[Any, Any], fields))
                 if entry == "arrived":
                     pipe.zadd(f"{self._prefix}:calls", {call_id: at})
                 pipe.expire(self._key(call_id), self._ttl)
@@ -62,7 +61,7 @@ class CallStore:
 
     async def set_fields(self, call_id: str, **fields: str) -> None:
         try:
-            await self._redis.hset(self._key(call_id), mapping=fields)
+            await self._redis.hset(self._key(call_id), mapping=cast(dict[Any, Any], fields))
         except RedisError as exc:
             raise StoreUnavailable(f"updating call {call_id}: {exc}") from exc
 
@@ -81,7 +80,7 @@ class CallStore:
             ids = await self._redis.zrevrange(f"{self._prefix}:calls", 0, count - 1)
         except RedisError as exc:
             raise StoreUnavailable(f"listing calls: {exc}") from exc
-        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
 
 def _decode(record: dict[Any, Any]) -> dict[str, str]:

@@ -104,9 +104,7 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
     call = Call(event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy)
     note = _timeline(call, "adopted", now, answered=str(event.answered), taker=event.taker or "")
     if event.taker is not None and event.taker_channel is not None:
-        adopted = replace(
-            call, phase=Phase.CONNECTED, taker=event.taker, taker_channel=event.taker_channel
-        )
+        adopted = replace(call, phase=Phase.CONNECTED, taker=event.taker, taker_channel=event.taker_channel)
         return adopted, [note, cmd.ClaimTaker(call.call_id, event.taker)]
     if event.answered:
         return replace(call, phase=Phase.WAITING), [note, cmd.RequestTaker(call.call_id)]
@@ -192,7 +190,7 @@ def _stray_leg(call: Call, event: ev.CallEvent, now: float) -> Result:
 def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
-    reason = getattr(event, "cause", None) or getattr(event, "reason", "")
+    reason = str(getattr(event, "cause", None) or getattr(event, "reason", ""))
     back = replace(call, phase=Phase.WAITING, taker=None, taker_channel=None)
     quick = now - call.offered_at < call.policy.quick_failure_seconds
     again: cmd.Command = (

@@ -86,8 +86,12 @@ class Engine:
         for call_id, event in todo.post:
             self.post(call_id, event)
         for adopted in todo.adopt:
-            log.warning("adopting call %s found in Asterisk (answered=%s, taker=%s)",
-                        adopted.call_id, adopted.answered, adopted.taker)
+            log.warning(
+                "adopting call %s found in Asterisk (answered=%s, taker=%s)",
+                adopted.call_id,
+                adopted.answered,
+                adopted.taker,
+            )
             self._start(*flow.adopt(adopted, self._clock(), self._policy))
         for channel_id in todo.hangup:
             log.warning("hanging up stray call-taker leg %s", channel_id)
@@ -98,8 +102,13 @@ class Engine:
                 await self._ari.destroy_bridge(bridge_id)
             except (AriError, AriUnavailable) as exc:
                 log.warning("could not destroy bridge %s: %s", bridge_id, exc)
-        log.info("reconciled: %d calls tracked, %d adopted, %d legs and %d bridges cleaned",
-                 len(self.calls), len(todo.adopt), len(todo.hangup), len(todo.destroy_bridges))
+        log.info(
+            "reconciled: %d calls tracked, %d adopted, %d legs and %d bridges cleaned",
+            len(self.calls),
+            len(todo.adopt),
+            len(todo.hangup),
+            len(todo.destroy_bridges),
+        )
 
     async def _watch_takers(self) -> None:
         for taker in self.roster.takers:

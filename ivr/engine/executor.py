@@ -96,7 +96,7 @@ class Executor:
             channel_id=c.channel_id,
             app_args=f"{TAKER_ARG},{c.call_id}",
             caller_number=c.caller_number or "112",
-            timeout=c.ring_seconds,
+            ring_seconds=c.ring_seconds,
             originator=c.caller_channel,
         )
 

@@ -45,8 +45,10 @@ def plan(known: dict[str, Call], channels: list[Channel], bridges: list[Bridge],
     for call_id, call in known.items():
         if call_id not in present:
             result.post.append((call_id, ev.CallerHungUp(call_id)))
-        elif call.taker_channel and call.taker_channel not in present and call.phase in (
-            Phase.OFFERED, Phase.CONNECTING, Phase.CONNECTED
+        elif (
+            call.taker_channel
+            and call.taker_channel not in present
+            and call.phase in (Phase.OFFERED, Phase.CONNECTING, Phase.CONNECTED)
         ):
             result.post.append(
                 (call_id, ev.TakerLegEnded(call_id, call.taker_channel, "gone while disconnected"))
@@ -54,12 +56,12 @@ def plan(known: dict[str, Call], channels: list[Channel], bridges: list[Bridge],
 
     bridged_with: dict[str, str] = {}  # caller channel -> taker leg sharing one of our bridges
     for bridge in bridges:
-        call_id = ids.call_of_bridge(bridge.id)
-        if call_id is None:
+        bridge_call = ids.call_of_bridge(bridge.id)
+        if bridge_call is None:
             continue
-        legs = [c for c in bridge.channels if ids.call_of_taker_leg(c) == call_id]
-        if call_id in bridge.channels and legs:
-            bridged_with[call_id] = legs[0]
+        legs = [c for c in bridge.channels if ids.call_of_taker_leg(c) == bridge_call]
+        if bridge_call in bridge.channels and legs:
+            bridged_with[bridge_call] = legs[0]
 
     adopted: set[str] = set()
     for channel in channels:
@@ -81,11 +83,11 @@ def plan(known: dict[str, Call], channels: list[Channel], bridges: list[Bridge],
 
     owners = set(known) | adopted
     for channel in channels:
-        call_id = ids.call_of_taker_leg(channel.id)
-        if call_id is not None and call_id not in owners:
+        leg_call = ids.call_of_taker_leg(channel.id)
+        if leg_call is not None and leg_call not in owners:
             result.hangup.append(channel.id)
     for bridge in bridges:
-        call_id = ids.call_of_bridge(bridge.id)
-        if call_id is not None and call_id not in owners:
+        bridge_call = ids.call_of_bridge(bridge.id)
+        if bridge_call is not None and bridge_call not in owners:
             result.destroy_bridges.append(bridge.id)
     return result

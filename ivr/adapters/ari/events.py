@@ -65,10 +65,13 @@ class EventStream:
                     self.connected.set()
                     await self._pump(ws, on_event)
                     log.warning("ARI events connection closed (code %s); reconnecting", ws.close_code)
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 log.warning(
                     "ARI events unreachable at %s (attempt %d): %s; retrying in %.1f s",
-                    self._url, self.attempts, exc or type(exc).__name__, delay,
+                    self._url,
+                    self.attempts,
+                    exc or type(exc).__name__,
+                    delay,
                 )
             finally:
                 self.connected.clear()
@@ -81,6 +84,7 @@ class EventStream:
                 if message.type == aiohttp.WSMsgType.ERROR:
                     log.warning("ARI events WebSocket error: %s", ws.exception())
                 continue
+            log.debug("ARI event: %s", message.data)
             try:
                 event = parse_event(message.data)
             except ValidationError as exc:

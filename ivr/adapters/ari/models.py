@@ -165,17 +165,13 @@ AnyEvent = KnownEvent | UnknownEvent
 
 _known: TypeAdapter[KnownEvent] = TypeAdapter(KnownEvent)
 KNOWN_TYPES = frozenset(
-    get_args(member.model_fields["type"].annotation)[0]
-    for member in get_args(get_args(KnownEvent)[0])
+    get_args(member.model_fields["type"].annotation)[0] for member in get_args(get_args(KnownEvent)[0])
 )
 
 
 def parse_event(raw: str | bytes | dict[str, Any]) -> AnyEvent:
     """Parse one WebSocket message into a typed event."""
-    if isinstance(raw, dict):
-        data = raw
-    else:
-        data = TypeAdapter(dict[str, Any]).validate_json(raw)
+    data = raw if isinstance(raw, dict) else TypeAdapter(dict[str, Any]).validate_json(raw)
     if data.get("type") in KNOWN_TYPES:
         return _known.validate_python(data)
     return UnknownEvent.model_validate(data)

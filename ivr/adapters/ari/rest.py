@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from ivr.adapters.ari.models import Bridge, Channel, Endpoint, Playback
 
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -81,7 +80,7 @@ class AriRest:
         channel_id: str,
         app_args: str,
         caller_number: str,
-        timeout: int,
+        ring_seconds: int,
         originator: str | None = None,
     ) -> Channel:
         params = {
@@ -90,7 +89,7 @@ class AriRest:
             "appArgs": app_args,
             "channelId": channel_id,
             "callerId": caller_number,
-            "timeout": str(timeout),
+            "timeout": str(ring_seconds),
         }
         if originator:
             params["originator"] = originator
@@ -104,7 +103,9 @@ class AriRest:
 
     async def add_channels(self, bridge_id: str, channel_ids: list[str]) -> None:
         await self._call(
-            "POST", f"/bridges/{bridge_id}/addChannel", "add to bridge",
+            "POST",
+            f"/bridges/{bridge_id}/addChannel",
+            "add to bridge",
             {"channel": ",".join(channel_ids)},
         )
 
@@ -123,7 +124,9 @@ class AriRest:
 
     async def subscribe(self, event_source: str) -> None:
         await self._call(
-            "POST", f"/applications/{self.app}/subscription", "subscribe",
+            "POST",
+            f"/applications/{self.app}/subscription",
+            "subscribe",
             {"eventSource": event_source},
         )
 

@@ -1,8 +1,9 @@
 """ARI events -> core events, by the ids the core chose (see ivr.core.ids).
 
 Rules: pure mapping, no call-handling decisions; an ARI event that concerns no call of
-ours maps to nothing. StasisEnd and ChannelDestroyed both mean "this leg is gone"; the
-core ignores the duplicate.
+ours maps to nothing. ChannelHangupRequest, StasisEnd and ChannelDestroyed all mean "this leg
+is gone" (the first arrives before the PlaybackFinished of an interrupted prompt);
+the core ignores the duplicates.
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             return [ev.CallArrived(channel.id, channel.caller.number, dialled)]
         case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
             return [ev.TakerAnswered(call_id, channel.id)]
+        case ari.ChannelHangupRequest(channel=channel):
+            return _leg_gone(channel, "hangup")  # the first sign, before playbacks stop
         case ari.StasisEnd(channel=channel):
             return _leg_gone(channel, "hangup")
         case ari.ChannelDestroyed(channel=channel, cause_txt=cause):
             return _leg_gone(channel, cause or "hangup")
         case ari.PlaybackFinished(playback=playback):
-            call_id = ids.call_of_greeting(playback.id)
-            return [ev.GreetingFinished(call_id)] if call_id else []
+            greeting_of = ids.call_of_greeting(playback.id)
+            return [ev.GreetingFinished(greeting_of)] if greeting_of else []
         case ari.EndpointStateChange(endpoint=endpoint) if endpoint.technology == "PJSIP":
             return [TakerReachability(endpoint.resource, endpoint.state != "offline")]
     return []

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the host needs (Debian 12/13) and the project's virtualenv.
+# Rules: installs only missing Debian packages; never installs sid packages on the
+# host (Asterisk lives in its own root, see asterisk-root.sh); the virtualenv is
+# .venv in the checkout, refreshed when pyproject.toml changes.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  need_root
+  log "installing Debian packages:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || die "apt-get update failed"
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+    || die "apt-get could not install:$missing"
+fi
+
+: "${PYTHON:=python3}"
+venv="$REPO_DIR/.venv"
+stamp="$venv/.installed-from"
+want=$(sha256sum "$REPO_DIR/pyproject.toml" | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ]; then
+  "$PYTHON" -m venv "$venv" || die "could not create the virtualenv in $venv"
+fi
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "installing the control plane and its test tools into $venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -e "$REPO_DIR[test]" \
+    || die "pip could not install the project (see the messages above)"
+  echo "$want" >"$stamp"
+fi

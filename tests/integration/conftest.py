@@ -1,0 +1,68 @@
+"""Fixtures for the real stack: one Asterisk + Redis per session, a control plane and
+SIPp phones per test, all stopped by pid at the end of their scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.stack import (
+    Process,
+    Stack,
+    make_audio,
+    start_control_plane,
+    start_phone,
+    start_stack,
+    stop_stack,
+    wait_for,
+    wait_ready,
+)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    started = start_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield started
+    finally:
+        stop_stack(started)
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    make_audio(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def phones(stack: Stack, media: Path) -> Iterator[Callable[..., Process]]:
+    running: list[tuple[str, Process]] = []
+
+    def start(taker: str, scenario: str = "phone_answers.xml", hold_ms: int = 3000) -> Process:
+        phone = start_phone(stack, taker, scenario, media, hold_ms)
+        running.append((taker, phone))
+        return phone
+
+    yield start
+    for taker, phone in running:
+        phone.stop()
+    for taker, _ in running:  # the next test must not see these phones as reachable
+        wait_for(lambda t=taker: stack.endpoint_state(t) == "offline", 10, f"{taker} to go offline")
+
+
+@pytest.fixture
+def control_plane(stack: Stack, tmp_path: Path) -> Iterator[Callable[..., Process]]:
+    running: list[Process] = []
+
+    def start(takers: list[str], **extra: str) -> Process:
+        app = start_control_plane(stack, takers, tmp_path / f"control-plane-{len(running)}.log", **extra)
+        running.append(app)
+        if "IVR_ARI_URL" not in extra:
+            wait_ready(stack, app)
+        return app
+
+    yield start
+    for app in running:
+        app.stop()

@@ -1,0 +1,216 @@
+"""The real stack for integration tests: Redis, Asterisk 22 in its root, the control
+plane, and SIPp as carrier and phones.
+
+Rules: everything runs on loopback; every process started here is stopped by its pid;
+each party has its own loopback address (carrier 127.0.0.2, takerNN 127.0.0.(10+NN));
+SIPp logs go to the test's own folder so a failure can be read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+REPO = Path(__file__).resolve().parents[2]
+SIPP_DIR = REPO / "tests" / "sipp"
+CARRIER_IP = "127.0.0.2"
+ASTERISK_SIP = "127.0.0.1:5060"
+
+
+def taker_ip(taker: str) -> str:
+    return f"127.0.0.{10 + int(taker[-2:])}"
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class Stack:
+    """Asterisk + Redis, started once per test session with the test profile."""
+
+    workdir: Path
+    env: dict[str, str]
+    ari_password: str
+    redis_port: int = 6390
+    started: list[Callable[[], None]] = field(default_factory=list)
+
+    # ---- ARI, read by tests to observe Asterisk itself ---------------------------
+    def ari(self, method: str, path: str) -> tuple[int, Any]:
+        request = urllib.request.Request(f"http://127.0.0.1:8088/ari{path}", method=method)
+        token = b64encode(f"ivr112:{self.ari_password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                body = resp.read()
+                return resp.status, json.loads(body) if body else None
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
+    def channels(self) -> list[dict[str, Any]]:
+        return self.ari("GET", "/channels")[1] or []
+
+    def endpoint_state(self, taker: str) -> str:
+        status, body = self.ari("GET", f"/endpoints/PJSIP/{taker}")
+        return body["state"] if status == 200 else "missing"
+
+    def app_connected(self) -> bool:
+        return self.ari("GET", "/applications/ivr112")[0] == 200
+
+    def rtp_counts(self, channel_id: str) -> tuple[int, int]:
+        status, body = self.ari("GET", f"/channels/{channel_id}/rtp_statistics")
+        assert status == 200, f"no RTP statistics for channel {channel_id} (HTTP {status})"
+        return body["rxcount"], body["txcount"]
+
+    # ---- Redis -----------------------------------------------------------------
+    def redis(self) -> redis.Redis:
+        return redis.Redis(port=self.redis_port, decode_responses=True)
+
+    def record(self, call_id: str) -> dict[str, Any]:
+        client = self.redis()
+        record: dict[str, Any] = dict(client.hgetall(f"ivr:call:{call_id}"))
+        record["timeline"] = [json.loads(x) for x in client.lrange(f"ivr:call:{call_id}:timeline", 0, -1)]
+        return record
+
+    def call_ids(self) -> list[str]:
+        return list(self.redis().zrange("ivr:calls", 0, -1))
+
+    def new_call_id(self, before: list[str], timeout: float = 10) -> str:
+        def fresh() -> str | None:
+            new = [c for c in self.call_ids() if c not in before]
+            return new[0] if new else None
+
+        return wait_for(fresh, timeout, "a new call record in Redis")
+
+    def wait_ended(self, call_id: str, timeout: float = 10) -> dict[str, Any]:
+        return wait_for(
+            lambda: (r := self.record(call_id)).get("outcome") and r, timeout, f"call {call_id} to end"
+        )
+
+
+def start_stack(workdir: Path) -> Stack:
+    if os.geteuid() != 0:
+        raise RuntimeError("integration tests run Asterisk with chroot: run them as root")
+    password = secrets.token_urlsafe(16)
+    env = {
+        **os.environ,
+        "IVR_STATE_DIR": str(workdir / "state"),
+        "REDIS_PORT": "6390",
+        "IVR_ARI_PASSWORD": password,
+        "IVR_STATIC_CONTACTS": "yes",
+        "RTP_STRICT": "no",
+        "TAKER_QUALIFY_SECONDS": "1",
+        "TAKER_QUALIFY_TIMEOUT": "0.5",
+    }
+    stack = Stack(workdir, env, password)
+    for script in ("redis-start.sh", "asterisk-start.sh"):
+        subprocess.run(["bash", str(REPO / "scripts" / script)], env=env, check=True)
+    stack.redis().flushall()
+    return stack
+
+
+def stop_stack(stack: Stack) -> None:
+    for script in ("asterisk-stop.sh", "redis-stop.sh"):
+        subprocess.run(["bash", str(REPO / "scripts" / script)], env=stack.env, check=False)
+
+
+class Process:
+    """A child process with its output in a file; stopped by pid."""
+
+    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.log = log
+        self._out = log.open("wb")
+        self.popen = subprocess.Popen(args, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                      stdin=subprocess.DEVNULL)
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.alive():
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=5)
+        self._out.close()
+        return self.popen.returncode
+
+
+def start_control_plane(stack: Stack, takers: list[str], log: Path, **extra: str) -> Process:
+    env = {
+        **stack.env,
+        "IVR_REDIS_URL": f"redis://127.0.0.1:{stack.redis_port}/0",
+        "IVR_TAKERS": ",".join(takers),
+        **extra,
+    }
+    return Process([sys.executable, "-m", "ivr", "run"], log, env=env, cwd=REPO)
+
+
+def wait_ready(stack: Stack, app: Process) -> None:
+    wait_for(lambda: "reconciled:" in app.output() or not app.alive(), 15, "the control plane to connect")
+    assert app.alive(), f"control plane exited:\n{app.output()}"
+
+
+def make_audio(folder: Path) -> None:
+    """caller.alaw and taker.alaw: distinct speech, A-law 8 kHz, for SIPp's rtp_stream."""
+    for name, voice, text in (
+        ("caller", "id", "Tolong, ada kebakaran di Mandonga. Rumah saya terbakar."),
+        ("taker", "en", "One one two Kendari, what is your emergency?"),
+    ):
+        wav = folder / f"{name}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
+        subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "al", str(folder / f"{name}.alaw")],
+                       check=True)
+
+
+def start_phone(stack: Stack, taker: str, scenario: str, folder: Path, hold_ms: int = 3000) -> Process:
+    """A call taker's SIPp phone, answering every call with `scenario`, until stopped."""
+    ip = taker_ip(taker)
+    args = ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", ip, "-p", "5060", "-mi", ip,
+            "-aa", "-d", str(hold_ms), "-nostdin", "-trace_err", "-trace_msg",
+            "-message_file", str(folder / f"{taker}_messages.log"),
+            "-error_file", str(folder / f"{taker}_errors.log")]
+    phone = Process(args, folder / f"{taker}.out", cwd=folder)
+    wait_for(lambda: stack.endpoint_state(taker) == "online" or not phone.alive(), 10,
+             f"{taker}'s phone to be reachable")
+    assert phone.alive(), f"{taker}'s SIPp phone exited:\n{phone.output()}"
+    return phone
+
+
+def place_call(folder: Path, number: str, scenario: str = "caller.xml", hold_ms: int = 12000,
+               caller: str = "081234567890", wait: bool = True) -> Process:
+    """The carrier places one call; with wait=True, returns after SIPp has finished."""
+    args = ["sipp", ASTERISK_SIP, "-sf", str(SIPP_DIR / scenario), "-s", number, "-key", "caller", caller,
+            "-i", CARRIER_IP, "-p", "5060", "-mi", CARRIER_IP, "-m", "1", "-d", str(hold_ms),
+            "-nostdin", "-timeout", "60", "-timeout_error", "-trace_err",
+            "-error_file", str(folder / f"carrier_{number}_errors.log")]
+    call = Process(args, folder / f"carrier_{number}.out", cwd=folder)
+    if wait:
+        call.popen.wait(timeout=90)
+    return call

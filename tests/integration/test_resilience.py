@@ -1,0 +1,66 @@
+"""What happens when the control plane is missing: the dialplan fallback still rings
+a call taker, ARI unreachable at start is retried, and a restarted control plane
+adopts the caller Asterisk kept waiting."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.stack import Process, Stack, place_call, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_fallback_queue_rings_a_taker_when_control_plane_is_down(
+    stack: Stack, phones: Callable[..., Process], media: Path
+) -> None:
+    phones("taker03", "phone_answers.xml")
+    before = stack.call_ids()
+
+    call = place_call(media, "112", hold_ms=16000, wait=False)
+
+    def taker_leg_up() -> bool:
+        return any(c["name"].startswith("PJSIP/taker03-") and c["state"] == "Up" for c in stack.channels())
+
+    wait_for(taker_leg_up, 25, "app_queue to ring taker03 and the phone to answer")
+    assert call.popen.wait(timeout=40) == 0, call.output()
+    assert stack.call_ids() == before, "no control plane was running, yet a record appeared"
+
+
+def test_unreachable_ari_at_start_is_retried_not_fatal(
+    stack: Stack, control_plane: Callable[..., Process]
+) -> None:
+    app = control_plane(["taker01"], IVR_ARI_URL="http://127.0.0.1:8099")
+    wait_for(lambda: app.output().count("unreachable") >= 3 or not app.alive(), 10, "three retries")
+    assert app.alive(), app.output()
+    delays = [float(d) for d in re.findall(r"retrying in ([0-9.]+) s", app.output())]
+    assert delays[:3] == [0.5, 1.0, 2.0], app.output()
+    assert "Traceback" not in app.output()
+
+
+def test_restarted_control_plane_adopts_the_waiting_caller(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    first = control_plane(["taker04"])
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=30000, wait=False)
+    call_id = stack.new_call_id(before)
+    wait_for(lambda: "greeting-done" in str(stack.record(call_id)["timeline"]), 15, "the greeting to end")
+    first.stop()  # nobody is free; the caller now waits in Asterisk with no control plane
+
+    time.sleep(1)
+    control_plane(["taker04"])
+    phones("taker04", "phone_answers.xml")
+    wait_for(lambda: "connected" in str(stack.record(call_id)["timeline"]), 20, "the adopted call to connect")
+    assert call.popen.wait(timeout=40) == 0, call.output()
+
+    record = stack.wait_ended(call_id)
+    names = [item["entry"] for item in record["timeline"]]
+    assert names[:3] == ["arrived", "answered", "greeting-done"]
+    assert "adopted" in names and names[-3:] == ["taker-answered", "connected", "ended"]
+    assert record["outcome"] == "answered" and record["taker"] == "taker04"
