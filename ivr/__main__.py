@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.settings import Settings, SettingsError, load_settings
+from ivr.settings import Settings, SettingsError, SettingsT, StoreSettings, load_settings
 
 
-def _settings() -> Settings:
+def _settings(model: type[SettingsT]) -> SettingsT:
     try:
-        return load_settings()
+        return load_settings(model)
     except SettingsError as exc:
         print(f"ivr: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -32,7 +32,7 @@ def _stamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S.%f")[:-3]
 
 
-async def _timeline(settings: Settings, call_id: str | None, as_json: bool) -> int:
+async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool) -> int:
     client = aioredis.from_url(settings.redis_url)
     store = CallStore(client, settings.redis_prefix)
     try:
@@ -74,17 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     show.add_argument("--json", action="store_true", help="print the whole record as JSON")
     args = parser.parse_args(argv)
 
-    settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     if args.command == "run":
         from ivr.app import run
 
+        settings = _settings(Settings)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         asyncio.run(run(settings))
         return 0
-    return asyncio.run(_timeline(settings, args.call_id, args.json))
+    return asyncio.run(_timeline(_settings(StoreSettings), args.call_id, args.json))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ has no default: production never runs on a default secret.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,22 +17,29 @@ DEFAULT_TAKERS = [f"taker{n:02d}" for n in range(1, 21)]
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
-class Settings(BaseSettings):
+class StoreSettings(BaseSettings):
+    """What tools that only read call records need (no ARI secret)."""
+
     model_config = SettingsConfigDict(env_prefix="IVR_", env_file=None, extra="ignore")
+
+    redis_url: str = Field("redis://127.0.0.1:6380/0", pattern=r"^rediss?://")
+    redis_prefix: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]{1,20}$")
+    record_retention_days: int = Field(30, ge=1, le=3650)
+    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+
+class Settings(StoreSettings):
+    """Everything the running control plane needs."""
 
     ari_url: str = Field("http://127.0.0.1:8088", pattern=r"^https?://[^/\s]+$")
     ari_user: str = Field("ivr112", min_length=1)
     ari_password: SecretStr = Field(min_length=8)
     ari_app: str = Field("ivr112", pattern=r"^[A-Za-z0-9_-]{1,40}$")
-    redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^rediss?://")
-    redis_prefix: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]{1,20}$")
     takers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_TAKERS))
     greeting_media: str = Field("sound:ivr112/greeting", pattern=r"^(sound|recording|tone):\S+$")
     greeting_guard_seconds: float = Field(30.0, ge=5, le=120)
     ring_seconds: int = Field(15, ge=5, le=60)
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
-    record_retention_days: int = Field(30, ge=1, le=3650)
-    log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("takers", mode="before")
     @classmethod
@@ -54,13 +61,16 @@ class Settings(BaseSettings):
         return value
 
 
+SettingsT = TypeVar("SettingsT", bound=StoreSettings)
+
+
 class SettingsError(Exception):
     """Settings could not be loaded; the message names each bad variable."""
 
 
-def load_settings() -> Settings:
+def load_settings(model: type[SettingsT] = Settings) -> SettingsT:  # type: ignore[assignment]
     try:
-        return Settings()  # required values come from the environment
+        return model()
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

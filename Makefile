@@ -1,0 +1,40 @@
+# Kendari 112 control plane. Run as root on Debian 12/13 (Asterisk runs in a chroot).
+# Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
+# (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
+
+.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams
+
+run:            ## provision what is missing, start Asterisk + Redis + the control plane
+	bash scripts/run.sh
+
+test: deps asterisk lint  ## every test: unit, then integration on the real stack
+	.venv/bin/pytest tests -q
+
+demo:           ## one 112 call: SIPp caller -> greeting -> taker01's SIPp phone; prints the timeline
+	bash scripts/demo.sh
+
+stop:           ## stop the control plane, Asterisk and Redis started by `make run`
+	bash scripts/stop.sh
+
+deps:           ## host packages (Debian) and the Python virtualenv
+	bash scripts/host-deps.sh
+
+asterisk: deps  ## build (or reuse) the Debian sid root with Asterisk 22
+	bash scripts/asterisk-root.sh
+
+prompts:        ## synthesise the Indonesian prompts (espeak-ng + sox)
+	bash scripts/prompts.sh
+
+unit: deps
+	.venv/bin/pytest tests/unit -q
+
+integration: deps asterisk
+	.venv/bin/pytest tests/integration -q
+
+lint: deps
+	.venv/bin/ruff check ivr tests scripts
+	.venv/bin/ruff format --check ivr tests scripts
+	.venv/bin/mypy ivr
+
+diagrams: deps  ## regenerate docs/call-states.md from the transition table
+	.venv/bin/python scripts/gen_diagrams.py

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make demo`: one 112 call end to end. A SIPp carrier calls 112 from 081234567890, a
+# SIPp phone answers as taker01, the caller talks for a few seconds and hangs up, and
+# the call's timeline is printed from Redis.
+# Rules: reuses a stack started by `make run`; starts whatever is missing (Redis,
+# Asterisk, a control plane) and stops, by pid, only what it started itself.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_root
+
+bash "$REPO_DIR/scripts/host-deps.sh"
+bash "$REPO_DIR/scripts/redis-start.sh"
+password() { echo "${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password" 2>/dev/null)}"; }
+ari_up() { curl -fsS -o /dev/null -u "ivr112:$(password)" "http://127.0.0.1:$ASTERISK_HTTP_PORT/ari/asterisk/ping" 2>/dev/null; }
+ari_up || IVR_STATIC_CONTACTS=yes bash "$REPO_DIR/scripts/asterisk-start.sh"
+
+export IVR_ARI_PASSWORD; IVR_ARI_PASSWORD=$(password)
+export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+pidfile="$IVR_STATE_DIR/control-plane.pid"
+if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+  log "no control plane running: starting one for this demo"
+  "$REPO_DIR/.venv/bin/python" -m ivr run >"$work/control-plane.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q "reconciled:" "$work/control-plane.log" && break; sleep 0.1; done
+  grep -q "reconciled:" "$work/control-plane.log" || { cat "$work/control-plane.log"; die "the control plane did not connect"; }
+fi
+
+espeak-ng -v id -w "$work/c.wav" "Tolong, ada kebakaran di Mandonga. Rumah saya terbakar."
+sox "$work/c.wav" -r 8000 -c 1 -t al "$work/caller.alaw"
+espeak-ng -v id -w "$work/t.wav" "Satu satu dua Kendari, apa keadaan darurat Anda?"
+sox "$work/t.wav" -r 8000 -c 1 -t al "$work/taker.alaw"
+
+log "taker01's phone (SIPp on 127.0.0.11) is coming online"
+(cd "$work" && exec sipp -sf "$REPO_DIR/tests/sipp/phone_answers.xml" -i 127.0.0.11 -p 5060 -mi 127.0.0.11 \
+  -aa -nostdin >/dev/null 2>&1) &
+pids+=($!)
+for _ in $(seq 1 200); do
+  curl -fsS -u "ivr112:$IVR_ARI_PASSWORD" "http://127.0.0.1:$ASTERISK_HTTP_PORT/ari/endpoints/PJSIP/taker01" \
+    | grep -q '"state":"online"' && break
+  sleep 0.1
+done
+
+log "calling 112 from 081234567890 (greeting, then taker01 answers; the caller hangs up after 12 s)"
+(cd "$work" && sipp 127.0.0.1:5060 -sf "$REPO_DIR/tests/sipp/caller.xml" -s 112 -key caller 081234567890 \
+  -i 127.0.0.2 -p 5060 -mi 127.0.0.2 -m 1 -d 12000 -nostdin -timeout 60 -timeout_error >/dev/null 2>&1) \
+  || die "the demo call failed (SIPp carrier scenario did not complete)"
+sleep 0.5
+"$REPO_DIR/.venv/bin/python" -m ivr timeline

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make run`: provisions what is missing, starts Redis and Asterisk, then runs the
+# control plane in the foreground with the Kendari defaults (Ctrl-C stops it;
+# Asterisk and Redis keep running until `make stop`).
+# Rules: the ARI secret comes from IVR_ARI_PASSWORD or the state folder's generated
+# one; the control plane's pid is kept in the state folder so `make demo` can see it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+need_root
+
+bash "$REPO_DIR/scripts/host-deps.sh"
+bash "$REPO_DIR/scripts/redis-start.sh"
+# Static loopback contacts let the SIPp demo phones answer without registering;
+# set IVR_STATIC_CONTACTS=no where real phones register.
+IVR_STATIC_CONTACTS="${IVR_STATIC_CONTACTS:-yes}" bash "$REPO_DIR/scripts/asterisk-start.sh"
+
+export IVR_ARI_PASSWORD="${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password")}"
+export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+export IVR_ARI_APP
+echo $$ >"$IVR_STATE_DIR/control-plane.pid"
+log "control plane starting; place a demo call with 'make demo' from another terminal"
+exec "$REPO_DIR/.venv/bin/python" -m ivr run
