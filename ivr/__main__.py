@@ -12,7 +12,8 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
@@ -28,8 +29,9 @@ def _settings(model: type[SettingsT]) -> SettingsT:
         raise SystemExit(2) from None
 
 
-def _stamp(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%H:%M:%S.%f")[:-3]
+def _stamp(at: float, zone: ZoneInfo) -> str:
+    moment = datetime.fromtimestamp(at, zone)
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{moment.microsecond // 1000:03d} {moment.tzname()}"
 
 
 async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool) -> int:
@@ -58,10 +60,11 @@ async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool)
         f"call {call_id}  caller {record.get('caller', '?')}  dialled {record.get('dialled', '?')}"
         f"  outcome {record.get('outcome', '(in progress)')}"
     )
+    zone = ZoneInfo(settings.timezone)
     start = record["timeline"][0]["at"] if record["timeline"] else 0.0
     for item in record["timeline"]:
         detail = " ".join(f"{k}={v}" for k, v in item.items() if k not in ("at", "entry"))
-        print(f"  {_stamp(item['at'])} UTC  +{item['at'] - start:6.2f}s  {item['entry']:<16} {detail}")
+        print(f"  {_stamp(item['at'], zone)}  +{item['at'] - start:6.2f}s  {item['entry']:<16} {detail}")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,6 +27,19 @@ class StoreSettings(BaseSettings):
     redis_prefix: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]{1,20}$")
     record_retention_days: int = Field(30, ge=1, le=3650)
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # Times shown to people; Kendari is on WITA (UTC+8). Stored times are always epoch seconds.
+    timezone: str = "Asia/Makassar"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}' (use an IANA name such as Asia/Makassar)"
+            ) from None
+        return value
 
 
 class Settings(StoreSettings):

@@ -6,7 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates"
+PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -46,7 +46,7 @@ def phones(stack: Stack, media: Path) -> Iterator[Callable[..., Process]]:
         return phone
 
     yield start
-    for taker, phone in running:
+    for _, phone in running:
         phone.stop()
     for taker, _ in running:  # the next test must not see these phones as reachable
         wait_for(lambda t=taker: stack.endpoint_state(t) == "offline", 10, f"{taker} to go offline")

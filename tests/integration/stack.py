@@ -137,12 +137,14 @@ def stop_stack(stack: Stack) -> None:
 class Process:
     """A child process with its output in a file; stopped by pid."""
 
-    def __init__(self, args: list[str], log: Path, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> None:
+    def __init__(
+        self, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.log = log
         self._out = log.open("wb")
-        self.popen = subprocess.Popen(args, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                      stdin=subprocess.DEVNULL)
+        self.popen = subprocess.Popen(
+            args, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=cwd, stdin=subprocess.DEVNULL
+        )
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -185,31 +187,82 @@ def make_audio(folder: Path) -> None:
     ):
         wav = folder / f"{name}.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
-        subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "al", str(folder / f"{name}.alaw")],
-                       check=True)
+        subprocess.run(
+            ["sox", str(wav), "-r", "8000", "-c", "1", "-t", "al", str(folder / f"{name}.alaw")], check=True
+        )
 
 
 def start_phone(stack: Stack, taker: str, scenario: str, folder: Path, hold_ms: int = 3000) -> Process:
     """A call taker's SIPp phone, answering every call with `scenario`, until stopped."""
     ip = taker_ip(taker)
-    args = ["sipp", "-sf", str(SIPP_DIR / scenario), "-i", ip, "-p", "5060", "-mi", ip,
-            "-aa", "-d", str(hold_ms), "-nostdin", "-trace_err", "-trace_msg",
-            "-message_file", str(folder / f"{taker}_messages.log"),
-            "-error_file", str(folder / f"{taker}_errors.log")]
+    args = [
+        "sipp",
+        "-sf",
+        str(SIPP_DIR / scenario),
+        "-i",
+        ip,
+        "-p",
+        "5060",
+        "-mi",
+        ip,
+        "-aa",
+        "-d",
+        str(hold_ms),
+        "-nostdin",
+        "-trace_err",
+        "-trace_msg",
+        "-message_file",
+        str(folder / f"{taker}_messages.log"),
+        "-error_file",
+        str(folder / f"{taker}_errors.log"),
+    ]
     phone = Process(args, folder / f"{taker}.out", cwd=folder)
-    wait_for(lambda: stack.endpoint_state(taker) == "online" or not phone.alive(), 10,
-             f"{taker}'s phone to be reachable")
+    wait_for(
+        lambda: stack.endpoint_state(taker) == "online" or not phone.alive(),
+        10,
+        f"{taker}'s phone to be reachable",
+    )
     assert phone.alive(), f"{taker}'s SIPp phone exited:\n{phone.output()}"
     return phone
 
 
-def place_call(folder: Path, number: str, scenario: str = "caller.xml", hold_ms: int = 12000,
-               caller: str = "081234567890", wait: bool = True) -> Process:
+def place_call(
+    folder: Path,
+    number: str,
+    scenario: str = "caller.xml",
+    hold_ms: int = 12000,
+    caller: str = "081234567890",
+    wait: bool = True,
+) -> Process:
     """The carrier places one call; with wait=True, returns after SIPp has finished."""
-    args = ["sipp", ASTERISK_SIP, "-sf", str(SIPP_DIR / scenario), "-s", number, "-key", "caller", caller,
-            "-i", CARRIER_IP, "-p", "5060", "-mi", CARRIER_IP, "-m", "1", "-d", str(hold_ms),
-            "-nostdin", "-timeout", "60", "-timeout_error", "-trace_err",
-            "-error_file", str(folder / f"carrier_{number}_errors.log")]
+    args = [
+        "sipp",
+        ASTERISK_SIP,
+        "-sf",
+        str(SIPP_DIR / scenario),
+        "-s",
+        number,
+        "-key",
+        "caller",
+        caller,
+        "-i",
+        CARRIER_IP,
+        "-p",
+        "5060",
+        "-mi",
+        CARRIER_IP,
+        "-m",
+        "1",
+        "-d",
+        str(hold_ms),
+        "-nostdin",
+        "-timeout",
+        "60",
+        "-timeout_error",
+        "-trace_err",
+        "-error_file",
+        str(folder / f"carrier_{number}_errors.log"),
+    ]
     call = Process(args, folder / f"carrier_{number}.out", cwd=folder)
     if wait:
         call.popen.wait(timeout=90)

@@ -22,8 +22,9 @@ FLOW = ["arrived", "answered", "greeting-done", "offered", "taker-answered", "co
 
 def greeting_seconds(stack: Stack) -> float:
     prompts = Path(stack.env.get("IVR_CACHE_DIR", "/var/cache/ivr112")) / "prompts" / "ivr112"
-    out = subprocess.run(["soxi", "-D", str(prompts / "greeting.wav")], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        ["soxi", "-D", str(prompts / "greeting.wav")], capture_output=True, text=True, check=True
+    )
     return float(out.stdout)
 
 
@@ -46,8 +47,9 @@ def sample_rtp_while_connected(stack: Stack, call_id: str, found: dict[str, Any]
     found["taker_leg"] = taker_leg
 
 
-def test_caller_reaches_taker_and_hangs_up(stack: Stack, control_plane: Callable[..., Process],
-                                           phones: Callable[..., Process], media: Path) -> None:
+def test_caller_reaches_taker_and_hangs_up(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
     control_plane(["taker01"])
     phones("taker01", "phone_answers.xml")
     before = stack.call_ids()
@@ -80,8 +82,9 @@ def test_caller_reaches_taker_and_hangs_up(stack: Stack, control_plane: Callable
     wait_for(lambda: stack.ari("GET", f"/channels/{leg}")[0] == 404, 5, "the taker leg to be hung up")
 
 
-def test_taker_hangs_up_first(stack: Stack, control_plane: Callable[..., Process],
-                              phones: Callable[..., Process], media: Path) -> None:
+def test_taker_hangs_up_first(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
     control_plane(["taker02"])
     phones("taker02", "phone_hangs_up.xml", hold_ms=2000)
     before = stack.call_ids()
@@ -99,8 +102,9 @@ def test_taker_hangs_up_first(stack: Stack, control_plane: Callable[..., Process
 
 
 @pytest.mark.parametrize("number", ["110", "113", "115", "118", "119"])
-def test_legacy_numbers_take_the_112_path(stack: Stack, control_plane: Callable[..., Process],
-                                          media: Path, number: str) -> None:
+def test_legacy_numbers_take_the_112_path(
+    stack: Stack, control_plane: Callable[..., Process], media: Path, number: str
+) -> None:
     control_plane(["taker01"])
     before = stack.call_ids()
     call = place_call(media, number, hold_ms=1500)
@@ -112,8 +116,9 @@ def test_legacy_numbers_take_the_112_path(stack: Stack, control_plane: Callable[
 
 
 @pytest.mark.parametrize("number", ["999", "08123456789", "111"])
-def test_other_numbers_are_refused(stack: Stack, control_plane: Callable[..., Process], media: Path,
-                                   number: str) -> None:
+def test_other_numbers_are_refused(
+    stack: Stack, control_plane: Callable[..., Process], media: Path, number: str
+) -> None:
     control_plane(["taker01"])
     before = stack.call_ids()
     # rejected.xml passes only on a 404 answer to the INVITE.
