@@ -1,8 +1,9 @@
 """Builds the adapters, wires the engine, runs until SIGINT/SIGTERM.
 
 Rules: settings are validated before anything connects; Redis and ARI being
-unreachable at start are retried with log lines, never a crash; on stop, calls in
-progress are left to Asterisk (they are adopted again at the next start).
+unreachable at start are retried with log lines, never a crash; on SIGTERM/SIGINT,
+callers not yet connected are handed to the dialplan's native queue and connected
+calls stay up (the next start adopts them); a crash leaves everything to adoption.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.call_store import CallStore
 from ivr.core.call import CallPolicy
-from ivr.engine.engine import Engine
+from ivr.engine.engine import HANDED_OVER_ON_STOP, Engine
 from ivr.settings import Settings
 
 log = logging.getLogger("ivr")
@@ -53,8 +54,13 @@ async def run(settings: Settings) -> None:
         )
         runner = asyncio.create_task(events.run(engine.on_event, engine.on_connected), name="ari-events")
         await stop.wait()
-        log.info("stopping: %d calls in progress stay in Asterisk", len(engine.calls))
+        waiting = sum(t.state.phase in HANDED_OVER_ON_STOP for t in engine.calls.values())
+        log.info(
+            "stopping: %d waiting callers go to the native queue, %d connected calls stay up",
+            waiting,
+            len(engine.calls) - waiting,
+        )
+        await engine.stop()
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
-        await engine.stop()
     await redis_client.aclose()

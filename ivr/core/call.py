@@ -8,7 +8,9 @@ Rules:
 - Every path out of the call ends in ENDED through _end(), which always records the
   ending and emits FinishCall with a named outcome.
 - Fail open: a greeting that fails or never reports its end still moves the caller
-  on to a call taker.
+  on to a call taker; when the control plane stops on purpose, a caller not yet
+  connected is handed to the dialplan's native queue, a connected call stays as it is
+  (the next start adopts it).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ivr.core.outcomes import Outcome
 
 GREETING_GUARD = "greeting-guard"
 REOFFER_PAUSE = "reoffer-pause"
+HANDOVER_LABEL = "handover"  # dialplan label (context emergency, extension 112)
 
 
 class Phase(StrEnum):
@@ -213,6 +216,18 @@ def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
     return _end(call, Outcome.ABANDONED_IN_QUEUE, now, "caller", *_leaves_taker(call))
 
 
+def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
+    taker_leg = [cmd.Hangup(call.taker_channel)] if call.taker_channel else []
+    return _end(
+        call,
+        Outcome.HANDED_TO_FALLBACK,
+        now,
+        "system",
+        *taker_leg,
+        cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
+    )
+
+
 def _connected(call: Call, event: ev.CallEvent, now: float) -> Result:
     return replace(call, phase=Phase.CONNECTED), [_timeline(call, "connected", now, taker=call.taker or "")]
 
@@ -254,23 +269,27 @@ def event_key(event: ev.CallEvent) -> str:
 
 TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     Phase.ANSWERING: {
+        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "CallerAnswered": Transition(_answered, (Phase.GREETING,)),
         "CommandFailed:Answer": Transition(_answer_failed, (Phase.ENDED,)),
         "CallerHungUp": Transition(_abandoned_in_greeting, (Phase.ENDED,)),
     },
     Phase.GREETING: {
+        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "GreetingFinished": Transition(_to_waiting("greeting-done"), (Phase.WAITING,)),
         f"TimerFired:{GREETING_GUARD}": Transition(_to_waiting("greeting-timeout"), (Phase.WAITING,)),
         "CommandFailed:PlayPrompt": Transition(_to_waiting("greeting-failed"), (Phase.WAITING,)),
         "CallerHungUp": Transition(_abandoned_in_greeting, (Phase.ENDED,)),
     },
     Phase.WAITING: {
+        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "TakerAssigned": Transition(_offer, (Phase.OFFERED,)),
         f"TimerFired:{REOFFER_PAUSE}": Transition(_request_again, (Phase.WAITING,)),
         "TakerAnswered": Transition(_stray_leg, (Phase.WAITING,)),
         "CallerHungUp": Transition(_abandoned_waiting, (Phase.ENDED,)),
     },
     Phase.OFFERED: {
+        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "TakerAnswered": Transition(_taker_answered, (Phase.CONNECTING,)),
         "TakerLegEnded": Transition(_offer_failed, (Phase.WAITING,)),
         "CommandFailed:OfferToTaker": Transition(_offer_failed, (Phase.WAITING,)),

@@ -70,6 +70,14 @@ class ConnectParties:
 
 
 @dataclass(frozen=True)
+class ContinueInDialplan:
+    """Leave the Stasis app: the channel resumes at `label` of the emergency dialplan."""
+
+    channel_id: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Hangup:
     channel_id: str
 
@@ -113,6 +121,7 @@ Command = (
     | ClaimTaker
     | OfferToTaker
     | ConnectParties
+    | ContinueInDialplan
     | Hangup
     | DestroyBridge
     | RecordTimeline

@@ -64,6 +64,13 @@ class TimerFired:
 
 
 @dataclass(frozen=True)
+class ShutdownRequested:
+    """The control plane is stopping on purpose."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
 class CommandFailed:
     """An adapter could not carry out a command (the channel vanished, Asterisk refused, ...)."""
 
@@ -97,6 +104,7 @@ CallEvent = (
     | PartiesConnected
     | CallerHungUp
     | TimerFired
+    | ShutdownRequested
     | CommandFailed
     | CallAdopted
 )

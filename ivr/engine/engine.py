@@ -4,7 +4,8 @@ Rules: one CallTask per call, created on CallArrived or adoption and forgotten w
 the core finishes the call; dispatcher decisions are pure and synchronous, their
 assignments posted to the calls; after every ARI (re)connect the engine subscribes to
 the call takers' endpoints, reads their reachability and reconciles its calls with the
-channels and bridges Asterisk holds. Clean-up of a task runs in `finally`, shielded.
+channels and bridges Asterisk holds. On a deliberate stop, callers not yet connected are handed
+to the dialplan's native queue; connected calls stay up for the next start to adopt.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from ivr.engine.call_task import CallTask
 from ivr.engine.executor import Executor
 
 log = logging.getLogger(__name__)
+
+# Phases whose caller goes to the dialplan's native queue when the control plane stops.
+HANDED_OVER_ON_STOP = frozenset(
+    {flow.Phase.ANSWERING, flow.Phase.GREETING, flow.Phase.WAITING, flow.Phase.OFFERED}
+)
 
 
 class Engine:
@@ -139,8 +145,15 @@ class Engine:
         finally:
             self.calls.pop(task.call_id, None)
 
-    async def stop(self) -> None:
-        tasks = [t.task for t in self.calls.values() if t.task is not None]
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Hand callers not yet connected to the native queue; leave connected calls be."""
+        waiting = [t for t in self.calls.values() if t.state.phase in HANDED_OVER_ON_STOP]
+        for task in waiting:
+            task.post(ev.ShutdownRequested(task.call_id))
+        handed = [t.task for t in waiting if t.task is not None]
+        if handed:
+            await asyncio.wait(handed, timeout=grace_seconds)
+        rest = [t.task for t in self.calls.values() if t.task is not None]
+        for running in rest:
+            running.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)

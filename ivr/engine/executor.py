@@ -45,6 +45,7 @@ class Executor:
             cmd.ClaimTaker: self._claim_taker,
             cmd.OfferToTaker: self._offer,
             cmd.ConnectParties: self._connect,
+            cmd.ContinueInDialplan: self._continue,
             cmd.Hangup: self._hangup,
             cmd.DestroyBridge: self._destroy_bridge,
             cmd.RecordTimeline: self._record,
@@ -104,6 +105,9 @@ class Executor:
         await self._ari.create_bridge(c.bridge_id, c.bridge_id)
         await self._ari.add_channels(c.bridge_id, [c.caller_channel, c.taker_channel])
         self._engine.post(call_id, ev.PartiesConnected(call_id))
+
+    async def _continue(self, call_id: str, c: cmd.ContinueInDialplan) -> None:
+        await self._ari.continue_in_dialplan(c.channel_id, "emergency", "112", c.label)
 
     async def _hangup(self, call_id: str, c: cmd.Hangup) -> None:
         await _unless_gone(self._ari.hangup(c.channel_id))

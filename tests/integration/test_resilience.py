@@ -1,10 +1,12 @@
 """What happens when the control plane is missing: the dialplan fallback still rings
-a call taker, ARI unreachable at start is retried, and a restarted control plane
-adopts the caller Asterisk kept waiting."""
+a call taker, ARI unreachable at start is retried, a crashed control plane's waiting
+caller is adopted at the next start, and a deliberate stop hands waiting callers to
+the native queue."""
 
 from __future__ import annotations
 
 import re
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +45,7 @@ def test_unreachable_ari_at_start_is_retried_not_fatal(
     assert "Traceback" not in app.output()
 
 
-def test_restarted_control_plane_adopts_the_waiting_caller(
+def test_crashed_control_plane_adopts_the_waiting_caller_at_restart(
     stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
 ) -> None:
     first = control_plane(["taker04"])
@@ -51,7 +53,7 @@ def test_restarted_control_plane_adopts_the_waiting_caller(
     call = place_call(media, "112", hold_ms=30000, wait=False)
     call_id = stack.new_call_id(before)
     wait_for(lambda: "greeting-done" in str(stack.record(call_id)["timeline"]), 15, "the greeting to end")
-    first.stop()  # nobody is free; the caller now waits in Asterisk with no control plane
+    first.stop(signal.SIGKILL)  # a crash: nobody is free, the caller waits in Asterisk alone
 
     time.sleep(1)
     control_plane(["taker04"])
@@ -64,3 +66,25 @@ def test_restarted_control_plane_adopts_the_waiting_caller(
     assert names[:3] == ["arrived", "answered", "greeting-done"]
     assert "adopted" in names and names[-3:] == ["taker-answered", "connected", "ended"]
     assert record["outcome"] == "answered" and record["taker"] == "taker04"
+
+
+def test_deliberate_stop_hands_the_waiting_caller_to_the_native_queue(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    app = control_plane(["taker07"])
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=25000, wait=False)
+    call_id = stack.new_call_id(before)
+    wait_for(lambda: "greeting-done" in str(stack.record(call_id)["timeline"]), 15, "the greeting to end")
+    assert app.stop(signal.SIGTERM) == 0, app.output()
+    assert "1 waiting callers go to the native queue" in app.output()
+
+    record = stack.wait_ended(call_id)
+    assert record["outcome"] == "handed-to-fallback"
+    phones("taker07", "phone_answers.xml")  # the first call taker to come free
+
+    def taker_leg_up() -> bool:
+        return any(c["name"].startswith("PJSIP/taker07-") and c["state"] == "Up" for c in stack.channels())
+
+    wait_for(taker_leg_up, 15, "app_queue to ring taker07 and the phone to answer")
+    assert call.popen.wait(timeout=40) == 0, call.output()

@@ -95,6 +95,14 @@ class AriRest:
             params["originator"] = originator
         return Channel.model_validate(await self._call("POST", "/channels", "originate", params))
 
+    async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, label: str) -> None:
+        await self._call(
+            "POST",
+            f"/channels/{channel_id}/continue",
+            "continue",
+            {"context": context, "extension": extension, "label": label},
+        )
+
     async def create_bridge(self, bridge_id: str, name: str) -> Bridge:
         data = await self._call(
             "POST", f"/bridges/{bridge_id}", "create bridge", {"type": "mixing", "name": name}
