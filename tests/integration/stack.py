@@ -102,6 +102,19 @@ class Stack:
 
         return wait_for(fresh, timeout, "a new call record in Redis")
 
+    def wait_entry(self, call_id: str, entry: str, timeout: float = 15) -> dict[str, Any]:
+        """Waits until the call's timeline holds `entry`; returns the record."""
+
+        def has_entry() -> dict[str, Any] | None:
+            record = self.record(call_id)
+            return record if any(item["entry"] == entry for item in record["timeline"]) else None
+
+        return wait_for(has_entry, timeout, f"'{entry}' in call {call_id}'s timeline")
+
+    def taker_leg_up(self, taker: str) -> bool:
+        """A channel to the taker's phone exists and is answered (whoever originated it)."""
+        return any(c["name"].startswith(f"PJSIP/{taker}-") and c["state"] == "Up" for c in self.channels())
+
     def wait_ended(self, call_id: str, timeout: float = 10) -> dict[str, Any]:
         return wait_for(
             lambda: (r := self.record(call_id)).get("outcome") and r, timeout, f"call {call_id} to end"

@@ -40,7 +40,7 @@ def sample_rtp_while_connected(stack: Stack, call_id: str, found: dict[str, Any]
     """Runs beside the call: once connected, reads RTP counters of both legs 1 s apart."""
     record = wait_for(lambda: (r := stack.record(call_id)).get("taker_channel") and r, 30, "the taker leg")
     taker_leg = record["taker_channel"]
-    wait_for(lambda: "connected" in entries(stack.record(call_id)), 5, "the parties to be connected")
+    stack.wait_entry(call_id, "connected", timeout=5)
     first = {leg: stack.rtp_counts(leg) for leg in (call_id, taker_leg)}
     threading.Event().wait(1.0)
     found["before"], found["after"] = first, {leg: stack.rtp_counts(leg) for leg in (call_id, taker_leg)}

@@ -25,11 +25,7 @@ def test_fallback_queue_rings_a_taker_when_control_plane_is_down(
     before = stack.call_ids()
 
     call = place_call(media, "112", hold_ms=16000, wait=False)
-
-    def taker_leg_up() -> bool:
-        return any(c["name"].startswith("PJSIP/taker03-") and c["state"] == "Up" for c in stack.channels())
-
-    wait_for(taker_leg_up, 25, "app_queue to ring taker03 and the phone to answer")
+    wait_for(lambda: stack.taker_leg_up("taker03"), 25, "app_queue to ring taker03 and the phone to answer")
     assert call.popen.wait(timeout=40) == 0, call.output()
     assert stack.call_ids() == before, "no control plane was running, yet a record appeared"
 
@@ -52,13 +48,13 @@ def test_crashed_control_plane_adopts_the_waiting_caller_at_restart(
     before = stack.call_ids()
     call = place_call(media, "112", hold_ms=30000, wait=False)
     call_id = stack.new_call_id(before)
-    wait_for(lambda: "greeting-done" in str(stack.record(call_id)["timeline"]), 15, "the greeting to end")
+    stack.wait_entry(call_id, "greeting-done")
     first.stop(signal.SIGKILL)  # a crash: nobody is free, the caller waits in Asterisk alone
 
     time.sleep(1)
     control_plane(["taker04"])
     phones("taker04", "phone_answers.xml")
-    wait_for(lambda: "connected" in str(stack.record(call_id)["timeline"]), 20, "the adopted call to connect")
+    stack.wait_entry(call_id, "connected", timeout=20)
     assert call.popen.wait(timeout=40) == 0, call.output()
 
     record = stack.wait_ended(call_id)
@@ -75,16 +71,12 @@ def test_deliberate_stop_hands_the_waiting_caller_to_the_native_queue(
     before = stack.call_ids()
     call = place_call(media, "112", hold_ms=25000, wait=False)
     call_id = stack.new_call_id(before)
-    wait_for(lambda: "greeting-done" in str(stack.record(call_id)["timeline"]), 15, "the greeting to end")
+    stack.wait_entry(call_id, "greeting-done")
     assert app.stop(signal.SIGTERM) == 0, app.output()
     assert "1 waiting callers go to the native queue" in app.output()
 
     record = stack.wait_ended(call_id)
     assert record["outcome"] == "handed-to-fallback"
     phones("taker07", "phone_answers.xml")  # the first call taker to come free
-
-    def taker_leg_up() -> bool:
-        return any(c["name"].startswith("PJSIP/taker07-") and c["state"] == "Up" for c in stack.channels())
-
-    wait_for(taker_leg_up, 15, "app_queue to ring taker07 and the phone to answer")
+    wait_for(lambda: stack.taker_leg_up("taker07"), 15, "app_queue to ring taker07 and the phone to answer")
     assert call.popen.wait(timeout=40) == 0, call.output()
