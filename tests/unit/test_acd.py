@@ -1,0 +1,291 @@
+# The priority ACD (ivr.core.acd): priority order with aging, longest-idle fairness,
+# skills as a preference only, ring-no-answer re-offer and auto-pause, wrap-up,
+# overflow, re-prioritisation, and status kept apart from activity. Pure: no I/O.
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ivr.core.acd import commands as cmd
+from ivr.core.acd import events as ev
+from ivr.core.acd.dispatcher import handle, next_deadline
+from ivr.core.acd.model import MISSED_CALLS, AcdPolicy, AcdState, Activity, Agent, Declared, PriorityLevel
+
+LEVELS = {
+    "top": PriorityLevel("top", 300, max_wait_seconds=60, overflow_target="PJSIP/supervisor"),
+    "normal": PriorityLevel("normal", 200),
+    "low": PriorityLevel("low", 100),
+}
+
+
+NO_OVERFLOW = {name: PriorityLevel(name, level.base) for name, level in LEVELS.items()}
+
+
+def policy(**changes: object) -> AcdPolicy:
+    base = {
+        "levels": LEVELS,
+        "default_level": "normal",
+        "aging_per_second": 1.0,
+        "wrapup_seconds": 10.0,
+        "missed_offers_to_pause": 2,
+    }
+    return AcdPolicy(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def acd(*agents: str, logged_in: bool = True, **policy_changes: object) -> AcdState:
+    state = AcdState(policy(**policy_changes), {a: Agent(a, f"PJSIP/{a}") for a in agents})
+    for index, agent in enumerate(agents):  # a01 has been idle longest
+        if logged_in:
+            state, _ = handle(state, ev.AgentLoggedIn(agent), float(index))
+    return state
+
+
+def run(state: AcdState, *steps: tuple[float, ev.AcdEvent]) -> tuple[AcdState, list[cmd.AcdCommand]]:
+    out: list[cmd.AcdCommand] = []
+    for now, event in steps:
+        state, commands = handle(state, event, now)
+        out += commands
+    return state, out
+
+
+def offers(commands: list[cmd.AcdCommand]) -> list[tuple[str, str]]:
+    return [(c.call_id, c.agent_id) for c in commands if isinstance(c, cmd.Offer)]
+
+
+@pytest.mark.parametrize(
+    ("queued", "served_first"),
+    [
+        ([("c1", "normal", 100), ("c2", "top", 101)], "c2"),  # higher level first
+        ([("c1", "normal", 100), ("c2", "normal", 101)], "c1"),  # same level: arrival
+        ([("c1", "low", 100), ("c2", "normal", 150)], "c2"),  # low waited 50 s, gap is 100
+        ([("c1", "low", 100), ("c2", "normal", 250)], "c1"),  # low waited 150 s: aging wins
+        ([("c1", "low", 100), ("c2", "top", 305)], "c1"),  # 205 s of aging beats a 200 gap
+    ],
+)
+def test_priority_then_arrival_with_aging(queued: list[tuple[str, str, float]], served_first: str) -> None:
+    state = acd("a01", levels=NO_OVERFLOW)
+    state, _ = run(state, (50, ev.AgentPaused("a01", "break")))
+    state, _ = run(state, *[(at, ev.CallerQueued(call, level)) for call, level, at in queued])
+    _, out = run(state, (400, ev.AgentUnpaused("a01")))
+    assert offers(out) == [(served_first, "a01")]
+
+
+def test_aging_prevents_starvation_under_a_stream_of_higher_callers() -> None:
+    state = acd("a01", wrapup_seconds=0)
+    state, out = run(state, (10, ev.CallerQueued("low-caller", "low")))
+    served: list[str] = [c for c, _ in offers(out)]
+    # a normal caller every 20 s, each call lasting 30 s: more demand than one agent serves
+    for step in range(1, 40):
+        now = 10 + step * 20
+        state, out = run(state, (now, ev.CallerQueued(f"n{step}", "normal")))
+        served += [c for c, _ in offers(out)]
+        if state.agents["a01"].activity is Activity.OFFERED:
+            call = state.agents["a01"].call_id
+            assert call is not None
+            state, out = run(state, (now, ev.OfferAnswered("a01", call)), (now + 30, ev.CallEnded("a01")))
+            served += [c for c, _ in offers(out)]
+    assert "low-caller" in served
+    assert served.index("low-caller") < 10  # bounded wait: the 100-point gap closes in 100 s
+
+
+def test_longest_idle_agent_gets_the_caller() -> None:
+    state = acd("a01", "a02", "a03", wrapup_seconds=0)
+    state, out = run(state, (10, ev.CallerQueued("c1", "normal")))
+    assert offers(out) == [("c1", "a01")]
+    state, _ = run(state, (11, ev.OfferAnswered("a01", "c1")), (20, ev.CallEnded("a01")))
+    state, out = run(state, (21, ev.CallerQueued("c2", "normal")), (22, ev.CallerQueued("c3", "normal")))
+    assert offers(out) == [("c2", "a02"), ("c3", "a03")]  # a01 just finished: last in line
+    state, out = run(state, (23, ev.CallerQueued("c4", "normal")))
+    assert offers(out) == [("c4", "a01")]
+
+
+def test_skills_prefer_a_matching_agent_but_never_keep_a_caller_waiting() -> None:
+    state = AcdState(
+        policy(),
+        {"a01": Agent("a01", "PJSIP/a01"), "a02": Agent("a02", "PJSIP/a02", skills=frozenset({"tolaki"}))},
+    )
+    state, _ = run(state, (0, ev.AgentLoggedIn("a01")), (1, ev.AgentLoggedIn("a02")))
+    state, out = run(state, (5, ev.CallerQueued("c1", "normal", frozenset({"tolaki"}))))
+    assert offers(out) == [("c1", "a02")]  # a01 idle longer, a02 speaks the language
+    state, out = run(state, (6, ev.CallerQueued("c2", "normal", frozenset({"muna"}))))
+    assert offers(out) == [("c2", "a01")]  # nobody speaks it: the free agent takes the call
+
+
+def test_ring_no_answer_reoffers_at_once_and_pauses_after_repeated_misses() -> None:
+    state = acd("a01", "a02", missed_offers_to_pause=2)
+    state, out = run(state, (10, ev.CallerQueued("c1", "normal")))
+    assert offers(out) == [("c1", "a01")]
+    state, out = run(state, (25, ev.OfferMissed("a01", "c1")))
+    assert offers(out) == [("c1", "a02")]  # next agent, not the one who missed it
+    assert state.agents["a01"].declared is Declared.AVAILABLE  # one miss is not enough
+    state, out = run(state, (40, ev.OfferMissed("a02", "c1")))
+    assert offers(out) == [("c1", "a01")]  # only a01 free: a missed agent is better than none
+    state, out = run(state, (55, ev.OfferMissed("a01", "c1")))
+    assert state.agents["a01"].declared is Declared.PAUSED
+    assert state.agents["a01"].pause_reason == MISSED_CALLS
+    assert cmd.AgentStatusChanged("a01", Declared.PAUSED, MISSED_CALLS, True) in out
+    assert offers(out) == [("c1", "a02")]
+    assert [w.call_id for w in state.waiting] == ["c1"]  # never dropped
+
+
+def test_a_missed_caller_keeps_its_place_in_line() -> None:
+    state = acd("a01")
+    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")), (11, ev.CallerQueued("c2", "normal")))
+    state, out = run(state, (25, ev.OfferMissed("a01", "c1")))
+    assert offers(out) == [("c1", "a01")]
+
+
+def test_paused_logged_out_unreachable_and_busy_agents_are_never_offered() -> None:
+    state = acd("a01", "a02", "a03", "a04")
+    state, _ = run(
+        state,
+        (5, ev.AgentPaused("a01", "break")),
+        (5, ev.AgentLoggedOut("a02")),
+        (5, ev.AgentReachability("a03", False)),
+        (6, ev.CallerQueued("c1", "normal")),
+    )
+    state, out = run(state, (7, ev.CallerQueued("c2", "normal")))
+    assert offers(out) == []
+    assert state.agents["a04"].activity is Activity.OFFERED
+    state, out = run(state, (8, ev.AgentReachability("a03", True)))
+    assert offers(out) == [("c2", "a03")]
+
+
+def test_pause_during_a_call_leaves_the_call_and_activity_alone() -> None:
+    state = acd("a01", wrapup_seconds=5)
+    state, _ = run(
+        state,
+        (1, ev.CallerQueued("c1", "normal")),
+        (2, ev.OfferAnswered("a01", "c1")),
+        (3, ev.AgentPaused("a01", "supervisor")),
+    )
+    agent = state.agents["a01"]
+    assert (agent.declared, agent.activity, agent.call_id) == (Declared.PAUSED, Activity.ON_CALL, "c1")
+    state, out = run(
+        state, (9, ev.CallEnded("a01")), (10, ev.CallerQueued("c2", "normal")), (14, ev.WrapUpEnded("a01"))
+    )
+    assert offers(out) == []  # paused: no call after wrap-up either
+
+
+@pytest.mark.parametrize(("agent_wrapup", "expected"), [(None, 10.0), (3.0, 3.0)])
+def test_wrapup_per_queue_overridable_per_agent(agent_wrapup: float | None, expected: float) -> None:
+    state = AcdState(policy(), {"a01": Agent("a01", "PJSIP/a01", wrapup_seconds=agent_wrapup)})
+    state, _ = run(
+        state,
+        (0, ev.AgentLoggedIn("a01")),
+        (1, ev.CallerQueued("c1", "normal")),
+        (2, ev.OfferAnswered("a01", "c1")),
+        (3, ev.CallerQueued("c2", "normal")),
+    )
+    state, out = run(state, (60, ev.CallEnded("a01")))
+    assert cmd.StartWrapUp("a01", expected) in out and offers(out) == []
+    state, out = run(state, (60 + expected, ev.WrapUpEnded("a01")))
+    assert offers(out) == [("c2", "a01")]
+
+
+def test_overflow_after_the_levels_maximum_wait_and_nothing_else_is_dropped() -> None:
+    state = acd("a01")
+    state, _ = run(
+        state,
+        (1, ev.CallerQueued("busy", "normal")),
+        (2, ev.OfferAnswered("a01", "busy")),
+        (10, ev.CallerQueued("t1", "top")),
+        (20, ev.CallerQueued("n1", "normal")),
+    )
+    assert next_deadline(state) == 70
+    state, out = run(state, (69.9, ev.Tick()))
+    assert [c for c in out if isinstance(c, cmd.Overflow)] == []
+    state, out = run(state, (70, ev.Tick()))
+    assert [c for c in out if isinstance(c, cmd.Overflow)] == [cmd.Overflow("t1", "PJSIP/supervisor")]
+    assert [w.call_id for w in state.waiting] == ["n1"]  # normal has no maximum: still waiting
+    assert next_deadline(state) is None
+
+
+def test_reprioritisation_moves_a_waiting_caller_without_losing_its_arrival() -> None:
+    state = acd("a01")
+    state, _ = run(
+        state,
+        (1, ev.AgentPaused("a01", "break")),
+        (10, ev.CallerQueued("c1", "normal")),
+        (11, ev.CallerQueued("c2", "normal")),
+        (12, ev.CallerReprioritized("c2", "top")),
+    )
+    assert [w.call_id for w in state.waiting] == ["c2", "c1"]
+    state, _ = run(state, (13, ev.CallerReprioritized("c2", "low")))
+    assert [w.call_id for w in state.waiting] == ["c1", "c2"]
+    assert state.waiting[1].arrived_at == 11
+
+
+def test_caller_leaving_while_ringing_frees_the_agent_and_keeps_their_idle_rank() -> None:
+    state = acd("a01", "a02")
+    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")), (12, ev.CallerLeft("c1")))
+    assert state.waiting == () and state.agents["a01"].activity is Activity.IDLE
+    _, out = run(state, (13, ev.CallerQueued("c2", "normal")))
+    assert offers(out) == [("c2", "a01")]
+
+
+def test_random_traffic_never_double_books_an_agent_or_loses_a_caller() -> None:
+    rng = random.Random(112)
+    agents = [f"a{n:02d}" for n in range(1, 6)]
+    state = acd(*agents, wrapup_seconds=2)
+    now = 10.0
+    queued: set[str] = set()
+    gone: set[str] = set()  # answered, left or overflowed: no longer the ACD's to place
+    for step in range(3000):
+        now += rng.random()
+        roll = rng.random()
+        busy = [a for a in state.agents.values() if a.call_id]
+        event: ev.AcdEvent = ev.Tick()
+        if roll < 0.3:
+            event = ev.CallerQueued(f"c{step}", rng.choice(list(LEVELS)))
+            queued.add(event.call_id)
+        elif roll < 0.6 and busy:
+            agent = rng.choice(busy)
+            assert agent.call_id is not None
+            if agent.activity is Activity.OFFERED and roll < 0.5:
+                event = ev.OfferAnswered(agent.agent_id, agent.call_id)
+                gone.add(agent.call_id)
+            elif agent.activity is Activity.OFFERED:
+                event = ev.OfferMissed(agent.agent_id, agent.call_id)
+            else:
+                event = ev.CallEnded(agent.agent_id)
+        elif roll < 0.7 and state.waiting:
+            event = ev.CallerLeft(rng.choice(state.waiting).call_id)
+            gone.add(event.call_id)
+        elif roll < 0.8:
+            event = ev.WrapUpEnded(rng.choice(agents))
+        elif roll < 0.9:
+            event = ev.AgentUnpaused(rng.choice(agents))
+        state, out = handle(state, event, now)
+        gone |= {c.call_id for c in out if isinstance(c, cmd.Overflow)}
+        on_agents = [a.call_id for a in state.agents.values() if a.call_id]
+        assert len(on_agents) == len(set(on_agents)), "a caller with two agents"
+        waiting_ids = [w.call_id for w in state.waiting]
+        assert len(waiting_ids) == len(set(waiting_ids))
+        assert {w.call_id for w in state.waiting if w.offered_to} <= set(on_agents)
+        assert queued == gone | set(waiting_ids) | {c for c in on_agents if c in queued}, "a caller was lost"
+    keys = [state.order_key(w) for w in state.waiting]
+    assert keys == sorted(keys)
+    assert len(gone) > 100  # the run really moved callers
+
+
+def test_order_key_sorts_like_the_live_score_at_any_time() -> None:
+    state = acd()
+    rng = random.Random(7)
+    callers = [ev.CallerQueued(f"c{i}", rng.choice(list(LEVELS))) for i in range(200)]
+    for i, c in enumerate(callers):
+        state, _ = handle(state, c, float(i))
+    for now in (200.0, 500.0, 5000.0):
+        by_score = sorted(state.waiting, key=lambda w: (-state.score(w, now), w.arrived_at, w.call_id))
+        assert list(state.waiting) == by_score
+
+
+def test_ten_thousand_waiting_callers_are_placed_and_served_in_order() -> None:
+    state = acd(*[f"a{n:02d}" for n in range(1, 21)])
+    for i in range(10_000):
+        state, _ = handle(state, ev.CallerQueued(f"c{i}", "normal"), 100.0 + i * 0.001)
+    assert len(state.waiting) == 10_000
+    assert sum(1 for w in state.waiting if w.offered_to) == 20
+    state, out = handle(state, ev.OfferMissed("a01", "c0"), 200.0)
+    assert offers(out) == [("c0", "a01")]  # first in line, and a01 is the only agent free
