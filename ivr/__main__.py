@@ -1,5 +1,6 @@
 """Command line: `python -m ivr run` starts the control plane; `python -m ivr timeline`
-prints a call's record and timeline from Redis.
+prints a call's record and timeline from Redis; `python -m ivr config check FILE`
+validates a command-centre configuration.
 
 Rules: a bad setting exits with status 2 and a message naming it; nothing is printed
 as a Python traceback for an operator mistake.
@@ -13,11 +14,14 @@ import json
 import logging
 import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.config.loader import ConfigInvalid
+from ivr.config.loader import load as load_config
 from ivr.settings import Settings, SettingsError, SettingsT, StoreSettings, load_settings
 
 
@@ -68,6 +72,21 @@ async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool)
     return 0
 
 
+def _check_config(path: Path) -> int:
+    try:
+        config = load_config(path)
+    except ConfigInvalid as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: {len(exc.problems)} problem(s); not applied", file=sys.stderr)
+        return 1
+    print(
+        f"{path}: valid: {config.centre}, {len(config.priorities)} priorities, "
+        f"{len(config.agents)} call takers, {len(config.agencies)} agencies"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ivr", description="Kendari 112 control plane")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,8 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("timeline", help="print a call's timeline (default: the latest call)")
     show.add_argument("call_id", nargs="?")
     show.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    config = sub.add_parser("config", help="command-centre configuration (queue/*.yaml)")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a file; prints every problem, exits 1 if any")
+    check.add_argument("file", type=Path)
     args = parser.parse_args(argv)
 
+    if args.command == "config":
+        return _check_config(args.file)
     if args.command == "run":
         from ivr.app import run
 

@@ -1,0 +1,1 @@
+"""The command centre's configuration (queue/*.yaml): schema, loading, checking."""

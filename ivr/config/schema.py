@@ -1,0 +1,130 @@
+"""The shape of queue/*.yaml, validated with pydantic.
+
+Rules: every field has a range or a pattern; names are referred to, never repeated
+(priorities by name, overflow targets by key); everything that refers to something
+else is checked to exist; unknown keys are errors (a typo must not be silently ignored).
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
+Endpoint = Annotated[str, StringConstraints(pattern=r"^(PJSIP|Local)/[A-Za-z0-9_.@+-]{1,60}$")]
+Loc = tuple[str | int, ...]
+NumberPattern = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,20}\*?$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priority(Strict):
+    name: Name
+    base: float = Field(ge=0, le=10_000)
+    max_wait_seconds: float | None = Field(default=None, gt=0, le=3600)
+    overflow: Name | None = None
+
+    @model_validator(mode="after")
+    def _overflow_needs_wait(self) -> Priority:
+        if self.overflow is not None and self.max_wait_seconds is None:
+            raise ValueError("overflow needs max_wait_seconds (after how long)")
+        return self
+
+
+class Timers(Strict):
+    ring_seconds: int = Field(15, ge=5, le=60)
+    missed_offers_to_pause: int = Field(2, ge=1, le=10)
+    wrapup_seconds: float = Field(10, ge=0, le=600)
+    reassurance_every_seconds: float = Field(20, ge=5, le=300)
+
+
+class CallerPriority(Strict):
+    number: NumberPattern
+    priority: Name
+
+    def matches(self, caller: str) -> bool:
+        if self.number.endswith("*"):
+            return caller.startswith(self.number[:-1])
+        return caller == self.number
+
+
+class OverflowTarget(Strict):
+    endpoint: Endpoint
+    description: str = ""
+
+
+class Employment(StrEnum):
+    CIVIL_SERVANT = "civil-servant"
+    CONTRACT = "contract"
+
+
+class AgentConfig(Strict):
+    id: Name
+    name: str = Field(min_length=1, max_length=80)
+    endpoint: Endpoint
+    employment: Employment
+    skills: frozenset[Name] = frozenset()
+    wrapup_seconds: float | None = Field(default=None, ge=0, le=600)
+
+
+class Agency(Strict):
+    id: Name
+    name: str = Field(min_length=1, max_length=80)
+    endpoints: list[Endpoint] = Field(min_length=1, max_length=10)
+    ring_seconds: int = Field(20, ge=5, le=120)
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+class CentreConfig(Strict):
+    centre: str = Field(min_length=1, max_length=80)
+    priorities: list[Priority] = Field(min_length=1, max_length=20)
+    default_priority: Name
+    aging_per_second: float = Field(1.0, ge=0, le=100)
+    timers: Timers = Timers()
+    caller_priorities: list[CallerPriority] = []
+    overflow_targets: dict[Name, OverflowTarget] = {}
+    agents: list[AgentConfig] = Field(min_length=1, max_length=500)
+    agencies: list[Agency] = []
+
+    def reference_problems(self) -> list[tuple[Loc, str]]:
+        """Names used twice or referring to nothing, each with where it is."""
+        problems: list[tuple[Loc, str]] = []
+        names = [p.name for p in self.priorities]
+        for section, key, values in (
+            ("priorities", "name", names),
+            ("agents", "id", [a.id for a in self.agents]),
+            ("agents", "endpoint", [a.endpoint for a in self.agents]),
+            ("agencies", "id", [a.id for a in self.agencies]),
+        ):
+            for dup in _duplicates(values):
+                second = values.index(dup, values.index(dup) + 1)
+                problems.append(((section, second, key), f"'{dup}' used twice"))
+        if self.default_priority not in names:
+            problems.append((("default_priority",), f"'{self.default_priority}' is not a priority"))
+        for index, p in enumerate(self.priorities):
+            if p.overflow is not None and p.overflow not in self.overflow_targets:
+                problems.append((("priorities", index, "overflow"), f"unknown target '{p.overflow}'"))
+        for index, rule in enumerate(self.caller_priorities):
+            if rule.priority not in names:
+                problems.append((("caller_priorities", index, "priority"), f"unknown '{rule.priority}'"))
+        return problems
+
+    @model_validator(mode="after")
+    def _references(self, info: ValidationInfo) -> CentreConfig:
+        deferred = (info.context or {}).get("references_checked_by_caller")
+        if not deferred and (problems := self.reference_problems()):
+            raise ValueError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+        return self
+
+    def priority_of(self, caller_number: str) -> str:
+        digits = re.sub(r"[^0-9+]", "", caller_number)
+        rule = next((r for r in self.caller_priorities if r.matches(digits)), None)
+        return rule.priority if rule else self.default_priority

@@ -1,0 +1,169 @@
+# The command-centre configuration (queue/kendari.yaml): the shipped file is valid, and
+# each kind of mistake a telecom engineer can make is reported with file, line and field,
+# by the loader and by `python -m ivr config check`.
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ivr.config.loader import ConfigInvalid, load
+from ivr.settings import DEFAULT_TAKERS
+
+SHIPPED = Path(__file__).resolve().parents[2] / "queue" / "kendari.yaml"
+TEXT = SHIPPED.read_text()
+
+
+def line_of(fragment: str, text: str = TEXT) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
+    config = load(SHIPPED)
+    assert [a.id for a in config.agents] == DEFAULT_TAKERS
+    assert {p.name for p in config.priorities} >= {"emergency", "normal", "silent", "low"}
+    assert {a.id for a in config.agencies} == {"damkar", "ambulans", "bpbd", "polisi"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message", "anchor"),
+    [
+        ("base: 200", "base: -5", "priorities.1.base", "greater than or equal to 0", "base: -5"),
+        (
+            "ring_seconds: 15 ",
+            "ring_seconds: 500 ",
+            "timers.ring_seconds",
+            "less than or equal to 60",
+            "ring_seconds: 500",
+        ),
+        (
+            "employment: contract}",
+            "employment: temp}",
+            "agents.8.employment",
+            "'civil-servant' or 'contract'",
+            "temp}",
+        ),
+        (
+            "id: taker05",
+            "id: taker04",
+            "agents.4.id",
+            "'taker04' used twice",
+            "id: taker04, name: Call taker 05",
+        ),
+        (
+            "overflow: supervisor\n  - name: silent",
+            "overflow: nobody\n  - name: silent",
+            "priorities.1.overflow",
+            "unknown target 'nobody'",
+            "overflow: nobody",
+        ),
+        (
+            "default_priority: normal",
+            "default_priority: urgent",
+            "default_priority",
+            "'urgent' is not a priority",
+            "default_priority: urgent",
+        ),
+        (
+            "endpoint: PJSIP/taker03,",
+            "endpoint: SIP taker03,",
+            "agents.2.endpoint",
+            "should match pattern",
+            "endpoint: SIP taker03",
+        ),
+        (
+            "centre: Kendari 112",
+            "centre: Kendari 112\ncentr: typo",
+            "centr",
+            "Extra inputs are not permitted",
+            "centr: typo",
+        ),
+        (
+            "    priority: emergency",
+            "    priority: urgent",
+            "caller_priorities.0.priority",
+            "unknown 'urgent'",
+            "priority: urgent",
+        ),
+        (
+            "  - name: silent           # no speech, no response to the silent-call prompt\n    base: 150",
+            "  - name: silent\n    base: 150\n    overflow: supervisor",
+            "priorities.2",
+            "overflow needs max_wait_seconds",
+            "name: silent",
+        ),
+    ],
+)
+def test_each_mistake_is_named_with_its_line_and_field(
+    tmp_path: Path, old: str, new: str, field: str, message: str, anchor: str
+) -> None:
+    assert old in TEXT
+    text = TEXT.replace(old, new, 1)
+    path = tmp_path / "centre.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigInvalid) as caught:
+        load(path)
+    found = [p for p in caught.value.problems if p.field == field]
+    assert found, f"no problem for {field}: {caught.value}"
+    assert message in found[0].message
+    assert found[0].line == line_of(anchor, text)
+    assert found[0].file == str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("centre: [", "not valid YAML"), ("", "must be a mapping"), ("- a\n- b\n", "must be a mapping")],
+)
+def test_unreadable_files_are_refused_with_a_reason(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "centre.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigInvalid, match=message):
+        load(path)
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigInvalid, match="cannot read"):
+        load(tmp_path / "absent.yaml")
+
+
+def test_several_problems_are_all_reported(tmp_path: Path) -> None:
+    path = tmp_path / "centre.yaml"
+    path.write_text(TEXT.replace("base: 200", "base: -5").replace("ring_seconds: 15 ", "ring_seconds: 1 "))
+    with pytest.raises(ConfigInvalid) as caught:
+        load(path)
+    assert {p.field for p in caught.value.problems} == {"priorities.1.base", "timers.ring_seconds"}
+
+
+def test_caller_priorities_match_exact_numbers_and_prefixes() -> None:
+    config = load(SHIPPED)
+    assert config.priority_of("0401312999") == "emergency"
+    assert config.priority_of("0401-312-999") == "emergency"  # separators ignored
+    assert config.priority_of("0812345678") == "normal"
+    assert config.priority_of("") == "normal"
+
+
+def run_check(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ivr", "config", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_config_check_command_accepts_the_shipped_file() -> None:
+    done = run_check(SHIPPED)
+    assert done.returncode == 0, done.stderr
+    assert "valid" in done.stdout and "20 call takers" in done.stdout
+
+
+def test_config_check_command_prints_every_problem_and_fails(tmp_path: Path) -> None:
+    path = tmp_path / "centre.yaml"
+    path.write_text(TEXT.replace("base: 200", "base: -5").replace("id: taker05", "id: taker04"))
+    done = run_check(path)
+    assert done.returncode == 1
+    assert f"{path}:{line_of('base: -5', path.read_text())}: priorities.1.base:" in done.stderr
+    assert "not applied" in done.stderr and "Traceback" not in done.stderr
