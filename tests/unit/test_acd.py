@@ -193,13 +193,13 @@ def test_overflow_after_the_levels_maximum_wait_and_nothing_else_is_dropped() ->
         (10, ev.CallerQueued("t1", "top")),
         (20, ev.CallerQueued("n1", "normal")),
     )
-    assert next_deadline(state) == 70
+    assert next_deadline(state, 20) == 70
     state, out = run(state, (69.9, ev.Tick()))
     assert [c for c in out if isinstance(c, cmd.Overflow)] == []
     state, out = run(state, (70, ev.Tick()))
     assert [c for c in out if isinstance(c, cmd.Overflow)] == [cmd.Overflow("t1", "PJSIP/supervisor")]
     assert [w.call_id for w in state.waiting] == ["n1"]  # normal has no maximum: still waiting
-    assert next_deadline(state) is None
+    assert next_deadline(state, 70) is None
 
 
 def test_reprioritisation_moves_a_waiting_caller_without_losing_its_arrival() -> None:
@@ -289,3 +289,42 @@ def test_ten_thousand_waiting_callers_are_placed_and_served_in_order() -> None:
     assert sum(1 for w in state.waiting if w.offered_to) == 20
     state, out = handle(state, ev.OfferMissed("a01", "c0"), 200.0)
     assert offers(out) == [("c0", "a01")]  # first in line, and a01 is the only agent free
+
+
+def test_an_offer_refused_at_once_rests_the_agent_without_counting_a_miss() -> None:
+    state = acd("a01", missed_offers_to_pause=1, refused_rest_seconds=5)
+    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")))
+    state, out = run(state, (10.1, ev.OfferMissed("a01", "c1", rang=False)))
+    assert offers(out) == []  # no spinning on a broken phone
+    assert state.agents["a01"].declared is Declared.AVAILABLE  # not the person's fault
+    assert next_deadline(state, 10.1) == pytest.approx(15.1)
+    state, out = run(state, (15.1, ev.Tick()))
+    assert offers(out) == [("c1", "a01")]
+
+
+def test_a_late_report_about_an_earlier_offer_changes_nothing() -> None:
+    state = acd("a01", "a02")
+    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")), (11, ev.OfferAnswered("a01", "c1")))
+    before = state
+    state, out = run(state, (12, ev.OfferMissed("a01", "c1")))
+    assert state == before and out == []
+
+
+def test_requeue_keeps_the_original_arrival() -> None:
+    state = acd("a01", levels=NO_OVERFLOW)
+    state, _ = run(
+        state,
+        (1, ev.AgentPaused("a01", "x")),
+        (50, ev.CallerQueued("c1", "normal")),
+        (60, ev.CallerQueued("c0", "normal", arrived_at=20)),
+    )
+    assert [w.call_id for w in state.waiting] == ["c0", "c1"]
+    assert state.waiting[0].arrived_at == 20
+
+
+def test_an_adopted_call_makes_its_agent_busy() -> None:
+    state = acd("a01", "a02")
+    state, _ = run(state, (5, ev.AgentOnCall("a01", "old")))
+    state, out = run(state, (6, ev.CallerQueued("c1", "normal")))
+    assert offers(out) == [("c1", "a02")]
+    assert state.agents["a01"].activity is Activity.ON_CALL

@@ -10,6 +10,8 @@ Rules:
   only when no other agent is free.
 - Ring no answer: the caller is offered again at once (to the next agent); an agent
   who missed missed_offers_to_pause offers in a row is paused with reason "missed calls".
+  An offer refused at once (busy, unreachable) does not count as missed: the agent
+  rests refused_rest_seconds before the next offer, so a broken phone cannot spin.
 - After a call the agent is in wrap-up (per-agent seconds, else the policy's); wrap-up
   of 0 makes them free at once. Longest idle counts from the end of wrap-up.
 - A caller whose level has a maximum wait is overflowed when it passes it (unless it is
@@ -36,14 +38,16 @@ def handle(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
     return state, [*commands, *overflowed, *offers]
 
 
-def next_deadline(state: AcdState) -> float | None:
-    """When the next caller would overflow, for the engine to send a Tick then."""
+def next_deadline(state: AcdState, now: float) -> float | None:
+    """When a Tick is next due: a caller would overflow, or a resting agent is free again."""
     deadlines = [
         caller.arrived_at + level.max_wait_seconds
         for caller in state.waiting
         if (level := state.policy.levels[caller.level]).max_wait_seconds is not None
         and level.overflow_target is not None
     ]
+    if state.waiting:
+        deadlines += [a.rest_until for a in state.agents.values() if a.rest_until > now]
     return min(deadlines, default=None)
 
 
@@ -73,11 +77,12 @@ def _status(agent: Agent, declared: Declared, reason: str, by_system: bool) -> c
 
 def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
     match event:
-        case ev.CallerQueued(call_id, level, skills):
+        case ev.CallerQueued(call_id, level, skills, arrived_at):
             if any(w.call_id == call_id for w in state.waiting):
                 return state, []
             known = level if level in state.policy.levels else state.policy.default_level
-            return _insert(state, Waiting(call_id, known, now, skills)), []
+            since = now if arrived_at is None else min(arrived_at, now)
+            return _insert(state, Waiting(call_id, known, since, skills)), []
         case ev.CallerReprioritized(call_id, level) if level in state.policy.levels:
             state, caller = _without(state, call_id)
             return (_insert(state, replace(caller, level=level)), []) if caller else (state, [])
@@ -94,8 +99,14 @@ def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
                 agent, activity=Activity.ON_CALL, activity_since=now, call_id=call_id, missed_in_a_row=0
             )
             return _with_agent(state, on_call), []
-        case ev.OfferMissed(agent_id, call_id) if agent_id in state.agents:
-            return _missed(state, state.agents[agent_id], call_id, now)
+        case ev.OfferMissed(agent_id, call_id, rang) if agent_id in state.agents:
+            return _missed(state, state.agents[agent_id], call_id, rang, now)
+        case ev.AgentOnCall(agent_id, call_id) if agent_id in state.agents:
+            state, _ = _without(state, call_id)
+            agent = replace(
+                state.agents[agent_id], activity=Activity.ON_CALL, activity_since=now, call_id=call_id
+            )
+            return _with_agent(state, agent), []
         case ev.CallEnded(agent_id) if agent_id in state.agents:
             agent = state.agents[agent_id]
             seconds = (
@@ -144,11 +155,21 @@ def _idle(agent: Agent, now: float) -> Agent:
     return replace(agent, activity=Activity.IDLE, activity_since=now, idle_since=now, call_id=None)
 
 
-def _missed(state: AcdState, agent: Agent, call_id: str, now: float) -> Result:
+def _missed(state: AcdState, agent: Agent, call_id: str, rang: bool, now: float) -> Result:
     commands: list[cmd.AcdCommand] = []
+    if agent.call_id != call_id:  # a late report about an earlier offer
+        return state, []
     # The agent did not take a call: back to idle, their place in the idle order kept.
-    missed = agent.missed_in_a_row + 1
-    agent = replace(agent, activity=Activity.IDLE, activity_since=now, call_id=None, missed_in_a_row=missed)
+    missed = agent.missed_in_a_row + 1 if rang else agent.missed_in_a_row
+    rest = now if rang else now + state.policy.refused_rest_seconds
+    agent = replace(
+        agent,
+        activity=Activity.IDLE,
+        activity_since=now,
+        call_id=None,
+        missed_in_a_row=missed,
+        rest_until=rest,
+    )
     if missed >= state.policy.missed_offers_to_pause and agent.declared is Declared.AVAILABLE:
         agent = replace(agent, declared=Declared.PAUSED, pause_reason=MISSED_CALLS)
         commands.append(_status(agent, Declared.PAUSED, MISSED_CALLS, True))
@@ -197,7 +218,7 @@ def _choose(free: list[Agent], caller: Waiting) -> Agent:
 
 
 def _dispatch(state: AcdState, now: float) -> Result:
-    free = [agent for agent in state.agents.values() if agent.free]
+    free = [agent for agent in state.agents.values() if agent.free(now)]
     if not free:
         return state, []
     offers: list[cmd.AcdCommand] = []

@@ -10,6 +10,7 @@ class CallerQueued:
     call_id: str
     level: str
     skills: frozenset[str] = frozenset()
+    arrived_at: float | None = None  # kept from an earlier wait (restart, failed overflow)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,21 @@ class OfferAnswered:
 
 @dataclass(frozen=True)
 class OfferMissed:
-    """The offer ended unanswered (ring no answer, busy, unreachable, refused)."""
+    """The offer ended unanswered.
+
+    rang=True: it rang the whole ring time (ring no answer), which counts towards the
+    auto-pause. rang=False: refused or failed at once (busy, unreachable, broken): not
+    the person's doing, so the agent only rests a few seconds before the next offer.
+    """
+
+    agent_id: str
+    call_id: str
+    rang: bool = True
+
+
+@dataclass(frozen=True)
+class AgentOnCall:
+    """Found on a call the ACD did not place (adopted after a restart)."""
 
     agent_id: str
     call_id: str
@@ -89,6 +104,7 @@ AcdEvent = (
     | CallerLeft
     | OfferAnswered
     | OfferMissed
+    | AgentOnCall
     | CallEnded
     | WrapUpEnded
     | AgentLoggedIn

@@ -48,6 +48,7 @@ class AcdPolicy:
     aging_per_second: float = 1.0
     wrapup_seconds: float = 10.0
     missed_offers_to_pause: int = 2
+    refused_rest_seconds: float = 5.0  # after an offer refused at once
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,15 @@ class Agent:
     reachable: bool = True
     missed_in_a_row: int = 0
     call_id: str | None = None
+    rest_until: float = 0.0  # not offered before this (after a refused offer)
 
-    @property
-    def free(self) -> bool:
-        return self.declared is Declared.AVAILABLE and self.activity is Activity.IDLE and self.reachable
+    def free(self, now: float) -> bool:
+        return (
+            self.declared is Declared.AVAILABLE
+            and self.activity is Activity.IDLE
+            and self.reachable
+            and now >= self.rest_until
+        )
 
 
 @dataclass(frozen=True)
