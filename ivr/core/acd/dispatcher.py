@@ -157,7 +157,7 @@ def _idle(agent: Agent, now: float) -> Agent:
 
 def _missed(state: AcdState, agent: Agent, call_id: str, rang: bool, now: float) -> Result:
     commands: list[cmd.AcdCommand] = []
-    if agent.call_id != call_id:  # a late report about an earlier offer
+    if agent.activity is not Activity.OFFERED or agent.call_id != call_id:  # a late, stale report
         return state, []
     # The agent did not take a call: back to idle, their place in the idle order kept.
     missed = agent.missed_in_a_row + 1 if rang else agent.missed_in_a_row
