@@ -109,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-        asyncio.run(run(settings))
+        try:
+            asyncio.run(run(settings))
+        except ConfigInvalid as exc:
+            print(f"ivr: centre configuration refused:\n{exc}", file=sys.stderr)
+            return 2
         return 0
     return asyncio.run(_timeline(_settings(StoreSettings), args.call_id, args.json))
 

@@ -1,6 +1,7 @@
 """Builds the adapters, wires the engine, runs until SIGINT/SIGTERM.
 
-Rules: settings are validated before anything connects; Redis and ARI being
+Rules: settings and the centre configuration are validated before anything connects;
+SIGHUP re-reads the configuration (an invalid file is refused, the old one stays); Redis and ARI being
 unreachable at start are retried with log lines, never a crash; on SIGTERM/SIGINT,
 callers not yet connected are handed to the dialplan's native queue and connected
 calls stay up (the next start adopts them); a crash leaves everything to adoption.
@@ -11,13 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
+from aiohttp import web
 
+from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.call_store import CallStore
+from ivr.adapters.http.api import build_api
+from ivr.config.loader import ConfigInvalid
+from ivr.config.loader import load as load_config
+from ivr.config.schema import CentreConfig
 from ivr.core.call import CallPolicy
 from ivr.engine.engine import HANDED_OVER_ON_STOP, Engine
 from ivr.settings import Settings
@@ -25,19 +33,47 @@ from ivr.settings import Settings
 log = logging.getLogger("ivr")
 
 
+def _call_policy(settings: Settings, config: CentreConfig) -> CallPolicy:
+    return CallPolicy(
+        greeting_media=settings.greeting_media,
+        greeting_guard_seconds=settings.greeting_guard_seconds,
+        reassurance_media=settings.reassurance_media,
+        reassure_every_seconds=config.timers.reassurance_every_seconds,
+        ring_seconds=config.timers.ring_seconds,
+    )
+
+
 async def run(settings: Settings) -> None:
+    config = load_config(settings.centre_config)  # invalid: raises ConfigInvalid before anything starts
     auth = aiohttp.BasicAuth(settings.ari_user, settings.ari_password.get_secret_value())
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
     redis_client = aioredis.from_url(settings.redis_url)
     async with aiohttp.ClientSession(auth=auth, timeout=timeout) as session:
         rest = AriRest(session, settings.ari_url, settings.ari_app)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
-        policy = CallPolicy(
-            greeting_media=settings.greeting_media,
-            greeting_guard_seconds=settings.greeting_guard_seconds,
-            ring_seconds=settings.ring_seconds,
-        )
-        engine = Engine(rest, store, settings.takers, policy)
+        agents = AgentStore(redis_client, settings.redis_prefix)
+        engine = Engine(rest, store, agents, config, _call_policy(settings, config))
+        await engine.restore_agents()
+
+        def reload() -> dict[str, Any]:
+            fresh = load_config(settings.centre_config)
+            engine.reload(fresh)
+            engine.set_policy(_call_policy(settings, fresh))
+            return {
+                "applied": str(settings.centre_config),
+                "agents": len(fresh.agents),
+                "priorities": [p.name for p in fresh.priorities],
+            }
+
+        def reload_on_signal() -> None:
+            try:
+                reload()
+            except ConfigInvalid as exc:
+                log.error("SIGHUP: configuration refused, the running one stays:\n%s", exc)
+
+        api = web.AppRunner(build_api(engine, store, settings.api_token.get_secret_value(), reload))
+        await api.setup()
+        await web.TCPSite(api, settings.http_bind, settings.http_port).start()
         events = EventStream(
             session, settings.ari_url, settings.ari_app, max_delay=settings.reconnect_max_seconds
         )
@@ -45,12 +81,16 @@ async def run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, reload_on_signal)
         log.info(
-            "control plane starting: ARI %s app %s, Redis %s, %d call takers",
+            "control plane starting: ARI %s app %s, Redis %s, %s (%d call takers), API http://%s:%d",
             settings.ari_url,
             settings.ari_app,
             settings.redis_url,
-            len(settings.takers),
+            settings.centre_config,
+            len(config.agents),
+            settings.http_bind,
+            settings.http_port,
         )
         runner = asyncio.create_task(events.run(engine.on_event, engine.on_connected), name="ari-events")
         await stop.wait()
@@ -63,4 +103,5 @@ async def run(settings: Settings) -> None:
         await engine.stop()
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+        await api.cleanup()
     await redis_client.aclose()

@@ -7,15 +7,12 @@ has no default: production never runs on a default secret.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
-DEFAULT_TAKERS = [f"taker{n:02d}" for n in range(1, 21)]
-ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class StoreSettings(BaseSettings):
@@ -49,30 +46,14 @@ class Settings(StoreSettings):
     ari_user: str = Field("ivr112", min_length=1)
     ari_password: SecretStr = Field(min_length=8)
     ari_app: str = Field("ivr112", pattern=r"^[A-Za-z0-9_-]{1,40}$")
-    takers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_TAKERS))
+    centre_config: Path = Path("queue/kendari.yaml")
+    http_bind: str = Field("127.0.0.1", pattern=r"^[0-9a-fA-F:.]+$")
+    http_port: int = Field(8112, ge=1, le=65535)
+    api_token: SecretStr = Field(min_length=16)
     greeting_media: str = Field("sound:ivr112/greeting", pattern=r"^(sound|recording|tone):\S+$")
+    reassurance_media: str = Field("sound:ivr112/reassurance", pattern=r"^(sound|recording|tone):\S+$")
     greeting_guard_seconds: float = Field(30.0, ge=5, le=120)
-    ring_seconds: int = Field(15, ge=5, le=60)
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
-
-    @field_validator("takers", mode="before")
-    @classmethod
-    def _split_takers(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [item.strip() for item in value.split(",") if item.strip()]
-        return value
-
-    @field_validator("takers")
-    @classmethod
-    def _check_takers(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("at least one call taker endpoint is needed")
-        bad = [name for name in value if not ENDPOINT_NAME.match(name)]
-        if bad:
-            raise ValueError(f"not a SIP endpoint name: {', '.join(bad)}")
-        if len(set(value)) != len(value):
-            raise ValueError("a call taker is listed twice")
-        return value
 
 
 SettingsT = TypeVar("SettingsT", bound=StoreSettings)

@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = (REPO / "asterisk-conf", REPO / "dialplan")
 PLACEHOLDER = re.compile(r"@@([A-Z0-9_]+)@@")
-TAKER_SECTION = re.compile(r"^\[(taker\d\d)\]\(taker-endpoint\)", re.MULTILINE)
+PHONE_SECTION = re.compile(r"^\[([a-z0-9]+)\]\(taker-endpoint\)", re.MULTILINE)
 AGENCY_SECTION = re.compile(r"^\[([a-z]+)\]\(agency-endpoint\)", re.MULTILINE)
 AOR_SECTION = re.compile(r"^\[([a-z0-9]+)\]\((?:taker|agency)-aor\)$", re.MULTILINE)
 
@@ -43,6 +43,7 @@ DEFAULTS = {
 }
 TAKER_BASE = 10  # takerNN answers on 127.0.0.(10 + NN)
 AGENCY_BASE = 31  # agencies from 127.0.0.31 in the order of pjsip.conf
+SUPERVISOR_ADDRESS = "127.0.0.40"
 
 
 def stored_secret(state: Path, name: str) -> str:
@@ -82,9 +83,11 @@ def main() -> None:
             (tmp / src.name).write_text(render_file(src, values))
 
     pjsip = (REPO / "asterisk-conf" / "pjsip.conf").read_text()
-    takers = TAKER_SECTION.findall(pjsip)
+    phones = PHONE_SECTION.findall(pjsip)  # call takers and the supervisor's desk
     agencies = AGENCY_SECTION.findall(pjsip)
 
+    if not os.environ.get("IVR_API_TOKEN"):
+        stored_secret(state, "api_token")  # the control plane's HTTP API token, read by run.sh
     ari_user = os.environ.get("IVR_ARI_USER", "ivr112")
     ari_password = os.environ.get("IVR_ARI_PASSWORD") or stored_secret(state, "ari_password")
     (tmp / "ari_users.conf").write_text(
@@ -93,12 +96,13 @@ def main() -> None:
     auth = [
         f"[{t}-auth]\ntype = auth\nauth_type = digest\nusername = {t}\n"
         f"password = {stored_secret(state, 'sip_' + t)}\n"
-        for t in takers
+        for t in phones
     ]
     (tmp / "pjsip_secrets.conf").write_text("\n".join(auth))
 
     if os.environ.get("IVR_STATIC_CONTACTS", "no") == "yes":
-        addresses = {t: f"127.0.0.{TAKER_BASE + int(t[-2:])}" for t in takers}
+        addresses = {t: f"127.0.0.{TAKER_BASE + int(t[-2:])}" for t in phones if t[-2:].isdigit()}
+        addresses["supervisor"] = SUPERVISOR_ADDRESS
         addresses |= {a: f"127.0.0.{AGENCY_BASE + i}" for i, a in enumerate(agencies)}
         rendered = (tmp / "pjsip.conf").read_text()
         rendered = AOR_SECTION.sub(

@@ -15,6 +15,7 @@ bash "$REPO_DIR/scripts/redis-start.sh"
 IVR_STATIC_CONTACTS="${IVR_STATIC_CONTACTS:-yes}" bash "$REPO_DIR/scripts/asterisk-start.sh"
 
 export IVR_ARI_PASSWORD="${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password")}"
+export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 export IVR_ARI_APP
 echo $$ >"$IVR_STATE_DIR/control-plane.pid"

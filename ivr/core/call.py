@@ -7,6 +7,12 @@ Rules:
   nothing (for example a call taker's leg ending after the call already ended).
 - Every path out of the call ends in ENDED through _end(), which always records the
   ending and emits FinishCall with a named outcome.
+- The ACD owns the waiting list and the call takers: this flow tells it every fact
+  about the call (queued, left, answered, missed, ended) with ToAcd, and the ACD
+  answers with TakerAssigned or Overflowed. A missed offer leaves the caller in the
+  ACD's list, in its place, and the ACD offers it again.
+- While waiting (and while an offer rings) the caller hears the reassurance prompt
+  every reassure_every_seconds; it stops the moment a call taker answers.
 - Fail open: a greeting that fails or never reports its end still moves the caller
   on to a call taker; when the control plane stops on purpose, a caller not yet
   connected is handed to the dialplan's native queue, a connected call stays as it is
@@ -22,10 +28,11 @@ from enum import StrEnum
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
+from ivr.core.acd import events as acd
 from ivr.core.outcomes import Outcome
 
 GREETING_GUARD = "greeting-guard"
-REOFFER_PAUSE = "reoffer-pause"
+REASSURE = "reassure"
 HANDOVER_LABEL = "handover"  # dialplan label (context emergency, extension 112)
 
 
@@ -43,11 +50,11 @@ class Phase(StrEnum):
 class CallPolicy:
     greeting_media: str = "sound:ivr112/greeting"
     greeting_guard_seconds: float = 30.0
+    reassurance_media: str = "sound:ivr112/reassurance"
+    reassure_every_seconds: float = 20.0
     ring_seconds: int = 15
-    # An offer that failed sooner than this (refused, busy, unreachable) is retried only
-    # after reoffer_pause_seconds, so a broken phone cannot spin the dispatcher.
+    # An offer that ended sooner than this was refused (busy, unreachable), not missed.
     quick_failure_seconds: float = 2.0
-    reoffer_pause_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,23 @@ class Call:
     dialled: str
     phase: Phase
     policy: CallPolicy
-    taker: str | None = None
+    level: str = "normal"
+    arrived_at: float = 0.0
+    taker: str | None = None  # the agent offered or connected; None for an overflow target
     taker_channel: str | None = None
+    overflow_target: str | None = None  # set while offered to / connected with the overflow target
     offers: int = 0
     offered_at: float = 0.0
+    prompts: int = 0  # reassurance prompts played
     outcome: Outcome | None = None
 
     @property
     def bridge_id(self) -> str:
         return ids.bridge_id(self.call_id)
+
+    @property
+    def reassurance_id(self) -> str:
+        return f"{self.call_id}-reassure{self.prompts}"
 
 
 Result = tuple[Call, list[cmd.Command]]
@@ -85,33 +100,53 @@ def _end(call: Call, outcome: Outcome, now: float, by: str, *before: cmd.Command
     ]
 
 
-def _leaves_taker(call: Call) -> list[cmd.Command]:
-    """Commands that free the current call taker and their leg."""
-    out: list[cmd.Command] = []
-    if call.taker_channel is not None:
-        out.append(cmd.Hangup(call.taker_channel))
-    out.append(cmd.ReleaseTaker(call.call_id, call.taker))
-    return out
+def _queued(call: Call, *, overflow: bool = True) -> cmd.ToAcd:
+    return cmd.ToAcd(
+        acd.CallerQueued(call.call_id, call.level, arrived_at=call.arrived_at, overflow=overflow)
+    )
+
+
+def _hangup_leg(call: Call) -> list[cmd.Command]:
+    return [cmd.Hangup(call.taker_channel)] if call.taker_channel else []
+
+
+def _stop_waiting_sounds(call: Call) -> list[cmd.Command]:
+    return [cmd.CancelTimer(call.call_id, REASSURE), cmd.StopPrompt(call.reassurance_id)]
 
 
 def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
-    call = Call(event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy)
+    call = Call(
+        event.call_id,
+        event.caller_number,
+        event.dialled,
+        Phase.ANSWERING,
+        policy,
+        event.level,
+        arrived_at=now,
+    )
     return call, [
-        _timeline(call, "arrived", now, caller=event.caller_number, dialled=event.dialled),
+        _timeline(call, "arrived", now, caller=event.caller_number, dialled=event.dialled, level=event.level),
         cmd.Answer(call.call_id),
     ]
 
 
 def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
     """A caller found in Asterisk after a (re)connect that no task owns."""
-    call = Call(event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy)
+    since = event.arrived_at if event.arrived_at is not None else now
+    call = Call(
+        event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy, event.level, since
+    )
     note = _timeline(call, "adopted", now, answered=str(event.answered), taker=event.taker or "")
     if event.taker is not None and event.taker_channel is not None:
         adopted = replace(call, phase=Phase.CONNECTED, taker=event.taker, taker_channel=event.taker_channel)
-        return adopted, [note, cmd.ClaimTaker(call.call_id, event.taker)]
+        return adopted, [note, cmd.ToAcd(acd.AgentOnCall(event.taker, call.call_id))]
     if event.answered:
-        return replace(call, phase=Phase.WAITING), [note, cmd.RequestTaker(call.call_id)]
+        waiting = replace(call, phase=Phase.WAITING)
+        return waiting, [note, _queued(waiting), cmd.StartTimer(call.call_id, REASSURE, 0.1)]
     return call, [note, cmd.Answer(call.call_id)]
+
+
+# ---- answering and greeting -------------------------------------------------------
 
 
 def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -134,7 +169,8 @@ def _to_waiting(entry: str) -> Handler:
         return replace(call, phase=Phase.WAITING), [
             cmd.CancelTimer(call.call_id, GREETING_GUARD),
             _timeline(call, entry, now, **detail),
-            cmd.RequestTaker(call.call_id),
+            _queued(call),
+            cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
         ]
 
     return handler
@@ -144,42 +180,53 @@ def _abandoned_in_greeting(call: Call, event: ev.CallEvent, now: float) -> Resul
     return _end(call, Outcome.ABANDONED_IN_GREETING, now, "caller")
 
 
-def _abandoned_waiting(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return _end(call, Outcome.ABANDONED_IN_QUEUE, now, "caller", cmd.ReleaseTaker(call.call_id, None))
+# ---- waiting and offers -----------------------------------------------------------
 
 
-def _offer(call: Call, event: ev.CallEvent, now: float) -> Result:
-    assert isinstance(event, ev.TakerAssigned)
+def _reassure(call: Call, event: ev.CallEvent, now: float) -> Result:
+    played = replace(call, prompts=call.prompts + 1)
+    return played, [
+        cmd.PlayPrompt(call.call_id, played.reassurance_id, call.policy.reassurance_media),
+        cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
+    ]
+
+
+def _offer_to(call: Call, now: float, taker: str | None, endpoint: str, entry: str) -> Result:
     offers = call.offers + 1
     channel = ids.taker_leg_id(call.call_id, offers)
+    target = None if taker is not None else endpoint
     offered = replace(
         call,
         phase=Phase.OFFERED,
-        taker=event.taker,
+        taker=taker,
         taker_channel=channel,
+        overflow_target=target,
         offers=offers,
         offered_at=now,
     )
     offer = cmd.OfferToTaker(
-        call.call_id, event.taker, channel, call.call_id, call.caller_number, call.policy.ring_seconds
+        call.call_id, endpoint, channel, call.call_id, call.caller_number, call.policy.ring_seconds
     )
-    return offered, [_timeline(call, "offered", now, taker=event.taker, attempt=str(offers)), offer]
+    return offered, [_timeline(call, entry, now, taker=taker or endpoint, attempt=str(offers)), offer]
+
+
+def _offer(call: Call, event: ev.CallEvent, now: float) -> Result:
+    assert isinstance(event, ev.TakerAssigned)
+    return _offer_to(call, now, event.taker, event.endpoint, "offered")
+
+
+def _overflow(call: Call, event: ev.CallEvent, now: float) -> Result:
+    assert isinstance(event, ev.Overflowed)
+    return _offer_to(call, now, None, event.target, "overflowed")
+
+
+def _abandoned_waiting(call: Call, event: ev.CallEvent, now: float) -> Result:
+    return _end(call, Outcome.ABANDONED_IN_QUEUE, now, "caller", cmd.ToAcd(acd.CallerLeft(call.call_id)))
 
 
 def _is_current_leg(call: Call, event: ev.CallEvent) -> bool:
     channel = getattr(event, "channel_id", None)
     return channel is None or channel == call.taker_channel
-
-
-def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
-    assert isinstance(event, ev.TakerAnswered)
-    if not _is_current_leg(call, event):
-        return _stray_leg(call, event, now)
-    assert call.taker_channel is not None
-    return replace(call, phase=Phase.CONNECTING), [
-        _timeline(call, "taker-answered", now, taker=call.taker or "", taker_channel=call.taker_channel),
-        cmd.ConnectParties(call.bridge_id, call.call_id, call.taker_channel),
-    ]
 
 
 def _stray_leg(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -190,51 +237,93 @@ def _stray_leg(call: Call, event: ev.CallEvent, now: float) -> Result:
     return call, [cmd.Hangup(event.channel_id)]
 
 
+def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
+    assert isinstance(event, ev.TakerAnswered)
+    if not _is_current_leg(call, event):
+        return _stray_leg(call, event, now)
+    assert call.taker_channel is not None
+    told = [cmd.ToAcd(acd.OfferAnswered(call.taker, call.call_id))] if call.taker else []
+    return replace(call, phase=Phase.CONNECTING), [
+        *_stop_waiting_sounds(call),
+        *told,
+        _timeline(
+            call,
+            "taker-answered",
+            now,
+            taker=call.taker or call.overflow_target or "",
+            taker_channel=call.taker_channel,
+        ),
+        cmd.ConnectParties(call.bridge_id, call.call_id, call.taker_channel),
+    ]
+
+
 def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
     reason = str(getattr(event, "cause", None) or getattr(event, "reason", ""))
-    back = replace(call, phase=Phase.WAITING, taker=None, taker_channel=None)
-    quick = now - call.offered_at < call.policy.quick_failure_seconds
-    again: cmd.Command = (
-        cmd.StartTimer(call.call_id, REOFFER_PAUSE, call.policy.reoffer_pause_seconds)
-        if quick
-        else cmd.RequestTaker(call.call_id)
+    back = replace(call, phase=Phase.WAITING, taker=None, taker_channel=None, overflow_target=None)
+    if call.taker is None:  # the overflow target did not take it: back in line, no second overflow
+        tell = _queued(call, overflow=False)
+    else:
+        rang = now - call.offered_at >= call.policy.quick_failure_seconds
+        tell = cmd.ToAcd(acd.OfferMissed(call.taker, call.call_id, rang=rang))
+    failed = _timeline(
+        call, "offer-failed", now, taker=call.taker or call.overflow_target or "", reason=reason
     )
-    return back, [
-        _timeline(call, "offer-failed", now, taker=call.taker or "", reason=reason),
-        *_leaves_taker(call),
-        again,
-    ]
-
-
-def _request_again(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return call, [cmd.RequestTaker(call.call_id)]
+    return back, [failed, *_hangup_leg(call), tell]
 
 
 def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return _end(call, Outcome.ABANDONED_IN_QUEUE, now, "caller", *_leaves_taker(call))
-
-
-def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
-    taker_leg = [cmd.Hangup(call.taker_channel)] if call.taker_channel else []
     return _end(
         call,
-        Outcome.HANDED_TO_FALLBACK,
+        Outcome.ABANDONED_IN_QUEUE,
         now,
-        "system",
-        *taker_leg,
-        cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
+        "caller",
+        *_hangup_leg(call),
+        cmd.ToAcd(acd.CallerLeft(call.call_id)),
     )
 
 
+# ---- connected -------------------------------------------------------------------------
+
+
 def _connected(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return replace(call, phase=Phase.CONNECTED), [_timeline(call, "connected", now, taker=call.taker or "")]
+    who = call.taker or call.overflow_target or ""
+    return replace(call, phase=Phase.CONNECTED), [_timeline(call, "connected", now, taker=who)]
+
+
+def _taker_free(call: Call) -> list[cmd.Command]:
+    return [cmd.ToAcd(acd.CallEnded(call.taker))] if call.taker else []
+
+
+def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """The taker answered but the bridge failed (or their leg dropped at once): try again."""
+    if not _is_current_leg(call, event):
+        return call, []
+    back = replace(call, phase=Phase.WAITING, taker=None, taker_channel=None, overflow_target=None)
+    failed = _timeline(call, "connect-failed", now, taker=call.taker or call.overflow_target or "")
+    return back, [
+        failed,
+        *_hangup_leg(call),
+        *_taker_free(call),
+        _queued(call),
+        cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
+    ]
+
+
+def _answered_outcome(call: Call) -> Outcome:
+    return Outcome.ANSWERED if call.taker else Outcome.OVERFLOWED
 
 
 def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
     return _end(
-        call, Outcome.ANSWERED, now, "caller", *_leaves_taker(call), cmd.DestroyBridge(call.bridge_id)
+        call,
+        _answered_outcome(call),
+        now,
+        "caller",
+        *_hangup_leg(call),
+        *_taker_free(call),
+        cmd.DestroyBridge(call.bridge_id),
     )
 
 
@@ -243,13 +332,28 @@ def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
         return call, []
     return _end(
         call,
-        Outcome.ANSWERED,
+        _answered_outcome(call),
         now,
         "taker",
         cmd.Hangup(call.call_id),
-        cmd.ReleaseTaker(call.call_id, call.taker),
+        *_taker_free(call),
         cmd.DestroyBridge(call.bridge_id),
     )
+
+
+def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
+    return _end(
+        call,
+        Outcome.HANDED_TO_FALLBACK,
+        now,
+        "system",
+        *_hangup_leg(call),
+        cmd.ToAcd(acd.CallerLeft(call.call_id)),
+        cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
+    )
+
+
+# ---- the table -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -259,7 +363,7 @@ class Transition:
 
 
 def event_key(event: ev.CallEvent) -> str:
-    """The table key of an event: its type name; a failed command also names the command."""
+    """The table key of an event: its type name; a failed command or a timer adds its name."""
     if isinstance(event, ev.CommandFailed):
         return f"CommandFailed:{event.command}"
     if isinstance(event, ev.TimerFired):
@@ -267,48 +371,54 @@ def event_key(event: ev.CallEvent) -> str:
     return type(event).__name__
 
 
+_HAND_OVER = Transition(_hand_over, (Phase.ENDED,))
+_REASSURE = Transition(_reassure, (Phase.WAITING, Phase.OFFERED))
+_STRAY = Transition(_stray_leg, ())
+
 TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     Phase.ANSWERING: {
-        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "CallerAnswered": Transition(_answered, (Phase.GREETING,)),
         "CommandFailed:Answer": Transition(_answer_failed, (Phase.ENDED,)),
         "CallerHungUp": Transition(_abandoned_in_greeting, (Phase.ENDED,)),
+        "ShutdownRequested": _HAND_OVER,
     },
     Phase.GREETING: {
-        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "GreetingFinished": Transition(_to_waiting("greeting-done"), (Phase.WAITING,)),
         f"TimerFired:{GREETING_GUARD}": Transition(_to_waiting("greeting-timeout"), (Phase.WAITING,)),
         "CommandFailed:PlayPrompt": Transition(_to_waiting("greeting-failed"), (Phase.WAITING,)),
         "CallerHungUp": Transition(_abandoned_in_greeting, (Phase.ENDED,)),
+        "ShutdownRequested": _HAND_OVER,
     },
     Phase.WAITING: {
-        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "TakerAssigned": Transition(_offer, (Phase.OFFERED,)),
-        f"TimerFired:{REOFFER_PAUSE}": Transition(_request_again, (Phase.WAITING,)),
-        "TakerAnswered": Transition(_stray_leg, (Phase.WAITING,)),
+        "Overflowed": Transition(_overflow, (Phase.OFFERED,)),
+        f"TimerFired:{REASSURE}": _REASSURE,
+        "TakerAnswered": _STRAY,
         "CallerHungUp": Transition(_abandoned_waiting, (Phase.ENDED,)),
+        "ShutdownRequested": _HAND_OVER,
     },
     Phase.OFFERED: {
-        "ShutdownRequested": Transition(_hand_over, (Phase.ENDED,)),
         "TakerAnswered": Transition(_taker_answered, (Phase.CONNECTING,)),
         "TakerLegEnded": Transition(_offer_failed, (Phase.WAITING,)),
         "CommandFailed:OfferToTaker": Transition(_offer_failed, (Phase.WAITING,)),
+        f"TimerFired:{REASSURE}": _REASSURE,
         "CallerHungUp": Transition(_abandoned_offered, (Phase.ENDED,)),
+        "ShutdownRequested": _HAND_OVER,
     },
     Phase.CONNECTING: {
         "PartiesConnected": Transition(_connected, (Phase.CONNECTED,)),
-        "TakerAnswered": Transition(_stray_leg, (Phase.CONNECTING,)),
-        "TakerLegEnded": Transition(_offer_failed, (Phase.WAITING,)),
-        "CommandFailed:ConnectParties": Transition(_offer_failed, (Phase.WAITING,)),
+        "TakerAnswered": _STRAY,
+        "TakerLegEnded": Transition(_connect_failed, (Phase.WAITING,)),
+        "CommandFailed:ConnectParties": Transition(_connect_failed, (Phase.WAITING,)),
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
     },
     Phase.CONNECTED: {
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
         "TakerLegEnded": Transition(_taker_ended, (Phase.ENDED,)),
-        "TakerAnswered": Transition(_stray_leg, (Phase.CONNECTED,)),
+        "TakerAnswered": _STRAY,
     },
     Phase.ENDED: {
-        "TakerAnswered": Transition(_stray_leg, (Phase.ENDED,)),
+        "TakerAnswered": _STRAY,
     },
 }
 

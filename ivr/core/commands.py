@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ivr.core.acd.events import AcdEvent
 from ivr.core.outcomes import Outcome
 
 
@@ -38,24 +39,21 @@ class CancelTimer:
 
 
 @dataclass(frozen=True)
-class RequestTaker:
-    """Ask the dispatcher for a call taker; it answers with TakerAssigned."""
+class ToAcd:
+    """Tell the ACD a fact about this call (queued, left, answered, missed, ended)."""
 
-    call_id: str
+    event: AcdEvent
 
 
 @dataclass(frozen=True)
-class ReleaseTaker:
-    """The call taker is free again (or the waiting caller left): the dispatcher moves on."""
-
-    call_id: str
-    taker: str | None
+class StopPrompt:
+    playback_id: str
 
 
 @dataclass(frozen=True)
 class OfferToTaker:
     call_id: str
-    taker: str
+    endpoint: str
     channel_id: str
     caller_channel: str
     caller_number: str
@@ -88,14 +86,6 @@ class DestroyBridge:
 
 
 @dataclass(frozen=True)
-class ClaimTaker:
-    """A call taker found already on this call after a reconnect: the dispatcher marks them busy."""
-
-    call_id: str
-    taker: str
-
-
-@dataclass(frozen=True)
 class RecordTimeline:
     call_id: str
     entry: str
@@ -116,9 +106,8 @@ Command = (
     | PlayPrompt
     | StartTimer
     | CancelTimer
-    | RequestTaker
-    | ReleaseTaker
-    | ClaimTaker
+    | ToAcd
+    | StopPrompt
     | OfferToTaker
     | ConnectParties
     | ContinueInDialplan

@@ -14,6 +14,7 @@ class CallArrived:
     call_id: str
     caller_number: str
     dialled: str
+    level: str = "normal"  # priority level, from the centre's caller rules
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,19 @@ class GreetingFinished:
 
 @dataclass(frozen=True)
 class TakerAssigned:
+    """The ACD chose a call taker for this caller."""
+
     call_id: str
     taker: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class Overflowed:
+    """The caller waited past its level's maximum: offer it to the overflow target."""
+
+    call_id: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,8 @@ class CallAdopted:
     answered: bool
     taker: str | None
     taker_channel: str | None
+    level: str = "normal"
+    arrived_at: float | None = None  # from the call's record, so it keeps its place
 
 
 CallEvent = (
@@ -99,6 +113,7 @@ CallEvent = (
     | CallerAnswered
     | GreetingFinished
     | TakerAssigned
+    | Overflowed
     | TakerAnswered
     | TakerLegEnded
     | PartiesConnected

@@ -14,4 +14,5 @@ class Outcome(StrEnum):
     ABANDONED_IN_GREETING = "abandoned-in-greeting"  # caller hung up before or during the greeting
     ABANDONED_IN_QUEUE = "abandoned-in-queue"  # caller hung up while waiting or being offered
     FAILED = "failed"  # the system could not handle the call (Asterisk refused a step)
+    OVERFLOWED = "overflowed"  # waited past its level's maximum; answered at the overflow target
     HANDED_TO_FALLBACK = "handed-to-fallback"  # control plane stopped; the native queue took the caller

@@ -1,11 +1,13 @@
-"""The engine: routes ARI events to call tasks and the dispatcher, and reconciles.
+"""The engine: routes ARI events to call tasks and the ACD, runs timers, reconciles.
 
-Rules: one CallTask per call, created on CallArrived or adoption and forgotten when
-the core finishes the call; dispatcher decisions are pure and synchronous, their
-assignments posted to the calls; after every ARI (re)connect the engine subscribes to
-the call takers' endpoints, reads their reachability and reconciles its calls with the
-channels and bridges Asterisk holds. On a deliberate stop, callers not yet connected are handed
-to the dialplan's native queue; connected calls stay up for the next start to adopt.
+Rules: one CallTask per call, created on CallArrived or adoption and forgotten when the
+core finishes the call. ACD decisions are pure and synchronous (handled inline, in
+event order); its offers and overflows are posted to the calls, its wrap-up and
+overflow deadlines become timers. After every ARI (re)connect the engine subscribes
+to the call takers' endpoints, reads their reachability and reconciles its calls with
+the channels and bridges Asterisk holds. On a deliberate stop, callers not yet
+connected are handed to the dialplan's native queue; connected calls stay up for the
+next start to adopt.
 """
 
 from __future__ import annotations
@@ -13,19 +15,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any
 
+from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari import models as ari
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
-from ivr.adapters.ari.translate import translate
-from ivr.adapters.call_store import CallStore
+from ivr.adapters.ari.translate import EndpointReachability, FeatureCode, FeaturePromptDone, translate
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.config.acd_policy import acd_policy, acd_roster
+from ivr.config.schema import CentreConfig
 from ivr.core import call as flow
 from ivr.core import commands as cmd
 from ivr.core import events as ev
-from ivr.core import roundrobin as rr
+from ivr.core.acd import commands as acd_cmd
+from ivr.core.acd import events as acd
+from ivr.core.acd.dispatcher import handle as acd_handle
+from ivr.core.acd.dispatcher import next_deadline
+from ivr.core.acd.model import AcdState, Declared
+from ivr.core.acd.roster import build, reconfigure, removed_and_free
 from ivr.engine import reconcile
 from ivr.engine.call_task import CallTask
 from ivr.engine.executor import Executor
+from ivr.engine.feature_codes import FeatureCodes
 
 log = logging.getLogger(__name__)
 
@@ -40,51 +53,152 @@ class Engine:
         self,
         ari_rest: AriRest,
         store: CallStore,
-        takers: list[str],
+        agent_store: AgentStore,
+        config: CentreConfig,
         policy: flow.CallPolicy,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._ari = ari_rest
+        self._store = store
+        self._agent_store = agent_store
+        self.config = config
         self._policy = policy
         self._clock = clock
         self._executor = Executor(ari_rest, store, self)
         self.calls: dict[str, CallTask] = {}
-        self.roster = rr.Roster(tuple(takers))
+        self.acd: AcdState = build(acd_policy(config), acd_roster(config))
+        self._acd_timers: dict[str, asyncio.TimerHandle] = {}
+        self._tick: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self.features = FeatureCodes(ari_rest, self)
         self.outcomes: dict[str, int] = {}
 
-    # ---- EngineLink (used by the executor) -------------------------------------
+    # ---- start -----------------------------------------------------------------------
+    async def restore_agents(self) -> None:
+        """Declared statuses from Redis: who was logged in or paused before a restart."""
+        try:
+            saved = await self._agent_store.load(list(self.acd.agents))
+        except StoreUnavailable as exc:
+            log.error("call-taker statuses not restored (everyone starts logged out): %s", exc)
+            return
+        for agent_id, record in saved.items():
+            if record.get("declared") == Declared.AVAILABLE:
+                self.to_acd(acd.AgentLoggedIn(agent_id), persist=False)
+            elif record.get("declared") == Declared.PAUSED:
+                self.to_acd(acd.AgentPaused(agent_id, record.get("reason", "")), persist=False)
+        log.info("restored %d call-taker statuses", len(saved))
+
+    # ---- the ACD ---------------------------------------------------------------------
+    def to_acd(self, event: acd.AcdEvent, persist: bool = True) -> None:
+        now = self._clock()
+        self.acd, commands = acd_handle(self.acd, event, now)
+        for command in commands:
+            self._carry_out(command, now, persist)
+        self._arm_tick(now)
+
+    def _carry_out(self, command: acd_cmd.AcdCommand, now: float, persist: bool) -> None:
+        match command:
+            case acd_cmd.Offer(call_id, agent_id, endpoint):
+                self._post_or_release(call_id, ev.TakerAssigned(call_id, agent_id, endpoint))
+            case acd_cmd.Overflow(call_id, target):
+                self._post_or_release(call_id, ev.Overflowed(call_id, target))
+            case acd_cmd.StartWrapUp(agent_id, seconds):
+                self._schedule(agent_id, seconds, acd.WrapUpEnded(agent_id))
+            case acd_cmd.AgentStatusChanged(agent_id, declared, reason, by_system):
+                log.info(
+                    "call taker %s is now %s%s%s",
+                    agent_id,
+                    declared.value,
+                    f" ({reason})" if reason else "",
+                    " by the system" if by_system else "",
+                )
+                if persist:
+                    self._spawn(self._save_status(agent_id, declared.value, reason, now, by_system))
+
+    def _post_or_release(self, call_id: str, event: ev.CallEvent) -> None:
+        if call_id in self.calls:
+            self.calls[call_id].post(event)
+        else:  # the caller left between the decision and now
+            self.to_acd(acd.CallerLeft(call_id))
+
+    def _schedule(self, key: str, seconds: float, event: acd.AcdEvent) -> None:
+        old = self._acd_timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        self._acd_timers[key] = asyncio.get_running_loop().call_later(seconds, self.to_acd, event)
+
+    def _arm_tick(self, now: float) -> None:
+        due = next_deadline(self.acd, now)
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        if due is not None:
+            loop = asyncio.get_running_loop()
+            self._tick = loop.call_later(max(0.0, due - now) + 0.001, self.to_acd, acd.Tick())
+
+    async def _save_status(
+        self, agent_id: str, declared: str, reason: str, at: float, by_system: bool
+    ) -> None:
+        try:
+            await self._agent_store.save(agent_id, declared, reason, at, by_system)
+        except StoreUnavailable as exc:
+            log.error("status of %s not stored: %s", agent_id, exc)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def reload(self, config: CentreConfig) -> None:
+        """Apply a new (already validated) configuration without dropping anyone."""
+        roster = acd_roster(config)
+        self.acd = reconfigure(self.acd, acd_policy(config), roster)
+        configured = {a.agent_id for a in roster}
+        for gone in removed_and_free(self.acd, configured):
+            self.acd = replace(self.acd, agents={k: v for k, v in self.acd.agents.items() if k != gone})
+        self.config = config
+        self.to_acd(acd.Tick())  # dispatch under the new policy at once
+        log.info("configuration applied: %d call takers, %d priorities", len(roster), len(config.priorities))
+
+    def set_policy(self, policy: flow.CallPolicy) -> None:
+        """Timers and prompts for calls that arrive from now on."""
+        self._policy = policy
+
+    def agent_of_endpoint(self, endpoint: str) -> str | None:
+        return next((a.agent_id for a in self.acd.agents.values() if a.endpoint == endpoint), None)
+
+    # ---- EngineLink (used by the executor) -------------------------------------------
     def post(self, call_id: str, event: ev.CallEvent) -> None:
         task = self.calls.get(call_id)
         if task is not None:
             task.post(event)
 
-    def dispatch(self, event: rr.DispatchEvent) -> None:
-        self.roster, assignments = rr.dispatch(self.roster, event)
-        for call_id, taker in assignments:
-            if call_id in self.calls:
-                self.post(call_id, ev.TakerAssigned(call_id, taker))
-            else:  # the caller left between the request and the decision
-                self.dispatch(rr.TakerFree(taker))
-
     def finished(self, call_id: str, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         log.info("call %s ended: %s", call_id, outcome)
 
-    # ---- ARI side ----------------------------------------------------------------
+    # ---- ARI side --------------------------------------------------------------------
     async def on_event(self, event: ari.AnyEvent) -> None:
         for item in translate(event):
-            if isinstance(item, ev.CallArrived):
-                if item.call_id not in self.calls:
-                    self._start(*flow.start(item, self._clock(), self._policy))
-            elif isinstance(item, rr.TakerReachability):
-                self.dispatch(item)
-            elif item.call_id in self.calls:
-                self.calls[item.call_id].post(item)
-            elif isinstance(item, ev.TakerAnswered):
-                await self._hangup_quietly(item.channel_id)  # answered for a call that is over
+            match item:
+                case ev.CallArrived(call_id=call_id) if call_id not in self.calls:
+                    arrived = replace(item, level=self.config.priority_of(item.caller_number))
+                    self._start(*flow.start(arrived, self._clock(), self._policy))
+                case EndpointReachability(endpoint, reachable):
+                    for agent in self.acd.agents.values():
+                        if agent.endpoint == endpoint and agent.reachable != reachable:
+                            self.to_acd(acd.AgentReachability(agent.agent_id, reachable))
+                case FeatureCode():
+                    await self.features.dialled(item)
+                case FeaturePromptDone(channel_id):
+                    await self.features.done(channel_id)
+                case ev.TakerAnswered(call_id=call_id) if call_id not in self.calls:
+                    await self._hangup_quietly(item.channel_id)  # answered for a call that is over
+                case _ if hasattr(item, "call_id") and item.call_id in self.calls:
+                    self.calls[item.call_id].post(item)
 
     async def on_connected(self) -> None:
-        await self._watch_takers()
+        await self._watch_agents()
         channels = await self._ari.channels()
         bridges = await self._ari.bridges()
         known = {call_id: task.state for call_id, task in self.calls.items()}
@@ -92,6 +206,7 @@ class Engine:
         for call_id, event in todo.post:
             self.post(call_id, event)
         for adopted in todo.adopt:
+            adopted = await self._with_record(adopted)
             log.warning(
                 "adopting call %s found in Asterisk (answered=%s, taker=%s)",
                 adopted.call_id,
@@ -116,16 +231,30 @@ class Engine:
             len(todo.destroy_bridges),
         )
 
-    async def _watch_takers(self) -> None:
-        for taker in self.roster.takers:
+    async def _with_record(self, adopted: ev.CallAdopted) -> ev.CallAdopted:
+        """Arrival and level from the call's record, so the caller keeps its place."""
+        try:
+            record = await self._store.get(adopted.call_id)
+        except StoreUnavailable as exc:
+            log.error("record of adopted call %s unavailable: %s", adopted.call_id, exc)
+            record = None
+        level = self.config.priority_of(adopted.caller_number)
+        if record is None:
+            return replace(adopted, level=level)
+        arrived = float(record["arrived_at"]) if "arrived_at" in record else None
+        return replace(adopted, level=record.get("level", level), arrived_at=arrived)
+
+    async def _watch_agents(self) -> None:
+        for agent in list(self.acd.agents.values()):
+            tech, _, resource = agent.endpoint.partition("/")
             try:
-                await self._ari.subscribe(f"endpoint:PJSIP/{taker}")
-                endpoint = await self._ari.endpoint("PJSIP", taker)
+                await self._ari.subscribe(f"endpoint:{agent.endpoint}")
+                endpoint = await self._ari.endpoint(tech, resource)
             except AriError as exc:
-                log.error("call taker %s has no usable PJSIP endpoint: %s", taker, exc)
-                self.dispatch(rr.TakerReachability(taker, False))
+                log.error("call taker %s: endpoint %s unusable: %s", agent.agent_id, agent.endpoint, exc)
+                self.to_acd(acd.AgentReachability(agent.agent_id, False))
                 continue
-            self.dispatch(rr.TakerReachability(taker, endpoint.state != "offline"))
+            self.to_acd(acd.AgentReachability(agent.agent_id, endpoint.state != "offline"))
 
     async def _hangup_quietly(self, channel_id: str) -> None:
         try:
@@ -133,7 +262,7 @@ class Engine:
         except (AriError, AriUnavailable) as exc:
             log.info("hang-up of %s not needed: %s", channel_id, exc)
 
-    # ---- call tasks ----------------------------------------------------------------
+    # ---- call tasks ------------------------------------------------------------------
     def _start(self, state: flow.Call, first: list[cmd.Command]) -> None:
         task = CallTask(state, self._executor.execute, self._clock)
         self.calls[state.call_id] = task
@@ -156,4 +285,6 @@ class Engine:
         rest = [t.task for t in self.calls.values() if t.task is not None]
         for running in rest:
             running.cancel()
-        await asyncio.gather(*rest, return_exceptions=True)
+        await asyncio.gather(*rest, *self._background, return_exceptions=True)
+        for handle in [*self._acd_timers.values(), *([self._tick] if self._tick else [])]:
+            handle.cancel()

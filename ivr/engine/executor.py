@@ -18,14 +18,14 @@ from ivr.adapters.ari.translate import TAKER_ARG
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.core import commands as cmd
 from ivr.core import events as ev
-from ivr.core import roundrobin as rr
+from ivr.core.acd.events import AcdEvent
 
 log = logging.getLogger(__name__)
 
 
 class EngineLink(Protocol):
     def post(self, call_id: str, event: ev.CallEvent) -> None: ...
-    def dispatch(self, event: rr.DispatchEvent) -> None: ...
+    def to_acd(self, event: AcdEvent, persist: bool = True) -> None: ...
     def finished(self, call_id: str, outcome: str) -> None: ...
 
 
@@ -40,9 +40,8 @@ class Executor:
             cmd.PlayPrompt: self._play,
             cmd.StartTimer: self._start_timer,
             cmd.CancelTimer: self._cancel_timer,
-            cmd.RequestTaker: self._request_taker,
-            cmd.ReleaseTaker: self._release_taker,
-            cmd.ClaimTaker: self._claim_taker,
+            cmd.ToAcd: self._to_acd,
+            cmd.StopPrompt: self._stop_prompt,
             cmd.OfferToTaker: self._offer,
             cmd.ConnectParties: self._connect,
             cmd.ContinueInDialplan: self._continue,
@@ -80,20 +79,15 @@ class Executor:
         if handle is not None:
             handle.cancel()
 
-    async def _request_taker(self, call_id: str, c: cmd.RequestTaker) -> None:
-        self._engine.dispatch(rr.CallerWaiting(c.call_id))
+    async def _to_acd(self, call_id: str, c: cmd.ToAcd) -> None:
+        self._engine.to_acd(c.event)
 
-    async def _release_taker(self, call_id: str, c: cmd.ReleaseTaker) -> None:
-        self._engine.dispatch(rr.CallerLeft(c.call_id))
-        if c.taker is not None:
-            self._engine.dispatch(rr.TakerFree(c.taker))
-
-    async def _claim_taker(self, call_id: str, c: cmd.ClaimTaker) -> None:
-        self._engine.dispatch(rr.TakerBusy(c.taker))
+    async def _stop_prompt(self, call_id: str, c: cmd.StopPrompt) -> None:
+        await _unless_gone(self._ari.stop_playback(c.playback_id))
 
     async def _offer(self, call_id: str, c: cmd.OfferToTaker) -> None:
         await self._ari.originate(
-            endpoint=f"PJSIP/{c.taker}",
+            endpoint=c.endpoint,
             channel_id=c.channel_id,
             app_args=f"{TAKER_ARG},{c.call_id}",
             caller_number=c.caller_number or "112",

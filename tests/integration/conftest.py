@@ -57,10 +57,12 @@ def control_plane(stack: Stack, tmp_path: Path) -> Iterator[Callable[..., Proces
     running: list[Process] = []
 
     def start(takers: list[str], **extra: str) -> Process:
-        app = start_control_plane(stack, takers, tmp_path / f"control-plane-{len(running)}.log", **extra)
+        """Starts the control plane and logs `takers` in through the HTTP API."""
+        app = start_control_plane(stack, tmp_path / f"control-plane-{len(running)}.log", **extra)
         running.append(app)
         if "IVR_ARI_URL" not in extra:
             wait_ready(stack, app)
+            stack.login(*takers)
         return app
 
     yield start

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -52,7 +53,9 @@ class Stack:
     workdir: Path
     env: dict[str, str]
     ari_password: str
+    api_token: str = ""
     redis_port: int = 6390
+    api_port: int = 8112
     started: list[Callable[[], None]] = field(default_factory=list)
 
     # ---- ARI, read by tests to observe Asterisk itself ---------------------------
@@ -66,6 +69,25 @@ class Stack:
                 return resp.status, json.loads(body) if body else None
         except urllib.error.HTTPError as exc:
             return exc.code, None
+
+    def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        """The control plane's HTTP API."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}{path}", data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.api_token if token is None else token}")
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as resp:
+                return resp.status, json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def login(self, *agents: str) -> None:
+        for agent in agents:
+            status, body = self.api("POST", f"/api/agents/{agent}/login")
+            assert status == 200 and body["declared"] == "available", (status, body)
 
     def channels(self) -> list[dict[str, Any]]:
         return self.ari("GET", "/channels")[1] or []
@@ -125,8 +147,10 @@ def start_stack(workdir: Path) -> Stack:
     if os.geteuid() != 0:
         raise RuntimeError("integration tests run Asterisk with chroot: run them as root")
     password = secrets.token_urlsafe(16)
+    token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
+        "IVR_API_TOKEN": token,
         "IVR_STATE_DIR": str(workdir / "state"),
         "REDIS_PORT": "6390",
         "IVR_ARI_PASSWORD": password,
@@ -135,7 +159,7 @@ def start_stack(workdir: Path) -> Stack:
         "TAKER_QUALIFY_SECONDS": "1",
         "TAKER_QUALIFY_TIMEOUT": "0.5",
     }
-    stack = Stack(workdir, env, password)
+    stack = Stack(workdir, env, password, token)
     for script in ("redis-start.sh", "asterisk-start.sh"):
         subprocess.run(["bash", str(REPO / "scripts" / script)], env=env, check=True)
     stack.redis().flushall()
@@ -177,11 +201,15 @@ class Process:
         return self.popen.returncode
 
 
-def start_control_plane(stack: Stack, takers: list[str], log: Path, **extra: str) -> Process:
+def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
+    """The control plane with the shipped centre configuration (or IVR_CENTRE_CONFIG)."""
+    client = stack.redis()
+    for key in client.scan_iter("ivr:agent:*"):  # every test starts with everyone logged out
+        client.delete(key)
     env = {
         **stack.env,
         "IVR_REDIS_URL": f"redis://127.0.0.1:{stack.redis_port}/0",
-        "IVR_TAKERS": ",".join(takers),
+        "IVR_HTTP_PORT": str(stack.api_port),
         **extra,
     }
     return Process([sys.executable, "-m", "ivr", "run"], log, env=env, cwd=REPO)
@@ -190,6 +218,16 @@ def start_control_plane(stack: Stack, takers: list[str], log: Path, **extra: str
 def wait_ready(stack: Stack, app: Process) -> None:
     wait_for(lambda: "reconciled:" in app.output() or not app.alive(), 15, "the control plane to connect")
     assert app.alive(), f"control plane exited:\n{app.output()}"
+
+
+def centre_config(folder: Path, **timers: int) -> Path:
+    """A copy of the shipped configuration with some timers changed."""
+    text = (REPO / "queue" / "kendari.yaml").read_text()
+    for name, value in timers.items():
+        text = re.sub(rf"(\n  {name}: )[0-9.]+", rf"\g<1>{value}", text)
+    path = folder / "centre.yaml"
+    path.write_text(text)
+    return path
 
 
 def make_audio(folder: Path) -> None:

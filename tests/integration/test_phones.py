@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import ASTERISK_SIP, SIPP_DIR, Process, Stack, place_call, taker_ip
+from tests.integration.stack import (
+    ASTERISK_SIP,
+    SIPP_DIR,
+    Process,
+    Stack,
+    centre_config,
+    place_call,
+    taker_ip,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +69,7 @@ def test_taker_registers_with_digest_auth_and_a_wrong_password_is_refused(
 def test_ring_no_answer_offers_the_caller_to_the_next_taker(
     stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
 ) -> None:
-    control_plane(["taker05", "taker06"], IVR_RING_SECONDS="5")
+    control_plane(["taker05", "taker06"], IVR_CENTRE_CONFIG=str(centre_config(media, ring_seconds=5)))
     phones("taker05", "phone_no_answer.xml")
     phones("taker06", "phone_answers.xml")
     before = stack.call_ids()

@@ -103,6 +103,9 @@ class AriRest:
             {"context": context, "extension": extension, "label": label},
         )
 
+    async def stop_playback(self, playback_id: str) -> None:
+        await self._call("DELETE", f"/playbacks/{playback_id}", "stop playback")
+
     async def create_bridge(self, bridge_id: str, name: str) -> Bridge:
         data = await self._call(
             "POST", f"/bridges/{bridge_id}", "create bridge", {"type": "mixing", "name": name}

@@ -8,16 +8,40 @@ the core ignores the duplicates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ivr.adapters.ari import models as ari
 from ivr.core import events as ev
 from ivr.core import ids
-from ivr.core.roundrobin import TakerReachability
 
 CALLER_ARG = "caller"
 TAKER_ARG = "taker"
+FEATURE_PROMPT = "feature-"  # playback id prefix of feature-code confirmations
 
 
-Translated = ev.CallEvent | TakerReachability
+@dataclass(frozen=True)
+class EndpointReachability:
+    """A PJSIP endpoint became reachable or not (qualify, registration)."""
+
+    endpoint: str  # e.g. "PJSIP/taker01"
+    reachable: bool
+
+
+@dataclass(frozen=True)
+class FeatureCode:
+    """A call taker dialled a feature code from their phone (login, pause, ...)."""
+
+    channel_id: str
+    code: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class FeaturePromptDone:
+    channel_id: str
+
+
+Translated = ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone
 
 
 def taker_of_channel_name(name: str) -> str | None:
@@ -34,6 +58,8 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             return [ev.CallArrived(channel.id, channel.caller.number, dialled)]
         case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
             return [ev.TakerAnswered(call_id, channel.id)]
+        case ari.StasisStart(args=["feature", code, endpoint, *_], channel=channel):
+            return [FeatureCode(channel.id, code, endpoint)]
         case ari.ChannelHangupRequest(channel=channel):
             return _leg_gone(channel, "hangup")  # the first sign, before playbacks stop
         case ari.StasisEnd(channel=channel):
@@ -41,10 +67,13 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
         case ari.ChannelDestroyed(channel=channel, cause_txt=cause):
             return _leg_gone(channel, cause or "hangup")
         case ari.PlaybackFinished(playback=playback):
+            if playback.id.startswith(FEATURE_PROMPT):
+                return [FeaturePromptDone(playback.id.removeprefix(FEATURE_PROMPT))]
             greeting_of = ids.call_of_greeting(playback.id)
             return [ev.GreetingFinished(greeting_of)] if greeting_of else []
-        case ari.EndpointStateChange(endpoint=endpoint) if endpoint.technology == "PJSIP":
-            return [TakerReachability(endpoint.resource, endpoint.state != "offline")]
+        case ari.EndpointStateChange(endpoint=endpoint):
+            name = f"{endpoint.technology}/{endpoint.resource}"
+            return [EndpointReachability(name, endpoint.state != "offline")]
     return []
 
 

@@ -45,6 +45,7 @@ def next_deadline(state: AcdState, now: float) -> float | None:
         for caller in state.waiting
         if (level := state.policy.levels[caller.level]).max_wait_seconds is not None
         and level.overflow_target is not None
+        and caller.may_overflow
     ]
     if state.waiting:
         deadlines += [a.rest_until for a in state.agents.values() if a.rest_until > now]
@@ -77,12 +78,12 @@ def _status(agent: Agent, declared: Declared, reason: str, by_system: bool) -> c
 
 def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
     match event:
-        case ev.CallerQueued(call_id, level, skills, arrived_at):
+        case ev.CallerQueued(call_id, level, skills, arrived_at, overflow):
             if any(w.call_id == call_id for w in state.waiting):
                 return state, []
             known = level if level in state.policy.levels else state.policy.default_level
             since = now if arrived_at is None else min(arrived_at, now)
-            return _insert(state, Waiting(call_id, known, since, skills)), []
+            return _insert(state, Waiting(call_id, known, since, skills, may_overflow=overflow)), []
         case ev.CallerReprioritized(call_id, level) if level in state.policy.levels:
             state, caller = _without(state, call_id)
             return (_insert(state, replace(caller, level=level)), []) if caller else (state, [])
@@ -194,6 +195,7 @@ def _overflow(state: AcdState, now: float) -> Result:
             level.max_wait_seconds is not None
             and level.overflow_target is not None
             and caller.offered_to is None
+            and caller.may_overflow
             and now - caller.arrived_at >= level.max_wait_seconds
         )
         if due and level.overflow_target is not None:

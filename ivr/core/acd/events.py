@@ -11,6 +11,7 @@ class CallerQueued:
     level: str
     skills: frozenset[str] = frozenset()
     arrived_at: float | None = None  # kept from an earlier wait (restart, failed overflow)
+    overflow: bool = True  # False once the overflow target has already been tried
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class Waiting:
     skills: frozenset[str] = frozenset()
     missed_by: frozenset[str] = frozenset()  # agents who let this caller ring unanswered
     offered_to: str | None = None  # while ringing at an agent the caller keeps its place
+    may_overflow: bool = True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,148 @@
+"""HTTP API: call takers' status, the waiting list, configuration reload, call records.
+
+Rules: every request but /api/health needs `Authorization: Bearer <IVR_API_TOKEN>`;
+wrong input gets a 4xx with a message naming what was wrong, never a 500; changes go
+through the ACD exactly like feature codes from a phone; a configuration that does not
+validate is refused (422, every problem listed) and the running one stays.
+
+  GET  /api/health                      liveness (no token)
+  GET  /api/agents                      every call taker: declared status, activity, reachability
+  POST /api/agents/{id}/login|logout|unpause
+  POST /api/agents/{id}/pause           body {"reason": "..."}
+  GET  /api/queue                       waiting callers, best placed first
+  POST /api/config/reload               re-read the centre configuration file
+  GET  /api/calls/{id}                  a call's record and timeline
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.config.loader import ConfigInvalid
+from ivr.core.acd import events as acd
+from ivr.engine.engine import Engine
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class PauseBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=60)
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+def build_api(
+    engine: Engine,
+    store: CallStore,
+    token: str,
+    reload: Callable[[], dict[str, Any]],
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == "/api/health":
+            return await handler(request)
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return _error(401, "missing or wrong API token (Authorization: Bearer ...)")
+        return await handler(request)
+
+    def agent_view(agent_id: str) -> dict[str, Any]:
+        agent = engine.acd.agents[agent_id]
+        return {
+            "id": agent.agent_id,
+            "endpoint": agent.endpoint,
+            "declared": agent.declared.value,
+            "pause_reason": agent.pause_reason,
+            "activity": agent.activity.value,
+            "activity_since": agent.activity_since,
+            "reachable": agent.reachable,
+            "call_id": agent.call_id,
+            "missed_in_a_row": agent.missed_in_a_row,
+        }
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "calls": len(engine.calls)})
+
+    async def agents(request: web.Request) -> web.Response:
+        return web.json_response([agent_view(a) for a in sorted(engine.acd.agents)])
+
+    def known_agent(request: web.Request) -> str:
+        agent_id = request.match_info["agent"]
+        if agent_id not in engine.acd.agents:
+            raise web.HTTPNotFound(
+                text=json.dumps({"error": f"no call taker '{agent_id}'"}), content_type="application/json"
+            )
+        return agent_id
+
+    def simple(make: Callable[[str], acd.AcdEvent]) -> Handler:
+        async def change(request: web.Request) -> web.Response:
+            agent_id = known_agent(request)
+            engine.to_acd(make(agent_id))
+            return web.json_response(agent_view(agent_id))
+
+        return change
+
+    async def pause(request: web.Request) -> web.Response:
+        agent_id = known_agent(request)
+        try:
+            body = PauseBody.model_validate_json(await request.text() or "{}")
+        except ValidationError as exc:
+            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+            return _error(400, "invalid pause request", problems=problems)
+        engine.to_acd(acd.AgentPaused(agent_id, body.reason))
+        return web.json_response(agent_view(agent_id))
+
+    async def queue(request: web.Request) -> web.Response:
+        now = clock()
+        return web.json_response(
+            [
+                {
+                    "call_id": w.call_id,
+                    "level": w.level,
+                    "waited_seconds": round(now - w.arrived_at, 1),
+                    "score": round(engine.acd.score(w, now), 1),
+                    "offered_to": w.offered_to,
+                }
+                for w in engine.acd.waiting
+            ]
+        )
+
+    async def reload_config(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(reload())
+        except ConfigInvalid as exc:
+            return _error(
+                422, "configuration refused; the running one stays", problems=[str(p) for p in exc.problems]
+            )
+
+    async def call_record(request: web.Request) -> web.Response:
+        try:
+            record = await store.get(request.match_info["call"])
+        except StoreUnavailable as exc:
+            return _error(503, f"call records unavailable: {exc}")
+        if record is None:
+            return _error(404, f"no call '{request.match_info['call']}'")
+        return web.json_response(record)
+
+    app = web.Application(middlewares=[authenticate])
+    app.router.add_get("/api/health", health)
+    app.router.add_get("/api/agents", agents)
+    app.router.add_post("/api/agents/{agent}/login", simple(acd.AgentLoggedIn))
+    app.router.add_post("/api/agents/{agent}/logout", simple(acd.AgentLoggedOut))
+    app.router.add_post("/api/agents/{agent}/unpause", simple(acd.AgentUnpaused))
+    app.router.add_post("/api/agents/{agent}/pause", pause)
+    app.router.add_get("/api/queue", queue)
+    app.router.add_post("/api/config/reload", reload_config)
+    app.router.add_get("/api/calls/{call}", call_record)
+    return app

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Draws the call's phases from the transition table (ivr.core.call.TRANSITIONS).
+
+Writes docs/call-states.md: a Mermaid stateDiagram-v2 with one edge per
+(phase, event key, target) and a table of the same transitions. A transition with no
+target keeps the call in its phase and is drawn as a loop. tests/unit/test_docs_current.py
+fails when the file no longer matches the table: run `python scripts/gen_diagrams.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from ivr.core.call import TRANSITIONS, Handler, Phase  # noqa: E402
+
+OUTPUT = REPO / "docs" / "call-states.md"
+
+INTRO = """\
+# Call states
+
+<!-- Generated file: do not edit. Regenerate with `python scripts/gen_diagrams.py`. -->
+
+Generated from the transition table `TRANSITIONS` in `ivr/core/call.py`, so it always
+shows what the code does. A call starts in `answering` (`start()`); a call found in
+Asterisk after a reconnect is adopted (`adopt()`) into `answering`, `waiting` or
+`connected`. An event with no row for the call's current phase changes nothing.
+Event keys name the event type; a failed command and a timer also name the command or
+the timer (`CommandFailed:Answer`, `TimerFired:greeting-guard`). A transition with no
+target keeps the call in its phase (drawn as a loop).
+"""
+
+
+def handler_name(handler: Handler) -> str:
+    """'_answered' -> 'answered'; a handler built by a factory names the factory and its arguments."""
+    outer = handler.__qualname__.split(".<locals>.")[0].lstrip("_")
+    if "<locals>" not in handler.__qualname__:
+        return outer
+    cells = [cell.cell_contents for cell in handler.__closure__ or ()]
+    arguments = [str(value) for value in cells if isinstance(value, str | int | float)]
+    return f"{outer}({', '.join(arguments)})"
+
+
+def rows() -> list[tuple[Phase, str, str, tuple[Phase, ...]]]:
+    return [
+        (phase, key, handler_name(transition.handler), transition.targets or (phase,))
+        for phase, table in TRANSITIONS.items()
+        for key, transition in table.items()
+    ]
+
+
+def mermaid_label(key: str) -> str:
+    return key.replace(":", "#58;")  # a colon would end the label in Mermaid
+
+
+def render() -> str:
+    lines = [INTRO, "```mermaid", "stateDiagram-v2", f"    [*] --> {Phase.ANSWERING.value} : CallArrived"]
+    for phase, key, _, targets in rows():
+        lines += [f"    {phase.value} --> {target.value} : {mermaid_label(key)}" for target in targets]
+    lines += [f"    {Phase.ENDED.value} --> [*]", "```", ""]
+    lines += ["| phase | event | handler | targets |", "|---|---|---|---|"]
+    for phase, key, name, targets in rows():
+        lines.append(f"| {phase.value} | `{key}` | `{name}` | {', '.join(t.value for t in targets)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    """`gen_diagrams.py [OUTPUT]`; OUTPUT defaults to docs/call-states.md."""
+    if len(argv) > 1:
+        sys.exit("usage: gen_diagrams.py [OUTPUT]")
+    output = Path(argv[0]) if argv else OUTPUT
+    output.write_text(render())
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
