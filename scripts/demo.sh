@@ -15,6 +15,7 @@ ari_up() { curl -fsS -o /dev/null -u "ivr112:$(password)" "http://127.0.0.1:$AST
 ari_up || IVR_STATIC_CONTACTS=yes bash "$REPO_DIR/scripts/asterisk-start.sh"
 
 export IVR_ARI_PASSWORD; IVR_ARI_PASSWORD=$(password)
+export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 work=$(mktemp -d)
 pids=()
@@ -44,6 +45,10 @@ for _ in $(seq 1 200); do
     | grep -q '"state":"online"' && break
   sleep 0.1
 done
+
+log "taker01 logs in (HTTP API; from the phone itself it would dial *11)"
+curl -fsS -X POST -H "Authorization: Bearer $IVR_API_TOKEN" "http://127.0.0.1:${IVR_HTTP_PORT:-8112}/api/agents/taker01/login" \
+  >/dev/null || die "could not log taker01 in through the control plane's API"
 
 log "calling 112 from 081234567890 (greeting, then taker01 answers; the caller hangs up after 12 s)"
 (cd "$work" && sipp 127.0.0.1:5060 -sf "$REPO_DIR/tests/sipp/caller.xml" -s 112 -key caller 081234567890 \
