@@ -204,8 +204,9 @@ class Process:
 def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
     """The control plane with the shipped centre configuration (or IVR_CENTRE_CONFIG)."""
     client = stack.redis()
-    for key in client.scan_iter("ivr:agent:*"):  # every test starts with everyone logged out
-        client.delete(key)
+    if not extra.pop("IVR_KEEP_AGENT_STATUS", ""):
+        for key in client.scan_iter("ivr:agent:*"):  # every test starts with everyone logged out
+            client.delete(key)
     env = {
         **stack.env,
         "IVR_REDIS_URL": f"redis://127.0.0.1:{stack.redis_port}/0",
@@ -220,11 +221,16 @@ def wait_ready(stack: Stack, app: Process) -> None:
     assert app.alive(), f"control plane exited:\n{app.output()}"
 
 
-def centre_config(folder: Path, **timers: int) -> Path:
-    """A copy of the shipped configuration with some timers changed."""
+def centre_config(folder: Path, rules: dict[str, str] | None = None, **timers: float) -> Path:
+    """A copy of the shipped configuration with some timers changed and caller rules added."""
     text = (REPO / "queue" / "kendari.yaml").read_text()
     for name, value in timers.items():
-        text = re.sub(rf"(\n  {name}: )[0-9.]+", rf"\g<1>{value}", text)
+        text, count = re.subn(rf"(\n  {name}: )[0-9.]+", rf"\g<1>{value}", text)
+        assert count == 1, f"no timer {name} in the shipped configuration"
+    added = "".join(
+        f'\n  - number: "{number}"\n    priority: {level}' for number, level in (rules or {}).items()
+    )
+    text = text.replace("\ncaller_priorities:", "\ncaller_priorities:" + added, 1)
     path = folder / "centre.yaml"
     path.write_text(text)
     return path
@@ -275,6 +281,79 @@ def start_phone(stack: Stack, taker: str, scenario: str, folder: Path, hold_ms: 
     )
     assert phone.alive(), f"{taker}'s SIPp phone exited:\n{phone.output()}"
     return phone
+
+
+def place_calls(folder: Path, numbers: list[str], rate: float, number: str = "112") -> Process:
+    """The carrier places len(numbers) calls at `rate` calls/s; each waits for the far end to hang up."""
+    (folder / "callers.csv").write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers))
+    args = [
+        "sipp",
+        ASTERISK_SIP,
+        "-sf",
+        str(SIPP_DIR / "callers_from_list.xml"),
+        "-s",
+        number,
+        "-inf",
+        str(folder / "callers.csv"),
+        "-i",
+        CARRIER_IP,
+        "-p",
+        "5060",
+        "-mi",
+        CARRIER_IP,
+        "-m",
+        str(len(numbers)),
+        "-r",
+        str(rate),
+        "-l",
+        str(len(numbers)),
+        "-nostdin",
+        "-timeout",
+        "180",
+        "-timeout_error",
+        "-trace_err",
+        "-error_file",
+        str(folder / "carrier_errors.log"),
+    ]
+    return Process(args, folder / "carrier_many.out", cwd=folder)
+
+
+def dial_feature_code(stack: Stack, taker: str, code: str, folder: Path) -> int:
+    """The taker's phone dials a feature code with its own digest credentials; SIPp's exit code."""
+    secret = (Path(stack.env["IVR_STATE_DIR"]) / "secrets" / f"sip_{taker}").read_text().strip()
+    args = [
+        "sipp",
+        ASTERISK_SIP,
+        "-sf",
+        str(SIPP_DIR / "feature_code.xml"),
+        "-s",
+        code,
+        "-key",
+        "user",
+        taker,
+        "-au",
+        taker,
+        "-ap",
+        secret,
+        "-i",
+        taker_ip(taker),
+        "-p",
+        "5071",
+        "-mi",
+        taker_ip(taker),
+        "-mp",
+        "7000",
+        "-m",
+        "1",
+        "-nostdin",
+        "-timeout",
+        "20",
+        "-timeout_error",
+        "-trace_err",
+        "-error_file",
+        str(folder / f"feature_{taker}.log"),
+    ]
+    return subprocess.run(args, capture_output=True, cwd=folder, timeout=40, check=False).returncode
 
 
 def place_call(
