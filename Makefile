@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams
+.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams bench
 
 run:            ## provision what is missing, start Asterisk + Redis + the control plane
 	bash scripts/run.sh
@@ -32,9 +32,13 @@ integration: deps asterisk
 	.venv/bin/pytest tests/integration -q
 
 lint: deps
-	.venv/bin/ruff check ivr tests scripts
-	.venv/bin/ruff format --check ivr tests scripts
+	.venv/bin/ruff check ivr tests scripts benchmarks
+	.venv/bin/ruff format --check ivr tests scripts benchmarks
 	.venv/bin/mypy ivr
 
 diagrams: deps  ## regenerate docs/call-states.md from the transition table
 	.venv/bin/python scripts/gen_diagrams.py
+
+bench: deps asterisk  ## benchmarks (print figures): ACD core decision time; dispatch latency vs native app_queue
+	.venv/bin/python -m benchmarks.acd_core
+	.venv/bin/python -m benchmarks.dispatch_latency

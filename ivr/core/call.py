@@ -5,7 +5,7 @@ Rules:
 - Transitions are data (TRANSITIONS); the docs draw the state diagram from that table.
 - An event with no entry for the current phase is stale or irrelevant and changes
   nothing (for example a call taker's leg ending after the call already ended).
-- Every path out of the call ends in ENDED through _end(), which always records the
+- Every path out of the call ends in ENDED through end(), which always records the
   ending and emits FinishCall with a named outcome.
 - The ACD owns the waiting list and the call takers: this flow tells it every fact
   about the call (queued, left, answered, missed, ended) with ToAcd, and the ACD
@@ -21,83 +21,40 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
+from ivr.core.call_state import (
+    GREETING_GUARD,
+    HANDOVER_LABEL,
+    REASSURE,
+    Call,
+    CallPolicy,
+    Handler,
+    Phase,
+    Result,
+    end,
+    timeline,
+)
 from ivr.core.outcomes import Outcome
 
-GREETING_GUARD = "greeting-guard"
-REASSURE = "reassure"
-HANDOVER_LABEL = "handover"  # dialplan label (context emergency, extension 112)
-
-
-class Phase(StrEnum):
-    ANSWERING = "answering"
-    GREETING = "greeting"
-    WAITING = "waiting"
-    OFFERED = "offered"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    ENDED = "ended"
-
-
-@dataclass(frozen=True)
-class CallPolicy:
-    greeting_media: str = "sound:ivr112/greeting"
-    greeting_guard_seconds: float = 30.0
-    reassurance_media: str = "sound:ivr112/reassurance"
-    reassure_every_seconds: float = 20.0
-    ring_seconds: int = 15
-    # An offer that ended sooner than this was refused (busy, unreachable), not missed.
-    quick_failure_seconds: float = 2.0
-
-
-@dataclass(frozen=True)
-class Call:
-    call_id: str  # also the caller's channel id in Asterisk
-    caller_number: str
-    dialled: str
-    phase: Phase
-    policy: CallPolicy
-    level: str = "normal"
-    arrived_at: float = 0.0
-    taker: str | None = None  # the agent offered or connected; None for an overflow target
-    taker_channel: str | None = None
-    overflow_target: str | None = None  # set while offered to / connected with the overflow target
-    offers: int = 0
-    offered_at: float = 0.0
-    prompts: int = 0  # reassurance prompts played
-    outcome: Outcome | None = None
-
-    @property
-    def bridge_id(self) -> str:
-        return ids.bridge_id(self.call_id)
-
-    @property
-    def reassurance_id(self) -> str:
-        return f"{self.call_id}-reassure{self.prompts}"
-
-
-Result = tuple[Call, list[cmd.Command]]
-Handler = Callable[[Call, ev.CallEvent, float], Result]
-
-
-def _timeline(call: Call, entry: str, now: float, **detail: str) -> cmd.RecordTimeline:
-    return cmd.RecordTimeline(call.call_id, entry, now, detail)
-
-
-def _end(call: Call, outcome: Outcome, now: float, by: str, *before: cmd.Command) -> Result:
-    ended = replace(call, phase=Phase.ENDED, outcome=outcome)
-    return ended, [
-        *before,
-        _timeline(call, "ended", now, by=by, outcome=outcome.value),
-        cmd.FinishCall(call.call_id, outcome),
-    ]
+__all__ = [
+    "GREETING_GUARD",
+    "HANDOVER_LABEL",
+    "REASSURE",
+    "TRANSITIONS",
+    "Call",
+    "CallPolicy",
+    "Phase",
+    "Transition",
+    "adopt",
+    "event_key",
+    "handle",
+    "start",
+]
 
 
 def _queued(call: Call, *, overflow: bool = True) -> cmd.ToAcd:
@@ -125,7 +82,7 @@ def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
         arrived_at=now,
     )
     return call, [
-        _timeline(call, "arrived", now, caller=event.caller_number, dialled=event.dialled, level=event.level),
+        timeline(call, "arrived", now, caller=event.caller_number, dialled=event.dialled, level=event.level),
         cmd.Answer(call.call_id),
     ]
 
@@ -136,7 +93,16 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
     call = Call(
         event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy, event.level, since
     )
-    note = _timeline(call, "adopted", now, answered=str(event.answered), taker=event.taker or "")
+    who = event.taker or event.overflow_target or ""
+    note = timeline(call, "adopted", now, answered=str(event.answered), taker=who)
+    if event.taker_channel is not None and event.overflow_target is not None:
+        adopted = replace(
+            call,
+            phase=Phase.CONNECTED,
+            overflow_target=event.overflow_target,
+            taker_channel=event.taker_channel,
+        )
+        return adopted, [note]
     if event.taker is not None and event.taker_channel is not None:
         adopted = replace(call, phase=Phase.CONNECTED, taker=event.taker, taker_channel=event.taker_channel)
         return adopted, [note, cmd.ToAcd(acd.AgentOnCall(event.taker, call.call_id))]
@@ -151,7 +117,7 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
 
 def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
     return replace(call, phase=Phase.GREETING), [
-        _timeline(call, "answered", now),
+        timeline(call, "answered", now),
         cmd.PlayPrompt(call.call_id, ids.greeting_id(call.call_id), call.policy.greeting_media),
         cmd.StartTimer(call.call_id, GREETING_GUARD, call.policy.greeting_guard_seconds),
     ]
@@ -159,8 +125,8 @@ def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 def _answer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert isinstance(event, ev.CommandFailed)
-    failed = _timeline(call, "answer-failed", now, reason=event.reason)
-    return _end(call, Outcome.FAILED, now, "system", failed, cmd.Hangup(call.call_id))
+    failed = timeline(call, "answer-failed", now, reason=event.reason)
+    return end(call, Outcome.FAILED, now, "system", failed, cmd.Hangup(call.call_id))
 
 
 def _to_waiting(entry: str) -> Handler:
@@ -168,7 +134,7 @@ def _to_waiting(entry: str) -> Handler:
         detail = {"reason": event.reason} if isinstance(event, ev.CommandFailed) else {}
         return replace(call, phase=Phase.WAITING), [
             cmd.CancelTimer(call.call_id, GREETING_GUARD),
-            _timeline(call, entry, now, **detail),
+            timeline(call, entry, now, **detail),
             _queued(call),
             cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
         ]
@@ -177,7 +143,7 @@ def _to_waiting(entry: str) -> Handler:
 
 
 def _abandoned_in_greeting(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return _end(call, Outcome.ABANDONED_IN_GREETING, now, "caller")
+    return end(call, Outcome.ABANDONED_IN_GREETING, now, "caller")
 
 
 # ---- waiting and offers -----------------------------------------------------------
@@ -207,7 +173,7 @@ def _offer_to(call: Call, now: float, taker: str | None, endpoint: str, entry: s
     offer = cmd.OfferToTaker(
         call.call_id, endpoint, channel, call.call_id, call.caller_number, call.policy.ring_seconds
     )
-    return offered, [_timeline(call, entry, now, taker=taker or endpoint, attempt=str(offers)), offer]
+    return offered, [timeline(call, entry, now, taker=taker or endpoint, attempt=str(offers)), offer]
 
 
 def _offer(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -221,7 +187,7 @@ def _overflow(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 def _abandoned_waiting(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return _end(call, Outcome.ABANDONED_IN_QUEUE, now, "caller", cmd.ToAcd(acd.CallerLeft(call.call_id)))
+    return end(call, Outcome.ABANDONED_IN_QUEUE, now, "caller", cmd.ToAcd(acd.CallerLeft(call.call_id)))
 
 
 def _is_current_leg(call: Call, event: ev.CallEvent) -> bool:
@@ -246,7 +212,7 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
     return replace(call, phase=Phase.CONNECTING), [
         *_stop_waiting_sounds(call),
         *told,
-        _timeline(
+        timeline(
             call,
             "taker-answered",
             now,
@@ -267,14 +233,14 @@ def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     else:
         rang = now - call.offered_at >= call.policy.quick_failure_seconds
         tell = cmd.ToAcd(acd.OfferMissed(call.taker, call.call_id, rang=rang))
-    failed = _timeline(
+    failed = timeline(
         call, "offer-failed", now, taker=call.taker or call.overflow_target or "", reason=reason
     )
     return back, [failed, *_hangup_leg(call), tell]
 
 
 def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return _end(
+    return end(
         call,
         Outcome.ABANDONED_IN_QUEUE,
         now,
@@ -289,7 +255,7 @@ def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 def _connected(call: Call, event: ev.CallEvent, now: float) -> Result:
     who = call.taker or call.overflow_target or ""
-    return replace(call, phase=Phase.CONNECTED), [_timeline(call, "connected", now, taker=who)]
+    return replace(call, phase=Phase.CONNECTED), [timeline(call, "connected", now, taker=who)]
 
 
 def _taker_free(call: Call) -> list[cmd.Command]:
@@ -301,12 +267,13 @@ def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
     back = replace(call, phase=Phase.WAITING, taker=None, taker_channel=None, overflow_target=None)
-    failed = _timeline(call, "connect-failed", now, taker=call.taker or call.overflow_target or "")
+    failed = timeline(call, "connect-failed", now, taker=call.taker or call.overflow_target or "")
     return back, [
         failed,
         *_hangup_leg(call),
+        cmd.DestroyBridge(call.bridge_id),  # it may exist already; a new one is made next time
         *_taker_free(call),
-        _queued(call),
+        _queued(call, overflow=call.taker is not None),  # a failed overflow is not tried again
         cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
     ]
 
@@ -316,7 +283,7 @@ def _answered_outcome(call: Call) -> Outcome:
 
 
 def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return _end(
+    return end(
         call,
         _answered_outcome(call),
         now,
@@ -330,7 +297,7 @@ def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
 def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
-    return _end(
+    return end(
         call,
         _answered_outcome(call),
         now,
@@ -342,7 +309,7 @@ def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return _end(
+    return end(
         call,
         Outcome.HANDED_TO_FALLBACK,
         now,
@@ -372,7 +339,6 @@ def event_key(event: ev.CallEvent) -> str:
 
 
 _HAND_OVER = Transition(_hand_over, (Phase.ENDED,))
-_REASSURE = Transition(_reassure, (Phase.WAITING, Phase.OFFERED))
 _STRAY = Transition(_stray_leg, ())
 
 TRANSITIONS: dict[Phase, dict[str, Transition]] = {
@@ -392,7 +358,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     Phase.WAITING: {
         "TakerAssigned": Transition(_offer, (Phase.OFFERED,)),
         "Overflowed": Transition(_overflow, (Phase.OFFERED,)),
-        f"TimerFired:{REASSURE}": _REASSURE,
+        f"TimerFired:{REASSURE}": Transition(_reassure, (Phase.WAITING,)),
         "TakerAnswered": _STRAY,
         "CallerHungUp": Transition(_abandoned_waiting, (Phase.ENDED,)),
         "ShutdownRequested": _HAND_OVER,
@@ -401,7 +367,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "TakerAnswered": Transition(_taker_answered, (Phase.CONNECTING,)),
         "TakerLegEnded": Transition(_offer_failed, (Phase.WAITING,)),
         "CommandFailed:OfferToTaker": Transition(_offer_failed, (Phase.WAITING,)),
-        f"TimerFired:{REASSURE}": _REASSURE,
+        f"TimerFired:{REASSURE}": Transition(_reassure, (Phase.OFFERED,)),
         "CallerHungUp": Transition(_abandoned_offered, (Phase.ENDED,)),
         "ShutdownRequested": _HAND_OVER,
     },

@@ -106,6 +106,7 @@ class CallAdopted:
     taker_channel: str | None
     level: str = "normal"
     arrived_at: float | None = None  # from the call's record, so it keeps its place
+    overflow_target: str | None = None  # set instead of taker when bridged with an overflow target
 
 
 CallEvent = (

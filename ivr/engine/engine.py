@@ -239,6 +239,8 @@ class Engine:
             log.error("record of adopted call %s unavailable: %s", adopted.call_id, exc)
             record = None
         level = self.config.priority_of(adopted.caller_number)
+        if adopted.taker is not None and adopted.taker not in self.acd.agents:  # e.g. the supervisor's desk
+            adopted = replace(adopted, taker=None, overflow_target=f"PJSIP/{adopted.taker}")
         if record is None:
             return replace(adopted, level=level)
         arrived = float(record["arrived_at"]) if "arrived_at" in record else None

@@ -1,0 +1,85 @@
+"""One call's data: its phases, the policy it runs under, its state, and the helpers
+every transition uses to record the timeline and to end the call.
+
+Rules: frozen dataclasses, changed only with dataclasses.replace in ivr.core.call;
+_end() is the only way to ENDED and always emits the 'ended' entry and FinishCall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from ivr.core import commands as cmd
+from ivr.core import events as ev
+from ivr.core import ids
+from ivr.core.outcomes import Outcome
+
+GREETING_GUARD = "greeting-guard"
+REASSURE = "reassure"
+HANDOVER_LABEL = "handover"  # dialplan label (context emergency, extension 112)
+
+
+class Phase(StrEnum):
+    ANSWERING = "answering"
+    GREETING = "greeting"
+    WAITING = "waiting"
+    OFFERED = "offered"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    greeting_media: str = "sound:ivr112/greeting"
+    greeting_guard_seconds: float = 30.0
+    reassurance_media: str = "sound:ivr112/reassurance"
+    reassure_every_seconds: float = 20.0
+    ring_seconds: int = 15
+    # An offer that ended sooner than this was refused (busy, unreachable), not missed.
+    quick_failure_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class Call:
+    call_id: str  # also the caller's channel id in Asterisk
+    caller_number: str
+    dialled: str
+    phase: Phase
+    policy: CallPolicy
+    level: str = "normal"
+    arrived_at: float = 0.0
+    taker: str | None = None  # the agent offered or connected; None for an overflow target
+    taker_channel: str | None = None
+    overflow_target: str | None = None  # set while offered to / connected with the overflow target
+    offers: int = 0
+    offered_at: float = 0.0
+    prompts: int = 0  # reassurance prompts played
+    outcome: Outcome | None = None
+
+    @property
+    def bridge_id(self) -> str:
+        return ids.bridge_id(self.call_id)
+
+    @property
+    def reassurance_id(self) -> str:
+        return f"{self.call_id}-reassure{self.prompts}"
+
+
+Result = tuple[Call, list[cmd.Command]]
+Handler = Callable[[Call, ev.CallEvent, float], Result]
+
+
+def timeline(call: Call, entry: str, now: float, **detail: str) -> cmd.RecordTimeline:
+    return cmd.RecordTimeline(call.call_id, entry, now, detail)
+
+
+def end(call: Call, outcome: Outcome, now: float, by: str, *before: cmd.Command) -> Result:
+    ended = replace(call, phase=Phase.ENDED, outcome=outcome)
+    return ended, [
+        *before,
+        timeline(call, "ended", now, by=by, outcome=outcome.value),
+        cmd.FinishCall(call.call_id, outcome),
+    ]

@@ -1,0 +1,255 @@
+# ARI events as Asterisk 22 really sends them (fixtures/ari_events_two_calls.jsonl, two
+# recorded calls to 110 answered by taker02, the taker hanging up first): every line
+# parses (unknown types as UnknownEvent), translate() yields what the call flow needs in
+# order and, fed to the core, ends the call as answered by the taker; endpoint states
+# become reachability, malformed messages raise ValidationError, and StasisStart
+# arguments are compared, never captured (a call-taker leg is never a new caller).
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+from typing import Any, cast
+
+import pydantic
+import pytest
+
+from ivr.adapters.ari import models as ari
+from ivr.adapters.ari import translate as tr
+from ivr.core import commands as cmd
+from ivr.core import events as ev
+from ivr.core.acd import events as acd
+from ivr.core.call import CallPolicy, Phase, handle, start
+from ivr.core.outcomes import Outcome
+
+FIXTURE = Path(__file__).parent / "fixtures" / "ari_events_two_calls.jsonl"
+LINES = FIXTURE.read_text().splitlines()
+SECOND = "1795846535.8"
+SECOND_LEG = f"{SECOND}-t1"
+
+
+def raw_events() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in LINES]
+
+
+def parsed() -> list[ari.AnyEvent]:
+    return [ari.parse_event(line) for line in LINES]
+
+
+def translated() -> list[tr.Translated]:
+    return [item for event in parsed() for item in tr.translate(event)]
+
+
+def of_call(items: list[tr.Translated], call_id: str) -> list[tr.Translated]:
+    return [i for i in items if getattr(i, "call_id", None) == call_id]
+
+
+def test_fixture_is_the_recording_described() -> None:
+    types = {e["type"] for e in raw_events()}
+    assert len(LINES) > 100
+    assert {"StasisStart", "ChannelVarset", "EndpointStateChange", "PlaybackFinished"} <= types
+
+
+def test_every_recorded_line_parses() -> None:
+    wrong = []
+    for number, (line, raw) in enumerate(zip(LINES, raw_events(), strict=True), 1):
+        event = ari.parse_event(line)
+        # Known types become their own class, the rest UnknownEvent (never an error).
+        known = raw["type"] in ari.KNOWN_TYPES
+        if event.type != raw["type"] or isinstance(event, ari.UnknownEvent) == known:
+            wrong.append((number, raw["type"], type(event).__name__))
+    assert wrong == []
+    assert sum(isinstance(e, ari.StasisStart) for e in parsed()) == 4
+
+
+@pytest.mark.parametrize("form", [str, str.encode, json.loads])
+def test_parse_event_takes_text_bytes_or_dict(form: Any) -> None:
+    start = next(line for line in LINES if '"StasisStart"' in line)
+    event = ari.parse_event(form(start))
+    assert isinstance(event, ari.StasisStart)
+    assert (event.args, event.channel.id, event.channel.caller.number) == (
+        ["caller", "110"],
+        "1795846476.6",
+        "081299",
+    )
+
+
+def test_unmodelled_types_become_unknown_events_with_their_fields() -> None:
+    events = parsed()
+    unknown = {e.type for e in events if isinstance(e, ari.UnknownEvent)}
+    assert {"ChannelVarset", "ChannelCreated", "ChannelDialplan", "BridgeDestroyed"} <= unknown
+    varset = next(e for e in events if isinstance(e, ari.UnknownEvent) and e.type == "ChannelVarset")
+    assert "variable" in (varset.model_extra or {})
+    assert tr.translate(varset) == []
+
+
+def test_second_call_translates_to_what_the_flow_needs() -> None:
+    items = of_call(translated(), SECOND)
+    arrived = items[0]
+    assert arrived == ev.CallArrived(SECOND, "081299", "110")
+    # Duplicates (HangupRequest, StasisEnd, ChannelDestroyed all mean "gone") collapsed.
+    kinds: list[tr.Translated] = []
+    for item in items:
+        if not kinds or type(item) is not type(kinds[-1]):
+            kinds.append(item)
+    assert [type(k) for k in kinds] == [
+        ev.CallArrived,
+        ev.GreetingFinished,
+        ev.TakerAnswered,
+        ev.TakerLegEnded,
+        ev.CallerHungUp,
+    ]
+    assert kinds[1] == ev.GreetingFinished(SECOND)
+    assert kinds[2] == ev.TakerAnswered(SECOND, SECOND_LEG)
+    assert isinstance(kinds[3], ev.TakerLegEnded) and kinds[3].channel_id == SECOND_LEG
+    assert kinds[4] == ev.CallerHungUp(SECOND)
+    # The taker's leg ended with a real cause before the caller's hang-up was seen.
+    causes = {i.cause for i in items if isinstance(i, ev.TakerLegEnded)}
+    assert causes == {"hangup", "Normal Clearing"}
+
+
+def test_recorded_call_drives_the_core_to_answered_by_the_taker() -> None:
+    """The core's own ids match what Asterisk reported, and the recording ends as it did."""
+    call = None
+    out: list[cmd.Command] = []
+    for event in parsed():
+        assert event.timestamp is not None
+        now = event.timestamp.timestamp()
+        ours = (i for i in tr.translate(event) if getattr(i, "call_id", None) == SECOND)
+        pending: deque[ev.CallEvent] = deque(cast(ev.CallEvent, i) for i in ours)
+        while pending:
+            item = pending.popleft()
+            if isinstance(item, ev.CallArrived):
+                call, commands = start(item, now, CallPolicy())
+            else:
+                assert call is not None
+                call, commands = handle(call, item, now)
+            out += commands
+            for command in commands:  # what the executor and the ACD answer with
+                if isinstance(command, cmd.Answer):
+                    pending.append(ev.CallerAnswered(SECOND))
+                elif isinstance(command, cmd.ToAcd) and isinstance(command.event, acd.CallerQueued):
+                    pending.append(ev.TakerAssigned(SECOND, "taker02", "PJSIP/taker02"))
+                elif isinstance(command, cmd.ConnectParties):
+                    pending.append(ev.PartiesConnected(SECOND))
+    assert call is not None
+    assert (call.phase, call.outcome) == (Phase.ENDED, Outcome.ANSWERED)
+    offers = [c for c in out if isinstance(c, cmd.OfferToTaker)]
+    assert [(o.endpoint, o.channel_id, o.caller_channel) for o in offers] == [
+        ("PJSIP/taker02", SECOND_LEG, SECOND)
+    ]
+    assert [c for c in out if isinstance(c, cmd.ConnectParties)] == [
+        cmd.ConnectParties(f"{SECOND}-bridge", SECOND, SECOND_LEG)
+    ]
+    assert [c for c in out if isinstance(c, cmd.FinishCall)] == [cmd.FinishCall(SECOND, Outcome.ANSWERED)]
+    timeline = [c for c in out if isinstance(c, cmd.RecordTimeline)]
+    assert [t.entry for t in timeline] == [
+        "arrived",
+        "answered",
+        "greeting-done",
+        "offered",
+        "taker-answered",
+        "connected",
+        "ended",
+    ]
+    assert timeline[-1].detail == {"by": "taker", "outcome": "answered"}
+    start_at = next(
+        e for e in parsed() if isinstance(e, ari.StasisStart) and e.channel.id == SECOND
+    ).timestamp
+    assert start_at is not None and timeline[0].at == start_at.timestamp()
+
+
+def test_both_calls_arrive_once_and_never_from_a_taker_leg() -> None:
+    arrivals = [i for i in translated() if isinstance(i, ev.CallArrived)]
+    assert [a.call_id for a in arrivals] == ["1795846476.6", SECOND]
+    assert all(a.dialled == "110" for a in arrivals)
+
+
+def test_taker_leg_events_never_look_like_the_caller_hanging_up() -> None:
+    items = translated()
+    hung_up = {i.call_id for i in items if isinstance(i, ev.CallerHungUp)}
+    assert hung_up == {"1795846476.6", SECOND}
+    legs = {i.channel_id for i in items if isinstance(i, ev.TakerLegEnded)}
+    assert legs == {"1795846476.6-t1", SECOND_LEG}
+
+
+def test_endpoint_state_changes_become_reachability_in_order() -> None:
+    reach = [i for i in translated() if isinstance(i, tr.EndpointReachability)]
+    assert reach[0] == tr.EndpointReachability("PJSIP/taker01", False)
+    assert reach[1] == tr.EndpointReachability("PJSIP/taker02", True)
+    assert {r.endpoint for r in reach} == {"PJSIP/taker01", "PJSIP/taker02"}
+    assert all(r.reachable for r in reach[1:])
+
+
+@pytest.mark.parametrize(
+    ("state", "reachable"),
+    [("online", True), ("offline", False), ("unknown", True)],  # unknown: fail open
+)
+def test_endpoint_state_maps_to_reachable(state: str, reachable: bool) -> None:
+    event = ari.parse_event(
+        {
+            "type": "EndpointStateChange",
+            "endpoint": {"technology": "PJSIP", "resource": "taker07", "state": state},
+        }
+    )
+    assert tr.translate(event) == [tr.EndpointReachability("PJSIP/taker07", reachable)]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        b"{not json",
+        '{"type": "StasisStart"}',  # no channel
+        '{"type": "StasisStart", "channel": {"id": "1.1"}}',  # channel without name/state
+        '{"type": "ChannelDestroyed", "channel": "1.1"}',
+        '{"type": "PlaybackFinished", "playback": {"id": "x"}}',  # no media_uri
+        '{"type": "EndpointStateChange", "endpoint": {"technology": "PJSIP"}}',
+        '{"no_type": true}',
+        "[1, 2]",
+    ],
+)
+def test_malformed_message_raises_validation_error(message: str | bytes) -> None:
+    with pytest.raises(pydantic.ValidationError):
+        ari.parse_event(message)
+
+
+def stasis_start(args: list[str], channel_id: str = "1795846600.9") -> ari.AnyEvent:
+    channel = {"id": channel_id, "name": "PJSIP/taker05-0000000b", "state": "Up"}
+    return ari.parse_event({"type": "StasisStart", "args": args, "channel": channel})
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["taker", "1795846535.8"], [ev.TakerAnswered("1795846535.8", "1795846600.9")]),
+        (["taker"], []),
+        ([], []),
+        (["callers", "112"], []),
+        (["Caller", "112"], []),
+        (["112"], []),
+    ],
+)
+def test_stasis_start_arguments_are_compared_not_captured(
+    args: list[str], expected: list[tr.Translated]
+) -> None:
+    result = tr.translate(stasis_start(args))
+    assert result == expected
+    assert not any(isinstance(i, ev.CallArrived) for i in result)
+
+
+@pytest.mark.parametrize(("args", "dialled"), [(["caller", "113"], "113"), (["caller"], "112")])
+def test_caller_stasis_start_is_a_new_call(args: list[str], dialled: str) -> None:
+    assert tr.translate(stasis_start(args, "1795846700.1")) == [ev.CallArrived("1795846700.1", "", dialled)]
+
+
+@pytest.mark.parametrize(
+    ("name", "taker"),
+    [
+        ("PJSIP/taker01-0000000a", "taker01"),
+        ("PJSIP/supervisor-00000001", "supervisor"),
+        ("PJSIP/carrier", None),
+        ("Local/taker01@x-00000001;1", None),
+    ],
+)
+def test_taker_of_channel_name(name: str, taker: str | None) -> None:
+    assert tr.taker_of_channel_name(name) == taker
