@@ -33,7 +33,8 @@ ASTERISK_SIP = "127.0.0.1:5060"
 
 
 def taker_ip(taker: str) -> str:
-    return f"127.0.0.{10 + int(taker[-2:])}"
+    """Where a phone answers in the test profile: takerNN on 127.0.0.(10+NN), the supervisor on .40."""
+    return "127.0.0.40" if taker == "supervisor" else f"127.0.0.{10 + int(taker[-2:])}"
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:

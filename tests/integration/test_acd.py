@@ -153,3 +153,25 @@ def test_api_refuses_bad_requests_with_clear_answers(
     assert status == 400 and any("reason" in p for p in body["problems"])
     status, body = stack.api("POST", "/api/agents/taker01/pause", {"why": "x"})
     assert status == 400
+
+
+def test_caller_overflows_to_the_supervisor_after_the_maximum_wait(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    config = centre_config(media)
+    text = config.read_text()
+    normal = "  - name: normal           # someone speaking\n    base: 200\n    max_wait_seconds: 120"
+    assert normal in text
+    config.write_text(text.replace(normal, normal.replace("120", "10")))
+    control_plane([], IVR_CENTRE_CONFIG=str(config))  # no call taker logged in: nobody to take it
+    phones("supervisor", "phone_hangs_up.xml", hold_ms=1000)
+    before = stack.call_ids()
+    call = place_call(media, "112", scenario="caller_far_end_hangs_up.xml")
+    assert call.popen.returncode == 0, call.output()
+
+    record = stack.wait_ended(stack.new_call_id(before))
+    assert record["outcome"] == "overflowed", record
+    # The wait counts from the moment the call arrived: the greeting is part of it.
+    waited = at(record, "overflowed") - at(record, "arrived")
+    assert waited == pytest.approx(10.0, abs=1.0)
+    assert record["taker"] == "PJSIP/supervisor"
