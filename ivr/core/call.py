@@ -227,7 +227,7 @@ def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
     reason = str(getattr(event, "cause", None) or getattr(event, "reason", ""))
-    back = replace(call, phase=Phase.WAITING, taker=None, taker_channel=None, overflow_target=None)
+    back = _back_in_line(call)
     if call.taker is None:  # the overflow target did not take it: back in line, no second overflow
         tell = _queued(call, overflow=False)
     else:
@@ -237,6 +237,11 @@ def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
         call, "offer-failed", now, taker=call.taker or call.overflow_target or "", reason=reason
     )
     return back, [failed, *_hangup_leg(call), tell]
+
+
+def _back_in_line(call: Call) -> Call:
+    """Waiting again after an offer that came to nothing; the ACD keeps the caller's place."""
+    return replace(call, phase=Phase.WAITING, taker=None, taker_channel=None, overflow_target=None)
 
 
 def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -266,7 +271,7 @@ def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     """The taker answered but the bridge failed (or their leg dropped at once): try again."""
     if not _is_current_leg(call, event):
         return call, []
-    back = replace(call, phase=Phase.WAITING, taker=None, taker_channel=None, overflow_target=None)
+    back = _back_in_line(call)
     failed = timeline(call, "connect-failed", now, taker=call.taker or call.overflow_target or "")
     return back, [
         failed,

@@ -284,39 +284,22 @@ def start_phone(stack: Stack, taker: str, scenario: str, folder: Path, hold_ms: 
     return phone
 
 
+def carrier(folder: Path, scenario: str, number: str, log: str, *extra: str, timeout_s: int = 60) -> Process:
+    """SIPp as the carrier trunk (127.0.0.2) dialling `number` at Asterisk with `scenario`."""
+    args = ["sipp", ASTERISK_SIP, "-sf", str(SIPP_DIR / scenario), "-s", number,
+            "-i", CARRIER_IP, "-p", "5060", "-mi", CARRIER_IP, *extra,
+            "-nostdin", "-timeout", str(timeout_s), "-timeout_error",
+            "-trace_err", "-error_file", str(folder / f"{log}_errors.log")]  # fmt: skip
+    return Process(args, folder / f"{log}.out", cwd=folder)
+
+
 def place_calls(folder: Path, numbers: list[str], rate: float, number: str = "112") -> Process:
     """The carrier places len(numbers) calls at `rate` calls/s; each waits for the far end to hang up."""
     (folder / "callers.csv").write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers))
-    args = [
-        "sipp",
-        ASTERISK_SIP,
-        "-sf",
-        str(SIPP_DIR / "callers_from_list.xml"),
-        "-s",
-        number,
-        "-inf",
-        str(folder / "callers.csv"),
-        "-i",
-        CARRIER_IP,
-        "-p",
-        "5060",
-        "-mi",
-        CARRIER_IP,
-        "-m",
-        str(len(numbers)),
-        "-r",
-        str(rate),
-        "-l",
-        str(len(numbers)),
-        "-nostdin",
-        "-timeout",
-        "180",
-        "-timeout_error",
-        "-trace_err",
-        "-error_file",
-        str(folder / "carrier_errors.log"),
-    ]
-    return Process(args, folder / "carrier_many.out", cwd=folder)
+    count = str(len(numbers))
+    return carrier(folder, "callers_from_list.xml", number, "carrier_many",
+                   "-inf", str(folder / "callers.csv"), "-m", count, "-r", str(rate), "-l", count,
+                   timeout_s=180)  # fmt: skip
 
 
 def dial_feature_code(stack: Stack, taker: str, code: str, folder: Path) -> int:
@@ -366,35 +349,8 @@ def place_call(
     wait: bool = True,
 ) -> Process:
     """The carrier places one call; with wait=True, returns after SIPp has finished."""
-    args = [
-        "sipp",
-        ASTERISK_SIP,
-        "-sf",
-        str(SIPP_DIR / scenario),
-        "-s",
-        number,
-        "-key",
-        "caller",
-        caller,
-        "-i",
-        CARRIER_IP,
-        "-p",
-        "5060",
-        "-mi",
-        CARRIER_IP,
-        "-m",
-        "1",
-        "-d",
-        str(hold_ms),
-        "-nostdin",
-        "-timeout",
-        "60",
-        "-timeout_error",
-        "-trace_err",
-        "-error_file",
-        str(folder / f"carrier_{number}_errors.log"),
-    ]
-    call = Process(args, folder / f"carrier_{number}.out", cwd=folder)
+    call = carrier(folder, scenario, number, f"carrier_{number}",
+                   "-key", "caller", caller, "-m", "1", "-d", str(hold_ms))  # fmt: skip
     if wait:
         call.popen.wait(timeout=90)
     return call
