@@ -1,0 +1,149 @@
+"""Screening decisions: what the first seconds of a call say about it.
+
+Pure: features measured by the adapters (Silero VAD, Vosk keywords, DTMF, the caller's
+reputation) in, a verdict with a priority level out. The rules, in order, first match
+wins (RULES is the table; the docs list it):
+
+1. "55" pressed                    -> emergency (flagged silent-emergency if nobody spoke)
+2. emergency keywords recognised   -> emergency (only when the model supports keywords)
+3. number with repeated prank verdicts from call takers (more prank than genuine)
+                                   -> prank: recorded warning, lowest level
+4. someone spoke                   -> normal
+5. no speech but sound (music, noise, laughter)
+                                   -> prank: recorded warning, lowest level
+6. nothing at all                  -> the silent-call procedure: a prompt asks the caller
+                                      to press 5 twice; "55" -> silent emergency at the top
+                                      level, anything else -> queued at the silent level,
+                                      flagged "silent" for the call taker
+Rules kept: emergency signals always beat reputation (a repeat prankster may one day be
+in danger); silence alone is never a prank (a caller who cannot speak is the case that
+matters most); any error, timeout or missing model gives a normal call with the reason
+recorded (fail open). A verdict only reorders the queue: nobody is refused or delayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    EMERGENCY = "emergency"
+    NORMAL = "normal"
+    PRANK = "prank"
+    SILENT_PENDING = "silent-pending"  # run the press-55 procedure, then after_silent_prompt()
+    SILENT_EMERGENCY = "silent-emergency"
+    SILENT = "silent"
+
+
+@dataclass(frozen=True)
+class ScreeningPolicy:
+    min_speech_seconds: float = 0.6  # less is a cough or a click, not someone speaking
+    min_sound_seconds: float = 1.5  # non-speech sound that makes a silent line a likely prank
+    prank_reports_to_suspect: int = 3  # call-taker prank verdicts for the number, in the window
+    emergency_code: str = "55"
+    levels: dict[Verdict, str] | None = None  # verdict -> priority level name; defaults below
+
+    def level(self, verdict: Verdict) -> str:
+        return (self.levels or DEFAULT_LEVELS)[verdict]
+
+
+DEFAULT_LEVELS = {
+    Verdict.EMERGENCY: "emergency",
+    Verdict.SILENT_EMERGENCY: "emergency",
+    Verdict.NORMAL: "normal",
+    Verdict.SILENT: "silent",
+    Verdict.SILENT_PENDING: "silent",
+    Verdict.PRANK: "low",
+}
+
+
+@dataclass(frozen=True)
+class Features:
+    speech_seconds: float = 0.0
+    speech_segments: int = 0
+    first_speech_delay: float | None = None
+    sound_seconds: float = 0.0  # loud enough to be sound, yet not speech (music, noise)
+    dtmf: str = ""
+    keywords: tuple[str, ...] = ()  # emergency keywords recognised, if the model can
+    keywords_supported: bool = False
+    prank_reports: int = 0  # call-taker dispositions for this number within the window
+    genuine_reports: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    level: str
+    reason: str
+    warn: bool = False  # play the recorded warning (#BijakGunakan112) before queueing
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    applies: Callable[[Features, ScreeningPolicy], bool]
+    verdict: Verdict
+    warn: bool = False
+
+
+def _spoke(f: Features, p: ScreeningPolicy) -> bool:
+    return f.speech_seconds >= p.min_speech_seconds
+
+
+def _pressed_55(f: Features, p: ScreeningPolicy) -> bool:
+    return p.emergency_code in f.dtmf
+
+
+def _keywords(f: Features, p: ScreeningPolicy) -> bool:
+    return f.keywords_supported and bool(f.keywords)
+
+
+def _repeat_prankster(f: Features, p: ScreeningPolicy) -> bool:
+    return f.prank_reports >= p.prank_reports_to_suspect and f.prank_reports > f.genuine_reports
+
+
+def _sound_without_speech(f: Features, p: ScreeningPolicy) -> bool:
+    return not _spoke(f, p) and f.sound_seconds >= p.min_sound_seconds
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("pressed 55", _pressed_55, Verdict.EMERGENCY),
+    Rule("emergency keywords", _keywords, Verdict.EMERGENCY),
+    Rule("repeated prank verdicts for this number", _repeat_prankster, Verdict.PRANK, warn=True),
+    Rule("speech", _spoke, Verdict.NORMAL),
+    Rule("sound but no speech (music or noise)", _sound_without_speech, Verdict.PRANK, warn=True),
+    Rule("no speech, no sound", lambda f, p: True, Verdict.SILENT_PENDING),
+)
+
+
+def decide(features: Features, policy: ScreeningPolicy) -> Decision:
+    rule = next(r for r in RULES if r.applies(features, policy))
+    flags: set[str] = set()
+    reason = rule.name
+    if rule.verdict is Verdict.EMERGENCY and not _spoke(features, policy):
+        flags.add("silent-emergency")
+    if rule.name == "emergency keywords":
+        reason = f"emergency keywords: {', '.join(features.keywords)}"
+    if rule.verdict is Verdict.PRANK:
+        flags.add("prank-suspected")
+    return Decision(rule.verdict, policy.level(rule.verdict), reason, rule.warn, frozenset(flags))
+
+
+def after_silent_prompt(digits: str, policy: ScreeningPolicy) -> Decision:
+    """The caller heard the press-55 prompt; `digits` is everything pressed since."""
+    if policy.emergency_code in digits:
+        verdict = Verdict.SILENT_EMERGENCY
+        return Decision(verdict, policy.level(verdict), "pressed 55 after the silent-call prompt",
+                        flags=frozenset({"silent", "silent-emergency"}))  # fmt: skip
+    verdict = Verdict.SILENT
+    return Decision(verdict, policy.level(verdict), "no response to the silent-call prompt",
+                    flags=frozenset({"silent"}))  # fmt: skip
+
+
+def failed(reason: str, policy: ScreeningPolicy) -> Decision:
+    """Screening could not run or finish in time: a normal call, with the reason kept."""
+    return Decision(Verdict.NORMAL, policy.level(Verdict.NORMAL), f"screening unavailable: {reason}",
+                    flags=frozenset({"unscreened"}))  # fmt: skip
