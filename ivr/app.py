@@ -23,6 +23,7 @@ from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.api import build_api
+from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
@@ -71,7 +72,10 @@ async def run(settings: Settings) -> None:
             except ConfigInvalid as exc:
                 log.error("SIGHUP: configuration refused, the running one stays:\n%s", exc)
 
-        api = web.AppRunner(build_api(engine, store, settings.api_token.get_secret_value(), reload))
+        reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
+        api = web.AppRunner(
+            build_api(engine, store, reputation, settings.api_token.get_secret_value(), reload)
+        )
         await api.setup()
         await web.TCPSite(api, settings.http_bind, settings.http_port).start()
         events = EventStream(

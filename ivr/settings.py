@@ -23,6 +23,7 @@ class StoreSettings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6380/0", pattern=r"^rediss?://")
     redis_prefix: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]{1,20}$")
     record_retention_days: int = Field(30, ge=1, le=3650)
+    reputation_window_days: int = Field(30, ge=1, le=365)
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     # Times shown to people; Kendari is on WITA (UTC+8). Stored times are always epoch seconds.
     timezone: str = "Asia/Makassar"

@@ -18,7 +18,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 # Timeline details that also describe the call as a whole, kept on its hash.
-RECORD_FIELDS = frozenset({"caller", "dialled", "level", "taker", "taker_channel", "outcome", "by"})
+RECORD_FIELDS = frozenset(
+    {"caller", "dialled", "level", "taker", "taker_channel", "outcome", "by", "disposition"}
+)
 
 
 class StoreUnavailable(Exception):

@@ -12,6 +12,8 @@ validate is refused (422, every problem listed) and the running one stays.
   GET  /api/queue                       waiting callers, best placed first
   POST /api/config/reload               re-read the centre configuration file
   GET  /api/calls/{id}                  a call's record and timeline
+  POST /api/calls/{id}/disposition      body {"disposition": "genuine|prank|silent|information", "by": "..."}
+  GET  /api/reputation/{number}         dispositions of that number's calls within the window
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.reputation_store import Disposition, ReputationStore
 from ivr.config.loader import ConfigInvalid
 from ivr.core.acd import events as acd
 from ivr.engine.engine import Engine
@@ -37,13 +40,23 @@ class PauseBody(BaseModel):
     reason: str = Field(min_length=1, max_length=60)
 
 
+class DispositionBody(BaseModel):
+    disposition: Disposition
+    by: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
 def _error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
 
 
 def build_api(
     engine: Engine,
     store: CallStore,
+    reputation: ReputationStore,
     token: str,
     reload: Callable[[], dict[str, Any]],
     clock: Callable[[], float] = time.time,
@@ -98,8 +111,7 @@ def build_api(
         try:
             body = PauseBody.model_validate_json(await request.text() or "{}")
         except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-            return _error(400, "invalid pause request", problems=problems)
+            return _error(400, "invalid pause request", problems=_problems(exc))
         engine.to_acd(acd.AgentPaused(agent_id, body.reason))
         return web.json_response(agent_view(agent_id))
 
@@ -135,6 +147,38 @@ def build_api(
             return _error(404, f"no call '{request.match_info['call']}'")
         return web.json_response(record)
 
+    async def disposition(request: web.Request) -> web.Response:
+        call_id = request.match_info["call"]
+        try:
+            body = DispositionBody.model_validate_json(await request.text() or "{}")
+        except ValidationError as exc:
+            return _error(400, "invalid disposition", problems=_problems(exc))
+        try:
+            record = await store.get(call_id)
+            if record is None:
+                return _error(404, f"no call '{call_id}'")
+            now = clock()
+            number = record.get("caller", "")
+            previous = await reputation.record(number, call_id, body.disposition, body.by, now)
+            await store.append(
+                call_id,
+                "disposition",
+                now,
+                {"disposition": body.disposition.value, "disposition_by": body.by},
+            )
+        except StoreUnavailable as exc:
+            return _error(503, f"call records unavailable: {exc}")
+        return web.json_response(
+            {"call_id": call_id, "disposition": body.disposition.value, "replaced": previous}
+        )
+
+    async def number_reputation(request: web.Request) -> web.Response:
+        try:
+            found = await reputation.reputation(request.match_info["number"], clock())
+        except StoreUnavailable as exc:
+            return _error(503, f"reputation unavailable: {exc}")
+        return web.json_response({"number": found.number, "counts": found.counts})
+
     app = web.Application(middlewares=[authenticate])
     app.router.add_get("/api/health", health)
     app.router.add_get("/api/agents", agents)
@@ -145,4 +189,6 @@ def build_api(
     app.router.add_get("/api/queue", queue)
     app.router.add_post("/api/config/reload", reload_config)
     app.router.add_get("/api/calls/{call}", call_record)
+    app.router.add_post("/api/calls/{call}/disposition", disposition)
+    app.router.add_get("/api/reputation/{number}", number_reputation)
     return app

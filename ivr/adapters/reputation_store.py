@@ -1,0 +1,93 @@
+"""Call takers' dispositions of calls, and the per-number reputation they build.
+
+Keys (prefix p):
+  {p}:dispositions:{number}  hash call_id -> JSON {disposition, at, by}; expires after the
+                             window since its last change, so old verdicts fade away
+  {p}:disposition-audit      list of JSON changes (who, when, from what to what), capped
+Rules: one disposition per call (a change replaces it and is audited); counts only look
+at dispositions inside the window; an unknown caller number (withheld) has no reputation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from ivr.adapters.call_store import StoreUnavailable
+
+AUDIT_KEEP = 100_000
+
+
+class Disposition(StrEnum):
+    GENUINE = "genuine"
+    PRANK = "prank"
+    SILENT = "silent"
+    INFORMATION = "information"
+
+
+@dataclass(frozen=True)
+class Reputation:
+    number: str
+    counts: dict[str, int]
+
+    @property
+    def prank(self) -> int:
+        return self.counts.get(Disposition.PRANK, 0)
+
+    @property
+    def genuine(self) -> int:
+        return self.counts.get(Disposition.GENUINE, 0)
+
+
+class ReputationStore:
+    def __init__(self, client: aioredis.Redis, prefix: str = "ivr", window_days: int = 30) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._window = window_days * 86400
+
+    def _key(self, number: str) -> str:
+        return f"{self._prefix}:dispositions:{number}"
+
+    async def record(
+        self, number: str, call_id: str, disposition: Disposition, by: str, at: float
+    ) -> str | None:
+        """Store the call's disposition; returns the one it replaced, if any."""
+        entry = json.dumps({"disposition": disposition.value, "at": at, "by": by})
+        try:
+            previous = await self._redis.hget(self._key(number), call_id) if number else None
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if number:
+                    pipe.hset(self._key(number), call_id, entry)
+                    pipe.expire(self._key(number), self._window)
+                old = json.loads(previous)["disposition"] if previous else None
+                audit = {"call_id": call_id, "number": number, "from": old, "to": disposition.value,
+                         "by": by, "at": at}  # fmt: skip
+                pipe.rpush(f"{self._prefix}:disposition-audit", json.dumps(audit))
+                pipe.ltrim(f"{self._prefix}:disposition-audit", -AUDIT_KEEP, -1)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(f"recording the disposition of {call_id}: {exc}") from exc
+        return old
+
+    async def reputation(self, number: str, now: float) -> Reputation:
+        if not number:
+            return Reputation(number, {})
+        try:
+            entries = await self._redis.hvals(self._key(number))
+        except RedisError as exc:
+            raise StoreUnavailable(f"reading the reputation of {number}: {exc}") from exc
+        recent = [json.loads(e) for e in entries]
+        counts = Counter(e["disposition"] for e in recent if now - e["at"] <= self._window)
+        return Reputation(number, dict(counts))
+
+    async def audit(self, count: int = 100) -> list[dict[str, object]]:
+        try:
+            rows = await self._redis.lrange(f"{self._prefix}:disposition-audit", -count, -1)
+        except RedisError as exc:
+            raise StoreUnavailable(f"reading the disposition audit: {exc}") from exc
+        return [json.loads(r) for r in rows]
