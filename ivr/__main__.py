@@ -72,6 +72,25 @@ async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool)
     return 0
 
 
+def _screening(command: str, folder: Path) -> int:
+    if command == "corpus":
+        from ivr.tools.screening_corpus import generate
+
+        print(f"{len(generate(folder))} files written under {folder}")
+        return 0
+    from ivr.tools.screening_eval import evaluate, report
+
+    results = evaluate(folder)
+    if not results:
+        print(
+            f"no labelled WAV files under {folder} (expected {folder}/normal|prank|silent/*.wav)",
+            file=sys.stderr,
+        )
+        return 1
+    print(report(results))
+    return 0
+
+
 def _check_config(path: Path) -> int:
     try:
         config = load_config(path)
@@ -98,8 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a file; prints every problem, exits 1 if any")
     check.add_argument("file", type=Path)
+    screening = sub.add_parser("screening", help="offline screening: labelled corpus and evaluation")
+    screening_sub = screening.add_subparsers(dest="screening_command", required=True)
+    for name, text in (
+        ("corpus", "generate the labelled corpus into DIR"),
+        ("eval", "evaluate on DIR/<label>/*.wav"),
+    ):
+        screening_sub.add_parser(name, help=text).add_argument("folder", type=Path)
     args = parser.parse_args(argv)
 
+    if args.command == "screening":
+        return _screening(args.screening_command, args.folder)
     if args.command == "config":
         return _check_config(args.file)
     if args.command == "run":
