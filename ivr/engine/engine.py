@@ -15,9 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari import models as ari
@@ -70,6 +69,7 @@ class Engine:
         self._acd_timers: dict[str, asyncio.TimerHandle] = {}
         self._tick: asyncio.TimerHandle | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._last_save: asyncio.Task[None] | None = None
         self.features = FeatureCodes(ari_rest, self)
         self.outcomes: dict[str, int] = {}
 
@@ -113,7 +113,7 @@ class Engine:
                     " by the system" if by_system else "",
                 )
                 if persist:
-                    self._spawn(self._save_status(agent_id, declared.value, reason, now, by_system))
+                    self._save_in_order(agent_id, declared.value, reason, now, by_system)
 
     def _post_or_release(self, call_id: str, event: ev.CallEvent) -> None:
         if call_id in self.calls:
@@ -144,8 +144,17 @@ class Engine:
         except StoreUnavailable as exc:
             log.error("status of %s not stored: %s", agent_id, exc)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
+    def _save_in_order(self, agent_id: str, declared: str, reason: str, at: float, by_system: bool) -> None:
+        """Status writes reach Redis in the order the changes happened (login, then pause, ...)."""
+        previous = self._last_save
+
+        async def save() -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            await self._save_status(agent_id, declared, reason, at, by_system)
+
+        task = asyncio.create_task(save())
+        self._last_save = task
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
