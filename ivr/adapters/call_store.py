@@ -61,12 +61,6 @@ class CallStore:
         except RedisError as exc:
             raise StoreUnavailable(f"recording '{entry}' of call {call_id}: {exc}") from exc
 
-    async def set_fields(self, call_id: str, **fields: str) -> None:
-        try:
-            await self._redis.hset(self._key(call_id), mapping=cast(dict[Any, Any], fields))
-        except RedisError as exc:
-            raise StoreUnavailable(f"updating call {call_id}: {exc}") from exc
-
     async def get(self, call_id: str) -> dict[str, Any] | None:
         try:
             record = await self._redis.hgetall(self._key(call_id))

@@ -33,7 +33,7 @@ from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle as acd_handle
 from ivr.core.acd.dispatcher import next_deadline
 from ivr.core.acd.model import AcdState, Declared
-from ivr.core.acd.roster import build, reconfigure, removed_and_free
+from ivr.core.acd.roster import build, reconfigure
 from ivr.engine import reconcile
 from ivr.engine.call_task import CallTask
 from ivr.engine.executor import Executor
@@ -71,7 +71,6 @@ class Engine:
         self._background: set[asyncio.Task[None]] = set()
         self._last_save: asyncio.Task[None] | None = None
         self.features = FeatureCodes(ari_rest, self)
-        self.outcomes: dict[str, int] = {}
 
     # ---- start -----------------------------------------------------------------------
     async def restore_agents(self) -> None:
@@ -162,9 +161,6 @@ class Engine:
         """Apply a new (already validated) configuration without dropping anyone."""
         roster = acd_roster(config)
         self.acd = reconfigure(self.acd, acd_policy(config), roster)
-        configured = {a.agent_id for a in roster}
-        for gone in removed_and_free(self.acd, configured):
-            self.acd = replace(self.acd, agents={k: v for k, v in self.acd.agents.items() if k != gone})
         self.config = config
         self.to_acd(acd.Tick())  # dispatch under the new policy at once
         log.info("configuration applied: %d call takers, %d priorities", len(roster), len(config.priorities))
@@ -183,7 +179,6 @@ class Engine:
             task.post(event)
 
     def finished(self, call_id: str, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         log.info("call %s ended: %s", call_id, outcome)
 
     # ---- ARI side --------------------------------------------------------------------

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from base64 import b64encode
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,6 @@ class Stack:
     api_token: str = ""
     redis_port: int = 6390
     api_port: int = 8112
-    started: list[Callable[[], None]] = field(default_factory=list)
 
     # ---- ARI, read by tests to observe Asterisk itself ---------------------------
     def ari(self, method: str, path: str) -> tuple[int, Any]:
@@ -96,9 +95,6 @@ class Stack:
     def endpoint_state(self, taker: str) -> str:
         status, body = self.ari("GET", f"/endpoints/PJSIP/{taker}")
         return body["state"] if status == 200 else "missing"
-
-    def app_connected(self) -> bool:
-        return self.ari("GET", "/applications/ivr112")[0] == 200
 
     def rtp_counts(self, channel_id: str) -> tuple[int, int]:
         status, body = self.ari("GET", f"/channels/{channel_id}/rtp_statistics")

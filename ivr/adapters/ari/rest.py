@@ -141,10 +141,6 @@ class AriRest:
             {"eventSource": event_source},
         )
 
-    async def application(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._call("GET", f"/applications/{self.app}", "get app")
-        return result
-
 
 def _list(model: type[ModelT], data: Any) -> list[ModelT]:
     return [model.model_validate(item) for item in data or []]

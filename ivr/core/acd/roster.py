@@ -2,8 +2,8 @@
 
 Rules (hot reload): a new configuration never drops a waiting caller or a call in
 progress. Agents keep their declared status and activity across a reload; new agents
-start logged out; an agent removed from the file is dropped once free, and until then
-is logged out so no new call reaches them. Waiting callers keep their arrival; a
+start logged out; an agent removed from the file is dropped at once if idle; one still
+on a call stays, logged out so no new call reaches them, until the next reload. Waiting callers keep their arrival; a
 caller whose level no longer exists moves to the default level; the list is re-sorted
 under the new policy.
 """
@@ -38,8 +38,3 @@ def reconfigure(state: AcdState, policy: AcdPolicy, roster: list[Agent]) -> AcdS
     ]
     fresh_state = AcdState(policy, agents)
     return replace(fresh_state, waiting=tuple(sorted(waiting, key=fresh_state.order_key)))
-
-
-def removed_and_free(state: AcdState, configured: set[str]) -> list[str]:
-    """Agents no longer in the configuration who can now be dropped."""
-    return [a for a, agent in state.agents.items() if a not in configured and agent.activity is Activity.IDLE]
