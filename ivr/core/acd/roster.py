@@ -3,9 +3,9 @@
 Rules (hot reload): a new configuration never drops a waiting caller or a call in
 progress. Agents keep their declared status and activity across a reload; new agents
 start logged out; an agent removed from the file is dropped at once if idle; one still
-on a call stays, logged out so no new call reaches them, until the next reload. Waiting callers keep their arrival; a
-caller whose level no longer exists moves to the default level; the list is re-sorted
-under the new policy.
+on a call stays, logged out so no new call reaches them, until the next reload.
+Waiting callers keep their arrival; a caller whose level no longer exists moves to the
+default level; the list is re-sorted under the new policy.
 """
 
 from __future__ import annotations
