@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -24,6 +25,11 @@ from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.api import build_api
 from ivr.adapters.reputation_store import ReputationStore
+from ivr.adapters.speech.recognizers import RecognizerPool, load_model
+from ivr.adapters.speech.rtp_receiver import RtpPorts
+from ivr.adapters.speech.screener import Screener
+from ivr.adapters.speech.vosk_model import ModelUnusable
+from ivr.config.acd_policy import screening_policy
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
@@ -35,17 +41,48 @@ log = logging.getLogger("ivr")
 
 
 def _call_policy(settings: Settings, config: CentreConfig) -> CallPolicy:
+    screening = screening_policy(config)
+    if screening is not None:
+        screening = replace(
+            screening, silent_prompt_media=settings.silent_prompt_media, warning_media=settings.warning_media
+        )
     return CallPolicy(
         greeting_media=settings.greeting_media,
         greeting_guard_seconds=settings.greeting_guard_seconds,
         reassurance_media=settings.reassurance_media,
         reassure_every_seconds=config.timers.reassurance_every_seconds,
         ring_seconds=config.timers.ring_seconds,
+        screening=screening,
     )
+
+
+def _recognizers(settings: Settings, config: CentreConfig) -> RecognizerPool | None:
+    """The Vosk workers, or None (screening then uses speech detection and DTMF only)."""
+    if settings.vosk_model is None or settings.recognizer_slots == 0 or not config.screening.enabled:
+        log.info("speech recognition off (IVR_VOSK_MODEL unset): screening by speech detection and DTMF")
+        return None
+    try:
+        model, report = load_model(settings.vosk_model, config.screening.keywords)
+    except ModelUnusable as exc:
+        log.error("speech recognition off: %s", exc)
+        return None
+    for note in report.notes:
+        log.warning("Vosk model %s: %s", settings.vosk_model, note)
+    mode = "keyword (grammar)" if report.keyword_mode else "free transcript"
+    log.info(
+        "Vosk model %s loaded: %d Hz, %s mode, keywords %s, %d recognizer workers",
+        settings.vosk_model,
+        report.sample_rate,
+        mode,
+        ", ".join(report.keywords) or "none",
+        settings.recognizer_slots,
+    )
+    return RecognizerPool(model, report, settings.recognizer_slots)
 
 
 async def run(settings: Settings) -> None:
     config = load_config(settings.centre_config)  # invalid: raises ConfigInvalid before anything starts
+    recognizers = _recognizers(settings, config)  # forks its workers before any thread starts
     auth = aiohttp.BasicAuth(settings.ari_user, settings.ari_password.get_secret_value())
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
     redis_client = aioredis.from_url(settings.redis_url)
@@ -54,6 +91,9 @@ async def run(settings: Settings) -> None:
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
         agents = AgentStore(redis_client, settings.redis_prefix)
         engine = Engine(rest, store, agents, config, _call_policy(settings, config))
+        reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
+        ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
+        engine.use_screener(Screener(rest, ports, reputation, recognizers, engine.post))
         await engine.restore_agents()
 
         def reload() -> dict[str, Any]:
@@ -72,7 +112,6 @@ async def run(settings: Settings) -> None:
             except ConfigInvalid as exc:
                 log.error("SIGHUP: configuration refused, the running one stays:\n%s", exc)
 
-        reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         api = web.AppRunner(
             build_api(engine, store, reputation, settings.api_token.get_secret_value(), reload)
         )
@@ -109,3 +148,5 @@ async def run(settings: Settings) -> None:
         await asyncio.gather(runner, return_exceptions=True)
         await api.cleanup()
     await redis_client.aclose()
+    if recognizers is not None:
+        recognizers.close()

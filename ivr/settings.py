@@ -53,8 +53,30 @@ class Settings(StoreSettings):
     api_token: SecretStr = Field(min_length=16)
     greeting_media: str = Field("sound:ivr112/greeting", pattern=r"^(sound|recording|tone):\S+$")
     reassurance_media: str = Field("sound:ivr112/reassurance", pattern=r"^(sound|recording|tone):\S+$")
+    silent_prompt_media: str = Field("sound:ivr112/silent-call", pattern=r"^(sound|recording|tone):\S+$")
+    warning_media: str = Field("sound:ivr112/prank-warning", pattern=r"^(sound|recording|tone):\S+$")
     greeting_guard_seconds: float = Field(30.0, ge=5, le=120)
+    # Screening audio: Asterisk sends each screened caller's audio (externalMedia RTP) to a
+    # port of this range on this address, which must be one of this host's addresses.
+    screening_rtp_host: str = Field("127.0.0.1", pattern=r"^[0-9.]+$")
+    screening_rtp_ports: str = Field("41000-41999", pattern=r"^[0-9]{1,5}-[0-9]{1,5}$")
+    # A Vosk model folder (never downloaded); unset: screening by speech detection and DTMF only.
+    vosk_model: Path | None = None
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
+    recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int]:
+        first, _, last = self.screening_rtp_ports.partition("-")
+        return int(first), int(last)
+
+    @field_validator("screening_rtp_ports")
+    @classmethod
+    def _ordered_range(cls, value: str) -> str:
+        low, _, high = value.partition("-")
+        if not 1024 <= int(low) <= int(high) <= 65535:
+            raise ValueError(f"'{value}' is not a range low-high of ports between 1024 and 65535")
+        return value
 
 
 SettingsT = TypeVar("SettingsT", bound=StoreSettings)

@@ -61,6 +61,33 @@ class CallStore:
         except RedisError as exc:
             raise StoreUnavailable(f"recording '{entry}' of call {call_id}: {exc}") from exc
 
+    async def set_screening(
+        self,
+        call_id: str,
+        verdict: str,
+        level: str,
+        reason: str,
+        flags: list[str],
+        features: dict[str, str],
+        transcript: str,
+    ) -> None:
+        """The screening verdict on the call's hash (level too: a restart keeps the caller's place)."""
+        fields = {
+            "verdict": verdict,
+            "level": level,
+            "verdict_reason": reason,
+            "flags": " ".join(flags),
+            "features": json.dumps(features, sort_keys=True),
+            "transcript": transcript,
+        }
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self._key(call_id), mapping=cast(dict[Any, Any], fields))
+                pipe.expire(self._key(call_id), self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(f"recording the screening of call {call_id}: {exc}") from exc
+
     async def get(self, call_id: str) -> dict[str, Any] | None:
         try:
             record = await self._redis.hgetall(self._key(call_id))

@@ -1,9 +1,10 @@
-"""Turns a validated CentreConfig into the ACD's policy and roster (pure)."""
+"""Turns a validated CentreConfig into the ACD's policy, roster and screening policy (pure)."""
 
 from __future__ import annotations
 
 from ivr.config.schema import CentreConfig
 from ivr.core.acd.model import AcdPolicy, Agent, PriorityLevel
+from ivr.core.screening import ScreeningPolicy, Verdict
 
 
 def acd_policy(config: CentreConfig) -> AcdPolicy:
@@ -30,3 +31,26 @@ def acd_roster(config: CentreConfig) -> list[Agent]:
         Agent(a.id, a.endpoint, skills=frozenset(a.skills), wrapup_seconds=a.wrapup_seconds)
         for a in config.agents
     ]
+
+
+def screening_policy(config: CentreConfig) -> ScreeningPolicy | None:
+    """None when the centre does not screen calls."""
+    screening = config.screening
+    if not screening.enabled:
+        return None
+    levels = screening.levels
+    return ScreeningPolicy(
+        min_speech_seconds=screening.min_speech_seconds,
+        min_sound_seconds=screening.min_sound_seconds,
+        prank_reports_to_suspect=screening.prank_reports_to_suspect,
+        budget_seconds=screening.budget_seconds,
+        silent_response_seconds=screening.silent_response_seconds,
+        levels={
+            Verdict.EMERGENCY: levels.emergency,
+            Verdict.SILENT_EMERGENCY: levels.emergency,
+            Verdict.NORMAL: levels.normal,
+            Verdict.SILENT_PENDING: levels.silent,
+            Verdict.SILENT: levels.silent,
+            Verdict.PRANK: levels.prank,
+        },
+    )

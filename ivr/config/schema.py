@@ -79,6 +79,29 @@ class Agency(Strict):
     ring_seconds: int = Field(20, ge=5, le=120)
 
 
+class ScreeningLevels(Strict):
+    """Which priority each verdict puts a caller at."""
+
+    emergency: Name = "emergency"  # "55" pressed, emergency keywords, silent emergency
+    normal: Name = "normal"  # someone spoke
+    silent: Name = "silent"  # no speech and no answer to the press-55 prompt
+    prank: Name = "low"  # suspected prank: repeat prankster, or sound without speech
+
+
+class Screening(Strict):
+    enabled: bool = True
+    budget_seconds: float = Field(6.0, ge=1, le=30)
+    silent_response_seconds: float = Field(12.0, ge=3, le=60)
+    min_speech_seconds: float = Field(0.6, ge=0.1, le=10)
+    min_sound_seconds: float = Field(1.5, ge=0.1, le=30)
+    prank_reports_to_suspect: int = Field(3, ge=1, le=100)
+    levels: ScreeningLevels = ScreeningLevels()
+    # Emergency words in the model's language; only those in its vocabulary count.
+    keywords: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
+        default=[], max_length=200
+    )
+
+
 def _duplicates(values: list[str]) -> list[str]:
     return sorted({v for v in values if values.count(v) > 1})
 
@@ -93,6 +116,7 @@ class CentreConfig(Strict):
     overflow_targets: dict[Name, OverflowTarget] = {}
     agents: list[AgentConfig] = Field(min_length=1, max_length=500)
     agencies: list[Agency] = []
+    screening: Screening = Screening()
 
     def reference_problems(self) -> list[tuple[Loc, str]]:
         """Names used twice or referring to nothing, each with where it is."""
@@ -112,6 +136,9 @@ class CentreConfig(Strict):
         for index, p in enumerate(self.priorities):
             if p.overflow is not None and p.overflow not in self.overflow_targets:
                 problems.append((("priorities", index, "overflow"), f"unknown target '{p.overflow}'"))
+        for verdict, level in self.screening.levels.model_dump().items():
+            if level not in names:
+                problems.append((("screening", "levels", verdict), f"'{level}' is not a priority"))
         for index, rule in enumerate(self.caller_priorities):
             if rule.priority not in names:
                 problems.append((("caller_priorities", index, "priority"), f"unknown '{rule.priority}'"))

@@ -21,8 +21,9 @@ Rules:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from ivr.core import call_screening as screening
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
@@ -36,10 +37,13 @@ from ivr.core.call_state import (
     Handler,
     Phase,
     Result,
+    Transition,
     end,
+    event_key,
     timeline,
 )
 from ivr.core.outcomes import Outcome
+from ivr.core.screening import offer_label
 
 __all__ = [
     "GREETING_GUARD",
@@ -116,10 +120,12 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
 
 
 def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return replace(call, phase=Phase.GREETING), [
+    listening, screen = screening.begin(replace(call, phase=Phase.GREETING), now)
+    return listening, [
         timeline(call, "answered", now),
         cmd.PlayPrompt(call.call_id, ids.greeting_id(call.call_id), call.policy.greeting_media),
         cmd.StartTimer(call.call_id, GREETING_GUARD, call.policy.greeting_guard_seconds),
+        *screen,
     ]
 
 
@@ -137,6 +143,7 @@ def _to_waiting(entry: str) -> Handler:
             timeline(call, entry, now, **detail),
             _queued(call),
             cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
+            *screening.greeting_over(call),
         ]
 
     return handler
@@ -171,7 +178,13 @@ def _offer_to(call: Call, now: float, taker: str | None, endpoint: str, entry: s
         offered_at=now,
     )
     offer = cmd.OfferToTaker(
-        call.call_id, endpoint, channel, call.call_id, call.caller_number, call.policy.ring_seconds
+        call.call_id,
+        endpoint,
+        channel,
+        call.call_id,
+        call.caller_number,
+        call.policy.ring_seconds,
+        offer_label(call.verdict, call.flags),
     )
     return offered, [timeline(call, entry, now, taker=taker or endpoint, attempt=str(offers)), offer]
 
@@ -209,8 +222,10 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
         return _stray_leg(call, event, now)
     assert call.taker_channel is not None
     told = [cmd.ToAcd(acd.OfferAnswered(call.taker, call.call_id))] if call.taker else []
-    return replace(call, phase=Phase.CONNECTING), [
+    answered, screen = screening.on_taker_answered(replace(call, phase=Phase.CONNECTING))
+    return answered, [
         *_stop_waiting_sounds(call),
+        *screen,
         *told,
         timeline(
             call,
@@ -328,21 +343,6 @@ def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
 # ---- the table -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Transition:
-    handler: Handler
-    targets: tuple[Phase, ...]  # where the handler may lead; drawn in the docs
-
-
-def event_key(event: ev.CallEvent) -> str:
-    """The table key of an event: its type name; a failed command or a timer adds its name."""
-    if isinstance(event, ev.CommandFailed):
-        return f"CommandFailed:{event.command}"
-    if isinstance(event, ev.TimerFired):
-        return f"TimerFired:{event.name}"
-    return type(event).__name__
-
-
 _HAND_OVER = Transition(_hand_over, (Phase.ENDED,))
 _STRAY = Transition(_stray_leg, ())
 
@@ -354,6 +354,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "ShutdownRequested": _HAND_OVER,
     },
     Phase.GREETING: {
+        **screening.BEFORE_ANSWER_EVENTS,
         "GreetingFinished": Transition(_to_waiting("greeting-done"), (Phase.WAITING,)),
         f"TimerFired:{GREETING_GUARD}": Transition(_to_waiting("greeting-timeout"), (Phase.WAITING,)),
         "CommandFailed:PlayPrompt": Transition(_to_waiting("greeting-failed"), (Phase.WAITING,)),
@@ -361,6 +362,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "ShutdownRequested": _HAND_OVER,
     },
     Phase.WAITING: {
+        **screening.BEFORE_ANSWER_EVENTS,
         "TakerAssigned": Transition(_offer, (Phase.OFFERED,)),
         "Overflowed": Transition(_overflow, (Phase.OFFERED,)),
         f"TimerFired:{REASSURE}": Transition(_reassure, (Phase.WAITING,)),
@@ -369,6 +371,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "ShutdownRequested": _HAND_OVER,
     },
     Phase.OFFERED: {
+        **screening.BEFORE_ANSWER_EVENTS,
         "TakerAnswered": Transition(_taker_answered, (Phase.CONNECTING,)),
         "TakerLegEnded": Transition(_offer_failed, (Phase.WAITING,)),
         "CommandFailed:OfferToTaker": Transition(_offer_failed, (Phase.WAITING,)),
@@ -377,6 +380,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "ShutdownRequested": _HAND_OVER,
     },
     Phase.CONNECTING: {
+        **screening.AFTER_ANSWER_EVENTS,
         "PartiesConnected": Transition(_connected, (Phase.CONNECTED,)),
         "TakerAnswered": _STRAY,
         "TakerLegEnded": Transition(_connect_failed, (Phase.WAITING,)),
@@ -384,6 +388,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
     },
     Phase.CONNECTED: {
+        **screening.AFTER_ANSWER_EVENTS,
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
         "TakerLegEnded": Transition(_taker_ended, (Phase.ENDED,)),
         "TakerAnswered": _STRAY,

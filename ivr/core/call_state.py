@@ -15,10 +15,21 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.outcomes import Outcome
+from ivr.core.screening import ScreeningPolicy
 
 GREETING_GUARD = "greeting-guard"
 REASSURE = "reassure"
 HANDOVER_LABEL = "handover"  # dialplan label (context emergency, extension 112)
+
+
+class Stage(StrEnum):
+    """Where the call's screening stands; orthogonal to its phase."""
+
+    OFF = "off"  # disabled, not started (adopted call) or could not start
+    LISTENING = "listening"  # audio flows to the screener
+    DECIDING = "deciding"  # asked for the features, waiting for the report
+    SILENT_PROMPT = "silent-prompt"  # the press-55 prompt played, waiting for digits
+    DONE = "done"
 
 
 class Phase(StrEnum):
@@ -40,6 +51,7 @@ class CallPolicy:
     ring_seconds: int = 15
     # An offer that ended sooner than this was refused (busy, unreachable), not missed.
     quick_failure_seconds: float = 2.0
+    screening: ScreeningPolicy | None = None  # None: calls are queued unscreened
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,11 @@ class Call:
     offered_at: float = 0.0
     prompts: int = 0  # reassurance prompts played
     outcome: Outcome | None = None
+    stage: Stage = Stage.OFF
+    digits: str = ""  # DTMF the caller pressed before reaching a call taker
+    verdict: str = ""  # the screening verdict, once there is one
+    flags: frozenset[str] = frozenset()  # shown to the call taker (silent, silent-emergency, ...)
+    screen_prompt: str | None = None  # playback id of a screening prompt that may still play
 
     @property
     def bridge_id(self) -> str:
@@ -70,6 +87,21 @@ class Call:
 
 Result = tuple[Call, list[cmd.Command]]
 Handler = Callable[[Call, ev.CallEvent, float], Result]
+
+
+@dataclass(frozen=True)
+class Transition:
+    handler: Handler
+    targets: tuple[Phase, ...]  # where the handler may lead; drawn in the docs
+
+
+def event_key(event: ev.CallEvent) -> str:
+    """The table key of an event: its type name; a failed command or a timer adds its name."""
+    if isinstance(event, ev.CommandFailed):
+        return f"CommandFailed:{event.command}"
+    if isinstance(event, ev.TimerFired):
+        return f"TimerFired:{event.name}"
+    return type(event).__name__
 
 
 def timeline(call: Call, entry: str, now: float, **detail: str) -> cmd.RecordTimeline:

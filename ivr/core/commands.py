@@ -58,6 +58,7 @@ class OfferToTaker:
     caller_channel: str
     caller_number: str
     ring_seconds: int
+    caller_name: str = "112"  # what the call taker's phone shows: the screening verdict
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,42 @@ class Hangup:
 @dataclass(frozen=True)
 class DestroyBridge:
     bridge_id: str
+
+
+@dataclass(frozen=True)
+class StartScreening:
+    """Listen to the caller (externalMedia) and measure; the caller hears nothing of it."""
+
+    call_id: str
+    channel_id: str
+    caller_number: str  # whose reputation counts
+
+
+@dataclass(frozen=True)
+class FinishScreening:
+    """Stop listening and post a ScreeningReport with what was measured."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class StopScreening:
+    """Stop listening and release everything, with no report (also done by FinishCall)."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
+class RecordScreening:
+    """Keep the verdict on the call's record, where the call taker and the API see it."""
+
+    call_id: str
+    verdict: str
+    level: str
+    reason: str
+    flags: frozenset[str]
+    features: dict[str, str]
+    transcript: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +150,10 @@ Command = (
     | ContinueInDialplan
     | Hangup
     | DestroyBridge
+    | StartScreening
+    | FinishScreening
+    | StopScreening
+    | RecordScreening
     | RecordTimeline
     | FinishCall
 )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.core.screening import Features
+
 
 @dataclass(frozen=True)
 class CallArrived:
@@ -92,6 +94,24 @@ class CommandFailed:
 
 
 @dataclass(frozen=True)
+class CallerDtmf:
+    """The caller pressed a key (RFC 4733 event or SIP INFO, as Asterisk reports it)."""
+
+    call_id: str
+    digit: str
+
+
+@dataclass(frozen=True)
+class ScreeningReport:
+    """What the screener measured; features is None when it could not measure (error says why)."""
+
+    call_id: str
+    features: Features | None
+    transcript: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class CallAdopted:
     """After a (re)connect, Asterisk holds a caller channel in our app that no task owns.
 
@@ -122,5 +142,7 @@ CallEvent = (
     | TimerFired
     | ShutdownRequested
     | CommandFailed
+    | CallerDtmf
+    | ScreeningReport
     | CallAdopted
 )

@@ -10,6 +10,9 @@ from __future__ import annotations
 TAKER_LEG = "-t"
 BRIDGE = "-bridge"
 GREETING = "-greeting"
+# What the screener creates for a call: a snoop on the caller, an externalMedia channel
+# and the bridge joining them.
+SCREENING_PARTS = ("-snoop", "-media", "-screen")
 
 
 def taker_leg_id(call_id: str, attempt: int) -> str:
@@ -36,4 +39,24 @@ def call_of_bridge(bridge: str) -> str | None:
 def call_of_greeting(playback_id: str) -> str | None:
     if playback_id.endswith(GREETING) and len(playback_id) > len(GREETING):
         return playback_id.removesuffix(GREETING)
+    return None
+
+
+def snoop_id(call_id: str) -> str:
+    return f"{call_id}-snoop"
+
+
+def media_id(call_id: str) -> str:
+    return f"{call_id}-media"
+
+
+def screen_bridge_id(call_id: str) -> str:
+    return f"{call_id}-screen"
+
+
+def call_of_screening(object_id: str) -> str | None:
+    """The call a screening channel or bridge belongs to, or None."""
+    for suffix in SCREENING_PARTS:
+        if object_id.endswith(suffix) and len(object_id) > len(suffix):
+            return object_id.removesuffix(suffix)
     return None

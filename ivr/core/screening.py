@@ -44,6 +44,11 @@ class ScreeningPolicy:
     prank_reports_to_suspect: int = 3  # call-taker prank verdicts for the number, in the window
     emergency_code: str = "55"
     levels: dict[Verdict, str] | None = None  # verdict -> priority level name; defaults below
+    budget_seconds: float = 6.0  # listening after the greeting ends, then the verdict
+    report_timeout_seconds: float = 3.0  # the screener must answer this soon, or the call is unscreened
+    silent_response_seconds: float = 12.0  # from the start of the press-55 prompt
+    silent_prompt_media: str = "sound:ivr112/silent-call"
+    warning_media: str = "sound:ivr112/prank-warning"
 
     def level(self, verdict: Verdict) -> str:
         return (self.levels or DEFAULT_LEVELS)[verdict]
@@ -141,6 +146,21 @@ def after_silent_prompt(digits: str, policy: ScreeningPolicy) -> Decision:
     verdict = Verdict.SILENT
     return Decision(verdict, policy.level(verdict), "no response to the silent-call prompt",
                     flags=frozenset({"silent"}))  # fmt: skip
+
+
+# What the call taker's phone shows as the caller's name when the call is offered.
+OFFER_LABELS = (
+    ("silent-emergency", "112 DARURAT SENYAP"),  # pressed 55 without speaking
+    ("emergency", "112 DARURAT"),
+    ("silent", "112 SENYAP"),
+    ("prank-suspected", "112 DIDUGA ISENG"),
+    ("unscreened", "112"),
+)
+
+
+def offer_label(verdict: str, flags: frozenset[str]) -> str:
+    marks = {verdict, *flags}
+    return next((label for mark, label in OFFER_LABELS if mark in marks), "112")
 
 
 def failed(reason: str, policy: ScreeningPolicy) -> Decision:

@@ -21,8 +21,15 @@ from dataclasses import replace
 from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari import models as ari
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
-from ivr.adapters.ari.translate import EndpointReachability, FeatureCode, FeaturePromptDone, translate
+from ivr.adapters.ari.translate import (
+    EndpointReachability,
+    FeatureCode,
+    FeaturePromptDone,
+    ScreeningChannelReady,
+    translate,
+)
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.speech.screener import Screener
 from ivr.config.acd_policy import acd_policy, acd_roster
 from ivr.config.schema import CentreConfig
 from ivr.core import call as flow
@@ -71,6 +78,7 @@ class Engine:
         self._background: set[asyncio.Task[None]] = set()
         self._last_save: asyncio.Task[None] | None = None
         self.features = FeatureCodes(ari_rest, self)
+        self.screener: Screener | None = None
 
     # ---- start -----------------------------------------------------------------------
     async def restore_agents(self) -> None:
@@ -165,6 +173,10 @@ class Engine:
         self.to_acd(acd.Tick())  # dispatch under the new policy at once
         log.info("configuration applied: %d call takers, %d priorities", len(roster), len(config.priorities))
 
+    def use_screener(self, screener: Screener) -> None:
+        self.screener = screener
+        self._executor.screener = screener
+
     def set_policy(self, policy: flow.CallPolicy) -> None:
         """Timers and prompts for calls that arrive from now on."""
         self._policy = policy
@@ -196,6 +208,9 @@ class Engine:
                     await self.features.dialled(item)
                 case FeaturePromptDone(channel_id):
                     await self.features.done(channel_id)
+                case ScreeningChannelReady(channel_id):
+                    if self.screener is not None:
+                        self.screener.channel_ready(channel_id)
                 case ev.TakerAnswered(call_id=call_id) if call_id not in self.calls:
                     await self._hangup_quietly(item.channel_id)  # answered for a call that is over
                 case _ if hasattr(item, "call_id") and item.call_id in self.calls:
@@ -206,7 +221,8 @@ class Engine:
         channels = await self._ari.channels()
         bridges = await self._ari.bridges()
         known = {call_id: task.state for call_id, task in self.calls.items()}
-        todo = reconcile.plan(known, channels, bridges, self._ari.app)
+        screened = set(self.screener.sessions) if self.screener else set()
+        todo = reconcile.plan(known, channels, bridges, self._ari.app, screened)
         for call_id, event in todo.post:
             self.post(call_id, event)
         for adopted in todo.adopt:
@@ -294,3 +310,5 @@ class Engine:
         await asyncio.gather(*rest, *self._background, return_exceptions=True)
         for handle in [*self._acd_timers.values(), *([self._tick] if self._tick else [])]:
             handle.cancel()
+        if self.screener is not None:
+            await self.screener.close()

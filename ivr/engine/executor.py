@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.ari.translate import TAKER_ARG
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.speech.screener import Screener, ScreeningUnavailable
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd.events import AcdEvent
@@ -30,10 +31,13 @@ class EngineLink(Protocol):
 
 
 class Executor:
-    def __init__(self, ari: AriRest, store: CallStore, engine: EngineLink) -> None:
+    def __init__(
+        self, ari: AriRest, store: CallStore, engine: EngineLink, screener: Screener | None = None
+    ) -> None:
         self._ari = ari
         self._store = store
         self._engine = engine
+        self.screener = screener
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._handlers: dict[type, Callable[[str, Any], Awaitable[None]]] = {
             cmd.Answer: self._answer,
@@ -47,6 +51,10 @@ class Executor:
             cmd.ContinueInDialplan: self._continue,
             cmd.Hangup: self._hangup,
             cmd.DestroyBridge: self._destroy_bridge,
+            cmd.StartScreening: self._start_screening,
+            cmd.FinishScreening: self._finish_screening,
+            cmd.StopScreening: self._stop_screening,
+            cmd.RecordScreening: self._record_screening,
             cmd.RecordTimeline: self._record,
             cmd.FinishCall: self._finish,
         }
@@ -93,6 +101,7 @@ class Executor:
             caller_number=c.caller_number or "112",
             ring_seconds=c.ring_seconds,
             originator=c.caller_channel,
+            caller_name=c.caller_name,
         )
 
     async def _connect(self, call_id: str, c: cmd.ConnectParties) -> None:
@@ -115,9 +124,36 @@ class Executor:
         except StoreUnavailable as exc:
             log.error("call %s: timeline entry '%s' not stored: %s", call_id, c.entry, exc)
 
+    async def _start_screening(self, call_id: str, c: cmd.StartScreening) -> None:
+        try:
+            if self.screener is None:
+                raise ScreeningUnavailable("screening is not running in this control plane")
+            await self.screener.start(c.call_id, c.channel_id, c.caller_number)
+        except ScreeningUnavailable as exc:
+            log.warning("call %s: screening unavailable: %s", call_id, exc)
+            self._engine.post(call_id, ev.CommandFailed(call_id, "StartScreening", str(exc)))
+
+    async def _finish_screening(self, call_id: str, c: cmd.FinishScreening) -> None:
+        if self.screener is not None:
+            self.screener.finish(c.call_id)
+
+    async def _stop_screening(self, call_id: str, c: cmd.StopScreening) -> None:
+        if self.screener is not None:
+            self.screener.stop(c.call_id)
+
+    async def _record_screening(self, call_id: str, c: cmd.RecordScreening) -> None:
+        try:
+            await self._store.set_screening(
+                c.call_id, c.verdict, c.level, c.reason, sorted(c.flags), c.features, c.transcript
+            )
+        except StoreUnavailable as exc:
+            log.error("call %s: screening verdict not stored: %s", call_id, exc)
+
     async def _finish(self, call_id: str, c: cmd.FinishCall) -> None:
         for key in [key for key in self._timers if key[0] == call_id]:
             self._drop_timer(*key)
+        if self.screener is not None:
+            self.screener.stop(c.call_id)  # whatever path ended the call, nothing stays behind
         self._engine.finished(c.call_id, c.outcome.value)
 
 

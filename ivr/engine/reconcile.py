@@ -6,7 +6,8 @@ Rules (Asterisk decides whether a channel exists; we decide what it is for):
 - A caller channel in our Stasis app that no task owns is adopted: as connected if it
   shares one of our bridges with its call-taker leg, otherwise back to waiting (or to
   answering if it was never answered).
-- A call-taker leg or one of our bridges that belongs to no call is cleaned up.
+- A call-taker leg or one of our bridges that belongs to no call is cleaned up, and so
+  is a screening channel or bridge whose call has no screening running here.
 Pure: plan() reads lists and returns a plan; the engine carries it out.
 """
 
@@ -39,7 +40,13 @@ def _dialled(channel: Channel) -> str:
     return parts[2] if len(parts) > 2 and parts[2] else "112"
 
 
-def plan(known: dict[str, Call], channels: list[Channel], bridges: list[Bridge], app: str) -> Plan:
+def plan(
+    known: dict[str, Call],
+    channels: list[Channel],
+    bridges: list[Bridge],
+    app: str,
+    screened: set[str] | frozenset[str] = frozenset(),
+) -> Plan:
     result = Plan()
     present = {c.id: c for c in channels}
     for call_id, call in known.items():
@@ -84,10 +91,16 @@ def plan(known: dict[str, Call], channels: list[Channel], bridges: list[Bridge],
     owners = set(known) | adopted
     for channel in channels:
         leg_call = ids.call_of_taker_leg(channel.id)
-        if leg_call is not None and leg_call not in owners:
+        screen_call = ids.call_of_screening(channel.id)
+        if (leg_call is not None and leg_call not in owners) or (
+            screen_call is not None and screen_call not in screened
+        ):
             result.hangup.append(channel.id)
     for bridge in bridges:
         bridge_call = ids.call_of_bridge(bridge.id)
-        if bridge_call is not None and bridge_call not in owners:
+        screen_call = ids.call_of_screening(bridge.id)
+        if (bridge_call is not None and bridge_call not in owners) or (
+            screen_call is not None and screen_call not in screened
+        ):
             result.destroy_bridges.append(bridge.id)
     return result

@@ -280,10 +280,16 @@ def start_phone(stack: Stack, taker: str, scenario: str, folder: Path, hold_ms: 
     return phone
 
 
-def carrier(folder: Path, scenario: str, number: str, log: str, *extra: str, timeout_s: int = 60) -> Process:
-    """SIPp as the carrier trunk (127.0.0.2) dialling `number` at Asterisk with `scenario`."""
+def carrier(
+    folder: Path, scenario: str, number: str, log: str, *extra: str, timeout_s: int = 60, port: int = 5060
+) -> Process:
+    """SIPp as the carrier trunk (127.0.0.2) dialling `number` at Asterisk with `scenario`.
+
+    Carriers that run at the same time need their own `port`; media ports are 6000 + 10 * (port - 5060).
+    """
+    media_port = str(6000 + 10 * (port - 5060))
     args = ["sipp", ASTERISK_SIP, "-sf", str(SIPP_DIR / scenario), "-s", number,
-            "-i", CARRIER_IP, "-p", "5060", "-mi", CARRIER_IP, *extra,
+            "-i", CARRIER_IP, "-p", str(port), "-mi", CARRIER_IP, "-mp", media_port, *extra,
             "-nostdin", "-timeout", str(timeout_s), "-timeout_error",
             "-trace_err", "-error_file", str(folder / f"{log}_errors.log")]  # fmt: skip
     return Process(args, folder / f"{log}.out", cwd=folder)
@@ -343,10 +349,11 @@ def place_call(
     hold_ms: int = 12000,
     caller: str = "081234567890",
     wait: bool = True,
+    port: int = 5060,
 ) -> Process:
     """The carrier places one call; with wait=True, returns after SIPp has finished."""
-    call = carrier(folder, scenario, number, f"carrier_{number}",
-                   "-key", "caller", caller, "-m", "1", "-d", str(hold_ms))  # fmt: skip
+    call = carrier(folder, scenario, number, f"carrier_{number}_{port}",
+                   "-key", "caller", caller, "-m", "1", "-d", str(hold_ms), port=port)  # fmt: skip
     if wait:
         call.popen.wait(timeout=90)
     return call

@@ -82,18 +82,40 @@ class AriRest:
         caller_number: str,
         ring_seconds: int,
         originator: str | None = None,
+        caller_name: str = "",
     ) -> Channel:
+        caller_id = f'"{caller_name}" <{caller_number}>' if caller_name else caller_number
         params = {
             "endpoint": endpoint,
             "app": self.app,
             "appArgs": app_args,
             "channelId": channel_id,
-            "callerId": caller_number,
+            "callerId": caller_id,
             "timeout": str(ring_seconds),
         }
         if originator:
             params["originator"] = originator
         return Channel.model_validate(await self._call("POST", "/channels", "originate", params))
+
+    async def snoop(self, channel_id: str, snoop_id: str, app_args: str) -> Channel:
+        """A channel that hears what `channel_id` sends (spy in), placed in our app."""
+        params = {"spy": "in", "whisper": "none", "app": self.app, "appArgs": app_args, "snoopId": snoop_id}
+        data = await self._call("POST", f"/channels/{channel_id}/snoop", "snoop", params)
+        return Channel.model_validate(data)
+
+    async def external_media(self, channel_id: str, host_port: str, audio_format: str = "slin") -> Channel:
+        """An externalMedia (chan_rtp) channel sending RTP to host_port."""
+        params = {
+            "app": self.app,
+            "channelId": channel_id,
+            "external_host": host_port,
+            "encapsulation": "rtp",
+            "transport": "udp",
+            "format": audio_format,
+            "direction": "both",
+        }
+        data = await self._call("POST", "/channels/externalMedia", "external media", params)
+        return Channel.model_validate(data)
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, label: str) -> None:
         await self._call(

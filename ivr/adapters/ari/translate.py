@@ -3,7 +3,8 @@
 Rules: pure mapping, no call-handling decisions; an ARI event that concerns no call of
 ours maps to nothing. ChannelHangupRequest, StasisEnd and ChannelDestroyed all mean "this leg
 is gone" (the first arrives before the PlaybackFinished of an interrupted prompt);
-the core ignores the duplicates.
+the core ignores the duplicates. DTMF counts only from callers (a call taker's keys are
+theirs); the screener's snoop and externalMedia channels map to nothing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ class FeaturePromptDone:
     channel_id: str
 
 
-Translated = ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone
+@dataclass(frozen=True)
+class ScreeningChannelReady:
+    """A snoop or externalMedia channel of the screener entered our app (it may be bridged now)."""
+
+    channel_id: str
+
+
+Translated = ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone | ScreeningChannelReady
 
 
 def taker_of_channel_name(name: str) -> str | None:
@@ -52,6 +60,8 @@ def taker_of_channel_name(name: str) -> str | None:
 
 def translate(event: ari.AnyEvent) -> list[Translated]:
     match event:
+        case ari.StasisStart(channel=channel) if ids.call_of_screening(channel.id):
+            return [ScreeningChannelReady(channel.id)]
         # Literal strings here: a bare name in a pattern would capture, not compare.
         case ari.StasisStart(args=["caller", *rest], channel=channel):
             dialled = rest[0] if rest else "112"
@@ -66,6 +76,10 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             return _leg_gone(channel, "hangup")
         case ari.ChannelDestroyed(channel=channel, cause_txt=cause):
             return _leg_gone(channel, cause or "hangup")
+        case ari.ChannelDtmfReceived(channel=channel, digit=digit):
+            if ids.call_of_taker_leg(channel.id) or ids.call_of_screening(channel.id):
+                return []
+            return [ev.CallerDtmf(channel.id, digit)]
         case ari.PlaybackFinished(playback=playback):
             if playback.id.startswith(FEATURE_PROMPT):
                 return [FeaturePromptDone(playback.id.removeprefix(FEATURE_PROMPT))]
@@ -78,6 +92,8 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
 
 
 def _leg_gone(channel: ari.Channel, cause: str) -> list[Translated]:
+    if ids.call_of_screening(channel.id) is not None:
+        return []  # the screener's own channels: it tears them down itself
     call_id = ids.call_of_taker_leg(channel.id)
     if call_id is not None:
         return [ev.TakerLegEnded(call_id, channel.id, cause)]

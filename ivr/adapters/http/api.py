@@ -9,7 +9,8 @@ validate is refused (422, every problem listed) and the running one stays.
   GET  /api/agents                      every call taker: declared status, activity, reachability
   POST /api/agents/{id}/login|logout|unpause
   POST /api/agents/{id}/pause           body {"reason": "..."}
-  GET  /api/queue                       waiting callers, best placed first
+  GET  /api/queue                       waiting callers, best placed first, with screening verdicts
+  GET  /api/screening                   screenings running: RTP ports and recognizers in use
   POST /api/config/reload               re-read the centre configuration file
   GET  /api/calls/{id}                  a call's record and timeline
   POST /api/calls/{id}/disposition      body {"disposition": "genuine|prank|silent|information", "by": "..."}
@@ -125,10 +126,24 @@ def build_api(
                     "waited_seconds": round(now - w.arrived_at, 1),
                     "score": round(engine.acd.score(w, now), 1),
                     "offered_to": w.offered_to,
+                    **screening_of(w.call_id),
                 }
                 for w in engine.acd.waiting
             ]
         )
+
+    def screening_of(call_id: str) -> dict[str, Any]:
+        task = engine.calls.get(call_id)
+        if task is None:
+            return {}
+        state = task.state
+        return {"verdict": state.verdict, "flags": sorted(state.flags), "screening": state.stage.value}
+
+    async def screening(request: web.Request) -> web.Response:
+        screener = engine.screener
+        if screener is None:
+            return web.json_response({"running": False})
+        return web.json_response(screener.status())
 
     async def reload_config(request: web.Request) -> web.Response:
         try:
@@ -187,6 +202,7 @@ def build_api(
     app.router.add_post("/api/agents/{agent}/unpause", simple(acd.AgentUnpaused))
     app.router.add_post("/api/agents/{agent}/pause", pause)
     app.router.add_get("/api/queue", queue)
+    app.router.add_get("/api/screening", screening)
     app.router.add_post("/api/config/reload", reload_config)
     app.router.add_get("/api/calls/{call}", call_record)
     app.router.add_post("/api/calls/{call}/disposition", disposition)

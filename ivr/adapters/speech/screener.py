@@ -1,0 +1,278 @@
+"""Listens to callers while they are screened and measures what the core decides on.
+
+Per call: an RTP port and receiver, a snoop on the caller (what the caller says, never
+what they hear), an externalMedia channel sending it to the receiver, a bridge joining
+the two, a speech detector, and a recognizer when one is free.
+
+Rules:
+- The caller hears nothing of this and is never held by it: the core's commands return
+  at once, finish() reports through `post` when it has the features.
+- Everything a session holds is released on every path (finish, stop, a failed start,
+  the control plane stopping): port, socket, channels, bridge, recognizer. release is
+  idempotent; a start that fails releases what it made before raising.
+- Speech detection runs in a small thread pool, fed in 200 ms batches in order, so the
+  event loop never computes audio. Recognizers are admitted, not queued (see
+  recognizers.py): a call with no free recognizer is screened without words.
+- A recognizer that is late or fails costs the words, not the screening; the reputation
+  lookup is bounded in time and an outage costs the reputation, not the screening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.call_store import StoreUnavailable
+from ivr.adapters.reputation_store import Reputation, ReputationStore
+from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool, Worker
+from ivr.adapters.speech.rtp_receiver import RtpPorts, RtpReceiver
+from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
+from ivr.core import events as ev
+from ivr.core import ids
+from ivr.core.screening import Features
+
+log = logging.getLogger(__name__)
+
+BATCH_FRAMES = 10  # 20 ms frames per detector / recognizer batch
+SCREEN_ARG = "screen"
+RECOGNIZER_TIMEOUT = 2.0  # seconds a recognizer may take for its final result
+REPUTATION_TIMEOUT = 0.5
+READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
+
+
+class ScreeningUnavailable(Exception):
+    """The screening of a call could not start; the message says why."""
+
+
+@dataclass
+class Session:
+    call_id: str
+    caller_number: str
+    receiver: RtpReceiver
+    detector: SpeechDetector
+    worker: Worker | None
+    started: float
+    consumer: asyncio.Task[None] | None = None
+    reputation: asyncio.Task[Reputation | None] | None = None
+    recognizer_error: str = ""
+    media_down: bool = False
+    released: bool = False
+    feeding: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+class Screener:
+    def __init__(
+        self,
+        ari: AriRest,
+        ports: RtpPorts,
+        reputation: ReputationStore | None,
+        recognizers: RecognizerPool | None,
+        post: Callable[[str, ev.CallEvent], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._ari = ari
+        self._ports = ports
+        self._reputation = reputation
+        self._recognizers = recognizers
+        self._post = post
+        self._clock = clock
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vad")
+        self.sessions: dict[str, Session] = {}
+        self._ready: dict[str, asyncio.Future[None]] = {}  # channel id -> entered our app
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return self._recognizers.report.keywords if self._recognizers else ()
+
+    def status(self) -> dict[str, object]:
+        """What is held right now; all zero when no call is being screened."""
+        pool = self._recognizers
+        return {
+            "running": True,
+            "sessions": sorted(self.sessions),
+            "rtp_ports_in_use": sorted(self._ports.in_use),
+            "recognizers": {"size": pool.size, "busy": pool.busy} if pool else None,
+            "keywords": list(self.keywords),
+        }
+
+    # ---- the core's commands -------------------------------------------------------------
+    async def start(self, call_id: str, channel_id: str, caller_number: str) -> None:
+        if call_id in self.sessions:
+            return
+        try:
+            receiver = await RtpReceiver.open(self._ports)
+        except OSError as exc:  # PortsExhaustedError included
+            raise ScreeningUnavailable(f"no RTP port: {exc}") from exc
+        worker = self._recognizers.acquire() if self._recognizers else None
+        session = Session(call_id, caller_number, receiver, SpeechDetector(), worker, time.monotonic())
+        self.sessions[call_id] = session
+        try:
+            if worker is not None:
+                await worker.begin(self._recognizers.grammar() if self._recognizers else None)
+            session.consumer = asyncio.create_task(self._consume(session), name=f"screen-{call_id}")
+            session.reputation = asyncio.create_task(self._lookup(caller_number))
+            legs = [ids.snoop_id(call_id), ids.media_id(call_id)]
+            ready = [self._expect(leg) for leg in legs]
+            await self._ari.snoop(channel_id, legs[0], f"{SCREEN_ARG},{call_id}")
+            await self._ari.create_bridge(ids.screen_bridge_id(call_id), ids.screen_bridge_id(call_id))
+            await self._ari.external_media(legs[1], f"{self._ports.host}:{receiver.port}")
+            async with asyncio.timeout(READY_TIMEOUT):  # a channel joins a bridge once in the app
+                await asyncio.gather(*ready)
+            await self._ari.add_channels(ids.screen_bridge_id(call_id), legs)
+        except (AriError, AriUnavailable, OSError, TimeoutError) as exc:
+            await self._release(session)
+            raise ScreeningUnavailable(str(exc) or "screening channels did not enter the app") from exc
+        finally:
+            for leg in (ids.snoop_id(call_id), ids.media_id(call_id)):
+                self._ready.pop(leg, None)
+        log.info(
+            "call %s: screening on RTP port %d, recognizer %s",
+            call_id,
+            receiver.port,
+            "none free" if worker is None and self._recognizers else (worker.index if worker else "none"),
+        )
+
+    def channel_ready(self, channel_id: str) -> None:
+        """StasisStart of a snoop or externalMedia channel."""
+        waiter = self._ready.get(channel_id)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _expect(self, channel_id: str) -> asyncio.Future[None]:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ready[channel_id] = waiter
+        return waiter
+
+    def finish(self, call_id: str) -> None:
+        """Stop listening; a ScreeningReport is posted to the call when measured."""
+        self._spawn(self._finish(call_id))
+
+    def stop(self, call_id: str) -> None:
+        """Release the call's screening with no report (hang-up, end, late report)."""
+        session = self.sessions.get(call_id)
+        if session is not None:
+            self._spawn(self._release(session))
+
+    async def close(self) -> None:
+        """The control plane stops: release every session, then the thread pool."""
+        await asyncio.gather(*(self._release(s) for s in list(self.sessions.values())))
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    # ---- inside ----------------------------------------------------------------------------
+    def _spawn(self, job: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(job)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _consume(self, session: Session) -> None:
+        loop = asyncio.get_running_loop()
+        batch = bytearray()
+        async for frame in session.receiver.frames():
+            batch += frame
+            if len(batch) >= BATCH_FRAMES * len(frame):
+                await self._feed(loop, session, bytes(batch))
+                batch.clear()
+        if batch:
+            await self._feed(loop, session, bytes(batch))
+
+    async def _feed(self, loop: asyncio.AbstractEventLoop, session: Session, pcm: bytes) -> None:
+        await loop.run_in_executor(self._threads, session.detector.feed, pcm)
+        if session.worker is not None and not session.recognizer_error:
+            try:
+                await session.worker.feed(pcm)
+            except OSError as exc:
+                session.recognizer_error = f"recognizer lost: {exc}"
+                session.worker.broken = True
+
+    async def _lookup(self, number: str) -> Reputation | None:
+        if self._reputation is None or not number:
+            return None
+        try:
+            async with asyncio.timeout(REPUTATION_TIMEOUT):
+                return await self._reputation.reputation(number, self._clock())
+        except (StoreUnavailable, TimeoutError) as exc:
+            log.warning("reputation of %s unavailable: %r", number, exc)
+            return None
+
+    async def _finish(self, call_id: str) -> None:
+        session = self.sessions.get(call_id)
+        if session is None:
+            self._post(call_id, ev.ScreeningReport(call_id, None, error="screening was not running"))
+            return
+        try:
+            await self._teardown_media(session)
+            await session.receiver.close()  # ends frames(): the consumer drains and stops
+            if session.consumer is not None:
+                await session.consumer
+            loop = asyncio.get_running_loop()
+            speech = await loop.run_in_executor(self._threads, session.detector.finish)
+            words, transcript = await self._words(session)
+            reputation = await session.reputation if session.reputation else None
+        except Exception as exc:  # fail open: the core keeps the call as it is, with the reason
+            log.exception("call %s: screening failed", call_id)
+            self._post(call_id, ev.ScreeningReport(call_id, None, error=repr(exc)))
+        else:
+            features = _features(speech, words, self.keywords, reputation)
+            self._post(call_id, ev.ScreeningReport(call_id, features, transcript, session.recognizer_error))
+        finally:
+            await self._release(session)
+
+    async def _words(self, session: Session) -> tuple[tuple[str, ...], str]:
+        if session.worker is None or session.recognizer_error:
+            return (), ""
+        try:
+            recognition = await session.worker.finish(RECOGNIZER_TIMEOUT)
+        except RecognizerError as exc:
+            session.recognizer_error = str(exc)
+            return (), ""
+        return recognition.words, recognition.text
+
+    async def _teardown_media(self, session: Session) -> None:
+        if session.media_down:
+            return
+        session.media_down = True
+        call_id = session.call_id
+        for channel in (ids.media_id(call_id), ids.snoop_id(call_id)):
+            with contextlib.suppress(AriError, AriUnavailable):
+                await self._ari.hangup(channel)
+        with contextlib.suppress(AriError, AriUnavailable):
+            await self._ari.destroy_bridge(ids.screen_bridge_id(call_id))
+
+    async def _release(self, session: Session) -> None:
+        if session.released:
+            return
+        session.released = True
+        self.sessions.pop(session.call_id, None)
+        await self._teardown_media(session)
+        await session.receiver.close()
+        for task in (session.consumer, session.reputation):
+            if task is not None and not task.done():
+                task.cancel()
+        if session.worker is not None and self._recognizers is not None:
+            if not session.worker.broken:
+                await session.worker.abort()  # a no-op for a worker that already answered
+            self._recognizers.release(session.worker)
+
+
+def _features(
+    speech: SpeechFeatures, words: tuple[str, ...], keywords: tuple[str, ...], reputation: Reputation | None
+) -> Features:
+    wanted = set(keywords)
+    return Features(
+        speech_seconds=speech.speech_seconds,
+        speech_segments=speech.speech_segments,
+        first_speech_delay=speech.first_speech_seconds,
+        sound_seconds=speech.sound_seconds,
+        keywords=tuple(dict.fromkeys(w for w in words if w in wanted)),
+        keywords_supported=bool(keywords),
+        prank_reports=reputation.prank if reputation else 0,
+        genuine_reports=reputation.genuine if reputation else 0,
+    )

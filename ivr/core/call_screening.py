@@ -1,0 +1,237 @@
+"""The screening part of a call's flow: listening, the verdict, the press-55 procedure.
+
+Rules:
+- Screening never holds a caller back. The caller is queued when the greeting ends, at
+  the level the caller rules give; a verdict only moves the caller within the queue
+  (CallerReprioritized), and only while the caller still waits (WAITING, OFFERED).
+  A verdict reached during the greeting sets the level the caller is queued at; one
+  that arrives after a call taker answered is only recorded.
+- Listening starts at answer (callers talk over the greeting) and ends budget_seconds
+  after the greeting; the screener must then report within report_timeout_seconds.
+- "55" pressed at any moment before a call taker answers makes the call an emergency:
+  while listening it ends the listening at once, after the press-55 prompt it makes a
+  silent emergency, later it lifts the caller to the emergency level.
+- Fail open: a screener that cannot start, errs or does not report in time leaves the
+  level as it is, with the reason recorded (flag "unscreened").
+- Prompts (press-55, prank warning) play only to a caller still waiting; they stop the
+  moment a call taker answers (on_taker_answered).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+from ivr.core import commands as cmd
+from ivr.core import events as ev
+from ivr.core.acd import events as acd
+from ivr.core.call_state import Call, Phase, Result, Stage, Transition, timeline
+from ivr.core.screening import (
+    Decision,
+    Features,
+    ScreeningPolicy,
+    Verdict,
+    after_silent_prompt,
+    decide,
+    failed,
+)
+
+SCREENING_BUDGET = "screening-budget"
+SCREENING_REPORT = "screening-report"
+SILENT_RESPONSE = "silent-response"
+MAX_DIGITS = 16  # DTMF kept per call; "55" only needs the last two
+
+WAITING_PHASES = frozenset({Phase.WAITING, Phase.OFFERED})
+BEFORE_ANSWER = frozenset({Phase.GREETING, *WAITING_PHASES})
+EMERGENCY_VERDICTS = frozenset({Verdict.EMERGENCY.value, Verdict.SILENT_EMERGENCY.value})
+
+
+def _policy(call: Call) -> ScreeningPolicy:
+    return call.policy.screening or ScreeningPolicy()  # "55" works even with screening off
+
+
+def begin(call: Call, now: float) -> Result:
+    """At answer: start listening, if this centre screens calls."""
+    if call.policy.screening is None:
+        return call, []
+    return replace(call, stage=Stage.LISTENING), [
+        cmd.StartScreening(call.call_id, call.call_id, call.caller_number),
+        timeline(call, "screening-started", now),
+    ]
+
+
+def greeting_over(call: Call) -> list[cmd.Command]:
+    """When the greeting ends (or fails): the listening budget starts."""
+    if call.stage is not Stage.LISTENING:
+        return []
+    return [cmd.StartTimer(call.call_id, SCREENING_BUDGET, _policy(call).budget_seconds)]
+
+
+def on_taker_answered(call: Call) -> Result:
+    """A call taker answered: stop the prompts; what was heard still becomes the record."""
+    commands: list[cmd.Command] = []
+    if call.screen_prompt is not None:
+        commands.append(cmd.StopPrompt(call.screen_prompt))
+    call = replace(call, screen_prompt=None)
+    if call.stage is Stage.LISTENING:
+        return _finish_listening(call, commands)
+    if call.stage is Stage.SILENT_PROMPT:
+        commands.append(cmd.CancelTimer(call.call_id, SILENT_RESPONSE))
+        decision = after_silent_prompt(call.digits, _policy(call))
+        return replace(call, stage=Stage.DONE, verdict=decision.verdict.value, flags=decision.flags), [
+            *commands,
+            _record(call, decision, call.level),
+        ]
+    return call, commands
+
+
+def _finish_listening(call: Call, commands: list[cmd.Command]) -> Result:
+    return replace(call, stage=Stage.DECIDING), [
+        *commands,
+        cmd.CancelTimer(call.call_id, SCREENING_BUDGET),
+        cmd.FinishScreening(call.call_id),
+        cmd.StartTimer(call.call_id, SCREENING_REPORT, _policy(call).report_timeout_seconds),
+    ]
+
+
+# ---- handlers ----------------------------------------------------------------------------
+
+
+def _budget_over(call: Call, event: ev.CallEvent, now: float) -> Result:
+    if call.stage is not Stage.LISTENING:
+        return call, []
+    return _finish_listening(call, [])
+
+
+def _report(call: Call, event: ev.CallEvent, now: float) -> Result:
+    assert isinstance(event, ev.ScreeningReport)
+    if call.stage is not Stage.DECIDING:
+        return call, []  # late: the call already went on unscreened
+    policy = _policy(call)
+    cancel = cmd.CancelTimer(call.call_id, SCREENING_REPORT)
+    if event.features is None:
+        updated, commands = _apply(call, failed(event.error or "no features", policy), now)
+        return updated, [cancel, *commands]
+    features = replace(event.features, dtmf=call.digits)
+    decision = decide(features, policy)
+    if decision.verdict is Verdict.SILENT_PENDING and call.phase not in BEFORE_ANSWER:
+        decision = Decision(
+            Verdict.SILENT, policy.level(Verdict.SILENT), "no speech before a call taker answered",
+            flags=frozenset({"silent"}),
+        )  # fmt: skip
+    updated, commands = _apply(call, decision, now, features, event.transcript)
+    return updated, [cancel, *commands]
+
+
+def _report_late(call: Call, event: ev.CallEvent, now: float) -> Result:
+    if call.stage is not Stage.DECIDING:
+        return call, []
+    policy = _policy(call)
+    decision = failed(f"no result within {policy.report_timeout_seconds:g} s", policy)
+    updated, commands = _apply(call, decision, now)
+    return updated, [cmd.StopScreening(call.call_id), *commands]
+
+
+def _start_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
+    assert isinstance(event, ev.CommandFailed)
+    return _apply(call, failed(event.reason, _policy(call)), now)
+
+
+def _dtmf(call: Call, event: ev.CallEvent, now: float) -> Result:
+    assert isinstance(event, ev.CallerDtmf)
+    digits = (call.digits + event.digit)[-MAX_DIGITS:]
+    pressed = replace(call, digits=digits)
+    note = timeline(call, "dtmf", now, digit=event.digit)
+    policy = _policy(call)
+    if not digits.endswith(policy.emergency_code):
+        return pressed, [note]
+    if pressed.stage is Stage.LISTENING:
+        return _finish_listening(pressed, [note])
+    if pressed.stage is Stage.DECIDING:
+        return pressed, [note]  # the report is due; it is decided with these digits
+    if pressed.stage is Stage.SILENT_PROMPT:
+        updated, commands = _apply(pressed, after_silent_prompt(digits, policy), now)
+        return updated, [note, cmd.CancelTimer(call.call_id, SILENT_RESPONSE), *commands]
+    if pressed.verdict in EMERGENCY_VERDICTS:
+        return pressed, [note]
+    decision = Decision(
+        Verdict.EMERGENCY, policy.level(Verdict.EMERGENCY), "pressed 55 while waiting",
+        flags=frozenset({"pressed-55"}),
+    )  # fmt: skip
+    updated, commands = _apply(pressed, decision, now)
+    return updated, [note, *commands]
+
+
+def _silent_timeout(call: Call, event: ev.CallEvent, now: float) -> Result:
+    if call.stage is not Stage.SILENT_PROMPT:
+        return call, []
+    return _apply(call, after_silent_prompt(call.digits, _policy(call)), now)
+
+
+# ---- applying a decision -----------------------------------------------------------------
+
+
+def _apply(
+    call: Call, decision: Decision, now: float, features: Features | None = None, transcript: str = ""
+) -> Result:
+    policy = _policy(call)
+    silent_prompt = decision.verdict is Verdict.SILENT_PENDING and call.phase in BEFORE_ANSWER
+    # unscreened: as it was; silent pending: not moved down before the caller could press 55
+    keep = "unscreened" in decision.flags or silent_prompt
+    level = call.level if keep else decision.level
+    updated = replace(
+        call,
+        stage=Stage.SILENT_PROMPT if silent_prompt else Stage.DONE,
+        verdict=decision.verdict.value,
+        flags=decision.flags,
+        level=level,
+    )
+    commands: list[cmd.Command] = [
+        timeline(call, "screened", now, verdict=decision.verdict.value, reason=decision.reason, level=level),
+        _record(call, decision, level, features, transcript),
+    ]
+    if call.phase in WAITING_PHASES and level != call.level:
+        commands.append(cmd.ToAcd(acd.CallerReprioritized(call.call_id, level)))
+    if call.phase in BEFORE_ANSWER:
+        if decision.warn:
+            updated = replace(updated, screen_prompt=f"{call.call_id}-warning")
+            commands.append(cmd.PlayPrompt(call.call_id, updated.screen_prompt or "", policy.warning_media))
+        if silent_prompt:
+            updated = replace(updated, screen_prompt=f"{call.call_id}-silent")
+            commands += [
+                cmd.PlayPrompt(call.call_id, updated.screen_prompt or "", policy.silent_prompt_media),
+                cmd.StartTimer(call.call_id, SILENT_RESPONSE, policy.silent_response_seconds),
+            ]
+    return updated, commands
+
+
+def _record(
+    call: Call, decision: Decision, level: str, features: Features | None = None, transcript: str = ""
+) -> cmd.RecordScreening:
+    measured = {k: _text(v) for k, v in asdict(features).items()} if features is not None else {}
+    return cmd.RecordScreening(
+        call.call_id, decision.verdict.value, level, decision.reason, decision.flags, measured, transcript
+    )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    if isinstance(value, tuple):
+        return " ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+# ---- table entries (merged into ivr.core.call.TRANSITIONS) --------------------------------
+
+BEFORE_ANSWER_EVENTS: dict[str, Transition] = {
+    "CallerDtmf": Transition(_dtmf, ()),
+    "ScreeningReport": Transition(_report, ()),
+    f"TimerFired:{SCREENING_BUDGET}": Transition(_budget_over, ()),
+    f"TimerFired:{SCREENING_REPORT}": Transition(_report_late, ()),
+    f"TimerFired:{SILENT_RESPONSE}": Transition(_silent_timeout, ()),
+    "CommandFailed:StartScreening": Transition(_start_failed, ()),
+}
+AFTER_ANSWER_EVENTS: dict[str, Transition] = {
+    "ScreeningReport": Transition(_report, ()),
+    f"TimerFired:{SCREENING_REPORT}": Transition(_report_late, ()),
+}

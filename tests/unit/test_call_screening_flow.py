@@ -1,0 +1,196 @@
+# The screening inside a call's flow (ivr.core.call + ivr.core.call_screening), pure:
+# listening starts at answer, the verdict comes budget seconds after the greeting, the
+# caller is never held back, "55" always lifts a call, and failures leave it as it was.
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from ivr.core import commands as cmd
+from ivr.core import events as ev
+from ivr.core.acd import events as acd
+from ivr.core.call import Call, CallPolicy, Phase, handle, start
+from ivr.core.call_screening import SCREENING_BUDGET, SCREENING_REPORT, SILENT_RESPONSE
+from ivr.core.call_state import Stage
+from ivr.core.screening import Features, ScreeningPolicy
+
+SCREEN = ScreeningPolicy(budget_seconds=6.0, report_timeout_seconds=3.0, silent_response_seconds=12.0)
+POLICY = CallPolicy(screening=SCREEN)
+CALL = "1795846476.9"
+SPEECH = Features(speech_seconds=3.0, speech_segments=2, first_speech_delay=0.4)
+SILENCE = Features()
+MUSIC = Features(sound_seconds=8.0)
+
+
+def of(commands: list[cmd.Command], kind: type) -> list:
+    return [c for c in commands if isinstance(c, kind)]
+
+
+def answered(policy: CallPolicy = POLICY) -> tuple[Call, list[cmd.Command]]:
+    call, _ = start(ev.CallArrived(CALL, "081299", "112"), 100.0, policy)
+    return handle(call, ev.CallerAnswered(CALL), 101.0)
+
+
+def waiting(policy: CallPolicy = POLICY) -> tuple[Call, list[cmd.Command]]:
+    call, _ = answered(policy)
+    return handle(call, ev.GreetingFinished(CALL), 108.0)
+
+
+def reported(features: Features | None, error: str = "", call: Call | None = None) -> Result:
+    if call is None:
+        call, _ = waiting()
+    call, _ = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 114.0)
+    return handle(call, ev.ScreeningReport(CALL, features, "", error), 114.2)
+
+
+Result = tuple[Call, list[cmd.Command]]
+
+
+def test_listening_starts_at_answer_and_the_budget_when_the_greeting_ends() -> None:
+    call, commands = answered()
+    assert cmd.StartScreening(CALL, CALL, "081299") in commands
+    assert call.stage is Stage.LISTENING
+    call, commands = handle(call, ev.GreetingFinished(CALL), 108.0)
+    # queued at once at its caller-rule level: screening never delays the caller
+    assert cmd.ToAcd(acd.CallerQueued(CALL, "normal", arrived_at=100.0)) in commands
+    assert cmd.StartTimer(CALL, SCREENING_BUDGET, 6.0) in commands
+    call, commands = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 114.0)
+    assert commands == [
+        cmd.CancelTimer(CALL, SCREENING_BUDGET),
+        cmd.FinishScreening(CALL),
+        cmd.StartTimer(CALL, SCREENING_REPORT, 3.0),
+    ]
+
+
+def test_no_screening_configured_means_no_listening() -> None:
+    call, commands = waiting(CallPolicy())
+    assert not of(commands, cmd.StartScreening) and call.stage is Stage.OFF
+    assert not [c for c in commands if isinstance(c, cmd.StartTimer) and c.name == SCREENING_BUDGET]
+
+
+def test_speech_keeps_the_normal_level_and_is_recorded() -> None:
+    call, commands = reported(SPEECH)
+    assert call.verdict == "normal" and call.level == "normal"
+    assert not of(commands, cmd.ToAcd)  # same level: no move in the queue
+    (record,) = of(commands, cmd.RecordScreening)
+    assert record.verdict == "normal" and record.features["speech_seconds"] == "3.00"
+    assert cmd.CancelTimer(CALL, SCREENING_REPORT) in commands
+
+
+def test_music_alone_is_a_suspected_prank_warned_and_moved_to_the_lowest_level() -> None:
+    call, commands = reported(MUSIC)
+    assert call.verdict == "prank" and "prank-suspected" in call.flags
+    assert cmd.ToAcd(acd.CallerReprioritized(CALL, "low")) in commands
+    assert cmd.PlayPrompt(CALL, f"{CALL}-warning", SCREEN.warning_media) in commands
+    assert not of(commands, cmd.Hangup)  # never blocked
+
+
+def test_silence_runs_the_press_55_procedure_before_any_demotion() -> None:
+    call, commands = reported(SILENCE)
+    assert call.stage is Stage.SILENT_PROMPT
+    assert cmd.PlayPrompt(CALL, f"{CALL}-silent", SCREEN.silent_prompt_media) in commands
+    assert cmd.StartTimer(CALL, SILENT_RESPONSE, 12.0) in commands
+    assert not of(commands, cmd.ToAcd)  # not moved down until the caller had the chance to answer
+    return_call, later = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    assert return_call.verdict == "silent" and "silent" in return_call.flags
+    assert cmd.ToAcd(acd.CallerReprioritized(CALL, "silent")) in later
+
+
+def test_55_after_the_silent_prompt_is_a_flagged_silent_emergency_at_the_top() -> None:
+    call, _ = reported(SILENCE)
+    call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 118.0)
+    call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 118.3)
+    assert call.verdict == "silent-emergency" and "silent-emergency" in call.flags
+    assert cmd.ToAcd(acd.CallerReprioritized(CALL, "emergency")) in commands
+    assert cmd.CancelTimer(CALL, SILENT_RESPONSE) in commands
+    assert handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0) == (call, [])
+
+
+def test_55_while_listening_ends_the_listening_at_once_and_wins() -> None:
+    call, _ = answered()
+    call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 102.0)
+    call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 102.2)
+    assert cmd.FinishScreening(CALL) in commands and call.stage is Stage.DECIDING
+    call, commands = handle(call, ev.ScreeningReport(CALL, SILENCE), 102.4)
+    assert call.verdict == "emergency" and "silent-emergency" in call.flags
+    assert call.level == "emergency" and not of(commands, cmd.ToAcd)  # still in the greeting
+    call, commands = handle(call, ev.GreetingFinished(CALL), 108.0)
+    assert cmd.ToAcd(acd.CallerQueued(CALL, "emergency", arrived_at=100.0)) in commands
+
+
+def test_55_beats_a_prank_verdict_while_waiting() -> None:
+    call, _ = reported(MUSIC)
+    call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 120.0)
+    call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 120.2)
+    assert call.verdict == "emergency" and call.level == "emergency"
+    assert cmd.ToAcd(acd.CallerReprioritized(CALL, "emergency")) in commands
+
+
+def test_other_digits_change_nothing_but_the_timeline() -> None:
+    call, _ = reported(SPEECH)
+    after, commands = handle(call, ev.CallerDtmf(CALL, "1"), 120.0)
+    assert after.level == "normal" and [c.entry for c in of(commands, cmd.RecordTimeline)] == ["dtmf"]
+    assert len(commands) == 1
+
+
+@pytest.mark.parametrize(
+    ("step", "reason"),
+    [
+        (ev.ScreeningReport(CALL, None, "", "recognizer crashed"), "recognizer crashed"),
+        (ev.TimerFired(CALL, SCREENING_REPORT), "no result within 3 s"),
+    ],
+)
+def test_a_failed_or_late_screening_keeps_the_level_with_the_reason(step: ev.CallEvent, reason: str) -> None:
+    call, _ = waiting()
+    call, _ = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 114.0)
+    call, commands = handle(call, step, 117.5)
+    assert call.level == "normal" and "unscreened" in call.flags and call.stage is Stage.DONE
+    (record,) = of(commands, cmd.RecordScreening)
+    assert reason in record.reason
+    assert not of(commands, cmd.ToAcd) and not of(commands, cmd.PlayPrompt)
+    assert handle(call, ev.ScreeningReport(CALL, MUSIC), 118.0) == (call, [])  # too late to count
+
+
+def test_a_screener_that_cannot_start_leaves_the_caller_rule_level() -> None:
+    call, _ = start(ev.CallArrived(CALL, "04013121", "112", level="emergency"), 100.0, POLICY)
+    call, _ = handle(call, ev.CallerAnswered(CALL), 101.0)
+    call, commands = handle(call, ev.CommandFailed(CALL, "StartScreening", "no RTP port free"), 101.1)
+    assert call.level == "emergency" and "unscreened" in call.flags
+    call, commands = handle(call, ev.GreetingFinished(CALL), 108.0)
+    assert not [c for c in commands if isinstance(c, cmd.StartTimer) and c.name == SCREENING_BUDGET]
+
+
+def test_answer_during_listening_stops_it_and_the_verdict_is_only_recorded() -> None:
+    call, _ = waiting()
+    call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 109.0)
+    call, commands = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 111.0)
+    assert cmd.FinishScreening(CALL) in commands and call.phase is Phase.CONNECTING
+    call, commands = handle(call, ev.ScreeningReport(CALL, SILENCE), 111.2)
+    assert call.verdict == "silent" and not of(commands, cmd.PlayPrompt) and not of(commands, cmd.ToAcd)
+    assert of(commands, cmd.RecordScreening)
+
+
+def test_answer_stops_a_screening_prompt() -> None:
+    call, _ = reported(MUSIC)
+    call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 115.0)
+    call, commands = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 116.0)
+    assert cmd.StopPrompt(f"{CALL}-warning") in commands
+
+
+@pytest.mark.parametrize(
+    ("verdict", "flags", "label"),
+    [
+        ("emergency", frozenset({"silent-emergency"}), "112 DARURAT SENYAP"),
+        ("emergency", frozenset(), "112 DARURAT"),
+        ("silent", frozenset({"silent"}), "112 SENYAP"),
+        ("prank", frozenset({"prank-suspected"}), "112 DIDUGA ISENG"),
+        ("normal", frozenset({"unscreened"}), "112"),
+    ],
+)
+def test_the_call_taker_phone_shows_the_verdict(verdict: str, flags: frozenset[str], label: str) -> None:
+    call, _ = waiting()
+    call = replace(call, verdict=verdict, flags=flags)
+    _, commands = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 115.0)
+    (offer,) = of(commands, cmd.OfferToTaker)
+    assert offer.caller_name == label
