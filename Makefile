@@ -39,6 +39,7 @@ lint: deps
 diagrams: deps  ## regenerate docs/call-states.md from the transition table
 	.venv/bin/python scripts/gen_diagrams.py
 
-bench: deps asterisk  ## benchmarks (print figures): ACD core decision time; dispatch latency vs native app_queue
+bench: deps asterisk  ## benchmarks (print figures): ACD decision time; dispatch latency vs native app_queue; screening load
 	.venv/bin/python -m benchmarks.acd_core
 	.venv/bin/python -m benchmarks.dispatch_latency
+	.venv/bin/python -m benchmarks.screening_load

@@ -163,10 +163,12 @@ class Worker:
         self._spawn(model)
 
     def stop(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-        else:
-            self._sock.close()
+        try:
+            if self._writer is not None:
+                self._writer.close()
+        except RuntimeError:  # its event loop is gone: the socket is closed below
+            pass
+        self._sock.close()
         if self._process.is_alive() and self._process.pid is not None:
             os.kill(self._process.pid, signal.SIGTERM)
         self._process.join(timeout=2)
