@@ -253,3 +253,29 @@ def test_caller_stasis_start_is_a_new_call(args: list[str], dialled: str) -> Non
 )
 def test_taker_of_channel_name(name: str, taker: str | None) -> None:
     assert tr.taker_of_channel_name(name) == taker
+
+
+def dtmf(channel_id: str, digit: str = "5") -> ari.AnyEvent:
+    channel = {"id": channel_id, "name": "PJSIP/carrier-00000001", "state": "Up"}
+    return ari.parse_event(
+        {"type": "ChannelDtmfReceived", "digit": digit, "duration_ms": 120, "channel": channel}
+    )
+
+
+def test_only_a_callers_keys_count_as_caller_dtmf() -> None:
+    assert tr.translate(dtmf("1795846600.9")) == [ev.CallerDtmf("1795846600.9", "5")]
+    assert tr.translate(dtmf("1795846600.9-t1")) == []  # a call taker's keys are theirs
+    assert tr.translate(dtmf("1795846600.9-snoop")) == []
+
+
+@pytest.mark.parametrize("suffix", ["-snoop", "-media"])
+def test_screening_channels_report_ready_and_never_look_like_a_caller(suffix: str) -> None:
+    channel_id = f"1795846600.9{suffix}"
+    assert tr.translate(stasis_start(["screen", "1795846600.9"], channel_id)) == [
+        tr.ScreeningChannelReady(channel_id)
+    ]
+    assert tr.translate(stasis_start([], channel_id)) == [tr.ScreeningChannelReady(channel_id)]
+    channel = {"id": channel_id, "name": "Snoop/1795846600.9-00000001", "state": "Up"}
+    for kind in ("StasisEnd", "ChannelHangupRequest", "ChannelDestroyed"):
+        gone = ari.parse_event({"type": kind, "channel": channel, "cause": 16, "cause_txt": "Normal"})
+        assert tr.translate(gone) == [], kind

@@ -89,6 +89,20 @@ def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
             "priority: urgent",
         ),
         (
+            "levels: {emergency: emergency, normal: normal, silent: silent, prank: low}",
+            "levels: {emergency: emergency, normal: normal, silent: silent, prank: lowest}",
+            "screening.levels.prank",
+            "'lowest' is not a priority",
+            "levels: {emergency",
+        ),
+        (
+            "  budget_seconds: 6 ",
+            "  budget_seconds: 0 ",
+            "screening.budget_seconds",
+            "greater than or equal to 1",
+            "budget_seconds: 0",
+        ),
+        (
             "  - name: silent           # no speech, no response to the silent-call prompt\n    base: 150",
             "  - name: silent\n    base: 150\n    overflow: supervisor",
             "priorities.2",

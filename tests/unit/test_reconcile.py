@@ -193,3 +193,19 @@ def test_a_mixed_picture_is_sorted_out_in_one_plan() -> None:
     assert [(a.call_id, a.answered) for a in result.adopt] == [("30.3", False)]
     assert result.hangup == ["30.9-t4"]
     assert result.destroy_bridges == ["30.8-bridge"]
+
+
+def screening_channel(channel_id: str) -> Channel:
+    return Channel(id=channel_id, name=f"Snoop/{channel_id}", state="Up")
+
+
+def test_screening_leftovers_are_cleaned_unless_their_screening_runs_here() -> None:
+    live, orphan = "1795846700.1", "1795846700.2"
+    channels = [caller(live), caller(orphan)]
+    channels += [screening_channel(f"{c}{s}") for c in (live, orphan) for s in ("-snoop", "-media")]
+    bridges = [Bridge(id=f"{c}-screen", technology="softmix", bridge_type="mixing") for c in (live, orphan)]
+    known = {live: tracked(live, Phase.WAITING), orphan: tracked(orphan, Phase.WAITING)}
+    result = plan(known, channels, bridges, APP, screened={live})
+    assert sorted(result.hangup) == [f"{orphan}-media", f"{orphan}-snoop"]
+    assert result.destroy_bridges == [f"{orphan}-screen"]
+    assert result.adopt == []  # a snoop or externalMedia channel is never taken for a caller
