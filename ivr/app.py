@@ -93,7 +93,8 @@ async def run(settings: Settings) -> None:
         engine = Engine(rest, store, agents, config, _call_policy(settings, config))
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
-        engine.use_screener(Screener(rest, ports, reputation, recognizers, engine.post))
+        blocking = lambda: engine.config.screening.block.enabled  # noqa: E731 - read at each screening
+        engine.use_screener(Screener(rest, ports, reputation, recognizers, engine.post, blocking=blocking))
         await engine.restore_agents()
 
         def reload() -> dict[str, Any]:

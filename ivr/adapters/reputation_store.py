@@ -4,8 +4,12 @@ Keys (prefix p):
   {p}:dispositions:{number}  hash call_id -> JSON {disposition, at, by}; expires after the
                              window since its last change, so old verdicts fade away
   {p}:disposition-audit      list of JSON changes (who, when, from what to what), capped
+  {p}:block:{number}         JSON {until, by, reason, at}; expires by itself at `until`
+  {p}:block-audit            list of JSON block and unblock actions, capped
 Rules: one disposition per call (a change replaces it and is audited); counts only look
 at dispositions inside the window; an unknown caller number (withheld) has no reputation.
+A block always has an expiry (it cannot be permanent) and every block and unblock is
+audited; whether a block has any effect is the centre's configuration (off by default).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Disposition(StrEnum):
 class Reputation:
     number: str
     counts: dict[str, int]
+    blocked_until: float | None = None
 
     @property
     def prank(self) -> int:
@@ -83,7 +88,54 @@ class ReputationStore:
             raise StoreUnavailable(f"reading the reputation of {number}: {exc}") from exc
         recent = [json.loads(e) for e in entries]
         counts = Counter(e["disposition"] for e in recent if now - e["at"] <= self._window)
-        return Reputation(number, dict(counts))
+        return Reputation(number, dict(counts), await self.blocked_until(number, now))
+
+    async def blocked_until(self, number: str, now: float) -> float | None:
+        try:
+            raw = await self._redis.get(f"{self._prefix}:block:{number}") if number else None
+        except RedisError as exc:
+            raise StoreUnavailable(f"reading the block of {number}: {exc}") from exc
+        until = float(json.loads(raw)["until"]) if raw else None
+        return until if until is not None and until > now else None
+
+    async def block(self, number: str, minutes: float, by: str, reason: str, now: float) -> float:
+        """Block `number` for `minutes` (expires by itself); returns when it ends."""
+        until = now + minutes * 60
+        entry = {"until": until, "by": by, "reason": reason, "at": now}
+        audit = {"action": "block", "number": number, **entry}
+        await self._write_block(number, json.dumps(entry), max(1, int(minutes * 60)), audit)
+        return until
+
+    async def unblock(self, number: str, by: str, now: float) -> bool:
+        """Lift a block early; False when there was none."""
+        if await self.blocked_until(number, now) is None:
+            return False
+        audit = {"action": "unblock", "number": number, "by": by, "at": now}
+        await self._write_block(number, None, 0, audit)
+        return True
+
+    async def _write_block(
+        self, number: str, entry: str | None, seconds: int, audit: dict[str, object]
+    ) -> None:
+        key = f"{self._prefix}:block:{number}"
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                if entry is None:
+                    pipe.delete(key)
+                else:
+                    pipe.set(key, entry, ex=seconds)
+                pipe.rpush(f"{self._prefix}:block-audit", json.dumps(audit))
+                pipe.ltrim(f"{self._prefix}:block-audit", -AUDIT_KEEP, -1)
+                await pipe.execute()
+        except RedisError as exc:
+            raise StoreUnavailable(f"changing the block of {number}: {exc}") from exc
+
+    async def block_audit(self, count: int = 100) -> list[dict[str, object]]:
+        try:
+            rows = await self._redis.lrange(f"{self._prefix}:block-audit", -count, -1)
+        except RedisError as exc:
+            raise StoreUnavailable(f"reading the block audit: {exc}") from exc
+        return [json.loads(r) for r in rows]
 
     async def audit(self, count: int = 100) -> list[dict[str, object]]:
         try:

@@ -52,5 +52,6 @@ def screening_policy(config: CentreConfig) -> ScreeningPolicy | None:
             Verdict.SILENT_PENDING: levels.silent,
             Verdict.SILENT: levels.silent,
             Verdict.PRANK: levels.prank,
+            Verdict.BLOCKED: levels.prank,
         },
     )

@@ -88,6 +88,15 @@ class ScreeningLevels(Strict):
     prank: Name = "low"  # suspected prank: repeat prankster, or sound without speech
 
 
+class Blocking(Strict):
+    """A time-limited block of a number: off by default; every block expires and is audited."""
+
+    enabled: bool = False
+    after_prank_reports: int | None = Field(default=None, ge=2, le=100)  # automatic block; None: only by hand
+    minutes: float = Field(60, ge=1, le=10_080)  # how long an automatic block lasts
+    max_minutes: float = Field(1440, ge=1, le=10_080)  # the longest block a supervisor may set
+
+
 class Screening(Strict):
     enabled: bool = True
     budget_seconds: float = Field(6.0, ge=1, le=30)
@@ -96,6 +105,7 @@ class Screening(Strict):
     min_sound_seconds: float = Field(1.5, ge=0.1, le=30)
     prank_reports_to_suspect: int = Field(3, ge=1, le=100)
     levels: ScreeningLevels = ScreeningLevels()
+    block: Blocking = Blocking()
     # Emergency words in the model's language; only those in its vocabulary count.
     keywords: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
         default=[], max_length=200

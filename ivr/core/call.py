@@ -354,7 +354,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "ShutdownRequested": _HAND_OVER,
     },
     Phase.GREETING: {
-        **screening.BEFORE_ANSWER_EVENTS,
+        **screening.before_answer_events(Phase.GREETING),
         "GreetingFinished": Transition(_to_waiting("greeting-done"), (Phase.WAITING,)),
         f"TimerFired:{GREETING_GUARD}": Transition(_to_waiting("greeting-timeout"), (Phase.WAITING,)),
         "CommandFailed:PlayPrompt": Transition(_to_waiting("greeting-failed"), (Phase.WAITING,)),
@@ -362,7 +362,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "ShutdownRequested": _HAND_OVER,
     },
     Phase.WAITING: {
-        **screening.BEFORE_ANSWER_EVENTS,
+        **screening.before_answer_events(Phase.WAITING),
         "TakerAssigned": Transition(_offer, (Phase.OFFERED,)),
         "Overflowed": Transition(_overflow, (Phase.OFFERED,)),
         f"TimerFired:{REASSURE}": Transition(_reassure, (Phase.WAITING,)),
@@ -371,7 +371,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "ShutdownRequested": _HAND_OVER,
     },
     Phase.OFFERED: {
-        **screening.BEFORE_ANSWER_EVENTS,
+        **screening.before_answer_events(Phase.OFFERED),
         "TakerAnswered": Transition(_taker_answered, (Phase.CONNECTING,)),
         "TakerLegEnded": Transition(_offer_failed, (Phase.WAITING,)),
         "CommandFailed:OfferToTaker": Transition(_offer_failed, (Phase.WAITING,)),

@@ -15,6 +15,9 @@ Rules:
   level as it is, with the reason recorded (flag "unscreened").
 - Prompts (press-55, prank warning) play only to a caller still waiting; they stop the
   moment a call taker answers (on_taker_answered).
+- A blocked number (time-limited block, off unless the centre enables it) hears the
+  warning and the call ends when the warning finishes, with outcome "blocked"; it
+  stays queued until then, so "55" or a call taker answering first still wins.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from dataclasses import asdict, replace
 
 from ivr.core import commands as cmd
 from ivr.core import events as ev
+from ivr.core import ids
 from ivr.core.acd import events as acd
-from ivr.core.call_state import Call, Phase, Result, Stage, Transition, timeline
+from ivr.core.call_state import Call, Phase, Result, Stage, Transition, end, timeline
+from ivr.core.outcomes import Outcome
 from ivr.core.screening import (
     Decision,
     Features,
@@ -72,6 +77,8 @@ def on_taker_answered(call: Call) -> Result:
     if call.screen_prompt is not None:
         commands.append(cmd.StopPrompt(call.screen_prompt))
     call = replace(call, screen_prompt=None)
+    if call.stage is Stage.BLOCKING:
+        return replace(call, stage=Stage.DONE), commands  # a person took it: the block does not apply
     if call.stage is Stage.LISTENING:
         return _finish_listening(call, commands)
     if call.stage is Stage.SILENT_PROMPT:
@@ -153,12 +160,28 @@ def _dtmf(call: Call, event: ev.CallEvent, now: float) -> Result:
         return updated, [note, cmd.CancelTimer(call.call_id, SILENT_RESPONSE), *commands]
     if pressed.verdict in EMERGENCY_VERDICTS:
         return pressed, [note]
+    if pressed.stage is Stage.BLOCKING and pressed.screen_prompt is not None:
+        note_stop: list[cmd.Command] = [note, cmd.StopPrompt(pressed.screen_prompt)]
+        pressed = replace(pressed, stage=Stage.DONE, screen_prompt=None)
+    else:
+        note_stop = [note]
     decision = Decision(
         Verdict.EMERGENCY, policy.level(Verdict.EMERGENCY), "pressed 55 while waiting",
         flags=frozenset({"pressed-55"}),
     )  # fmt: skip
     updated, commands = _apply(pressed, decision, now)
-    return updated, [note, *commands]
+    return updated, [*note_stop, *commands]
+
+
+def _prompt_finished(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """The warning to a blocked number ended: so does the call."""
+    assert isinstance(event, ev.ScreeningPromptFinished)
+    if call.stage is not Stage.BLOCKING or event.playback_id != call.screen_prompt:
+        return call, []
+    leg = [cmd.Hangup(call.taker_channel)] if call.taker_channel else []
+    after_greeting = call.phase is not Phase.GREETING
+    left = [cmd.ToAcd(acd.CallerLeft(call.call_id))] if after_greeting else []
+    return end(call, Outcome.BLOCKED, now, "system", *leg, *left, cmd.Hangup(call.call_id))
 
 
 def _silent_timeout(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -175,12 +198,13 @@ def _apply(
 ) -> Result:
     policy = _policy(call)
     silent_prompt = decision.verdict is Verdict.SILENT_PENDING and call.phase in BEFORE_ANSWER
+    blocking = decision.verdict is Verdict.BLOCKED and call.phase in BEFORE_ANSWER
     # unscreened: as it was; silent pending: not moved down before the caller could press 55
     keep = "unscreened" in decision.flags or silent_prompt
     level = call.level if keep else decision.level
     updated = replace(
         call,
-        stage=Stage.SILENT_PROMPT if silent_prompt else Stage.DONE,
+        stage=Stage.SILENT_PROMPT if silent_prompt else Stage.BLOCKING if blocking else Stage.DONE,
         verdict=decision.verdict.value,
         flags=decision.flags,
         level=level,
@@ -193,10 +217,11 @@ def _apply(
         commands.append(cmd.ToAcd(acd.CallerReprioritized(call.call_id, level)))
     if call.phase in BEFORE_ANSWER:
         if decision.warn:
-            updated = replace(updated, screen_prompt=f"{call.call_id}-warning")
-            commands.append(cmd.PlayPrompt(call.call_id, updated.screen_prompt or "", policy.warning_media))
+            prompt = ids.screening_prompt_id(call.call_id, "blocked" if blocking else "warning")
+            updated = replace(updated, screen_prompt=prompt)
+            commands.append(cmd.PlayPrompt(call.call_id, prompt, policy.warning_media))
         if silent_prompt:
-            updated = replace(updated, screen_prompt=f"{call.call_id}-silent")
+            updated = replace(updated, screen_prompt=ids.screening_prompt_id(call.call_id, "silent"))
             commands += [
                 cmd.PlayPrompt(call.call_id, updated.screen_prompt or "", policy.silent_prompt_media),
                 cmd.StartTimer(call.call_id, SILENT_RESPONSE, policy.silent_response_seconds),
@@ -223,14 +248,19 @@ def _text(value: object) -> str:
 
 # ---- table entries (merged into ivr.core.call.TRANSITIONS) --------------------------------
 
-BEFORE_ANSWER_EVENTS: dict[str, Transition] = {
-    "CallerDtmf": Transition(_dtmf, ()),
-    "ScreeningReport": Transition(_report, ()),
-    f"TimerFired:{SCREENING_BUDGET}": Transition(_budget_over, ()),
-    f"TimerFired:{SCREENING_REPORT}": Transition(_report_late, ()),
-    f"TimerFired:{SILENT_RESPONSE}": Transition(_silent_timeout, ()),
-    "CommandFailed:StartScreening": Transition(_start_failed, ()),
-}
+
+def before_answer_events(phase: Phase) -> dict[str, Transition]:
+    return {
+        "CallerDtmf": Transition(_dtmf, ()),
+        "ScreeningReport": Transition(_report, ()),
+        f"TimerFired:{SCREENING_BUDGET}": Transition(_budget_over, ()),
+        f"TimerFired:{SCREENING_REPORT}": Transition(_report_late, ()),
+        f"TimerFired:{SILENT_RESPONSE}": Transition(_silent_timeout, ()),
+        "CommandFailed:StartScreening": Transition(_start_failed, ()),
+        "ScreeningPromptFinished": Transition(_prompt_finished, (phase, Phase.ENDED)),
+    }
+
+
 AFTER_ANSWER_EVENTS: dict[str, Transition] = {
     "ScreeningReport": Transition(_report, ()),
     f"TimerFired:{SCREENING_REPORT}": Transition(_report_late, ()),

@@ -29,6 +29,7 @@ class Stage(StrEnum):
     LISTENING = "listening"  # audio flows to the screener
     DECIDING = "deciding"  # asked for the features, waiting for the report
     SILENT_PROMPT = "silent-prompt"  # the press-55 prompt played, waiting for digits
+    BLOCKING = "blocking"  # a blocked number hears the warning; the call ends when it finishes
     DONE = "done"
 
 

@@ -102,6 +102,14 @@ class CallerDtmf:
 
 
 @dataclass(frozen=True)
+class ScreeningPromptFinished:
+    """A screening prompt (press-55, warning) played to its end."""
+
+    call_id: str
+    playback_id: str
+
+
+@dataclass(frozen=True)
 class ScreeningReport:
     """What the screener measured; features is None when it could not measure (error says why)."""
 
@@ -143,6 +151,7 @@ CallEvent = (
     | ShutdownRequested
     | CommandFailed
     | CallerDtmf
+    | ScreeningPromptFinished
     | ScreeningReport
     | CallAdopted
 )

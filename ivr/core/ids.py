@@ -13,6 +13,7 @@ GREETING = "-greeting"
 # What the screener creates for a call: a snoop on the caller, an externalMedia channel
 # and the bridge joining them.
 SCREENING_PARTS = ("-snoop", "-media", "-screen")
+SCREENING_PROMPTS = ("-warning", "-silent", "-blocked")  # playback ids of screening prompts
 
 
 def taker_leg_id(call_id: str, attempt: int) -> str:
@@ -59,4 +60,16 @@ def call_of_screening(object_id: str) -> str | None:
     for suffix in SCREENING_PARTS:
         if object_id.endswith(suffix) and len(object_id) > len(suffix):
             return object_id.removesuffix(suffix)
+    return None
+
+
+def screening_prompt_id(call_id: str, kind: str) -> str:
+    """kind: warning, silent or blocked."""
+    return f"{call_id}-{kind}"
+
+
+def call_of_screening_prompt(playback_id: str) -> str | None:
+    for suffix in SCREENING_PROMPTS:
+        if playback_id.endswith(suffix) and len(playback_id) > len(suffix):
+            return playback_id.removesuffix(suffix)
     return None

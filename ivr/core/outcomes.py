@@ -16,3 +16,4 @@ class Outcome(StrEnum):
     FAILED = "failed"  # the system could not handle the call (Asterisk refused a step)
     OVERFLOWED = "overflowed"  # waited past its level's maximum; answered at the overflow target
     HANDED_TO_FALLBACK = "handed-to-fallback"  # control plane stopped; the native queue took the caller
+    BLOCKED = "blocked"  # a time-limited block (off by default) ended the call after the warning

@@ -6,12 +6,16 @@ wins (RULES is the table; the docs list it):
 
 1. "55" pressed                    -> emergency (flagged silent-emergency if nobody spoke)
 2. emergency keywords recognised   -> emergency (only when the model supports keywords)
-3. number with repeated prank verdicts from call takers (more prank than genuine)
+3. number under a time-limited block (only when the centre enables blocking; set by a
+   supervisor or after many prank verdicts, always with an expiry and an audit trail)
+                                   -> blocked: recorded warning, then the call ends,
+                                      unless the caller presses 55 or a call taker answers first
+4. number with repeated prank verdicts from call takers (more prank than genuine)
                                    -> prank: recorded warning, lowest level
-4. someone spoke                   -> normal
-5. no speech but sound (music, noise, laughter)
+5. someone spoke                   -> normal
+6. no speech but sound (music, noise, laughter)
                                    -> prank: recorded warning, lowest level
-6. nothing at all                  -> the silent-call procedure: a prompt asks the caller
+7. nothing at all                  -> the silent-call procedure: a prompt asks the caller
                                       to press 5 twice; "55" -> silent emergency at the top
                                       level, anything else -> queued at the silent level,
                                       flagged "silent" for the call taker
@@ -35,6 +39,7 @@ class Verdict(StrEnum):
     SILENT_PENDING = "silent-pending"  # run the press-55 procedure, then after_silent_prompt()
     SILENT_EMERGENCY = "silent-emergency"
     SILENT = "silent"
+    BLOCKED = "blocked"  # warning, then the call ends (time-limited block, off by default)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ DEFAULT_LEVELS = {
     Verdict.SILENT: "silent",
     Verdict.SILENT_PENDING: "silent",
     Verdict.PRANK: "low",
+    Verdict.BLOCKED: "low",
 }
 
 
@@ -75,6 +81,7 @@ class Features:
     keywords_supported: bool = False
     prank_reports: int = 0  # call-taker dispositions for this number within the window
     genuine_reports: int = 0
+    blocked: bool = False  # the number is under an active block and this centre enables blocking
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,10 @@ def _repeat_prankster(f: Features, p: ScreeningPolicy) -> bool:
     return f.prank_reports >= p.prank_reports_to_suspect and f.prank_reports > f.genuine_reports
 
 
+def _blocked(f: Features, p: ScreeningPolicy) -> bool:
+    return f.blocked
+
+
 def _sound_without_speech(f: Features, p: ScreeningPolicy) -> bool:
     return not _spoke(f, p) and f.sound_seconds >= p.min_sound_seconds
 
@@ -117,6 +128,7 @@ def _sound_without_speech(f: Features, p: ScreeningPolicy) -> bool:
 RULES: tuple[Rule, ...] = (
     Rule("pressed 55", _pressed_55, Verdict.EMERGENCY),
     Rule("emergency keywords", _keywords, Verdict.EMERGENCY),
+    Rule("number blocked for a limited time", _blocked, Verdict.BLOCKED, warn=True),
     Rule("repeated prank verdicts for this number", _repeat_prankster, Verdict.PRANK, warn=True),
     Rule("speech", _spoke, Verdict.NORMAL),
     Rule("sound but no speech (music or noise)", _sound_without_speech, Verdict.PRANK, warn=True),
@@ -132,7 +144,7 @@ def decide(features: Features, policy: ScreeningPolicy) -> Decision:
         flags.add("silent-emergency")
     if rule.name == "emergency keywords":
         reason = f"emergency keywords: {', '.join(features.keywords)}"
-    if rule.verdict is Verdict.PRANK:
+    if rule.verdict in (Verdict.PRANK, Verdict.BLOCKED):
         flags.add("prank-suspected")
     return Decision(rule.verdict, policy.level(rule.verdict), reason, rule.warn, frozenset(flags))
 

@@ -23,6 +23,7 @@ LABEL_OF = {
     Verdict.NORMAL: "normal",
     Verdict.EMERGENCY: "normal",
     Verdict.PRANK: "prank",
+    Verdict.BLOCKED: "prank",
     Verdict.SILENT_PENDING: "silent",
     Verdict.SILENT: "silent",
     Verdict.SILENT_EMERGENCY: "silent",

@@ -177,3 +177,39 @@ def test_hanging_up_mid_screening_leaves_nothing_behind(
     assert record["outcome"] == "abandoned-in-greeting"
     assert any(e["entry"] == "screening-started" for e in record["timeline"])
     assert_nothing_left(stack, app)
+
+
+def test_blocking_is_off_by_default_and_when_on_a_blocked_number_is_warned_then_ended(
+    stack: Stack,
+    screening_plane: Callable[..., Process],
+    control_plane: Callable[..., Process],
+    tmp_path: Path,
+) -> None:
+    app = screening_plane()
+    block = {"minutes": 5, "by": "supervisor", "reason": "calls every night with music"}
+    status, body = stack.api("POST", "/api/reputation/081100000999/block", block)
+    assert status == 409 and "screening.block.enabled" in body["error"]
+    app.stop()
+
+    config = centre_config(tmp_path, budget_seconds=2)
+    config.write_text(
+        config.read_text().replace("  block:\n    enabled: false", "  block:\n    enabled: true")
+    )
+    control_plane([], IVR_CENTRE_CONFIG=str(config))
+    assert stack.api("POST", "/api/reputation/081100000999/block", {**block, "minutes": 99999})[0] == 400
+    status, body = stack.api("POST", "/api/reputation/081100000999/block", block)
+    assert status == 200 and body["blocked_until"] > 0
+    assert stack.api("GET", "/api/reputation/081100000999")[1]["blocked_until"] == body["blocked_until"]
+
+    folder = audio_folder(tmp_path, "speech")
+    before = stack.call_ids()
+    place_call(folder, "112", hold_ms=40000, caller="081100000999", wait=False)
+    call_id = stack.new_call_id(before)
+    record = stack.wait_ended(call_id, timeout=40)
+    assert record["outcome"] == "blocked" and record["verdict"] == "blocked", record
+    assert record["by"] == "system"
+    audit = stack.api("GET", "/api/blocks/audit")[1]
+    assert audit[-1]["action"] == "block" and audit[-1]["by"] == "supervisor"
+    assert stack.api("DELETE", "/api/reputation/081100000999/block", {"by": "supervisor"})[0] == 200
+    assert stack.api("GET", "/api/blocks/audit")[1][-1]["action"] == "unblock"
+    assert stack.api("GET", "/api/reputation/081100000999")[1]["blocked_until"] is None

@@ -194,3 +194,36 @@ def test_the_call_taker_phone_shows_the_verdict(verdict: str, flags: frozenset[s
     _, commands = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 115.0)
     (offer,) = of(commands, cmd.OfferToTaker)
     assert offer.caller_name == label
+
+
+BLOCKED = Features(speech_seconds=3.0, speech_segments=1, blocked=True)
+
+
+def test_a_blocked_number_hears_the_warning_then_the_call_ends_as_blocked() -> None:
+    call, commands = reported(BLOCKED)
+    assert call.verdict == "blocked" and call.stage is Stage.BLOCKING
+    assert cmd.PlayPrompt(CALL, f"{CALL}-blocked", SCREEN.warning_media) in commands
+    assert not of(commands, cmd.Hangup)  # still queued while the warning plays
+    ended, commands = handle(call, ev.ScreeningPromptFinished(CALL, f"{CALL}-blocked"), 120.0)
+    assert ended.phase is Phase.ENDED and ended.outcome is not None and ended.outcome.value == "blocked"
+    assert cmd.ToAcd(acd.CallerLeft(CALL)) in commands and cmd.Hangup(CALL) in commands
+
+
+def test_55_during_the_block_warning_lifts_the_block() -> None:
+    call, _ = reported(BLOCKED)
+    call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 116.0)
+    call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 116.2)
+    assert call.verdict == "emergency" and call.stage is Stage.DONE
+    assert cmd.StopPrompt(f"{CALL}-blocked") in commands
+    assert cmd.ToAcd(acd.CallerReprioritized(CALL, "emergency")) in commands
+    after, commands = handle(call, ev.ScreeningPromptFinished(CALL, f"{CALL}-blocked"), 117.0)
+    assert after.phase is Phase.WAITING and commands == []
+
+
+def test_a_call_taker_answering_during_the_block_warning_keeps_the_call() -> None:
+    call, _ = reported(BLOCKED)
+    call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 115.0)
+    call, commands = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 116.0)
+    assert cmd.StopPrompt(f"{CALL}-blocked") in commands and call.stage is Stage.DONE
+    after, commands = handle(call, ev.ScreeningPromptFinished(CALL, f"{CALL}-blocked"), 117.0)
+    assert after.phase is Phase.CONNECTING and commands == []

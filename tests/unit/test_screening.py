@@ -65,6 +65,10 @@ PRANKSTER = {"prank_reports": 4, "genuine_reports": 1}
         (Features(**SPEECH, prank_reports=3, genuine_reports=5), Verdict.NORMAL, "normal", False, set()),
         # below the threshold: not suspected
         (Features(**SPEECH, prank_reports=2), Verdict.NORMAL, "normal", False, set()),
+        # a blocked number (blocking enabled): warned, then the call ends ...
+        (Features(**SPEECH, blocked=True), Verdict.BLOCKED, "low", True, {"prank-suspected"}),
+        # ... unless it presses 55: emergency signals beat any block
+        (Features(dtmf="55", blocked=True), Verdict.EMERGENCY, "emergency", False, {"silent-emergency"}),
     ],
 )
 def test_rules(features: Features, verdict: Verdict, level: str, warn: bool, flags: set[str]) -> None:

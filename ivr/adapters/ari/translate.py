@@ -84,7 +84,10 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             if playback.id.startswith(FEATURE_PROMPT):
                 return [FeaturePromptDone(playback.id.removeprefix(FEATURE_PROMPT))]
             greeting_of = ids.call_of_greeting(playback.id)
-            return [ev.GreetingFinished(greeting_of)] if greeting_of else []
+            if greeting_of:
+                return [ev.GreetingFinished(greeting_of)]
+            prompt_of = ids.call_of_screening_prompt(playback.id)
+            return [ev.ScreeningPromptFinished(prompt_of, playback.id)] if prompt_of else []
         case ari.EndpointStateChange(endpoint=endpoint):
             name = f"{endpoint.technology}/{endpoint.resource}"
             return [EndpointReachability(name, endpoint.state != "offline")]

@@ -14,7 +14,10 @@ validate is refused (422, every problem listed) and the running one stays.
   POST /api/config/reload               re-read the centre configuration file
   GET  /api/calls/{id}                  a call's record and timeline
   POST /api/calls/{id}/disposition      body {"disposition": "genuine|prank|silent|information", "by": "..."}
-  GET  /api/reputation/{number}         dispositions of that number's calls within the window
+  GET  /api/reputation/{number}         dispositions within the window, and any block
+  POST /api/reputation/{number}/block   body {"minutes": 60, "by": "...", "reason": "..."} (if enabled)
+  DELETE /api/reputation/{number}/block body {"by": "..."}
+  GET  /api/blocks/audit                every block and unblock, newest last
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.reputation_store import Disposition, ReputationStore
+from ivr.adapters.http.replies import error as _error
+from ivr.adapters.http.replies import problems as _problems
+from ivr.adapters.http.reputation_api import add_reputation_routes
+from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
 from ivr.core.acd import events as acd
 from ivr.engine.engine import Engine
@@ -39,19 +45,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 class PauseBody(BaseModel):
     reason: str = Field(min_length=1, max_length=60)
-
-
-class DispositionBody(BaseModel):
-    disposition: Disposition
-    by: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
-
-
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
-
-
-def _problems(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
 
 
 def build_api(
@@ -162,38 +155,6 @@ def build_api(
             return _error(404, f"no call '{request.match_info['call']}'")
         return web.json_response(record)
 
-    async def disposition(request: web.Request) -> web.Response:
-        call_id = request.match_info["call"]
-        try:
-            body = DispositionBody.model_validate_json(await request.text() or "{}")
-        except ValidationError as exc:
-            return _error(400, "invalid disposition", problems=_problems(exc))
-        try:
-            record = await store.get(call_id)
-            if record is None:
-                return _error(404, f"no call '{call_id}'")
-            now = clock()
-            number = record.get("caller", "")
-            previous = await reputation.record(number, call_id, body.disposition, body.by, now)
-            await store.append(
-                call_id,
-                "disposition",
-                now,
-                {"disposition": body.disposition.value, "disposition_by": body.by},
-            )
-        except StoreUnavailable as exc:
-            return _error(503, f"call records unavailable: {exc}")
-        return web.json_response(
-            {"call_id": call_id, "disposition": body.disposition.value, "replaced": previous}
-        )
-
-    async def number_reputation(request: web.Request) -> web.Response:
-        try:
-            found = await reputation.reputation(request.match_info["number"], clock())
-        except StoreUnavailable as exc:
-            return _error(503, f"reputation unavailable: {exc}")
-        return web.json_response({"number": found.number, "counts": found.counts})
-
     app = web.Application(middlewares=[authenticate])
     app.router.add_get("/api/health", health)
     app.router.add_get("/api/agents", agents)
@@ -205,6 +166,5 @@ def build_api(
     app.router.add_get("/api/screening", screening)
     app.router.add_post("/api/config/reload", reload_config)
     app.router.add_get("/api/calls/{call}", call_record)
-    app.router.add_post("/api/calls/{call}/disposition", disposition)
-    app.router.add_get("/api/reputation/{number}", number_reputation)
+    add_reputation_routes(app, lambda: engine.config, store, reputation, clock)
     return app

@@ -75,6 +75,7 @@ class Screener:
         recognizers: RecognizerPool | None,
         post: Callable[[str, ev.CallEvent], None],
         clock: Callable[[], float] = time.time,
+        blocking: Callable[[], bool] = lambda: False,
     ) -> None:
         self._ari = ari
         self._ports = ports
@@ -82,6 +83,7 @@ class Screener:
         self._recognizers = recognizers
         self._post = post
         self._clock = clock
+        self._blocking = blocking  # whether the centre enables time-limited blocks right now
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vad")
         self.sessions: dict[str, Session] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}  # channel id -> entered our app
@@ -220,7 +222,7 @@ class Screener:
             log.exception("call %s: screening failed", call_id)
             self._post(call_id, ev.ScreeningReport(call_id, None, error=repr(exc)))
         else:
-            features = _features(speech, words, self.keywords, reputation)
+            features = _features(speech, words, self.keywords, reputation, self._blocking())
             self._post(call_id, ev.ScreeningReport(call_id, features, transcript, session.recognizer_error))
         finally:
             await self._release(session)
@@ -263,7 +265,11 @@ class Screener:
 
 
 def _features(
-    speech: SpeechFeatures, words: tuple[str, ...], keywords: tuple[str, ...], reputation: Reputation | None
+    speech: SpeechFeatures,
+    words: tuple[str, ...],
+    keywords: tuple[str, ...],
+    reputation: Reputation | None,
+    blocking: bool,
 ) -> Features:
     wanted = set(keywords)
     return Features(
@@ -275,4 +281,5 @@ def _features(
         keywords_supported=bool(keywords),
         prank_reports=reputation.prank if reputation else 0,
         genuine_reports=reputation.genuine if reputation else 0,
+        blocked=blocking and reputation is not None and reputation.blocked_until is not None,
     )
