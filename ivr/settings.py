@@ -64,6 +64,7 @@ class Settings(StoreSettings):
     vosk_model: Path | None = None
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
+    screening_slots: int = Field(12, ge=0, le=500)  # concurrent screenings; more calls go unscreened
 
     @property
     def rtp_port_range(self) -> tuple[int, int]:

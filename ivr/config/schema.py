@@ -162,6 +162,9 @@ class CentreConfig(Strict):
         return self
 
     def priority_of(self, caller_number: str) -> str:
-        digits = re.sub(r"[^0-9+]", "", caller_number)
-        rule = next((r for r in self.caller_priorities if r.matches(digits)), None)
+        rule = self.caller_rule(caller_number)
         return rule.priority if rule else self.default_priority
+
+    def caller_rule(self, caller_number: str) -> CallerPriority | None:
+        digits = re.sub(r"[^0-9+]", "", caller_number)
+        return next((r for r in self.caller_priorities if r.matches(digits)), None)

@@ -84,6 +84,7 @@ def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
         policy,
         event.level,
         arrived_at=now,
+        pinned=event.pinned,
     )
     return call, [
         timeline(call, "arrived", now, caller=event.caller_number, dialled=event.dialled, level=event.level),

@@ -13,6 +13,8 @@ Rules:
   silent emergency, later it lifts the caller to the emergency level.
 - Fail open: a screener that cannot start, errs or does not report in time leaves the
   level as it is, with the reason recorded (flag "unscreened").
+- A caller whose level a caller rule set (a hospital, a police post: "pinned") keeps it:
+  only an emergency verdict raises it; such a caller is never warned nor blocked.
 - Prompts (press-55, prank warning) play only to a caller still waiting; they stop the
   moment a call taker answers (on_taker_answered).
 - A blocked number (time-limited block, off unless the centre enables it) hears the
@@ -198,9 +200,11 @@ def _apply(
 ) -> Result:
     policy = _policy(call)
     silent_prompt = decision.verdict is Verdict.SILENT_PENDING and call.phase in BEFORE_ANSWER
-    blocking = decision.verdict is Verdict.BLOCKED and call.phase in BEFORE_ANSWER
-    # unscreened: as it was; silent pending: not moved down before the caller could press 55
-    keep = "unscreened" in decision.flags or silent_prompt
+    blocking = decision.verdict is Verdict.BLOCKED and call.phase in BEFORE_ANSWER and not call.pinned
+    # unscreened: as it was; silent pending: not moved down before the caller could press 55;
+    # pinned by a caller rule: only an emergency raises it
+    pinned = call.pinned and decision.verdict.value not in EMERGENCY_VERDICTS
+    keep = "unscreened" in decision.flags or silent_prompt or pinned
     level = call.level if keep else decision.level
     updated = replace(
         call,
@@ -216,7 +220,7 @@ def _apply(
     if call.phase in WAITING_PHASES and level != call.level:
         commands.append(cmd.ToAcd(acd.CallerReprioritized(call.call_id, level)))
     if call.phase in BEFORE_ANSWER:
-        if decision.warn:
+        if decision.warn and not call.pinned:
             prompt = ids.screening_prompt_id(call.call_id, "blocked" if blocking else "warning")
             updated = replace(updated, screen_prompt=prompt)
             commands.append(cmd.PlayPrompt(call.call_id, prompt, policy.warning_media))

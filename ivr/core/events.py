@@ -17,6 +17,7 @@ class CallArrived:
     caller_number: str
     dialled: str
     level: str = "normal"  # priority level, from the centre's caller rules
+    pinned: bool = False  # a caller rule set the level: screening may only raise it to emergency
 
 
 @dataclass(frozen=True)

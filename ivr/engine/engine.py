@@ -198,7 +198,9 @@ class Engine:
         for item in translate(event):
             match item:
                 case ev.CallArrived(call_id=call_id) if call_id not in self.calls:
-                    arrived = replace(item, level=self.config.priority_of(item.caller_number))
+                    rule = self.config.caller_rule(item.caller_number)
+                    level = rule.priority if rule else self.config.default_priority
+                    arrived = replace(item, level=level, pinned=rule is not None)
                     self._start(*flow.start(arrived, self._clock(), self._policy))
                 case EndpointReachability(endpoint, reachable):
                     for agent in self.acd.agents.values():

@@ -46,13 +46,8 @@ def screening_plane(
 ) -> Callable[..., Process]:
     def start(**extra: str) -> Process:
         config = centre_config(tmp_path, budget_seconds=2, silent_response_seconds=8)
-        return control_plane(
-            [],
-            IVR_CENTRE_CONFIG=str(config),
-            IVR_VOSK_MODEL=str(KOREAN_MODEL),
-            IVR_RECOGNIZER_SLOTS="2",
-            **extra,
-        )
+        settings = {"IVR_VOSK_MODEL": str(KOREAN_MODEL), "IVR_RECOGNIZER_SLOTS": "2", **extra}
+        return control_plane([], IVR_CENTRE_CONFIG=str(config), **settings)
 
     return start
 
@@ -213,3 +208,26 @@ def test_blocking_is_off_by_default_and_when_on_a_blocked_number_is_warned_then_
     assert stack.api("DELETE", "/api/reputation/081100000999/block", {"by": "supervisor"})[0] == 200
     assert stack.api("GET", "/api/blocks/audit")[1][-1]["action"] == "unblock"
     assert stack.api("GET", "/api/reputation/081100000999")[1]["blocked_until"] is None
+
+
+def test_busy_recognizers_and_screening_slots_never_hold_a_caller_back(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    screening_plane(IVR_RECOGNIZER_SLOTS="1", IVR_SCREENING_SLOTS="2")
+    calls = []
+    for port in (5062, 5063, 5064):  # three callers speaking at once
+        folder = tmp_path / f"speech{port}"
+        folder.mkdir()
+        make_audio(folder)
+        before = stack.call_ids()
+        place_call(folder, "112", hold_ms=16000, caller=f"0812000{port}", wait=False, port=port)
+        calls.append(stack.new_call_id(before))
+    first, second, third = (screened(stack, c) for c in calls)
+    # one recognizer: the first caller's words are recognised, the second is judged by speech alone
+    assert first["verdict"] == "normal" and first["transcript"]
+    assert second["verdict"] == "normal" and not second["transcript"]
+    # two screening slots: the third caller is queued at once, unscreened, with the reason
+    assert "unscreened" in third["flags"] and "all 2 screening slots busy" in third["verdict_reason"]
+    assert third["level"] == "normal" and queued_level(stack, calls[2]) is not None
+    for call_id in calls:
+        stack.wait_ended(call_id, timeout=30)

@@ -227,3 +227,29 @@ def test_a_call_taker_answering_during_the_block_warning_keeps_the_call() -> Non
     assert cmd.StopPrompt(f"{CALL}-blocked") in commands and call.stage is Stage.DONE
     after, commands = handle(call, ev.ScreeningPromptFinished(CALL, f"{CALL}-blocked"), 117.0)
     assert after.phase is Phase.CONNECTING and commands == []
+
+
+def pinned_waiting(level: str) -> Call:
+    call, _ = start(ev.CallArrived(CALL, "04013121", "112", level=level, pinned=True), 100.0, POLICY)
+    call, _ = handle(call, ev.CallerAnswered(CALL), 101.0)
+    call, _ = handle(call, ev.GreetingFinished(CALL), 108.0)
+    return call
+
+
+@pytest.mark.parametrize(
+    ("level", "features"), [("emergency", MUSIC), ("emergency", SPEECH), ("low", SPEECH)]
+)
+def test_a_caller_rule_level_is_kept_whatever_the_verdict(level: str, features: Features) -> None:
+    call, commands = reported(features, call=pinned_waiting(level))
+    assert call.level == level and not of(commands, cmd.ToAcd)
+    assert not of(commands, cmd.PlayPrompt)  # a hospital line playing music is not warned
+    assert of(commands, cmd.RecordScreening)[0].verdict == call.verdict
+
+
+def test_a_caller_rule_level_is_still_raised_by_55() -> None:
+    call = pinned_waiting("low")
+    call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 109.0)
+    call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 109.2)
+    call, commands = handle(call, ev.ScreeningReport(CALL, SPEECH), 109.4)
+    assert call.level == "emergency"
+    assert cmd.ToAcd(acd.CallerReprioritized(CALL, "emergency")) in commands

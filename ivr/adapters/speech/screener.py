@@ -10,6 +10,8 @@ Rules:
 - Everything a session holds is released on every path (finish, stop, a failed start,
   the control plane stopping): port, socket, channels, bridge, recognizer. release is
   idempotent; a start that fails releases what it made before raising.
+- Admission: at most `slots` calls are screened at once (speech detection costs CPU);
+  another call goes unscreened, at once, with the reason on its record.
 - Speech detection runs in a small thread pool, fed in 200 ms batches in order, so the
   event loop never computes audio. Recognizers are admitted, not queued (see
   recognizers.py): a call with no free recognizer is screened without words.
@@ -76,6 +78,7 @@ class Screener:
         post: Callable[[str, ev.CallEvent], None],
         clock: Callable[[], float] = time.time,
         blocking: Callable[[], bool] = lambda: False,
+        slots: int = 12,
     ) -> None:
         self._ari = ari
         self._ports = ports
@@ -84,6 +87,7 @@ class Screener:
         self._post = post
         self._clock = clock
         self._blocking = blocking  # whether the centre enables time-limited blocks right now
+        self._slots = slots  # concurrent screenings this machine sustains (speech detection CPU)
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vad")
         self.sessions: dict[str, Session] = {}
         self._ready: dict[str, asyncio.Future[None]] = {}  # channel id -> entered our app
@@ -108,6 +112,8 @@ class Screener:
     async def start(self, call_id: str, channel_id: str, caller_number: str) -> None:
         if call_id in self.sessions:
             return
+        if len(self.sessions) >= self._slots:
+            raise ScreeningUnavailable(f"all {self._slots} screening slots busy")
         try:
             receiver = await RtpReceiver.open(self._ports)
         except OSError as exc:  # PortsExhaustedError included
