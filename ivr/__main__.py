@@ -72,15 +72,33 @@ async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool)
     return 0
 
 
-def _screening(command: str, folder: Path) -> int:
+def _screening(command: str, folder: Path, model: Path | None = None, config: Path | None = None) -> int:
     if command == "corpus":
         from ivr.tools.screening_corpus import generate
 
         print(f"{len(generate(folder))} files written under {folder}")
         return 0
-    from ivr.tools.screening_eval import evaluate, report
+    from ivr.adapters.speech.recognizers import load_model
+    from ivr.adapters.speech.vosk_model import ModelUnusable
+    from ivr.config.acd_policy import screening_policy
+    from ivr.core.screening import ScreeningPolicy
+    from ivr.tools.screening_eval import Recognise, evaluate, recogniser, report
 
-    results = evaluate(folder)
+    centre = load_config(config) if config else None
+    policy = (screening_policy(centre) if centre else None) or ScreeningPolicy()
+    words: Recognise | None = None
+    keywords: tuple[str, ...] = ()
+    if model is not None:
+        try:
+            vosk_model, checked = load_model(model, centre.screening.keywords if centre else [])
+        except ModelUnusable as exc:
+            print(f"model refused: {exc}", file=sys.stderr)
+            return 1
+        for note in checked.notes:
+            print(f"model {model}: {note}")
+        grammar = json.dumps([*checked.keywords, "[unk]"]) if checked.keyword_mode else None
+        words, keywords = recogniser(vosk_model, checked.sample_rate, grammar), checked.keywords
+    results = evaluate(folder, policy, words, keywords)
     if not results:
         print(
             f"no labelled WAV files under {folder} (expected {folder}/normal|prank|silent/*.wav)",
@@ -123,11 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         ("corpus", "generate the labelled corpus into DIR"),
         ("eval", "evaluate on DIR/<label>/*.wav"),
     ):
-        screening_sub.add_parser(name, help=text).add_argument("folder", type=Path)
+        command = screening_sub.add_parser(name, help=text)
+        command.add_argument("folder", type=Path)
+        if name == "eval":
+            command.add_argument("--model", type=Path, help="a Vosk model folder: keywords count too")
+            command.add_argument("--config", type=Path, help="centre file: screening thresholds, keywords")
     args = parser.parse_args(argv)
 
     if args.command == "screening":
-        return _screening(args.screening_command, args.folder)
+        return _screening(
+            args.screening_command, args.folder, getattr(args, "model", None), getattr(args, "config", None)
+        )
     if args.command == "config":
         return _check_config(args.file)
     if args.command == "run":

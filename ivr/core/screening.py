@@ -5,7 +5,8 @@ reputation) in, a verdict with a priority level out. The rules, in order, first 
 wins (RULES is the table; the docs list it):
 
 1. "55" pressed                    -> emergency (flagged silent-emergency if nobody spoke)
-2. emergency keywords recognised   -> emergency (only when the model supports keywords)
+2. emergency keywords recognised   -> emergency (only when the model supports keywords,
+                                      and only with speech: recognizers hear words in music)
 3. number under a time-limited block (only when the centre enables blocking; set by a
    supervisor or after many prank verdicts, always with an expiry and an audit trail)
                                    -> blocked: recorded warning, then the call ends,
@@ -110,7 +111,8 @@ def _pressed_55(f: Features, p: ScreeningPolicy) -> bool:
 
 
 def _keywords(f: Features, p: ScreeningPolicy) -> bool:
-    return f.keywords_supported and bool(f.keywords)
+    # Only words heard while someone spoke: a recognizer finds "words" in music and noise.
+    return f.keywords_supported and bool(f.keywords) and _spoke(f, p)
 
 
 def _repeat_prankster(f: Features, p: ScreeningPolicy) -> bool:

@@ -45,6 +45,14 @@ PRANKSTER = {"prank_reports": 4, "genuine_reports": 1}
             False,
             set(),
         ),
+        # keywords "heard" in music are not speech: still a suspected prank
+        (
+            Features(sound_seconds=5.5, keywords=("api",), keywords_supported=True),
+            Verdict.PRANK,
+            "low",
+            True,
+            {"prank-suspected"},
+        ),
         # music, street noise, laughter: sound but no speech
         (Features(sound_seconds=5.5), Verdict.PRANK, "low", True, {"prank-suspected"}),
         (Features(sound_seconds=0.5), Verdict.SILENT_PENDING, "silent", False, set()),
@@ -91,7 +99,7 @@ def test_a_cough_is_not_speech() -> None:
 
 
 def test_keyword_reason_names_the_words() -> None:
-    decision = decide(Features(keywords=("kebakaran", "tolong"), keywords_supported=True), POLICY)
+    decision = decide(Features(**SPEECH, keywords=("kebakaran", "tolong"), keywords_supported=True), POLICY)
     assert decision.reason == "emergency keywords: kebakaran, tolong"
 
 

