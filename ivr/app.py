@@ -21,15 +21,16 @@ from aiohttp import web
 
 from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari.events import EventStream
-from ivr.adapters.ari.rest import AriRest
+from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.api import build_api
+from ivr.adapters.recorder import Recorder
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerPool, load_model
 from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
-from ivr.config.acd_policy import screening_policy
+from ivr.config.acd_policy import agency_policies, screening_policy
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
@@ -53,6 +54,10 @@ def _call_policy(settings: Settings, config: CentreConfig) -> CallPolicy:
         reassure_every_seconds=config.timers.reassurance_every_seconds,
         ring_seconds=config.timers.ring_seconds,
         screening=screening,
+        agencies=agency_policies(config),
+        agency_announce_media=settings.agency_announce_media,
+        agency_failed_media=settings.agency_failed_media,
+        record_calls=settings.record_calls,
     )
 
 
@@ -80,6 +85,16 @@ def _recognizers(settings: Settings, config: CentreConfig) -> RecognizerPool | N
     return RecognizerPool(model, report, settings.recognizer_slots)
 
 
+async def _clean_recordings(recorder: Recorder, every_seconds: float = 3600) -> None:
+    """Deletes recordings past retention, at start and then every hour."""
+    while True:
+        try:
+            await recorder.clean_up()
+        except (AriError, AriUnavailable) as exc:
+            log.warning("recording cleanup postponed: %s", exc)
+        await asyncio.sleep(every_seconds)
+
+
 async def run(settings: Settings) -> None:
     config = load_config(settings.centre_config)  # invalid: raises ConfigInvalid before anything starts
     recognizers = _recognizers(settings, config)  # forks its workers before any thread starts
@@ -98,8 +113,26 @@ async def run(settings: Settings) -> None:
             return engine.config.screening.block.enabled
 
         slots = settings.screening_slots
-        screener = Screener(rest, ports, reputation, recognizers, engine.post, blocking=blocking, slots=slots)
+        screener = Screener(
+            rest,
+            ports,
+            reputation,
+            recognizers,
+            engine.post,
+            blocking=blocking,
+            slots=slots,
+            waiter=engine.waiter,
+        )
         engine.use_screener(screener)
+        recorder = Recorder(
+            rest,
+            engine.waiter,
+            settings.recordings_path,
+            settings.recording_min_free_mb,
+            settings.recording_retention_days,
+        )
+        engine.use_recorder(recorder)
+        cleanup = asyncio.create_task(_clean_recordings(recorder), name="recording-cleanup")
         await engine.restore_agents()
 
         def reload() -> dict[str, Any]:
@@ -151,7 +184,8 @@ async def run(settings: Settings) -> None:
         )
         await engine.stop()
         runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
+        cleanup.cancel()
+        await asyncio.gather(runner, cleanup, return_exceptions=True)
         await api.cleanup()
     await redis_client.aclose()
     if recognizers is not None:

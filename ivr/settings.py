@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MEDIA = r"^(sound|recording|tone):\S+$"  # an ARI media URI
+
 
 class StoreSettings(BaseSettings):
     """What tools that only read call records need (no ARI secret)."""
@@ -51,10 +53,18 @@ class Settings(StoreSettings):
     http_bind: str = Field("127.0.0.1", pattern=r"^[0-9a-fA-F:.]+$")
     http_port: int = Field(8112, ge=1, le=65535)
     api_token: SecretStr = Field(min_length=16)
-    greeting_media: str = Field("sound:ivr112/greeting", pattern=r"^(sound|recording|tone):\S+$")
-    reassurance_media: str = Field("sound:ivr112/reassurance", pattern=r"^(sound|recording|tone):\S+$")
-    silent_prompt_media: str = Field("sound:ivr112/silent-call", pattern=r"^(sound|recording|tone):\S+$")
-    warning_media: str = Field("sound:ivr112/prank-warning", pattern=r"^(sound|recording|tone):\S+$")
+    greeting_media: str = Field("sound:ivr112/greeting", pattern=MEDIA)
+    reassurance_media: str = Field("sound:ivr112/reassurance", pattern=MEDIA)
+    silent_prompt_media: str = Field("sound:ivr112/silent-call", pattern=MEDIA)
+    warning_media: str = Field("sound:ivr112/prank-warning", pattern=MEDIA)
+    agency_announce_media: str = Field("sound:ivr112/agency-announce", pattern=MEDIA)
+    agency_failed_media: str = Field("sound:ivr112/agency-unreachable", pattern=MEDIA)
+    # Recording: every call, one WAV per call, in Asterisk's recordings folder; this is that
+    # folder as the control plane sees it (free-space checks). Unset: no free-space check.
+    record_calls: bool = True
+    recordings_path: Path | None = None
+    recording_min_free_mb: int = Field(500, ge=0, le=10_000_000)
+    recording_retention_days: int = Field(30, ge=1, le=3650)
     greeting_guard_seconds: float = Field(30.0, ge=5, le=120)
     # Screening audio: Asterisk sends each screened caller's audio (externalMedia RTP) to a
     # port of this range on this address, which must be one of this host's addresses.

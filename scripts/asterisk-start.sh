@@ -20,8 +20,9 @@ bash "$REPO_DIR/scripts/prompts.sh" "$IVR_CACHE_DIR/prompts"
 rm -rf "$sounds/ivr112"
 cp -r "$IVR_CACHE_DIR/prompts/ivr112" "$sounds/ivr112"
 
-mkdir -p "$ASTERISK_ROOT/run/asterisk"
-chroot "$ASTERISK_ROOT" chown asterisk:asterisk /run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk
+mkdir -p "$ASTERISK_ROOT/run/asterisk" "$ASTERISK_ROOT/var/spool/asterisk/recording"
+chroot "$ASTERISK_ROOT" chown asterisk:asterisk /run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk \
+  /var/spool/asterisk/recording
 rm -f "$ASTERISK_ROOT/var/log/asterisk/messages.log"
 chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -U asterisk -G asterisk \
   || die "asterisk did not start (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ivr.config.schema import CentreConfig
 from ivr.core.acd.model import AcdPolicy, Agent, PriorityLevel
+from ivr.core.call_state import AgencyPolicy
 from ivr.core.screening import ScreeningPolicy, Verdict
 
 
@@ -54,4 +55,10 @@ def screening_policy(config: CentreConfig) -> ScreeningPolicy | None:
             Verdict.PRANK: levels.prank,
             Verdict.BLOCKED: levels.prank,
         },
+    )
+
+
+def agency_policies(config: CentreConfig) -> tuple[AgencyPolicy, ...]:
+    return tuple(
+        AgencyPolicy(a.id, a.name, tuple(a.endpoints), a.ring_seconds, a.code) for a in config.agencies
     )

@@ -75,8 +75,9 @@ class AgentConfig(Strict):
 class Agency(Strict):
     id: Name
     name: str = Field(min_length=1, max_length=80)
-    endpoints: list[Endpoint] = Field(min_length=1, max_length=10)
-    ring_seconds: int = Field(20, ge=5, le=120)
+    endpoints: list[Endpoint] = Field(min_length=1, max_length=10)  # tried in this order
+    ring_seconds: int = Field(20, ge=5, le=120)  # per endpoint
+    code: str = Field("", pattern=r"^[1-9]?$")  # the call taker presses * and this digit
 
 
 class ScreeningLevels(Strict):
@@ -137,6 +138,7 @@ class CentreConfig(Strict):
             ("agents", "id", [a.id for a in self.agents]),
             ("agents", "endpoint", [a.endpoint for a in self.agents]),
             ("agencies", "id", [a.id for a in self.agencies]),
+            ("agencies", "code", [a.code for a in self.agencies if a.code]),
         ):
             for dup in _duplicates(values):
                 second = values.index(dup, values.index(dup) + 1)

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ivr.core import call_agencies as agencies
 from ivr.core import call_screening as screening
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
+from ivr.core.call_start import adopt, start
 from ivr.core.call_state import (
     GREETING_GUARD,
     HANDOVER_LABEL,
@@ -38,8 +40,11 @@ from ivr.core.call_state import (
     Phase,
     Result,
     Transition,
+    answered_outcome,
     end,
     event_key,
+    hangup_leg,
+    queued,
     timeline,
 )
 from ivr.core.outcomes import Outcome
@@ -61,60 +66,8 @@ __all__ = [
 ]
 
 
-def _queued(call: Call, *, overflow: bool = True) -> cmd.ToAcd:
-    return cmd.ToAcd(
-        acd.CallerQueued(call.call_id, call.level, arrived_at=call.arrived_at, overflow=overflow)
-    )
-
-
-def _hangup_leg(call: Call) -> list[cmd.Command]:
-    return [cmd.Hangup(call.taker_channel)] if call.taker_channel else []
-
-
 def _stop_waiting_sounds(call: Call) -> list[cmd.Command]:
     return [cmd.CancelTimer(call.call_id, REASSURE), cmd.StopPrompt(call.reassurance_id)]
-
-
-def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
-    call = Call(
-        event.call_id,
-        event.caller_number,
-        event.dialled,
-        Phase.ANSWERING,
-        policy,
-        event.level,
-        arrived_at=now,
-        pinned=event.pinned,
-    )
-    return call, [
-        timeline(call, "arrived", now, caller=event.caller_number, dialled=event.dialled, level=event.level),
-        cmd.Answer(call.call_id),
-    ]
-
-
-def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
-    """A caller found in Asterisk after a (re)connect that no task owns."""
-    since = event.arrived_at if event.arrived_at is not None else now
-    call = Call(
-        event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy, event.level, since
-    )
-    who = event.taker or event.overflow_target or ""
-    note = timeline(call, "adopted", now, answered=str(event.answered), taker=who)
-    if event.taker_channel is not None and event.overflow_target is not None:
-        adopted = replace(
-            call,
-            phase=Phase.CONNECTED,
-            overflow_target=event.overflow_target,
-            taker_channel=event.taker_channel,
-        )
-        return adopted, [note]
-    if event.taker is not None and event.taker_channel is not None:
-        adopted = replace(call, phase=Phase.CONNECTED, taker=event.taker, taker_channel=event.taker_channel)
-        return adopted, [note, cmd.ToAcd(acd.AgentOnCall(event.taker, call.call_id))]
-    if event.answered:
-        waiting = replace(call, phase=Phase.WAITING)
-        return waiting, [note, _queued(waiting), cmd.StartTimer(call.call_id, REASSURE, 0.1)]
-    return call, [note, cmd.Answer(call.call_id)]
 
 
 # ---- answering and greeting -------------------------------------------------------
@@ -122,12 +75,23 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
 
 def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
     listening, screen = screening.begin(replace(call, phase=Phase.GREETING), now)
+    recording: list[cmd.Command] = []
+    if call.policy.record_calls:
+        recording = [timeline(call, "recording", now, recording=call.call_id),
+                     cmd.StartRecording(call.call_id, call.call_id)]  # fmt: skip
     return listening, [
         timeline(call, "answered", now),
         cmd.PlayPrompt(call.call_id, ids.greeting_id(call.call_id), call.policy.greeting_media),
         cmd.StartTimer(call.call_id, GREETING_GUARD, call.policy.greeting_guard_seconds),
+        *recording,
         *screen,
     ]
+
+
+def _recording_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """The call goes on unrecorded; the timeline says why."""
+    assert isinstance(event, ev.CommandFailed)
+    return call, [timeline(call, "recording-failed", now, reason=event.reason)]
 
 
 def _answer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -142,7 +106,7 @@ def _to_waiting(entry: str) -> Handler:
         return replace(call, phase=Phase.WAITING), [
             cmd.CancelTimer(call.call_id, GREETING_GUARD),
             timeline(call, entry, now, **detail),
-            _queued(call),
+            queued(call),
             cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
             *screening.greeting_over(call),
         ]
@@ -245,14 +209,14 @@ def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     reason = str(getattr(event, "cause", None) or getattr(event, "reason", ""))
     back = _back_in_line(call)
     if call.taker is None:  # the overflow target did not take it: back in line, no second overflow
-        tell = _queued(call, overflow=False)
+        tell = queued(call, overflow=False)
     else:
         rang = now - call.offered_at >= call.policy.quick_failure_seconds
         tell = cmd.ToAcd(acd.OfferMissed(call.taker, call.call_id, rang=rang))
     failed = timeline(
         call, "offer-failed", now, taker=call.taker or call.overflow_target or "", reason=reason
     )
-    return back, [failed, *_hangup_leg(call), tell]
+    return back, [failed, *hangup_leg(call), tell]
 
 
 def _back_in_line(call: Call) -> Call:
@@ -266,7 +230,7 @@ def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
         Outcome.ABANDONED_IN_QUEUE,
         now,
         "caller",
-        *_hangup_leg(call),
+        *hangup_leg(call),
         cmd.ToAcd(acd.CallerLeft(call.call_id)),
     )
 
@@ -291,26 +255,23 @@ def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     failed = timeline(call, "connect-failed", now, taker=call.taker or call.overflow_target or "")
     return back, [
         failed,
-        *_hangup_leg(call),
+        *hangup_leg(call),
         cmd.DestroyBridge(call.bridge_id),  # it may exist already; a new one is made next time
         *_taker_free(call),
-        _queued(call, overflow=call.taker is not None),  # a failed overflow is not tried again
+        queued(call, overflow=call.taker is not None),  # a failed overflow is not tried again
         cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
     ]
-
-
-def _answered_outcome(call: Call) -> Outcome:
-    return Outcome.ANSWERED if call.taker else Outcome.OVERFLOWED
 
 
 def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
     return end(
         call,
-        _answered_outcome(call),
+        answered_outcome(call),
         now,
         "caller",
-        *_hangup_leg(call),
-        *_taker_free(call),
+        *hangup_leg(call),
+        *agencies.hangup_agencies(call),
+        *(_taker_free(call) if call.phase is not Phase.WITH_AGENCY else []),  # freed when they left
         cmd.DestroyBridge(call.bridge_id),
     )
 
@@ -318,9 +279,12 @@ def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
 def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
+    stays = agencies.taker_hung_up_with_agency(call, now)
+    if stays is not None:
+        return stays
     return end(
         call,
-        _answered_outcome(call),
+        answered_outcome(call),
         now,
         "taker",
         cmd.Hangup(call.call_id),
@@ -335,7 +299,7 @@ def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
         Outcome.HANDED_TO_FALLBACK,
         now,
         "system",
-        *_hangup_leg(call),
+        *hangup_leg(call),
         cmd.ToAcd(acd.CallerLeft(call.call_id)),
         cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
     )
@@ -356,6 +320,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     },
     Phase.GREETING: {
         **screening.before_answer_events(Phase.GREETING),
+        "CommandFailed:StartRecording": Transition(_recording_failed, ()),
         "GreetingFinished": Transition(_to_waiting("greeting-done"), (Phase.WAITING,)),
         f"TimerFired:{GREETING_GUARD}": Transition(_to_waiting("greeting-timeout"), (Phase.WAITING,)),
         "CommandFailed:PlayPrompt": Transition(_to_waiting("greeting-failed"), (Phase.WAITING,)),
@@ -390,8 +355,14 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     },
     Phase.CONNECTED: {
         **screening.AFTER_ANSWER_EVENTS,
+        **agencies.CONNECTED_EVENTS,
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
-        "TakerLegEnded": Transition(_taker_ended, (Phase.ENDED,)),
+        "TakerLegEnded": Transition(_taker_ended, (Phase.ENDED, Phase.WITH_AGENCY)),
+        "TakerAnswered": _STRAY,
+    },
+    Phase.WITH_AGENCY: {
+        **agencies.WITH_AGENCY_EVENTS,
+        "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
         "TakerAnswered": _STRAY,
     },
     Phase.ENDED: {

@@ -14,6 +14,7 @@ from enum import StrEnum
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
+from ivr.core.acd import events as acd
 from ivr.core.outcomes import Outcome
 from ivr.core.screening import ScreeningPolicy
 
@@ -40,7 +41,36 @@ class Phase(StrEnum):
     OFFERED = "offered"
     CONNECTING = "connecting"
     CONNECTED = "connected"
+    WITH_AGENCY = "with_agency"  # the call taker left: caller and agencies stay connected
     ENDED = "ended"
+
+
+class LegStatus(StrEnum):
+    RINGING = "ringing"
+    ANNOUNCING = "announcing"  # answered, hearing "112 Kendari, connecting a caller"
+    JOINED = "joined"
+    LEFT = "left"
+    FAILED = "failed"  # no endpoint of the agency answered
+
+
+LIVE_LEG = frozenset({LegStatus.RINGING, LegStatus.ANNOUNCING, LegStatus.JOINED})
+
+
+@dataclass(frozen=True)
+class AgencyLeg:
+    agency: str
+    channel_id: str
+    endpoint_index: int  # which of the agency's endpoints this leg rings
+    status: LegStatus = LegStatus.RINGING
+
+
+@dataclass(frozen=True)
+class AgencyPolicy:
+    agency: str
+    name: str
+    endpoints: tuple[str, ...]
+    ring_seconds: int = 20
+    code: str = ""  # the digit a call taker presses after * to bring this agency in
 
 
 @dataclass(frozen=True)
@@ -53,6 +83,10 @@ class CallPolicy:
     # An offer that ended sooner than this was refused (busy, unreachable), not missed.
     quick_failure_seconds: float = 2.0
     screening: ScreeningPolicy | None = None  # None: calls are queued unscreened
+    agencies: tuple[AgencyPolicy, ...] = ()
+    agency_announce_media: str = "sound:ivr112/agency-announce"
+    agency_failed_media: str = "sound:ivr112/agency-unreachable"
+    record_calls: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,6 +111,15 @@ class Call:
     verdict: str = ""  # the screening verdict, once there is one
     flags: frozenset[str] = frozenset()  # shown to the call taker (silent, silent-emergency, ...)
     screen_prompt: str | None = None  # playback id of a screening prompt that may still play
+    agencies: tuple[AgencyLeg, ...] = ()
+    agency_legs: int = 0  # agency legs originated so far (numbers the leg ids)
+    taker_keys: str = ""  # the call taker's keys since their last '*'
+
+    def agency_policy(self, agency: str) -> AgencyPolicy | None:
+        return next((a for a in self.policy.agencies if a.agency == agency), None)
+
+    def live_legs(self) -> list[AgencyLeg]:
+        return [leg for leg in self.agencies if leg.status in LIVE_LEG]
 
     @property
     def bridge_id(self) -> str:
@@ -108,6 +151,21 @@ def event_key(event: ev.CallEvent) -> str:
 
 def timeline(call: Call, entry: str, now: float, **detail: str) -> cmd.RecordTimeline:
     return cmd.RecordTimeline(call.call_id, entry, now, detail)
+
+
+def queued(call: Call, *, overflow: bool = True) -> cmd.ToAcd:
+    return cmd.ToAcd(
+        acd.CallerQueued(call.call_id, call.level, arrived_at=call.arrived_at, overflow=overflow)
+    )
+
+
+def hangup_leg(call: Call) -> list[cmd.Command]:
+    return [cmd.Hangup(call.taker_channel)] if call.taker_channel else []
+
+
+def answered_outcome(call: Call) -> Outcome:
+    """A call that reached a person: a call taker (answered) or the overflow target."""
+    return Outcome.ANSWERED if call.taker else Outcome.OVERFLOWED
 
 
 def end(call: Call, outcome: Outcome, now: float, by: str, *before: cmd.Command) -> Result:

@@ -87,6 +87,32 @@ class DestroyBridge:
 
 
 @dataclass(frozen=True)
+class CallAgency:
+    """Ring one endpoint of an agency for this call (the caller's channel is the originator)."""
+
+    call_id: str
+    agency: str
+    endpoint: str
+    channel_id: str
+    caller_channel: str
+    ring_seconds: int
+
+
+@dataclass(frozen=True)
+class AddToBridge:
+    bridge_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class StartRecording:
+    """Record everything the caller says and hears, from now until the call ends."""
+
+    call_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class StartScreening:
     """Listen to the caller (externalMedia) and measure; the caller hears nothing of it."""
 
@@ -150,6 +176,9 @@ Command = (
     | ContinueInDialplan
     | Hangup
     | DestroyBridge
+    | CallAgency
+    | AddToBridge
+    | StartRecording
     | StartScreening
     | FinishScreening
     | StopScreening

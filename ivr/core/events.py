@@ -121,6 +121,54 @@ class ScreeningReport:
 
 
 @dataclass(frozen=True)
+class AgencyRequested:
+    """A call taker (API or their phone's keys) asks for an agency in the call."""
+
+    call_id: str
+    agency: str
+    by: str
+
+
+@dataclass(frozen=True)
+class AgencyAnswered:
+    call_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class AgencyAnnounced:
+    """The agency heard the announcement: it may join."""
+
+    call_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class AgencyLegEnded:
+    """An agency leg is gone: not answered, refused, could not be placed, or hung up."""
+
+    call_id: str
+    channel_id: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class TakerLeaveRequested:
+    """The call taker leaves the conference; caller and agencies stay connected."""
+
+    call_id: str
+    by: str
+
+
+@dataclass(frozen=True)
+class TakerDtmf:
+    """A key the connected call taker pressed on their phone."""
+
+    call_id: str
+    digit: str
+
+
+@dataclass(frozen=True)
 class CallAdopted:
     """After a (re)connect, Asterisk holds a caller channel in our app that no task owns.
 
@@ -154,5 +202,11 @@ CallEvent = (
     | CallerDtmf
     | ScreeningPromptFinished
     | ScreeningReport
+    | AgencyRequested
+    | AgencyAnswered
+    | AgencyAnnounced
+    | AgencyLegEnded
+    | TakerLeaveRequested
+    | TakerDtmf
     | CallAdopted
 )

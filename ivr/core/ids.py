@@ -7,6 +7,8 @@ lookup table (and after a restart, from Asterisk's own list of channels and brid
 
 from __future__ import annotations
 
+import re
+
 TAKER_LEG = "-t"
 BRIDGE = "-bridge"
 GREETING = "-greeting"
@@ -72,4 +74,40 @@ def call_of_screening_prompt(playback_id: str) -> str | None:
     for suffix in SCREENING_PROMPTS:
         if playback_id.endswith(suffix) and len(playback_id) > len(suffix):
             return playback_id.removesuffix(suffix)
+    return None
+
+
+AGENCY_LEG = re.compile(r"^(?P<call>.+?)-ag(?P<n>[0-9]+)-(?P<agency>[a-z][a-z0-9_-]*)$")
+ANNOUNCE = "-announce"
+RECORDER = "-rec"
+
+
+def agency_leg_id(call_id: str, n: int, agency: str) -> str:
+    return f"{call_id}-ag{n}-{agency}"
+
+
+def agency_of_leg(channel_id: str) -> tuple[str, str] | None:
+    """(call id, agency id) of an agency leg, or None."""
+    match = AGENCY_LEG.match(channel_id)
+    return (match["call"], match["agency"]) if match else None
+
+
+def announce_id(leg_id: str) -> str:
+    return f"{leg_id}{ANNOUNCE}"
+
+
+def leg_of_announce(playback_id: str) -> str | None:
+    if playback_id.endswith(ANNOUNCE) and agency_of_leg(playback_id.removesuffix(ANNOUNCE)):
+        return playback_id.removesuffix(ANNOUNCE)
+    return None
+
+
+def recorder_id(call_id: str) -> str:
+    """The snoop channel that records the call (it hears both directions)."""
+    return f"{call_id}{RECORDER}"
+
+
+def call_of_recorder(channel_id: str) -> str | None:
+    if channel_id.endswith(RECORDER) and len(channel_id) > len(RECORDER):
+        return channel_id.removesuffix(RECORDER)
     return None

@@ -21,14 +21,16 @@ from dataclasses import replace
 from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari import models as ari
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.ari.translate import (
     EndpointReachability,
     FeatureCode,
     FeaturePromptDone,
-    ScreeningChannelReady,
+    HelperChannelReady,
     translate,
 )
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.recorder import Recorder
 from ivr.adapters.speech.screener import Screener
 from ivr.config.acd_policy import acd_policy, acd_roster
 from ivr.config.schema import CentreConfig
@@ -65,6 +67,7 @@ class Engine:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._ari = ari_rest
+        self.ari = ari_rest  # for the API's reads (recordings)
         self._store = store
         self._agent_store = agent_store
         self.config = config
@@ -79,6 +82,8 @@ class Engine:
         self._last_save: asyncio.Task[None] | None = None
         self.features = FeatureCodes(ari_rest, self)
         self.screener: Screener | None = None
+        self.recorder: Recorder | None = None
+        self.waiter = StasisWaiter()  # our helper channels' StasisStart
 
     # ---- start -----------------------------------------------------------------------
     async def restore_agents(self) -> None:
@@ -177,6 +182,10 @@ class Engine:
         self.screener = screener
         self._executor.screener = screener
 
+    def use_recorder(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._executor.recorder = recorder
+
     def set_policy(self, policy: flow.CallPolicy) -> None:
         """Timers and prompts for calls that arrive from now on."""
         self._policy = policy
@@ -210,9 +219,8 @@ class Engine:
                     await self.features.dialled(item)
                 case FeaturePromptDone(channel_id):
                     await self.features.done(channel_id)
-                case ScreeningChannelReady(channel_id):
-                    if self.screener is not None:
-                        self.screener.channel_ready(channel_id)
+                case HelperChannelReady(channel_id):
+                    self.waiter.ready(channel_id)
                 case ev.TakerAnswered(call_id=call_id) if call_id not in self.calls:
                     await self._hangup_quietly(item.channel_id)  # answered for a call that is over
                 case _ if hasattr(item, "call_id") and item.call_id in self.calls:

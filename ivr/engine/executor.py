@@ -14,12 +14,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
-from ivr.adapters.ari.translate import TAKER_ARG
+from ivr.adapters.ari.translate import AGENCY_ARG, TAKER_ARG
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.recorder import Recorder, RecordingUnavailable
 from ivr.adapters.speech.screener import Screener, ScreeningUnavailable
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd.events import AcdEvent
+from ivr.core.outcomes import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class Executor:
         self._store = store
         self._engine = engine
         self.screener = screener
+        self.recorder: Recorder | None = None
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._handlers: dict[type, Callable[[str, Any], Awaitable[None]]] = {
             cmd.Answer: self._answer,
@@ -51,6 +54,9 @@ class Executor:
             cmd.ContinueInDialplan: self._continue,
             cmd.Hangup: self._hangup,
             cmd.DestroyBridge: self._destroy_bridge,
+            cmd.CallAgency: self._call_agency,
+            cmd.AddToBridge: self._add_to_bridge,
+            cmd.StartRecording: self._start_recording,
             cmd.StartScreening: self._start_screening,
             cmd.FinishScreening: self._finish_screening,
             cmd.StopScreening: self._stop_screening,
@@ -124,6 +130,33 @@ class Executor:
         except StoreUnavailable as exc:
             log.error("call %s: timeline entry '%s' not stored: %s", call_id, c.entry, exc)
 
+    async def _call_agency(self, call_id: str, c: cmd.CallAgency) -> None:
+        try:
+            await self._ari.originate(
+                endpoint=c.endpoint,
+                channel_id=c.channel_id,
+                app_args=f"{AGENCY_ARG},{c.call_id}",
+                caller_number="112",
+                caller_name="112 Kendari",
+                ring_seconds=c.ring_seconds,
+                originator=c.caller_channel,
+            )
+        except (AriError, AriUnavailable) as exc:  # this endpoint cannot be rung: try the next one
+            log.warning("call %s: agency %s at %s not rung: %s", call_id, c.agency, c.endpoint, exc)
+            self._engine.post(call_id, ev.AgencyLegEnded(call_id, c.channel_id, f"not placed: {exc}"))
+
+    async def _add_to_bridge(self, call_id: str, c: cmd.AddToBridge) -> None:
+        await self._ari.add_channels(c.bridge_id, [c.channel_id])
+
+    async def _start_recording(self, call_id: str, c: cmd.StartRecording) -> None:
+        try:
+            if self.recorder is None:
+                raise RecordingUnavailable("no recorder in this control plane")
+            await self.recorder.start(c.call_id, c.channel_id)
+        except RecordingUnavailable as exc:
+            log.error("call %s goes on unrecorded: %s", call_id, exc)
+            self._engine.post(call_id, ev.CommandFailed(call_id, "StartRecording", str(exc)))
+
     async def _start_screening(self, call_id: str, c: cmd.StartScreening) -> None:
         try:
             if self.screener is None:
@@ -154,6 +187,8 @@ class Executor:
             self._drop_timer(*key)
         if self.screener is not None:
             self.screener.stop(c.call_id)  # whatever path ended the call, nothing stays behind
+        if self.recorder is not None and c.outcome is not Outcome.HANDED_TO_FALLBACK:
+            await self.recorder.stop(c.call_id)  # a handed-over caller stays recorded to the end
         self._engine.finished(c.call_id, c.outcome.value)
 
 

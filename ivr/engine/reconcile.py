@@ -7,7 +7,9 @@ Rules (Asterisk decides whether a channel exists; we decide what it is for):
   shares one of our bridges with its call-taker leg, otherwise back to waiting (or to
   answering if it was never answered).
 - A call-taker leg or one of our bridges that belongs to no call is cleaned up, and so
-  is a screening channel or bridge whose call has no screening running here.
+  is a screening channel or bridge whose call has no screening running here, and an
+  agency leg of a call not tracked here. A recorder channel is left alone: it records
+  the caller to the end and ends with the caller.
 Pure: plan() reads lists and returns a plan; the engine carries it out.
 """
 
@@ -92,6 +94,9 @@ def plan(
     for channel in channels:
         leg_call = ids.call_of_taker_leg(channel.id)
         screen_call = ids.call_of_screening(channel.id)
+        agency = ids.agency_of_leg(channel.id)
+        if agency is not None and agency[0] not in known:  # an adopted call does not know its agencies
+            leg_call = agency[0]
         if (leg_call is not None and leg_call not in owners) or (
             screen_call is not None and screen_call not in screened
         ):

@@ -29,6 +29,8 @@ import redis
 REPO = Path(__file__).resolve().parents[2]
 SIPP_DIR = REPO / "tests" / "sipp"
 CARRIER_IP = "127.0.0.2"
+ASTERISK_ROOT = Path(os.environ.get("ASTERISK_ROOT", "/var/cache/ivr112/asterisk-root"))
+RECORDINGS = ASTERISK_ROOT / "var/spool/asterisk/recording"  # Asterisk's, as the host sees it
 ASTERISK_SIP = "127.0.0.1:5060"
 
 
@@ -206,6 +208,7 @@ def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
             client.delete(key)
     env = {
         **stack.env,
+        "IVR_RECORDINGS_PATH": str(RECORDINGS),
         "IVR_REDIS_URL": f"redis://127.0.0.1:{stack.redis_port}/0",
         "IVR_HTTP_PORT": str(stack.api_port),
         **extra,

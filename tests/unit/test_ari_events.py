@@ -146,6 +146,7 @@ def test_recorded_call_drives_the_core_to_answered_by_the_taker() -> None:
     assert [t.entry for t in timeline] == [
         "arrived",
         "answered",
+        "recording",
         "greeting-done",
         "offered",
         "taker-answered",
@@ -262,19 +263,45 @@ def dtmf(channel_id: str, digit: str = "5") -> ari.AnyEvent:
     )
 
 
-def test_only_a_callers_keys_count_as_caller_dtmf() -> None:
+def test_keys_are_the_callers_or_the_call_takers_and_never_a_helper_channels() -> None:
     assert tr.translate(dtmf("1795846600.9")) == [ev.CallerDtmf("1795846600.9", "5")]
-    assert tr.translate(dtmf("1795846600.9-t1")) == []  # a call taker's keys are theirs
+    assert tr.translate(dtmf("1795846600.9-t1")) == [ev.TakerDtmf("1795846600.9", "5")]
     assert tr.translate(dtmf("1795846600.9-snoop")) == []
+    assert tr.translate(dtmf("1795846600.9-rec")) == []
+    assert tr.translate(dtmf("1795846600.9-ag1-damkar")) == []
+
+
+def test_agency_legs_answer_announce_and_end_for_their_call() -> None:
+    leg = "1795846600.9-ag2-ambulans"
+    assert tr.translate(stasis_start(["agency", "1795846600.9"], leg)) == [
+        ev.AgencyAnswered("1795846600.9", leg)
+    ]
+    done = ari.parse_event(
+        {
+            "type": "PlaybackFinished",
+            "playback": {
+                "id": f"{leg}-announce",
+                "state": "done",
+                "media_uri": "sound:x",
+                "target_uri": f"channel:{leg}",
+            },
+        }
+    )
+    assert tr.translate(done) == [ev.AgencyAnnounced("1795846600.9", leg)]
+    channel = {"id": leg, "name": "PJSIP/ambulans-00000003", "state": "Up"}
+    gone = ari.parse_event(
+        {"type": "ChannelDestroyed", "channel": channel, "cause": 19, "cause_txt": "No answer"}
+    )
+    assert tr.translate(gone) == [ev.AgencyLegEnded("1795846600.9", leg, "No answer")]
 
 
 @pytest.mark.parametrize("suffix", ["-snoop", "-media"])
 def test_screening_channels_report_ready_and_never_look_like_a_caller(suffix: str) -> None:
     channel_id = f"1795846600.9{suffix}"
     assert tr.translate(stasis_start(["screen", "1795846600.9"], channel_id)) == [
-        tr.ScreeningChannelReady(channel_id)
+        tr.HelperChannelReady(channel_id)
     ]
-    assert tr.translate(stasis_start([], channel_id)) == [tr.ScreeningChannelReady(channel_id)]
+    assert tr.translate(stasis_start([], channel_id)) == [tr.HelperChannelReady(channel_id)]
     channel = {"id": channel_id, "name": "Snoop/1795846600.9-00000001", "state": "Up"}
     for kind in ("StasisEnd", "ChannelHangupRequest", "ChannelDestroyed"):
         gone = ari.parse_event({"type": kind, "channel": channel, "cause": 16, "cause_txt": "Normal"})

@@ -77,6 +77,7 @@ def test_happy_path_commands_step_by_step() -> None:
     assert actions(commands) == [
         cmd.PlayPrompt(CALL, f"{CALL}-greeting", "sound:ivr112/greeting"),
         cmd.StartTimer(CALL, GREETING_GUARD, 30.0),
+        cmd.StartRecording(CALL, CALL),  # recorded from answer to end
     ]
     call, commands = handle(call, ev.GreetingFinished(CALL), 105.0)
     assert call.phase is Phase.WAITING
@@ -118,10 +119,10 @@ def test_timeline_entries_carry_the_now_passed_in() -> None:
     for event, now in zip(steps, nows, strict=True):
         call, commands = handle(call, event, now)
         stamped += [(now, c) for c in timeline(commands)]
-    entries = ["arrived", "answered", "greeting-done", "offered", "taker-answered", "connected", "ended"]
-    assert [c.entry for _, c in stamped] == entries
-    assert [c.at for _, c in stamped] == [now for now, _ in stamped] == [1000.25, *nows]
-    assert stamped[3][1].detail == {"taker": "taker02", "attempt": "1"}
+    entries = ["arrived", "answered", "recording", "greeting-done", "offered", "taker-answered", "connected"]
+    assert [c.entry for _, c in stamped] == [*entries, "ended"]
+    assert [c.at for _, c in stamped] == [now for now, _ in stamped] == [1000.25, 1001.5, *nows]
+    assert stamped[4][1].detail == {"taker": "taker02", "attempt": "1"}
     assert stamped[-1][1].detail == {"by": "caller", "outcome": "answered"}
 
 

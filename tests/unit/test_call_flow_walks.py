@@ -24,9 +24,11 @@ from ivr.core.call import (
     handle,
     start,
 )
+from ivr.core.call_state import AgencyPolicy
 
-POLICY = CallPolicy()
 CALL = "1795846476.6"
+POLICY = CallPolicy(agencies=(AgencyPolicy("damkar", "Damkar", ("PJSIP/damkar", "PJSIP/bpbd"), 20, "1"),))
+AGENCY_LEGS = [f"{CALL}-ag{n}-damkar" for n in (1, 2)]
 LEG1, LEG2 = f"{CALL}-t1", f"{CALL}-t2"
 SUPERVISOR = "PJSIP/supervisor"
 TO_PHASE: list[tuple[Phase, ev.CallEvent]] = [
@@ -72,7 +74,15 @@ def every_event(leg: str = LEG1) -> list[ev.CallEvent]:
         "Hangup",
         "DestroyBridge",
         "StopPrompt",
+        "StartRecording",
+        "CallAgency",
+        "AddToBridge",
     ]
+    agency = [ev.AgencyRequested(CALL, "damkar", "taker09"), ev.TakerLeaveRequested(CALL, "taker09")]
+    for channel in AGENCY_LEGS:
+        agency += [ev.AgencyAnswered(CALL, channel), ev.AgencyAnnounced(CALL, channel)]
+        agency.append(ev.AgencyLegEnded(CALL, channel, "No Answer"))
+    agency += [ev.TakerDtmf(CALL, key) for key in "*10"]
     return [
         ev.CallArrived(CALL, "081299", "112"),
         ev.CallerAnswered(CALL),
@@ -87,8 +97,24 @@ def every_event(leg: str = LEG1) -> list[ev.CallEvent]:
         ev.TimerFired(CALL, REASSURE),
         ev.ShutdownRequested(CALL),
         ev.CallAdopted(CALL, "081299", "112", True, None, None),
+        *agency,
         *(ev.CommandFailed(CALL, name, "gone") for name in failed),
     ]
+
+
+def with_agency() -> tuple[Call, list[cmd.Command]]:
+    """Connected, the fire brigade joined, the taker left: caller and agency talk."""
+    call, _ = arrive(0.0)
+    steps = [event for _, event in TO_PHASE] + [
+        ev.AgencyRequested(CALL, "damkar", "taker02"),
+        ev.AgencyAnswered(CALL, AGENCY_LEGS[0]),
+        ev.AgencyAnnounced(CALL, AGENCY_LEGS[0]),
+        ev.TakerLeaveRequested(CALL, "taker02"),
+    ]
+    for event in steps:
+        call, _ = handle(call, event, 1.0)
+    assert call.phase is Phase.WITH_AGENCY
+    return call, []  # the taker was freed when they left: the ACD holds nothing for this call
 
 
 def ended_calls() -> list[Call]:
@@ -197,6 +223,7 @@ def random_walk(seed: int) -> tuple[Call, list[cmd.Command], set[Phase]]:
         arrive(0.0),
         adopt(ev.CallAdopted(CALL, "081299", "112", True, None, None), 0.0, POLICY),
         adopt(ev.CallAdopted(CALL, "081299", "112", True, "taker05", LEG1), 0.0, POLICY),
+        with_agency(),
     ]
     call, history = rng.choice(starts)
     view, seen, now = AcdView(), {call.phase}, 0.0

@@ -97,9 +97,9 @@ class AriRest:
             params["originator"] = originator
         return Channel.model_validate(await self._call("POST", "/channels", "originate", params))
 
-    async def snoop(self, channel_id: str, snoop_id: str, app_args: str) -> Channel:
-        """A channel that hears what `channel_id` sends (spy in), placed in our app."""
-        params = {"spy": "in", "whisper": "none", "app": self.app, "appArgs": app_args, "snoopId": snoop_id}
+    async def snoop(self, channel_id: str, snoop_id: str, app_args: str, spy: str = "in") -> Channel:
+        """A channel that hears `channel_id` (spy in: what it sends; both: and what it hears)."""
+        params = {"spy": spy, "whisper": "none", "app": self.app, "appArgs": app_args, "snoopId": snoop_id}
         data = await self._call("POST", f"/channels/{channel_id}/snoop", "snoop", params)
         return Channel.model_validate(data)
 
@@ -116,6 +116,34 @@ class AriRest:
         }
         data = await self._call("POST", "/channels/externalMedia", "external media", params)
         return Channel.model_validate(data)
+
+    async def record(self, channel_id: str, name: str) -> None:
+        """Record a channel into <recordings>/<name>.wav; refuses to overwrite."""
+        params = {"name": name, "format": "wav", "ifExists": "fail", "beep": "false", "terminateOn": "none"}
+        await self._call("POST", f"/channels/{channel_id}/record", "record", params)
+
+    async def stop_recording(self, name: str) -> None:
+        """Stop a live recording and keep its file (never 'cancel', which deletes it)."""
+        await self._call("POST", f"/recordings/live/{name}/stop", "stop recording")
+
+    async def stored_recordings(self) -> list[str]:
+        data = await self._call("GET", "/recordings/stored", "list recordings")
+        return [str(item["name"]) for item in data or []]
+
+    async def delete_recording(self, name: str) -> None:
+        await self._call("DELETE", f"/recordings/stored/{name}", "delete recording")
+
+    async def recording_file(self, name: str) -> bytes:
+        """The stored recording's file (WAV)."""
+        url = f"{self._base}/recordings/stored/{name}/file"
+        try:
+            async with self._session.get(url) as resp:
+                body = await resp.read()
+                if resp.status >= 300:
+                    raise AriError("get recording", resp.status, body.decode(errors="replace")[:200])
+                return body
+        except aiohttp.ClientError as exc:
+            raise AriUnavailable(f"ARI get recording: {exc}") from exc
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, label: str) -> None:
         await self._call(

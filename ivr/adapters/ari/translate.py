@@ -3,8 +3,10 @@
 Rules: pure mapping, no call-handling decisions; an ARI event that concerns no call of
 ours maps to nothing. ChannelHangupRequest, StasisEnd and ChannelDestroyed all mean "this leg
 is gone" (the first arrives before the PlaybackFinished of an interrupted prompt);
-the core ignores the duplicates. DTMF counts only from callers (a call taker's keys are
-theirs); the screener's snoop and externalMedia channels map to nothing.
+the core ignores the duplicates. A caller's keys are CallerDtmf, a connected call taker's
+TakerDtmf; an agency leg answering is AgencyAnswered, its announcement ending
+AgencyAnnounced, its end AgencyLegEnded. The screener's and recorder's channels only
+report that they entered the app.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ivr.core import ids
 
 CALLER_ARG = "caller"
 TAKER_ARG = "taker"
+AGENCY_ARG = "agency"
 FEATURE_PROMPT = "feature-"  # playback id prefix of feature-code confirmations
 
 
@@ -43,13 +46,17 @@ class FeaturePromptDone:
 
 
 @dataclass(frozen=True)
-class ScreeningChannelReady:
-    """A snoop or externalMedia channel of the screener entered our app (it may be bridged now)."""
+class HelperChannelReady:
+    """A channel the control plane made (screening snoop, externalMedia, recorder) entered our app."""
 
     channel_id: str
 
 
-Translated = ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone | ScreeningChannelReady
+Translated = ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone | HelperChannelReady
+
+
+def _helper(channel_id: str) -> bool:
+    return bool(ids.call_of_screening(channel_id) or ids.call_of_recorder(channel_id))
 
 
 def taker_of_channel_name(name: str) -> str | None:
@@ -60,8 +67,10 @@ def taker_of_channel_name(name: str) -> str | None:
 
 def translate(event: ari.AnyEvent) -> list[Translated]:
     match event:
-        case ari.StasisStart(channel=channel) if ids.call_of_screening(channel.id):
-            return [ScreeningChannelReady(channel.id)]
+        case ari.StasisStart(channel=channel) if _helper(channel.id):
+            return [HelperChannelReady(channel.id)]
+        case ari.StasisStart(args=["agency", call_id, *_], channel=channel):
+            return [ev.AgencyAnswered(call_id, channel.id)]
         # Literal strings here: a bare name in a pattern would capture, not compare.
         case ari.StasisStart(args=["caller", *rest], channel=channel):
             dialled = rest[0] if rest else "112"
@@ -77,7 +86,10 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
         case ari.ChannelDestroyed(channel=channel, cause_txt=cause):
             return _leg_gone(channel, cause or "hangup")
         case ari.ChannelDtmfReceived(channel=channel, digit=digit):
-            if ids.call_of_taker_leg(channel.id) or ids.call_of_screening(channel.id):
+            taker_of = ids.call_of_taker_leg(channel.id)
+            if taker_of is not None:
+                return [ev.TakerDtmf(taker_of, digit)]
+            if _helper(channel.id) or ids.agency_of_leg(channel.id):
                 return []
             return [ev.CallerDtmf(channel.id, digit)]
         case ari.PlaybackFinished(playback=playback):
@@ -87,7 +99,11 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             if greeting_of:
                 return [ev.GreetingFinished(greeting_of)]
             prompt_of = ids.call_of_screening_prompt(playback.id)
-            return [ev.ScreeningPromptFinished(prompt_of, playback.id)] if prompt_of else []
+            if prompt_of:
+                return [ev.ScreeningPromptFinished(prompt_of, playback.id)]
+            announced = ids.leg_of_announce(playback.id)
+            agency = ids.agency_of_leg(announced) if announced else None
+            return [ev.AgencyAnnounced(agency[0], announced)] if agency and announced else []
         case ari.EndpointStateChange(endpoint=endpoint):
             name = f"{endpoint.technology}/{endpoint.resource}"
             return [EndpointReachability(name, endpoint.state != "offline")]
@@ -95,8 +111,11 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
 
 
 def _leg_gone(channel: ari.Channel, cause: str) -> list[Translated]:
-    if ids.call_of_screening(channel.id) is not None:
-        return []  # the screener's own channels: it tears them down itself
+    if _helper(channel.id):
+        return []  # the screener's and recorder's own channels: they tear them down themselves
+    agency = ids.agency_of_leg(channel.id)
+    if agency is not None:
+        return [ev.AgencyLegEnded(agency[0], channel.id, cause)]
     call_id = ids.call_of_taker_leg(channel.id)
     if call_id is not None:
         return [ev.TakerLegEnded(call_id, channel.id, cause)]

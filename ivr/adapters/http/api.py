@@ -5,7 +5,7 @@ wrong input gets a 4xx with a message naming what was wrong, never a 500; change
 through the ACD exactly like feature codes from a phone; a configuration that does not
 validate is refused (422, every problem listed) and the running one stays.
 
-  GET  /api/health                      liveness (no token)
+  GET  /api/health                      liveness and alarms (no token)
   GET  /api/agents                      every call taker: declared status, activity, reachability
   POST /api/agents/{id}/login|logout|unpause
   POST /api/agents/{id}/pause           body {"reason": "..."}
@@ -18,6 +18,9 @@ validate is refused (422, every problem listed) and the running one stays.
   POST /api/reputation/{number}/block   body {"minutes": 60, "by": "...", "reason": "..."} (if enabled)
   DELETE /api/reputation/{number}/block body {"by": "..."}
   GET  /api/blocks/audit                every block and unblock, newest last
+  POST /api/calls/{id}/agencies         body {"agency": "damkar", "by": "taker03"}: bring an agency in
+  POST /api/calls/{id}/leave            body {"by": "taker03"}: the taker leaves caller and agencies
+  GET  /api/calls/{id}/recording        the call's recording (WAV), once the call has ended
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.live_call_api import add_live_call_routes
 from ivr.adapters.http.replies import error as _error
 from ivr.adapters.http.replies import problems as _problems
 from ivr.adapters.http.reputation_api import add_reputation_routes
@@ -79,7 +83,8 @@ def build_api(
         }
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "calls": len(engine.calls)})
+        alarms = [engine.recorder.alarm] if engine.recorder and engine.recorder.alarm else []
+        return web.json_response({"status": "ok", "calls": len(engine.calls), "alarms": alarms})
 
     async def agents(request: web.Request) -> web.Response:
         return web.json_response([agent_view(a) for a in sorted(engine.acd.agents)])
@@ -167,4 +172,5 @@ def build_api(
     app.router.add_post("/api/config/reload", reload_config)
     app.router.add_get("/api/calls/{call}", call_record)
     add_reputation_routes(app, lambda: engine.config, store, reputation, clock)
+    add_live_call_routes(app, engine, store)
     return app

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import StoreUnavailable
 from ivr.adapters.reputation_store import Reputation, ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool, Worker
@@ -79,6 +80,7 @@ class Screener:
         clock: Callable[[], float] = time.time,
         blocking: Callable[[], bool] = lambda: False,
         slots: int = 12,
+        waiter: StasisWaiter | None = None,
     ) -> None:
         self._ari = ari
         self._ports = ports
@@ -90,7 +92,7 @@ class Screener:
         self._slots = slots  # concurrent screenings this machine sustains (speech detection CPU)
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vad")
         self.sessions: dict[str, Session] = {}
-        self._ready: dict[str, asyncio.Future[None]] = {}  # channel id -> entered our app
+        self._waiter = waiter or StasisWaiter()  # the engine reports our channels' StasisStart
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -127,7 +129,7 @@ class Screener:
             session.consumer = asyncio.create_task(self._consume(session), name=f"screen-{call_id}")
             session.reputation = asyncio.create_task(self._lookup(caller_number))
             legs = [ids.snoop_id(call_id), ids.media_id(call_id)]
-            ready = [self._expect(leg) for leg in legs]
+            ready = [self._waiter.expect(leg) for leg in legs]
             await self._ari.snoop(channel_id, legs[0], f"{SCREEN_ARG},{call_id}")
             await self._ari.create_bridge(ids.screen_bridge_id(call_id), ids.screen_bridge_id(call_id))
             await self._ari.external_media(legs[1], f"{self._ports.host}:{receiver.port}")
@@ -138,25 +140,13 @@ class Screener:
             await self._release(session)
             raise ScreeningUnavailable(str(exc) or "screening channels did not enter the app") from exc
         finally:
-            for leg in (ids.snoop_id(call_id), ids.media_id(call_id)):
-                self._ready.pop(leg, None)
+            self._waiter.forget(ids.snoop_id(call_id), ids.media_id(call_id))
         log.info(
             "call %s: screening on RTP port %d, recognizer %s",
             call_id,
             receiver.port,
             "none free" if worker is None and self._recognizers else (worker.index if worker else "none"),
         )
-
-    def channel_ready(self, channel_id: str) -> None:
-        """StasisStart of a snoop or externalMedia channel."""
-        waiter = self._ready.get(channel_id)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _expect(self, channel_id: str) -> asyncio.Future[None]:
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._ready[channel_id] = waiter
-        return waiter
 
     def finish(self, call_id: str) -> None:
         """Stop listening; a ScreeningReport is posted to the call when measured."""

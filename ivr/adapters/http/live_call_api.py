@@ -1,0 +1,94 @@
+"""HTTP routes that act on a live call (agencies, leaving) and serve its recording.
+
+Rules: a request is checked against the call's current state before it reaches the
+core (unknown call 404, unknown agency 400 naming the known ones, wrong phase 409), then
+posted as an event exactly like the call taker's phone keys; the reply says what was
+asked, the outcome shows in the call's timeline. A recording is served once the call
+has ended (409 while it is live), as audio/wav; ?download=1 makes it an attachment.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+
+from ivr.adapters.ari.rest import AriError, AriUnavailable
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.replies import error, problems
+from ivr.core import events as ev
+from ivr.core.call_state import LegStatus, Phase
+from ivr.engine.engine import Engine
+
+Who = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class AgencyBody(BaseModel):
+    agency: str = Field(min_length=1, max_length=31)
+    by: str = Who
+
+
+class LeaveBody(BaseModel):
+    by: str = Who
+
+
+def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore) -> None:
+    async def agencies(request: web.Request) -> web.Response:
+        call_id = request.match_info["call"]
+        try:
+            body = AgencyBody.model_validate_json(await request.text() or "{}")
+        except ValidationError as exc:
+            return error(400, "invalid agency request", problems=problems(exc))
+        task = engine.calls.get(call_id)
+        if task is None:
+            return error(404, f"no live call '{call_id}'")
+        known = [a.id for a in engine.config.agencies]
+        if body.agency not in known:
+            return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})")
+        if task.state.phase not in (Phase.CONNECTED, Phase.WITH_AGENCY):
+            return error(409, f"call {call_id} is {task.state.phase.value}: agencies join connected calls")
+        task.post(ev.AgencyRequested(call_id, body.agency, body.by))
+        return web.json_response({"call_id": call_id, "agency": body.agency, "requested": True}, status=202)
+
+    async def leave(request: web.Request) -> web.Response:
+        call_id = request.match_info["call"]
+        try:
+            body = LeaveBody.model_validate_json(await request.text() or "{}")
+        except ValidationError as exc:
+            return error(400, "invalid leave request", problems=problems(exc))
+        task = engine.calls.get(call_id)
+        if task is None:
+            return error(404, f"no live call '{call_id}'")
+        state = task.state
+        if state.phase is not Phase.CONNECTED or not any(
+            a.status is LegStatus.JOINED for a in state.agencies
+        ):
+            return error(409, f"call {call_id}: the call taker can leave once an agency has joined")
+        task.post(ev.TakerLeaveRequested(call_id, body.by))
+        return web.json_response({"call_id": call_id, "leaving": True}, status=202)
+
+    async def recording(request: web.Request) -> web.StreamResponse:
+        call_id = request.match_info["call"]
+        if call_id in engine.calls:
+            return error(409, f"call {call_id} is still going on: its recording is not finished")
+        try:
+            record = await store.get(call_id)
+        except StoreUnavailable as exc:
+            return error(503, f"call records unavailable: {exc}")
+        if record is None:
+            return error(404, f"no call '{call_id}'")
+        try:
+            audio = await engine.ari.recording_file(call_id)
+        except AriError as exc:
+            if exc.status == 404:
+                return error(404, f"call {call_id} has no recording")
+            return error(502, f"Asterisk refused the recording: {exc}")
+        except AriUnavailable as exc:
+            return error(503, f"Asterisk unavailable: {exc}")
+        headers = {"Content-Type": "audio/wav"}
+        if request.query.get("download") == "1":
+            headers["Content-Disposition"] = f'attachment; filename="112-{call_id}.wav"'
+        return web.Response(body=audio, headers=headers)
+
+    app.router.add_post("/api/calls/{call}/agencies", agencies)
+    app.router.add_post("/api/calls/{call}/leave", leave)
+    app.router.add_get("/api/calls/{call}/recording", recording)

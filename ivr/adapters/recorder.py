@@ -1,0 +1,123 @@
+"""Records every call, from answer to end, one WAV file per call.
+
+How: a snoop on the caller's channel that hears both directions (what the caller says,
+and everything they hear: greeting, prompts, the call taker, the agencies) is recorded
+by Asterisk as <call id>.wav in its recordings folder (IVR_RECORDINGS_PATH: the same
+folder as the control plane sees it). The snoop ends with the caller's channel, so the
+recording covers the whole call even when the caller goes on to the native queue.
+
+Rules:
+- A recording is stopped (ARI "stop", which keeps the file), never cancelled or deleted
+  while live.
+- Before each recording the folder's free space is checked; below the minimum, an alarm
+  is raised (log line, /api/health) and the call goes on unrecorded, with the reason on
+  its timeline. Any other failure to record also costs the recording, never the call.
+- Retention: recordings older than IVR_RECORDING_RETENTION_DAYS are deleted through ARI
+  by the cleanup job (the call id begins with the epoch second the call arrived).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.stasis_waiter import StasisWaiter
+from ivr.core import ids
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT = 2.0
+RECORD_ARG = "record"
+
+
+class RecordingUnavailable(Exception):
+    """The call could not be recorded; the message says why."""
+
+
+class Recorder:
+    def __init__(
+        self,
+        ari: AriRest,
+        waiter: StasisWaiter,
+        folder: Path | None,
+        min_free_mb: int,
+        retention_days: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._ari = ari
+        self._waiter = waiter
+        self.folder = folder
+        self._min_free = min_free_mb * 1024 * 1024
+        self._retention = retention_days * 86400
+        self._clock = clock
+        self.alarm: str | None = None  # set while the recordings folder is (nearly) full
+
+    def free_bytes(self) -> int | None:
+        if self.folder is None:
+            return None
+        stats = os.statvfs(self.folder)
+        return stats.f_bavail * stats.f_frsize
+
+    def _check_space(self) -> None:
+        free = self.free_bytes()
+        if free is None or free >= self._min_free:
+            if self.alarm is not None:
+                log.warning("recordings folder %s has room again", self.folder)
+            self.alarm = None
+            return
+        alarm = f"recordings folder {self.folder} nearly full: {free // (1024 * 1024)} MB free"
+        if self.alarm is None:
+            log.error("ALARM %s; calls go on unrecorded until there is room", alarm)
+        self.alarm = alarm
+        raise RecordingUnavailable(alarm)
+
+    async def start(self, call_id: str, channel_id: str) -> None:
+        self._check_space()
+        snoop = ids.recorder_id(call_id)
+        ready = self._waiter.expect(snoop)
+        try:
+            await self._ari.snoop(channel_id, snoop, f"{RECORD_ARG},{call_id}", spy="both")
+            async with asyncio.timeout(READY_TIMEOUT):
+                await ready
+            await self._ari.record(snoop, call_id)
+        except (AriError, AriUnavailable, TimeoutError) as exc:
+            with contextlib.suppress(AriError, AriUnavailable):
+                await self._ari.hangup(snoop)
+            raise RecordingUnavailable(str(exc) or "the recorder channel did not enter the app") from exc
+        finally:
+            self._waiter.forget(snoop)
+
+    async def stop(self, call_id: str) -> None:
+        """Stop and keep the recording (a no-op once the caller's channel is gone)."""
+        with contextlib.suppress(AriError, AriUnavailable):
+            await self._ari.stop_recording(call_id)
+        with contextlib.suppress(AriError, AriUnavailable):
+            await self._ari.hangup(ids.recorder_id(call_id))
+
+    async def clean_up(self) -> int:
+        """Delete recordings past retention; returns how many."""
+        cutoff = self._clock() - self._retention
+        deleted = 0
+        for name in await self._ari.stored_recordings():
+            arrived = _arrival(name)
+            if arrived is not None and arrived < cutoff:
+                try:
+                    await self._ari.delete_recording(name)
+                    deleted += 1
+                except AriError as exc:
+                    log.warning("recording %s not deleted: %s", name, exc)
+        if deleted:
+            log.info("deleted %d recordings older than %d days", deleted, self._retention // 86400)
+        return deleted
+
+
+def _arrival(name: str) -> float | None:
+    """'1795868603.9' -> 1795868603.0 (a call id starts with the epoch second it arrived)."""
+    head = name.split(".", 1)[0]
+    return float(head) if head.isdigit() else None
