@@ -34,8 +34,14 @@ RECORDINGS = ASTERISK_ROOT / "var/spool/asterisk/recording"  # Asterisk's, as th
 ASTERISK_SIP = "127.0.0.1:5060"
 
 
+AGENCY_IPS = {"damkar": "127.0.0.31", "ambulans": "127.0.0.32", "bpbd": "127.0.0.33", "polisi": "127.0.0.34"}
+
+
 def taker_ip(taker: str) -> str:
-    """Where a phone answers in the test profile: takerNN on 127.0.0.(10+NN), the supervisor on .40."""
+    """Where a phone answers in the test profile: takerNN on 127.0.0.(10+NN), the supervisor on .40,
+    the agencies on .31-.34."""
+    if taker in AGENCY_IPS:
+        return AGENCY_IPS[taker]
     return "127.0.0.40" if taker == "supervisor" else f"127.0.0.{10 + int(taker[-2:])}"
 
 
