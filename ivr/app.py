@@ -55,6 +55,7 @@ def _call_policy(settings: Settings, config: CentreConfig) -> CallPolicy:
         ring_seconds=config.timers.ring_seconds,
         screening=screening,
         agencies=agency_policies(config),
+        agency_legs_end_with_caller=config.agency_legs_end_with_caller,
         agency_announce_media=settings.agency_announce_media,
         agency_failed_media=settings.agency_failed_media,
         record_calls=settings.record_calls,

@@ -127,6 +127,7 @@ class CentreConfig(Strict):
     overflow_targets: dict[Name, OverflowTarget] = {}
     agents: list[AgentConfig] = Field(min_length=1, max_length=500)
     agencies: list[Agency] = []
+    agency_legs_end_with_caller: bool = True  # false: joined agencies stay with the call taker
     screening: Screening = Screening()
 
     def reference_problems(self) -> list[tuple[Loc, str]]:

@@ -264,6 +264,12 @@ def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
+    if call.caller_gone:
+        return call, []  # the same hang-up reported again
+    if agencies.stay_after_caller(call):
+        return replace(call, caller_gone=True), [
+            timeline(call, "caller-left", now, stays="taker and agencies")
+        ]
     return end(
         call,
         answered_outcome(call),
@@ -279,7 +285,7 @@ def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
 def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
-    stays = agencies.taker_hung_up_with_agency(call, now)
+    stays = None if call.caller_gone else agencies.taker_hung_up_with_agency(call, now)
     if stays is not None:
         return stays
     return end(
@@ -287,7 +293,8 @@ def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
         answered_outcome(call),
         now,
         "taker",
-        cmd.Hangup(call.call_id),
+        *([] if call.caller_gone else [cmd.Hangup(call.call_id)]),
+        *agencies.hangup_agencies(call),  # ringing ones too: nobody is left to talk to them
         *_taker_free(call),
         cmd.DestroyBridge(call.bridge_id),
     )

@@ -11,8 +11,10 @@ Rules:
 - The call taker may leave ('*0' or the API) once an agency has joined: caller and
   agencies stay connected (phase WITH_AGENCY) and the taker is free for the next call.
   A taker who hangs up while an agency is joined has left the same way.
-- When the caller hangs up, every agency leg ends too. When the last agency leaves a
-  call the taker already left, the caller is not left alone: the call ends.
+- When the caller hangs up, every agency leg ends too, unless the centre configured
+  agencies to stay: then joined agencies stay with the call taker, and the call ends
+  when the taker hangs up. When the last agency leaves a call the taker already left,
+  the caller is not left alone: the call ends.
 - Every step lands in the timeline: agency-requested, agency-ringing, agency-no-answer,
   agency-answered, agency-joined, agency-left, agency-failed, taker-left.
 """
@@ -145,8 +147,16 @@ def _no_answer(call: Call, leg: AgencyLeg, cause: str, now: float) -> Result:
     return updated, [missed, timeline(call, "agency-failed", now, agency=leg.agency), *told]
 
 
+def stay_after_caller(call: Call) -> bool:
+    """The caller hung up: do joined agencies stay with the taker (as configured)?"""
+    joined = any(leg.status is LegStatus.JOINED for leg in call.agencies)
+    return joined and call.phase is Phase.CONNECTED and not call.policy.agency_legs_end_with_caller
+
+
 def _taker_leaves(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert isinstance(event, ev.TakerLeaveRequested)
+    if call.caller_gone:
+        return call, [timeline(call, "taker-leave-refused", now, reason="the caller has hung up")]
     if not any(leg.status is LegStatus.JOINED for leg in call.agencies):
         return call, [timeline(call, "taker-leave-refused", now, reason="no agency has joined")]
     assert call.taker_channel is not None

@@ -86,6 +86,7 @@ class CallPolicy:
     agencies: tuple[AgencyPolicy, ...] = ()
     agency_announce_media: str = "sound:ivr112/agency-announce"
     agency_failed_media: str = "sound:ivr112/agency-unreachable"
+    agency_legs_end_with_caller: bool = True  # False: joined agencies stay with the taker
     record_calls: bool = True
 
 
@@ -114,6 +115,7 @@ class Call:
     agencies: tuple[AgencyLeg, ...] = ()
     agency_legs: int = 0  # agency legs originated so far (numbers the leg ids)
     taker_keys: str = ""  # the call taker's keys since their last '*'
+    caller_gone: bool = False  # the caller hung up; taker and agencies stay (configured so)
 
     def agency_policy(self, agency: str) -> AgencyPolicy | None:
         return next((a for a in self.policy.agencies if a.agency == agency), None)

@@ -92,6 +92,17 @@ class Stack:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
+    def recording(self, call_id: str, query: str = "") -> tuple[int, bytes, dict[str, str]]:
+        """A call's recording from the API: status, bytes, headers."""
+        url = f"http://127.0.0.1:{self.api_port}/api/calls/{call_id}/recording{query}"
+        request = urllib.request.Request(url)
+        request.add_header("Authorization", f"Bearer {self.api_token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                return resp.status, resp.read(), dict(resp.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+
     def login(self, *agents: str) -> None:
         for agent in agents:
             status, body = self.api("POST", f"/api/agents/{agent}/login")

@@ -139,3 +139,35 @@ def test_wrong_agency_requests_get_clear_errors(
     assert stack.api("POST", "/api/calls/nope/agencies", {"agency": "damkar", "by": "taker01"})[0] == 404
     assert stack.api("POST", f"/api/calls/{call_id}/agencies", {"agency": "damkar"})[0] == 400
     call.popen.wait(timeout=60)
+
+
+def test_configured_so_agencies_stay_with_the_taker_after_the_caller_hangs_up(
+    stack: Stack,
+    control_plane: Callable[..., Process],
+    phones: Callable[..., Process],
+    media: Path,
+    tmp_path: Path,
+) -> None:
+    config = centre_config(tmp_path)
+    text = config.read_text().replace(
+        "agency_legs_end_with_caller: true", "agency_legs_end_with_caller: false"
+    )
+    config.write_text(text)
+    control_plane(["taker03"], IVR_CENTRE_CONFIG=str(config))
+    taker = phones("taker03", "phone_hangs_up.xml", hold_ms=24000)
+    phones("polisi", "phone_answers.xml")
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=14000, caller="081277700004", wait=False)
+    call_id = stack.new_call_id(before)
+    stack.wait_entry(call_id, "connected", timeout=30)
+    assert (
+        stack.api("POST", f"/api/calls/{call_id}/agencies", {"agency": "polisi", "by": "taker03"})[0] == 202
+    )
+    stack.wait_entry(call_id, "agency-joined", timeout=20)
+    assert call.popen.wait(timeout=60) == 0, call.output()  # the caller hangs up
+    record = stack.wait_entry(call_id, "caller-left", timeout=10)
+    assert "outcome" not in record and len(agency_legs(stack)) == 1  # police and taker still talk
+    record = stack.wait_ended(call_id, timeout=30)  # until the taker hangs up
+    assert record["outcome"] == "answered" and record["by"] == "taker"
+    wait_for(lambda: agency_legs(stack) == [], 5, "the police leg to end with the taker")
+    assert taker.alive()

@@ -28,12 +28,12 @@ def greeting_seconds(stack: Stack) -> float:
     return float(out.stdout)
 
 
-SCREENING_ENTRIES = {"screening-started", "screened", "dtmf"}  # checked in test_screening.py
+BESIDE_THE_PATH = {"screening-started", "screened", "dtmf", "recording"}  # test_screening, test_recording
 
 
 def entries(record: dict[str, Any]) -> list[str]:
     """The call-path entries of the timeline (screening runs beside them)."""
-    return [item["entry"] for item in record["timeline"] if item["entry"] not in SCREENING_ENTRIES]
+    return [item["entry"] for item in record["timeline"] if item["entry"] not in BESIDE_THE_PATH]
 
 
 def at(record: dict[str, Any], entry: str) -> float:
@@ -71,6 +71,7 @@ def test_caller_reaches_taker_and_hangs_up(
     assert record["outcome"] == "answered"
     # the taker answered before the screening budget ran out: the verdict is recorded anyway
     assert record["verdict"] == "normal", record
+    assert [e["recording"] for e in record["timeline"] if e["entry"] == "recording"] == [call_id]
     assert record["by"] == "caller"
     assert record["caller"] == "081234567890"
     assert record["dialled"] == "112"

@@ -11,7 +11,6 @@ import time
 import wave
 from collections.abc import Callable
 from pathlib import Path
-from urllib.request import Request, urlopen
 
 import pytest
 
@@ -19,13 +18,6 @@ from ivr.adapters.speech.vad import SpeechDetector
 from tests.integration.stack import RECORDINGS, Process, Stack, place_call, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def download(stack: Stack, call_id: str, query: str = "") -> tuple[int, bytes, dict[str, str]]:
-    request = Request(f"http://127.0.0.1:{stack.api_port}/api/calls/{call_id}/recording{query}")
-    request.add_header("Authorization", f"Bearer {stack.api_token}")
-    with urlopen(request, timeout=10) as resp:
-        return resp.status, resp.read(), dict(resp.headers)
 
 
 def at(record: dict, entry: str) -> float:
@@ -46,7 +38,7 @@ def test_a_call_is_recorded_whole_and_served_once_it_ends(
     assert call.popen.wait(timeout=60) == 0, call.output()
     record = stack.wait_ended(call_id)
 
-    status, audio, headers = download(stack, call_id, "?download=1")
+    status, audio, headers = stack.recording(call_id, "?download=1")
     assert status == 200 and headers["Content-Type"] == "audio/wav"
     assert f'filename="112-{call_id}.wav"' in headers["Content-Disposition"]
     with wave.open(io.BytesIO(audio)) as wav:

@@ -62,12 +62,12 @@ def test_crashed_control_plane_adopts_the_waiting_caller_at_restart(
     assert not [b["id"] for b in stack.ari("GET", "/bridges")[1] if b["id"].endswith("-screen")]
 
     record = stack.wait_ended(call_id)
-    names = [
-        item["entry"] for item in record["timeline"] if item["entry"] not in ("screening-started", "screened")
-    ]
+    beside = ("screening-started", "screened", "recording")
+    names = [item["entry"] for item in record["timeline"] if item["entry"] not in beside]
     assert names[:3] == ["arrived", "answered", "greeting-done"]
     assert "adopted" in names and names[-3:] == ["taker-answered", "connected", "ended"]
     assert record["outcome"] == "answered" and record["taker"] == "taker04"
+    assert stack.recording(call_id)[0] == 200  # recorded through the crash
 
 
 def test_deliberate_stop_hands_the_waiting_caller_to_the_native_queue(

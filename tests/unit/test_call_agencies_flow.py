@@ -4,6 +4,8 @@
 # on the timeline.
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
@@ -152,3 +154,22 @@ def test_the_takers_phone_keys_bring_agencies_in_and_leave() -> None:
 def test_a_leg_nobody_asked_for_is_hung_up() -> None:
     _, commands = handle(connected(), ev.AgencyAnswered(CALL, leg(5)), 120.0)
     assert commands == [cmd.Hangup(leg(5))]
+
+
+def test_configured_so_joined_agencies_stay_with_the_taker_after_the_caller_hangs_up() -> None:
+    staying = replace(POLICY, agency_legs_end_with_caller=False)
+    call = joined(replace(connected(), policy=staying))
+    call, commands = handle(call, ev.CallerHungUp(CALL), 140.0)
+    assert call.phase is Phase.CONNECTED and call.caller_gone and entries(commands) == ["caller-left"]
+    assert not of(commands, cmd.Hangup)
+    assert handle(call, ev.CallerHungUp(CALL), 140.1) == (call, [])  # the same hang-up, reported again
+    call, commands = handle(call, ev.TakerLegEnded(CALL, TAKER_LEG, "Normal Clearing"), 200.0)
+    assert (call.phase, call.outcome) == (Phase.ENDED, Outcome.ANSWERED)
+    assert cmd.Hangup(leg(1)) in commands and cmd.DestroyBridge(BRIDGE) in commands
+    assert cmd.ToAcd(acd.CallEnded("taker03")) in commands
+
+
+def test_a_taker_hanging_up_before_any_agency_answered_ends_the_ringing_legs_too() -> None:
+    call, _ = handle(connected(), ev.AgencyRequested(CALL, "damkar", "taker03"), 120.0)
+    call, commands = handle(call, ev.TakerLegEnded(CALL, TAKER_LEG, "Normal Clearing"), 125.0)
+    assert call.phase is Phase.ENDED and cmd.Hangup(leg(1)) in commands
