@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from ivr.adapters.agent_store import AgentStore
+from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.call_store import CallStore
@@ -133,6 +134,7 @@ async def run(settings: Settings) -> None:
             settings.recording_retention_days,
         )
         engine.use_recorder(recorder)
+        engine.archive = Archive(settings.archive_path)
         cleanup = asyncio.create_task(_clean_recordings(recorder), name="recording-cleanup")
         await engine.restore_agents()
 
@@ -153,7 +155,14 @@ async def run(settings: Settings) -> None:
                 log.error("SIGHUP: configuration refused, the running one stays:\n%s", exc)
 
         api = web.AppRunner(
-            build_api(engine, store, reputation, settings.api_token.get_secret_value(), reload)
+            build_api(
+                engine,
+                store,
+                reputation,
+                settings.api_token.get_secret_value(),
+                reload,
+                timezone=settings.timezone,
+            )
         )
         await api.setup()
         await web.TCPSite(api, settings.http_bind, settings.http_port).start()
@@ -189,5 +198,7 @@ async def run(settings: Settings) -> None:
         await asyncio.gather(runner, cleanup, return_exceptions=True)
         await api.cleanup()
     await redis_client.aclose()
+    if engine.archive is not None:
+        engine.archive.close()
     if recognizers is not None:
         recognizers.close()

@@ -65,6 +65,7 @@ class Settings(StoreSettings):
     recordings_path: Path | None = None
     recording_min_free_mb: int = Field(500, ge=0, le=10_000_000)
     recording_retention_days: int = Field(30, ge=1, le=3650)
+    archive_path: Path = Path("/var/lib/ivr112/calls.sqlite3")  # durable call history (SQLite)
     greeting_guard_seconds: float = Field(30.0, ge=5, le=120)
     # Screening audio: Asterisk sends each screened caller's audio (externalMedia RTP) to a
     # port of this range on this address, which must be one of this host's addresses.

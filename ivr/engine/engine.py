@@ -17,8 +17,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from ivr.adapters.agent_store import AgentStore
+from ivr.adapters.archive import Archive
 from ivr.adapters.ari import models as ari
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
@@ -47,6 +49,7 @@ from ivr.engine import reconcile
 from ivr.engine.call_task import CallTask
 from ivr.engine.executor import Executor
 from ivr.engine.feature_codes import FeatureCodes
+from ivr.engine.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,9 @@ class Engine:
         self.screener: Screener | None = None
         self.recorder: Recorder | None = None
         self.waiter = StasisWaiter()  # our helper channels' StasisStart
+        self.metrics = Metrics()
+        self.archive: Archive | None = None
+        self.ari_connected = False
 
     # ---- start -----------------------------------------------------------------------
     async def restore_agents(self) -> None:
@@ -201,6 +207,32 @@ class Engine:
 
     def finished(self, call_id: str, outcome: str) -> None:
         log.info("call %s ended: %s", call_id, outcome)
+        task = asyncio.create_task(self._after_call(call_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _after_call(self, call_id: str) -> None:
+        """Count the finished call and archive its record (the 'ended' entry is stored by now)."""
+        record = await self._finished_record(call_id)
+        if record is not None:
+            self.metrics.call_finished(record)
+            if self.archive is not None:
+                await self.archive.put(record)
+
+    async def _finished_record(self, call_id: str) -> dict[str, Any] | None:
+        try:
+            record = await self._store.get(call_id)
+        except StoreUnavailable as exc:
+            log.error("call %s not archived (records unavailable): %s", call_id, exc)
+            return None
+        return None if record is None else {"call_id": call_id, **record}
+
+    async def archive_again(self, call_id: str) -> None:
+        """A finished call's record changed (a disposition): its archive row follows."""
+        if self.archive is not None and call_id not in self.calls:
+            record = await self._finished_record(call_id)
+            if record is not None and record.get("outcome"):
+                await self.archive.put(record)
 
     # ---- ARI side --------------------------------------------------------------------
     async def on_event(self, event: ari.AnyEvent) -> None:
@@ -227,6 +259,7 @@ class Engine:
                     self.calls[item.call_id].post(item)
 
     async def on_connected(self) -> None:
+        self.ari_connected = True
         await self._watch_agents()
         channels = await self._ari.channels()
         bridges = await self._ari.bridges()

@@ -92,6 +92,13 @@ class Stack:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
 
+    def api_text(self, path: str) -> tuple[int, str]:
+        """A non-JSON page of the control plane (metrics)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}{path}")
+        request.add_header("Authorization", f"Bearer {self.api_token}")
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+
     def recording(self, call_id: str, query: str = "") -> tuple[int, bytes, dict[str, str]]:
         """A call's recording from the API: status, bytes, headers."""
         url = f"http://127.0.0.1:{self.api_port}/api/calls/{call_id}/recording{query}"
@@ -226,6 +233,7 @@ def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
     env = {
         **stack.env,
         "IVR_RECORDINGS_PATH": str(RECORDINGS),
+        "IVR_ARCHIVE_PATH": str(stack.workdir / "calls.sqlite3"),
         "IVR_REDIS_URL": f"redis://127.0.0.1:{stack.redis_port}/0",
         "IVR_HTTP_PORT": str(stack.api_port),
         **extra,

@@ -21,6 +21,9 @@ validate is refused (422, every problem listed) and the running one stays.
   POST /api/calls/{id}/agencies         body {"agency": "damkar", "by": "taker03"}: bring an agency in
   POST /api/calls/{id}/leave            body {"by": "taker03"}: the taker leaves caller and agencies
   GET  /api/calls/{id}/recording        the call's recording (WAV), once the call has ended
+  GET  /api/history?day=YYYY-MM-DD      finished calls of a day (archive), filters outcome, caller, limit
+  GET  /api/kpis?day=YYYY-MM-DD         the day's key figures (service levels, abandon rate, ...)
+  GET  /metrics                         Prometheus metrics
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.live_call_api import add_live_call_routes
 from ivr.adapters.http.replies import error as _error
 from ivr.adapters.http.replies import problems as _problems
@@ -58,6 +62,7 @@ def build_api(
     token: str,
     reload: Callable[[], dict[str, Any]],
     clock: Callable[[], float] = time.time,
+    timezone: str = "Asia/Makassar",
 ) -> web.Application:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -171,6 +176,7 @@ def build_api(
     app.router.add_get("/api/screening", screening)
     app.router.add_post("/api/config/reload", reload_config)
     app.router.add_get("/api/calls/{call}", call_record)
-    add_reputation_routes(app, lambda: engine.config, store, reputation, clock)
+    add_reputation_routes(app, lambda: engine.config, store, reputation, clock, engine.archive_again)
     add_live_call_routes(app, engine, store)
+    add_history_routes(app, engine, timezone)
     return app

@@ -10,7 +10,7 @@ number for `minutes`, by "system".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
@@ -44,6 +44,7 @@ def add_reputation_routes(
     store: CallStore,
     reputation: ReputationStore,
     clock: Callable[[], float],
+    changed: Callable[[str], Awaitable[None]] | None = None,
 ) -> None:
     async def disposition(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
@@ -67,6 +68,8 @@ def add_reputation_routes(
             blocked_until = await auto_block(number, now) if body.disposition is Disposition.PRANK else None
         except StoreUnavailable as exc:
             return error(503, f"call records unavailable: {exc}")
+        if changed is not None:
+            await changed(call_id)  # the archived record follows
         reply = {"call_id": call_id, "disposition": body.disposition.value, "replaced": previous}
         return web.json_response({**reply, "blocked_until": blocked_until})
 

@@ -1,0 +1,164 @@
+"""The durable call history: every finished call's record, archived to SQLite.
+
+Redis holds live state and recent records (they expire); this file keeps the history
+the API's history and KPI queries read. One row per call, its timeline as JSON.
+
+Rules:
+- The schema is versioned (table schema_version); opening an older file migrates it
+  step by step, a newer one is refused with a message naming both versions.
+- Writes happen in a worker thread, one at a time, so the event loop never waits on
+  disk; a failed write is logged and costs the archive row, never the call.
+- Archiving the same call again replaces its row (a disposition set later, a record
+  completed after a Redis outage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE calls (
+        call_id      TEXT PRIMARY KEY,
+        caller       TEXT NOT NULL DEFAULT '',
+        dialled      TEXT NOT NULL DEFAULT '',
+        arrived_at   REAL NOT NULL,
+        answered_at  REAL,            -- a call taker (or the overflow target) answered
+        ended_at     REAL,
+        outcome      TEXT NOT NULL DEFAULT '',
+        level        TEXT NOT NULL DEFAULT '',
+        verdict      TEXT NOT NULL DEFAULT '',
+        flags        TEXT NOT NULL DEFAULT '',
+        taker        TEXT NOT NULL DEFAULT '',
+        disposition  TEXT NOT NULL DEFAULT '',
+        agencies     TEXT NOT NULL DEFAULT '',  -- agencies that joined, space separated
+        agency_joined_at REAL,        -- the first agency joining
+        recording    TEXT NOT NULL DEFAULT '',
+        record       TEXT NOT NULL   -- the whole record with its timeline, JSON
+    );
+    CREATE INDEX calls_by_arrival ON calls (arrived_at);
+    CREATE INDEX calls_by_caller ON calls (caller, arrived_at);
+    """,
+}
+
+
+class ArchiveError(Exception):
+    pass
+
+
+def row_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The archive row of a call record (hash fields + timeline) from the call store."""
+    timeline = record.get("timeline", [])
+
+    def first(entry: str) -> float | None:
+        return next((float(e["at"]) for e in timeline if e.get("entry") == entry), None)
+
+    joined = [e for e in timeline if e.get("entry") == "agency-joined"]
+    arrived = first("arrived")
+    return {
+        "call_id": record["call_id"],
+        "caller": record.get("caller", ""),
+        "dialled": record.get("dialled", ""),
+        "arrived_at": arrived if arrived is not None else float(record.get("arrived_at", 0.0)),
+        "answered_at": first("taker-answered"),
+        "ended_at": first("ended"),
+        "outcome": record.get("outcome", ""),
+        "level": record.get("level", ""),
+        "verdict": record.get("verdict", ""),
+        "flags": record.get("flags", ""),
+        "taker": record.get("taker", ""),
+        "disposition": record.get("disposition", ""),
+        "agencies": " ".join(dict.fromkeys(str(e.get("agency", "")) for e in joined)),
+        "agency_joined_at": float(joined[0]["at"]) if joined else None,
+        "recording": next(
+            (str(e.get("recording", "")) for e in timeline if e.get("entry") == "recording"), ""
+        ),
+        "record": json.dumps(record, sort_keys=True),
+    }
+
+
+class Archive:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = self._db.execute("SELECT version FROM schema_version").fetchone()
+            current = row["version"] if row else 0
+            if current > SCHEMA_VERSION:
+                raise ArchiveError(
+                    f"{self.path}: archive schema {current} is newer than this control plane's "
+                    f"({SCHEMA_VERSION}); upgrade the control plane"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                self._db.executescript(f"BEGIN; {MIGRATIONS[version]} COMMIT;")
+                self._db.execute("DELETE FROM schema_version")
+                self._db.execute("INSERT INTO schema_version VALUES (?)", (version,))
+                log.info("archive %s migrated to schema %d", self.path, version)
+
+    # ---- writing ---------------------------------------------------------------------------
+    def _put(self, row: dict[str, Any]) -> None:
+        names = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        with self._lock:
+            self._db.execute(f"INSERT OR REPLACE INTO calls ({names}) VALUES ({marks})", row)
+
+    async def put(self, record: dict[str, Any]) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._put, row_of(record))
+        except (sqlite3.Error, KeyError, ValueError) as exc:
+            log.error("call %s not archived: %s", record.get("call_id"), exc)
+
+    # ---- reading ---------------------------------------------------------------------------
+    def _query(self, sql: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._db.execute(sql, args).fetchall()]
+
+    async def query(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._query, sql, args)
+
+    async def history(
+        self,
+        since: float,
+        until: float,
+        outcome: str | None = None,
+        caller: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM calls WHERE arrived_at >= ? AND arrived_at < ?"
+        args: list[Any] = [since, until]
+        if outcome:
+            sql += " AND outcome = ?"
+            args.append(outcome)
+        if caller:
+            sql += " AND caller = ?"
+            args.append(caller)
+        sql += " ORDER BY arrived_at DESC LIMIT ?"
+        args.append(limit)
+        rows = await self.query(sql, *args)
+        for row in rows:
+            row["record"] = json.loads(row["record"])
+        return rows
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        with self._lock:
+            self._db.close()

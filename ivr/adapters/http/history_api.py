@@ -1,0 +1,89 @@
+"""HTTP routes for what happened: call history and KPIs from the archive, and metrics.
+
+Rules: history and KPIs are read from the SQLite archive (durable beyond Redis); a day
+is a calendar day in the centre's time zone (IVR_TIMEZONE, Kendari: WITA); bad query
+parameters get 400 naming the parameter; /metrics is the Prometheus text format.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from ivr.adapters.http.replies import error
+from ivr.core import kpis
+from ivr.core.acd.model import Declared
+from ivr.engine.engine import Engine
+
+MAX_ROWS = 1000
+
+
+def _day_bounds(day: str | None, zone: ZoneInfo) -> tuple[float, float, str]:
+    """Epoch bounds of a calendar day in `zone` (today when None); ValueError if malformed."""
+    chosen = date.fromisoformat(day) if day else datetime.now(zone).date()
+    start = datetime(chosen.year, chosen.month, chosen.day, tzinfo=zone)
+    return start.timestamp(), (start + timedelta(days=1)).timestamp(), chosen.isoformat()
+
+
+def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> None:
+    zone = ZoneInfo(timezone)
+
+    def bounds(request: web.Request) -> tuple[float, float, str]:
+        try:
+            return _day_bounds(request.query.get("day"), zone)
+        except ValueError:
+            raise web.HTTPBadRequest(
+                text='{"error": "day: expected YYYY-MM-DD"}', content_type="application/json"
+            ) from None
+
+    async def history(request: web.Request) -> web.Response:
+        if engine.archive is None:
+            return error(503, "no call archive in this control plane")
+        since, until, day = bounds(request)
+        try:
+            limit = int(request.query.get("limit", "100"))
+        except ValueError:
+            return error(400, "limit: expected a whole number")
+        if not 1 <= limit <= MAX_ROWS:
+            return error(400, f"limit: between 1 and {MAX_ROWS}")
+        rows = await engine.archive.history(
+            since, until, request.query.get("outcome"), request.query.get("caller"), limit
+        )
+        return web.json_response({"day": day, "calls": rows})
+
+    async def key_figures(request: web.Request) -> web.Response:
+        if engine.archive is None:
+            return error(503, "no call archive in this control plane")
+        since, until, day = bounds(request)
+        rows = await engine.archive.query(
+            "SELECT * FROM calls WHERE arrived_at >= ? AND arrived_at < ?", since, until
+        )
+        offset = datetime.fromtimestamp(since, zone).utcoffset() or timedelta()
+        figures = kpis.compute(rows, int(offset.total_seconds()))
+        return web.json_response({"day": day, "timezone": timezone, **figures})
+
+    def gauges() -> dict[str, dict[str, float]]:
+        waiting: dict[str, float] = {}
+        for caller in engine.acd.waiting:
+            waiting[f'{{level="{caller.level}"}}'] = waiting.get(f'{{level="{caller.level}"}}', 0) + 1
+        agents: dict[str, float] = {}
+        for agent in engine.acd.agents.values():
+            state = agent.activity.value if agent.declared is Declared.AVAILABLE else agent.declared.value
+            key = f'{{state="{state}",reachable="{str(agent.reachable).lower()}"}}'
+            agents[key] = agents.get(key, 0) + 1
+        return {
+            "waiting_callers": waiting or {'{level="none"}': 0},
+            "agents": agents,
+            "calls_in_progress": {"": len(engine.calls)},
+            "ari_connected": {"": 1.0 if engine.ari_connected else 0.0},
+            "screenings_running": {"": len(engine.screener.sessions) if engine.screener else 0},
+        }
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(text=engine.metrics.render(gauges), content_type="text/plain", charset="utf-8")
+
+    app.router.add_get("/api/history", history)
+    app.router.add_get("/api/kpis", key_figures)
+    app.router.add_get("/metrics", metrics)
