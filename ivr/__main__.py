@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import redis.asyncio as aioredis
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.auth import UsersInvalid, token_hash
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.settings import Settings, SettingsError, SettingsT, StoreSettings, load_settings
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("timeline", help="print a call's timeline (default: the latest call)")
     show.add_argument("call_id", nargs="?")
     show.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    users = sub.add_parser("users", help="API users (IVR_USERS_FILE)")
+    users.add_subparsers(dest="users_command", required=True).add_parser(
+        "hash", help="print the token_sha256 of a token read from standard input"
+    )
     config = sub.add_parser("config", help="command-centre configuration (queue/*.yaml)")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a file; prints every problem, exits 1 if any")
@@ -166,6 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigInvalid as exc:
             print(f"ivr: centre configuration refused:\n{exc}", file=sys.stderr)
             return 2
+        except UsersInvalid as exc:
+            print(f"ivr: users file refused:\n{exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "users":
+        token = sys.stdin.readline().strip()
+        if len(token) < 16:
+            print("ivr: a token needs at least 16 characters (read from standard input)", file=sys.stderr)
+            return 1
+        print(token_hash(token))
         return 0
     return asyncio.run(_timeline(_settings(StoreSettings), args.call_id, args.json))
 

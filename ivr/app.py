@@ -25,6 +25,7 @@ from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.api import build_api
+from ivr.adapters.http.auth import load_users
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerPool, load_model
@@ -99,6 +100,7 @@ async def _clean_recordings(recorder: Recorder, every_seconds: float = 3600) -> 
 
 async def run(settings: Settings) -> None:
     config = load_config(settings.centre_config)  # invalid: raises ConfigInvalid before anything starts
+    users = load_users(settings.users_file, settings.api_token.get_secret_value())  # or UsersInvalid
     recognizers = _recognizers(settings, config)  # forks its workers before any thread starts
     auth = aiohttp.BasicAuth(settings.ari_user, settings.ari_password.get_secret_value())
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
@@ -159,7 +161,7 @@ async def run(settings: Settings) -> None:
                 engine,
                 store,
                 reputation,
-                settings.api_token.get_secret_value(),
+                users,
                 reload,
                 timezone=settings.timezone,
             )

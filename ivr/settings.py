@@ -52,7 +52,8 @@ class Settings(StoreSettings):
     centre_config: Path = Path("queue/kendari.yaml")
     http_bind: str = Field("127.0.0.1", pattern=r"^[0-9a-fA-F:.]+$")
     http_port: int = Field(8112, ge=1, le=65535)
-    api_token: SecretStr = Field(min_length=16)
+    api_token: SecretStr = Field(min_length=16)  # the operators' key: every role
+    users_file: Path | None = None  # call takers, supervisors, engineers (see ivr/adapters/http/auth.py)
     greeting_media: str = Field("sound:ivr112/greeting", pattern=MEDIA)
     reassurance_media: str = Field("sound:ivr112/reassurance", pattern=MEDIA)
     silent_prompt_media: str = Field("sound:ivr112/silent-call", pattern=MEDIA)

@@ -1,6 +1,7 @@
 """HTTP API: call takers' status, the waiting list, configuration reload, call records.
 
-Rules: every request but /api/health needs `Authorization: Bearer <IVR_API_TOKEN>`;
+Rules: every request but /api/health needs `Authorization: Bearer <token>` of a user
+(IVR_API_TOKEN or IVR_USERS_FILE; roles and what each may do: auth.py);
 wrong input gets a 4xx with a message naming what was wrong, never a 500; changes go
 through the ACD exactly like feature codes from a phone; a configuration that does not
 validate is refused (422, every problem listed) and the running one stays.
@@ -28,7 +29,6 @@ validate is refused (422, every problem listed) and the running one stays.
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -38,6 +38,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.auth import Role, User, authenticator
 from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.live_call_api import add_live_call_routes
 from ivr.adapters.http.replies import error as _error
@@ -59,19 +60,20 @@ def build_api(
     engine: Engine,
     store: CallStore,
     reputation: ReputationStore,
-    token: str,
+    users: dict[str, User],
     reload: Callable[[], dict[str, Any]],
     clock: Callable[[], float] = time.time,
     timezone: str = "Asia/Makassar",
 ) -> web.Application:
-    @web.middleware
-    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == "/api/health":
-            return await handler(request)
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return _error(401, "missing or wrong API token (Authorization: Bearer ...)")
-        return await handler(request)
+    async def taker_of_call(call_id: str) -> str | None:
+        task = engine.calls.get(call_id)
+        if task is not None:
+            return task.state.taker
+        try:
+            record = await store.get(call_id)
+        except StoreUnavailable:
+            return None
+        return record.get("taker") if record else None
 
     def agent_view(agent_id: str) -> dict[str, Any]:
         agent = engine.acd.agents[agent_id]
@@ -92,7 +94,10 @@ def build_api(
         return web.json_response({"status": "ok", "calls": len(engine.calls), "alarms": alarms})
 
     async def agents(request: web.Request) -> web.Response:
-        return web.json_response([agent_view(a) for a in sorted(engine.acd.agents)])
+        user: User = request["user"]
+        everyone = Role.SUPERVISOR in user.roles or Role.ENGINEER in user.roles
+        shown = [a for a in sorted(engine.acd.agents) if everyone or a == user.agent]
+        return web.json_response([agent_view(a) for a in shown])
 
     def known_agent(request: web.Request) -> str:
         agent_id = request.match_info["agent"]
@@ -165,7 +170,7 @@ def build_api(
             return _error(404, f"no call '{request.match_info['call']}'")
         return web.json_response(record)
 
-    app = web.Application(middlewares=[authenticate])
+    app = web.Application(middlewares=[authenticator(users, taker_of_call)])
     app.router.add_get("/api/health", health)
     app.router.add_get("/api/agents", agents)
     app.router.add_post("/api/agents/{agent}/login", simple(acd.AgentLoggedIn))

@@ -46,7 +46,7 @@ def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore)
             return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})")
         if task.state.phase not in (Phase.CONNECTED, Phase.WITH_AGENCY):
             return error(409, f"call {call_id} is {task.state.phase.value}: agencies join connected calls")
-        task.post(ev.AgencyRequested(call_id, body.agency, body.by))
+        task.post(ev.AgencyRequested(call_id, body.agency, request["user"].acting_as(body.by)))
         return web.json_response({"call_id": call_id, "agency": body.agency, "requested": True}, status=202)
 
     async def leave(request: web.Request) -> web.Response:
@@ -63,7 +63,7 @@ def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore)
             a.status is LegStatus.JOINED for a in state.agencies
         ):
             return error(409, f"call {call_id}: the call taker can leave once an agency has joined")
-        task.post(ev.TakerLeaveRequested(call_id, body.by))
+        task.post(ev.TakerLeaveRequested(call_id, request["user"].acting_as(body.by)))
         return web.json_response({"call_id": call_id, "leaving": True}, status=202)
 
     async def recording(request: web.Request) -> web.StreamResponse:

@@ -58,12 +58,13 @@ def add_reputation_routes(
                 return error(404, f"no call '{call_id}'")
             now = clock()
             number = record.get("caller", "")
-            previous = await reputation.record(number, call_id, body.disposition, body.by, now)
+            by = request["user"].acting_as(body.by)
+            previous = await reputation.record(number, call_id, body.disposition, by, now)
             await store.append(
                 call_id,
                 "disposition",
                 now,
-                {"disposition": body.disposition.value, "disposition_by": body.by},
+                {"disposition": body.disposition.value, "disposition_by": by},
             )
             blocked_until = await auto_block(number, now) if body.disposition is Disposition.PRANK else None
         except StoreUnavailable as exc:
@@ -104,7 +105,9 @@ def add_reputation_routes(
             return error(400, f"minutes: at most {rules.max_minutes:g} (screening.block.max_minutes)")
         number = request.match_info["number"]
         try:
-            until = await reputation.block(number, body.minutes, body.by, body.reason, clock())
+            until = await reputation.block(
+                number, body.minutes, request["user"].acting_as(body.by), body.reason, clock()
+            )
         except StoreUnavailable as exc:
             return error(503, f"reputation unavailable: {exc}")
         return web.json_response({"number": number, "blocked_until": until})
