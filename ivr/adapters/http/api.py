@@ -7,6 +7,7 @@ through the ACD exactly like feature codes from a phone; a configuration that do
 validate is refused (422, every problem listed) and the running one stays.
 
   GET  /api/health                      liveness and alarms (no token)
+  GET  /api/openapi.json                this API's OpenAPI document (no token)
   GET  /api/agents                      every call taker: declared status, activity, reachability
   POST /api/agents/{id}/login|logout|unpause
   POST /api/agents/{id}/pause           body {"reason": "..."}
@@ -40,10 +41,11 @@ from pydantic import BaseModel, Field, ValidationError
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import Role, User, authenticator
 from ivr.adapters.http.history_api import add_history_routes
-from ivr.adapters.http.live_call_api import add_live_call_routes
+from ivr.adapters.http.live_call_api import AgencyBody, LeaveBody, add_live_call_routes
+from ivr.adapters.http.openapi import document
 from ivr.adapters.http.replies import error as _error
 from ivr.adapters.http.replies import problems as _problems
-from ivr.adapters.http.reputation_api import add_reputation_routes
+from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, UnblockBody, add_reputation_routes
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
 from ivr.core.acd import events as acd
@@ -184,4 +186,19 @@ def build_api(
     add_reputation_routes(app, lambda: engine.config, store, reputation, clock, engine.archive_again)
     add_live_call_routes(app, engine, store)
     add_history_routes(app, engine, timezone)
+    spec = document(
+        {
+            ("POST", "/api/agents/{agent}/pause"): PauseBody,
+            ("POST", "/api/calls/{call}/disposition"): DispositionBody,
+            ("POST", "/api/calls/{call}/agencies"): AgencyBody,
+            ("POST", "/api/calls/{call}/leave"): LeaveBody,
+            ("POST", "/api/reputation/{number}/block"): BlockBody,
+            ("DELETE", "/api/reputation/{number}/block"): UnblockBody,
+        }
+    )
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(spec)
+
+    app.router.add_get("/api/openapi.json", openapi)
     return app

@@ -12,7 +12,7 @@ Rules:
   SHA-256 of their token (the token itself is never stored); `python -m ivr users hash`
   prints the hash of a token. The file is validated at start; a bad file stops the app
   with every problem named.
-- Every request but /api/health must authenticate (401 otherwise); a route not in the
+- Every request but /api/health and /api/openapi.json must authenticate (401 otherwise); a route not in the
   permission table is refused (403): nothing is open by omission. "Own" is checked
   against the live call (or its record) and the agent in the path.
 - A call taker acts as themselves: the `by` of what they submit is their agent id.
@@ -142,7 +142,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/kpis"): Role.SUPERVISOR,
     ("GET", "/metrics"): "staff",
 }
-OPEN = frozenset({"/api/health"})
+OPEN = frozenset({"/api/health", "/api/openapi.json"})  # no secrets in either
 
 
 def authenticator(

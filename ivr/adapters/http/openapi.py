@@ -1,0 +1,102 @@
+"""The API's OpenAPI 3.1 document, built from the permission table and the body models.
+
+Rules: every route the app serves is in the document and nothing else (a test checks
+both ways); request bodies are the pydantic models the handlers validate with, so the
+document cannot drift from what is enforced; every operation but health needs the
+bearer token, and its description says which role may call it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from ivr.adapters.http.auth import OPEN, RULES
+
+SUMMARIES: dict[tuple[str, str], str] = {
+    ("GET", "/api/health"): "Liveness, calls in progress, alarms",
+    ("GET", "/api/openapi.json"): "This document",
+    ("GET", "/api/agents"): "Call takers: declared status, activity, reachability",
+    ("POST", "/api/agents/{agent}/login"): "Log a call taker in",
+    ("POST", "/api/agents/{agent}/logout"): "Log a call taker out",
+    ("POST", "/api/agents/{agent}/pause"): "Pause a call taker, with a reason",
+    ("POST", "/api/agents/{agent}/unpause"): "End a call taker's pause",
+    ("GET", "/api/queue"): "Waiting callers, best placed first, with screening verdicts",
+    ("GET", "/api/screening"): "Screenings running: RTP ports and recognizers in use",
+    ("POST", "/api/config/reload"): "Re-read and apply the centre configuration",
+    ("GET", "/api/calls/{call}"): "A call's record and timeline",
+    ("POST", "/api/calls/{call}/disposition"): "The call taker's verdict on a call",
+    ("POST", "/api/calls/{call}/agencies"): "Bring an agency into a connected call",
+    ("POST", "/api/calls/{call}/leave"): "The call taker leaves caller and agencies connected",
+    ("GET", "/api/calls/{call}/recording"): "The call's recording (WAV), once it ended",
+    ("GET", "/api/reputation/{number}"): "A number's dispositions within the window, and any block",
+    ("POST", "/api/reputation/{number}/block"): "Block a number for a limited time (if enabled)",
+    ("DELETE", "/api/reputation/{number}/block"): "Lift a block",
+    ("GET", "/api/blocks/audit"): "Every block and unblock",
+    ("GET", "/api/history"): "Finished calls of a day, from the archive",
+    ("GET", "/api/kpis"): "A day's key figures",
+    ("GET", "/metrics"): "Prometheus metrics (text)",
+}
+QUERY: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("GET", "/api/history"): [
+        ("day", "string"),
+        ("outcome", "string"),
+        ("caller", "string"),
+        ("limit", "integer"),
+    ],
+    ("GET", "/api/kpis"): [("day", "string")],
+    ("GET", "/api/calls/{call}/recording"): [("download", "string")],
+}
+
+
+def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
+    for method, path in sorted({*RULES, *((m, p) for m, p in SUMMARIES if p in OPEN)}):
+        operation: dict[str, Any] = {
+            "summary": SUMMARIES[(method, path)],
+            "responses": {
+                "200": {"description": "done"},
+                "400": {"description": "bad input: the message names what was wrong"},
+                "401": {"description": "missing or wrong token"},
+                "403": {"description": "this user's role may not do this"},
+                "404": {"description": "no such call, agent or number"},
+            },
+        }
+        rule = RULES.get((method, path))
+        if rule is None:
+            operation["security"] = []
+        else:
+            operation["description"] = f"Allowed: {rule}."
+        parameters = [
+            {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in path.split("/")
+            if name.startswith("{")
+        ]
+        parameters += [
+            {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
+            for name, kind in QUERY.get((method, path), [])
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        body = bodies.get((method, path))
+        if body is not None:
+            schemas[body.__name__] = body.model_json_schema()
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
+                },
+            }
+        paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Kendari 112 control plane", "version": "1"},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }

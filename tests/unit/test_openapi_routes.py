@@ -1,0 +1,46 @@
+# The OpenAPI document (ivr.adapters.http.openapi) against the app the control plane
+# serves: built for real (nothing connects until a request needs it), its router lists
+# exactly the documented operations, and every documented body is the model the
+# handler validates with.
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from ivr.adapters.agent_store import AgentStore
+from ivr.adapters.ari.rest import AriRest
+from ivr.adapters.call_store import CallStore
+from ivr.adapters.http.api import build_api
+from ivr.adapters.http.auth import OPEN, RULES, load_users
+from ivr.adapters.reputation_store import ReputationStore
+from ivr.config.loader import load
+from ivr.core.call import CallPolicy
+from ivr.engine.engine import Engine
+
+
+async def test_the_document_lists_exactly_the_served_routes() -> None:
+    client = aioredis.from_url("redis://127.0.0.1:1/0")
+    async with aiohttp.ClientSession() as session:
+        engine = Engine(AriRest(session, "http://127.0.0.1:1", "ivr112"), CallStore(client),
+                        AgentStore(client), load(Path("queue/kendari.yaml")), CallPolicy())  # fmt: skip
+        users = load_users(None, "operators-own-token-0001")
+        app = build_api(engine, CallStore(client), ReputationStore(client), users, dict)
+        served = {
+            (route.method, route.resource.canonical)
+            for route in app.router.routes()
+            if route.method != "HEAD" and route.resource is not None
+        }
+        handler = next(
+            r.handler for r in app.router.routes() if r.resource and r.resource.canonical.endswith("json")
+        )
+        response = await handler(None)  # type: ignore[arg-type]
+    await client.aclose()
+    doc = json.loads(response.body)
+    documented = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
+    assert documented == served
+    assert served - {(m, p) for m, p in served if p in OPEN} == set(RULES)  # every route has a rule
+    pause = doc["paths"]["/api/agents/{agent}/pause"]["post"]["requestBody"]["content"]["application/json"]
+    assert doc["components"]["schemas"][pause["schema"]["$ref"].rsplit("/", 1)[1]]["required"] == ["reason"]
