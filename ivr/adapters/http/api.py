@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import Role, User, authenticator
@@ -44,7 +44,7 @@ from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.live_call_api import AgencyBody, LeaveBody, add_live_call_routes
 from ivr.adapters.http.openapi import document
 from ivr.adapters.http.replies import error as _error
-from ivr.adapters.http.replies import problems as _problems
+from ivr.adapters.http.replies import parsed
 from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, UnblockBody, add_reputation_routes
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
@@ -119,10 +119,7 @@ def build_api(
 
     async def pause(request: web.Request) -> web.Response:
         agent_id = known_agent(request)
-        try:
-            body = PauseBody.model_validate_json(await request.text() or "{}")
-        except ValidationError as exc:
-            return _error(400, "invalid pause request", problems=_problems(exc))
+        body = await parsed(request, PauseBody, "pause request")
         engine.to_acd(acd.AgentPaused(agent_id, body.reason))
         return web.json_response(agent_view(agent_id))
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from ivr.adapters.http.replies import error
+from ivr.adapters.http.replies import error, refusal
 from ivr.core import kpis
 from ivr.core.acd.model import Declared
 from ivr.engine.engine import Engine
@@ -34,9 +34,7 @@ def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> N
         try:
             return _day_bounds(request.query.get("day"), zone)
         except ValueError:
-            raise web.HTTPBadRequest(
-                text='{"error": "day: expected YYYY-MM-DD"}', content_type="application/json"
-            ) from None
+            raise refusal(400, "day: expected YYYY-MM-DD") from None
 
     async def history(request: web.Request) -> web.Response:
         if engine.archive is None:

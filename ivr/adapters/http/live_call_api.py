@@ -10,13 +10,14 @@ has ended (409 while it is live), as audio/wav; ?download=1 makes it an attachme
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from ivr.adapters.ari.rest import AriError, AriUnavailable
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.http.replies import error, problems
+from ivr.adapters.http.replies import error, parsed, refusal
 from ivr.core import events as ev
 from ivr.core.call_state import LegStatus, Phase
+from ivr.engine.call_task import CallTask
 from ivr.engine.engine import Engine
 
 Who = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
@@ -32,15 +33,16 @@ class LeaveBody(BaseModel):
 
 
 def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore) -> None:
-    async def agencies(request: web.Request) -> web.Response:
-        call_id = request.match_info["call"]
-        try:
-            body = AgencyBody.model_validate_json(await request.text() or "{}")
-        except ValidationError as exc:
-            return error(400, "invalid agency request", problems=problems(exc))
+    def live(call_id: str) -> CallTask:
         task = engine.calls.get(call_id)
         if task is None:
-            return error(404, f"no live call '{call_id}'")
+            raise refusal(404, f"no live call '{call_id}'")
+        return task
+
+    async def agencies(request: web.Request) -> web.Response:
+        call_id = request.match_info["call"]
+        body = await parsed(request, AgencyBody, "agency request")
+        task = live(call_id)
         known = [a.id for a in engine.config.agencies]
         if body.agency not in known:
             return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})")
@@ -51,19 +53,13 @@ def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore)
 
     async def leave(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
-        try:
-            body = LeaveBody.model_validate_json(await request.text() or "{}")
-        except ValidationError as exc:
-            return error(400, "invalid leave request", problems=problems(exc))
-        task = engine.calls.get(call_id)
-        if task is None:
-            return error(404, f"no live call '{call_id}'")
-        state = task.state
+        body = await parsed(request, LeaveBody, "leave request")
+        state = live(call_id).state
         if state.phase is not Phase.CONNECTED or not any(
             a.status is LegStatus.JOINED for a in state.agencies
         ):
             return error(409, f"call {call_id}: the call taker can leave once an agency has joined")
-        task.post(ev.TakerLeaveRequested(call_id, request["user"].acting_as(body.by)))
+        live(call_id).post(ev.TakerLeaveRequested(call_id, request["user"].acting_as(body.by)))
         return web.json_response({"call_id": call_id, "leaving": True}, status=202)
 
     async def recording(request: web.Request) -> web.StreamResponse:

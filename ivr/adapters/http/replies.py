@@ -1,11 +1,25 @@
-"""Error replies of the HTTP API: a status and a message naming what was wrong."""
+"""Error replies of the HTTP API: a status and a message naming what was wrong.
+
+Rules: a reply is JSON {"error": message, ...}; handlers either return error(...) or
+raise refusal(...) from a helper (parsed() for bodies), which aiohttp turns into the
+same reply.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+REFUSALS: dict[int, type[web.HTTPException]] = {
+    400: web.HTTPBadRequest,
+    404: web.HTTPNotFound,
+    409: web.HTTPConflict,
+    503: web.HTTPServiceUnavailable,
+}
 
 
 def error(status: int, message: str, **extra: Any) -> web.Response:
@@ -14,3 +28,16 @@ def error(status: int, message: str, **extra: Any) -> web.Response:
 
 def problems(exc: ValidationError) -> list[str]:
     return [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
+
+
+def refusal(status: int, message: str, **extra: Any) -> web.HTTPException:
+    body = json.dumps({"error": message, **extra})
+    return REFUSALS[status](text=body, content_type="application/json")
+
+
+async def parsed(request: web.Request, model: type[ModelT], what: str) -> ModelT:
+    """The request's JSON body as `model`, or a 400 naming every problem."""
+    try:
+        return model.model_validate_json(await request.text() or "{}")
+    except ValidationError as exc:
+        raise refusal(400, f"invalid {what}", problems=problems(exc)) from None

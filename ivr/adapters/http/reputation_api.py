@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.http.replies import error, problems
+from ivr.adapters.http.replies import error, parsed
 from ivr.adapters.reputation_store import Disposition, ReputationStore
 from ivr.config.schema import CentreConfig
 
@@ -48,10 +48,7 @@ def add_reputation_routes(
 ) -> None:
     async def disposition(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
-        try:
-            body = DispositionBody.model_validate_json(await request.text() or "{}")
-        except ValidationError as exc:
-            return error(400, "invalid disposition", problems=problems(exc))
+        body = await parsed(request, DispositionBody, "disposition")
         try:
             record = await store.get(call_id)
             if record is None:
@@ -97,10 +94,7 @@ def add_reputation_routes(
         rules = config().screening.block
         if not rules.enabled:
             return error(409, "blocking is off in this centre's configuration (screening.block.enabled)")
-        try:
-            body = BlockBody.model_validate_json(await request.text() or "{}")
-        except ValidationError as exc:
-            return error(400, "invalid block", problems=problems(exc))
+        body = await parsed(request, BlockBody, "block")
         if body.minutes > rules.max_minutes:
             return error(400, f"minutes: at most {rules.max_minutes:g} (screening.block.max_minutes)")
         number = request.match_info["number"]
@@ -113,10 +107,7 @@ def add_reputation_routes(
         return web.json_response({"number": number, "blocked_until": until})
 
     async def unblock(request: web.Request) -> web.Response:
-        try:
-            body = UnblockBody.model_validate_json(await request.text() or "{}")
-        except ValidationError as exc:
-            return error(400, "invalid unblock", problems=problems(exc))
+        body = await parsed(request, UnblockBody, "unblock")
         number = request.match_info["number"]
         try:
             lifted = await reputation.unblock(number, body.by, clock())
