@@ -9,17 +9,27 @@ set -euo pipefail
 need_root
 
 bash "$REPO_DIR/scripts/host-deps.sh"
-bash "$REPO_DIR/scripts/redis-start.sh"
+started_redis=no started_asterisk=no
+if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  bash "$REPO_DIR/scripts/redis-start.sh" && started_redis=yes
+fi
 password() { echo "${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password" 2>/dev/null)}"; }
 ari_up() { curl -fsS -o /dev/null -u "ivr112:$(password)" "http://127.0.0.1:$ASTERISK_HTTP_PORT/ari/asterisk/ping" 2>/dev/null; }
-ari_up || IVR_STATIC_CONTACTS=yes bash "$REPO_DIR/scripts/asterisk-start.sh"
+if ! ari_up; then
+  IVR_STATIC_CONTACTS=yes bash "$REPO_DIR/scripts/asterisk-start.sh" && started_asterisk=yes
+fi
 
 export IVR_ARI_PASSWORD; IVR_ARI_PASSWORD=$(password)
 export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 work=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+  [ "$started_asterisk" = no ] || bash "$REPO_DIR/scripts/asterisk-stop.sh"
+  [ "$started_redis" = no ] || bash "$REPO_DIR/scripts/redis-stop.sh"
+}
 trap cleanup EXIT
 
 pidfile="$IVR_STATE_DIR/control-plane.pid"

@@ -7,6 +7,10 @@
 : "${IVR_ARI_APP:=ivr112}"
 : "${ASTERISK_HTTP_PORT:=8088}"
 : "${REDIS_PORT:=6380}"
+# The control plane's call history, and Asterisk's recordings folder as the host sees it.
+: "${IVR_ARCHIVE_PATH:=$IVR_STATE_DIR/calls.sqlite3}"
+: "${IVR_RECORDINGS_PATH:=$ASTERISK_ROOT/var/spool/asterisk/recording}"
+export IVR_ARCHIVE_PATH IVR_RECORDINGS_PATH
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }

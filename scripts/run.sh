@@ -18,10 +18,6 @@ export IVR_ARI_PASSWORD="${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_p
 export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 export IVR_ARI_APP
-# Asterisk writes each call's recording here (inside its root); the control plane checks its free space.
-export IVR_ARCHIVE_PATH="${IVR_ARCHIVE_PATH:-$IVR_STATE_DIR/calls.sqlite3}"
-export IVR_RECORDINGS_PATH="${IVR_RECORDINGS_PATH:-$ASTERISK_ROOT/var/spool/asterisk/recording}"
-mkdir -p "$IVR_RECORDINGS_PATH" && chroot "$ASTERISK_ROOT" chown asterisk:asterisk /var/spool/asterisk/recording
 echo $$ >"$IVR_STATE_DIR/control-plane.pid"
 log "control plane starting; place a demo call with 'make demo' from another terminal"
 exec "$REPO_DIR/.venv/bin/python" -m ivr run
