@@ -65,7 +65,12 @@ class Recorder:
         return stats.f_bavail * stats.f_frsize
 
     def _check_space(self) -> None:
-        free = self.free_bytes()
+        try:
+            free = self.free_bytes()
+        except OSError as exc:
+            self.alarm = f"recordings folder {self.folder} unusable: {exc}"
+            log.error("ALARM %s; calls go on unrecorded", self.alarm)
+            raise RecordingUnavailable(self.alarm) from exc
         if free is None or free >= self._min_free:
             if self.alarm is not None:
                 log.warning("recordings folder %s has room again", self.folder)

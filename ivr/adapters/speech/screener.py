@@ -25,9 +25,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
@@ -66,7 +67,6 @@ class Session:
     recognizer_error: str = ""
     media_down: bool = False
     released: bool = False
-    feeding: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 class Screener:
@@ -123,9 +123,12 @@ class Screener:
         worker = self._recognizers.acquire() if self._recognizers else None
         session = Session(call_id, caller_number, receiver, SpeechDetector(), worker, time.monotonic())
         self.sessions[call_id] = session
-        try:
-            if worker is not None:
+        if worker is not None:
+            try:
                 await worker.begin(self._recognizers.grammar() if self._recognizers else None)
+            except OSError as exc:  # the recognizer is lost, not the screening
+                session.recognizer_error, worker.broken = f"recognizer lost: {exc}", True
+        try:
             session.consumer = asyncio.create_task(self._consume(session), name=f"screen-{call_id}")
             session.reputation = asyncio.create_task(self._lookup(caller_number))
             legs = [ids.snoop_id(call_id), ids.media_id(call_id)]
@@ -165,8 +168,8 @@ class Screener:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     # ---- inside ----------------------------------------------------------------------------
-    def _spawn(self, job: object) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(job)  # type: ignore[arg-type]
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
