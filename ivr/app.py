@@ -66,11 +66,17 @@ def _call_policy(settings: Settings, config: CentreConfig) -> CallPolicy:
 
 def _recognizers(settings: Settings, config: CentreConfig) -> RecognizerPool | None:
     """The Vosk workers, or None (screening then uses speech detection and DTMF only)."""
-    if settings.vosk_model is None or settings.recognizer_slots == 0 or not config.screening.enabled:
-        log.info("speech recognition off (IVR_VOSK_MODEL unset): screening by speech detection and DTMF")
+    folder = settings.vosk_model
+    off = "IVR_VOSK_MODEL unset" if folder is None else None
+    if settings.recognizer_slots == 0:
+        off = "IVR_RECOGNIZER_SLOTS=0"
+    if not config.screening.enabled:
+        off = "screening disabled"
+    if folder is None or off is not None:
+        log.info("speech recognition off (%s): screening by speech detection and DTMF", off)
         return None
     try:
-        model, report = load_model(settings.vosk_model, config.screening.keywords)
+        model, report = load_model(folder, config.screening.keywords)
     except ModelUnusable as exc:
         log.error("speech recognition off: %s", exc)
         return None
@@ -116,7 +122,6 @@ async def run(settings: Settings) -> None:
         def blocking() -> bool:  # read at each screening: a reload switches it
             return engine.config.screening.block.enabled
 
-        slots = settings.screening_slots
         screener = Screener(
             rest,
             ports,
@@ -124,7 +129,7 @@ async def run(settings: Settings) -> None:
             recognizers,
             engine.post,
             blocking=blocking,
-            slots=slots,
+            slots=settings.screening_slots,
             waiter=engine.waiter,
         )
         engine.use_screener(screener)
@@ -171,6 +176,7 @@ async def run(settings: Settings) -> None:
         events = EventStream(
             session, settings.ari_url, settings.ari_app, max_delay=settings.reconnect_max_seconds
         )
+        engine.ari_connected = events.connected.is_set
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ivr.adapters.call_store import first_at
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -61,7 +63,7 @@ def row_of(record: dict[str, Any]) -> dict[str, Any]:
     timeline = record.get("timeline", [])
 
     def first(entry: str) -> float | None:
-        return next((float(e["at"]) for e in timeline if e.get("entry") == entry), None)
+        return first_at(timeline, entry)
 
     joined = [e for e in timeline if e.get("entry") == "agency-joined"]
     arrived = first("arrived")

@@ -106,6 +106,11 @@ class CallStore:
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
 
+def first_at(timeline: list[dict[str, Any]], entry: str) -> float | None:
+    """When a record's timeline first says `entry`, or None."""
+    return next((float(e["at"]) for e in timeline if e.get("entry") == entry), None)
+
+
 def _decode(record: dict[Any, Any]) -> dict[str, str]:
     return {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)

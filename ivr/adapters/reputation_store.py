@@ -131,15 +131,15 @@ class ReputationStore:
             raise StoreUnavailable(f"changing the block of {number}: {exc}") from exc
 
     async def block_audit(self, count: int = 100) -> list[dict[str, object]]:
-        try:
-            rows = await self._redis.lrange(f"{self._prefix}:block-audit", -count, -1)
-        except RedisError as exc:
-            raise StoreUnavailable(f"reading the block audit: {exc}") from exc
-        return [json.loads(r) for r in rows]
+        return await self._log("block-audit", count)
 
     async def audit(self, count: int = 100) -> list[dict[str, object]]:
+        return await self._log("disposition-audit", count)
+
+    async def _log(self, name: str, count: int) -> list[dict[str, object]]:
+        """The last `count` entries of an audit list, oldest first."""
         try:
-            rows = await self._redis.lrange(f"{self._prefix}:disposition-audit", -count, -1)
+            rows = await self._redis.lrange(f"{self._prefix}:{name}", -count, -1)
         except RedisError as exc:
-            raise StoreUnavailable(f"reading the disposition audit: {exc}") from exc
+            raise StoreUnavailable(f"reading the {name}: {exc}") from exc
         return [json.loads(r) for r in rows]

@@ -45,6 +45,7 @@ from ivr.core.call_state import (
     event_key,
     hangup_leg,
     queued,
+    taker_free,
     timeline,
 )
 from ivr.core.outcomes import Outcome
@@ -243,10 +244,6 @@ def _connected(call: Call, event: ev.CallEvent, now: float) -> Result:
     return replace(call, phase=Phase.CONNECTED), [timeline(call, "connected", now, taker=who)]
 
 
-def _taker_free(call: Call) -> list[cmd.Command]:
-    return [cmd.ToAcd(acd.CallEnded(call.taker))] if call.taker else []
-
-
 def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     """The taker answered but the bridge failed (or their leg dropped at once): try again."""
     if not _is_current_leg(call, event):
@@ -257,7 +254,7 @@ def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
         failed,
         *hangup_leg(call),
         cmd.DestroyBridge(call.bridge_id),  # it may exist already; a new one is made next time
-        *_taker_free(call),
+        *taker_free(call),
         queued(call, overflow=call.taker is not None),  # a failed overflow is not tried again
         cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
     ]
@@ -277,7 +274,7 @@ def _caller_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
         "caller",
         *hangup_leg(call),
         *agencies.hangup_agencies(call),
-        *(_taker_free(call) if call.phase is not Phase.WITH_AGENCY else []),  # freed when they left
+        *(taker_free(call) if call.phase is not Phase.WITH_AGENCY else []),  # freed when they left
         cmd.DestroyBridge(call.bridge_id),
     )
 
@@ -295,7 +292,7 @@ def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
         "taker",
         *([] if call.caller_gone else [cmd.Hangup(call.call_id)]),
         *agencies.hangup_agencies(call),  # ringing ones too: nobody is left to talk to them
-        *_taker_free(call),
+        *taker_free(call),
         cmd.DestroyBridge(call.bridge_id),
     )
 

@@ -26,7 +26,6 @@ from dataclasses import replace
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
-from ivr.core.acd import events as acd
 from ivr.core.call_state import (
     AgencyLeg,
     AgencyPolicy,
@@ -37,6 +36,7 @@ from ivr.core.call_state import (
     Transition,
     answered_outcome,
     end,
+    taker_free,
     timeline,
 )
 
@@ -67,10 +67,6 @@ def _new_leg(call: Call, agency: str, endpoint_index: int) -> tuple[Call, Agency
     n = call.agency_legs + 1
     leg = AgencyLeg(agency, ids.agency_leg_id(call.call_id, n, agency), endpoint_index)
     return replace(call, agency_legs=n), leg
-
-
-def _taker_free(call: Call) -> list[cmd.Command]:
-    return [cmd.ToAcd(acd.CallEnded(call.taker))] if call.taker else []
 
 
 # ---- handlers -----------------------------------------------------------------------------
@@ -164,7 +160,7 @@ def _taker_leaves(call: Call, event: ev.CallEvent, now: float) -> Result:
     return gone, [
         timeline(call, "taker-left", now, taker=call.taker or call.overflow_target or "", by=event.by),
         cmd.Hangup(call.taker_channel),
-        *_taker_free(call),
+        *taker_free(call),
     ]
 
 
@@ -174,7 +170,7 @@ def taker_hung_up_with_agency(call: Call, now: float) -> Result | None:
         return None
     gone = replace(call, phase=Phase.WITH_AGENCY, taker_channel=None)
     who = call.taker or call.overflow_target or ""
-    return gone, [timeline(call, "taker-left", now, taker=who, by="hangup"), *_taker_free(call)]
+    return gone, [timeline(call, "taker-left", now, taker=who, by="hangup"), *taker_free(call)]
 
 
 def _taker_key(call: Call, event: ev.CallEvent, now: float) -> Result:

@@ -165,6 +165,11 @@ def hangup_leg(call: Call) -> list[cmd.Command]:
     return [cmd.Hangup(call.taker_channel)] if call.taker_channel else []
 
 
+def taker_free(call: Call) -> list[cmd.Command]:
+    """The call taker is done with this call (the ACD starts their wrap-up)."""
+    return [cmd.ToAcd(acd.CallEnded(call.taker))] if call.taker else []
+
+
 def answered_outcome(call: Call) -> Outcome:
     """A call that reached a person: a call taker (answered) or the overflow target."""
     return Outcome.ANSWERED if call.taker else Outcome.OVERFLOWED

@@ -35,14 +35,20 @@ def call_of_taker_leg(channel_id: str) -> str | None:
     return call_id if sep and call_id and attempt.isdigit() else None
 
 
+def _before(object_id: str, *suffixes: str) -> str | None:
+    """What precedes the first of `suffixes` that ends `object_id` (and is not all of it)."""
+    for suffix in suffixes:
+        if object_id.endswith(suffix) and len(object_id) > len(suffix):
+            return object_id.removesuffix(suffix)
+    return None
+
+
 def call_of_bridge(bridge: str) -> str | None:
-    return bridge.removesuffix(BRIDGE) if bridge.endswith(BRIDGE) and len(bridge) > len(BRIDGE) else None
+    return _before(bridge, BRIDGE)
 
 
 def call_of_greeting(playback_id: str) -> str | None:
-    if playback_id.endswith(GREETING) and len(playback_id) > len(GREETING):
-        return playback_id.removesuffix(GREETING)
-    return None
+    return _before(playback_id, GREETING)
 
 
 def snoop_id(call_id: str) -> str:
@@ -59,10 +65,7 @@ def screen_bridge_id(call_id: str) -> str:
 
 def call_of_screening(object_id: str) -> str | None:
     """The call a screening channel or bridge belongs to, or None."""
-    for suffix in SCREENING_PARTS:
-        if object_id.endswith(suffix) and len(object_id) > len(suffix):
-            return object_id.removesuffix(suffix)
-    return None
+    return _before(object_id, *SCREENING_PARTS)
 
 
 def screening_prompt_id(call_id: str, kind: str) -> str:
@@ -71,10 +74,7 @@ def screening_prompt_id(call_id: str, kind: str) -> str:
 
 
 def call_of_screening_prompt(playback_id: str) -> str | None:
-    for suffix in SCREENING_PROMPTS:
-        if playback_id.endswith(suffix) and len(playback_id) > len(suffix):
-            return playback_id.removesuffix(suffix)
-    return None
+    return _before(playback_id, *SCREENING_PROMPTS)
 
 
 AGENCY_LEG = re.compile(r"^(?P<call>.+?)-ag(?P<n>[0-9]+)-(?P<agency>[a-z][a-z0-9_-]*)$")
@@ -97,9 +97,8 @@ def announce_id(leg_id: str) -> str:
 
 
 def leg_of_announce(playback_id: str) -> str | None:
-    if playback_id.endswith(ANNOUNCE) and agency_of_leg(playback_id.removesuffix(ANNOUNCE)):
-        return playback_id.removesuffix(ANNOUNCE)
-    return None
+    leg = _before(playback_id, ANNOUNCE)
+    return leg if leg is not None and agency_of_leg(leg) else None
 
 
 def recorder_id(call_id: str) -> str:
@@ -108,6 +107,4 @@ def recorder_id(call_id: str) -> str:
 
 
 def call_of_recorder(channel_id: str) -> str | None:
-    if channel_id.endswith(RECORDER) and len(channel_id) > len(RECORDER):
-        return channel_id.removesuffix(RECORDER)
-    return None
+    return _before(channel_id, RECORDER)

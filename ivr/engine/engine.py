@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -70,7 +70,6 @@ class Engine:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._ari = ari_rest
-        self.ari = ari_rest  # for the API's reads (recordings)
         self._store = store
         self._agent_store = agent_store
         self.config = config
@@ -89,7 +88,8 @@ class Engine:
         self.waiter = StasisWaiter()  # our helper channels' StasisStart
         self.metrics = Metrics()
         self.archive: Archive | None = None
-        self.ari_connected = False
+        # Whether the ARI events WebSocket is up right now (the app links it to its stream).
+        self.ari_connected: Callable[[], bool] = lambda: False
 
     # ---- start -----------------------------------------------------------------------
     async def restore_agents(self) -> None:
@@ -171,10 +171,14 @@ class Engine:
                 await asyncio.gather(previous, return_exceptions=True)
             await self._save_status(agent_id, declared, reason, at, by_system)
 
-        task = asyncio.create_task(save())
-        self._last_save = task
+        self._last_save = self._spawn(save())
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Work that outlives the moment it was asked for; stop() waits for it."""
+        task = asyncio.create_task(job)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     def reload(self, config: CentreConfig) -> None:
         """Apply a new (already validated) configuration without dropping anyone."""
@@ -183,6 +187,11 @@ class Engine:
         self.config = config
         self.to_acd(acd.Tick())  # dispatch under the new policy at once
         log.info("configuration applied: %d call takers, %d priorities", len(roster), len(config.priorities))
+
+    @property
+    def ari_rest(self) -> AriRest:
+        """For the API's reads (recordings)."""
+        return self._ari
 
     def use_screener(self, screener: Screener) -> None:
         self.screener = screener
@@ -207,9 +216,7 @@ class Engine:
 
     def finished(self, call_id: str, outcome: str) -> None:
         log.info("call %s ended: %s", call_id, outcome)
-        task = asyncio.create_task(self._after_call(call_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(self._after_call(call_id))
 
     async def _after_call(self, call_id: str) -> None:
         """Count the finished call and archive its record (the 'ended' entry is stored by now)."""
@@ -259,7 +266,6 @@ class Engine:
                     self.calls[item.call_id].post(item)
 
     async def on_connected(self) -> None:
-        self.ari_connected = True
         await self._watch_agents()
         channels = await self._ari.channels()
         bridges = await self._ari.bridges()

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ivr.adapters.call_store import first_at
+
 ANSWER_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0)
 SCREENING_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -55,7 +57,7 @@ class Metrics:
         timeline = record.get("timeline", [])
 
         def at(entry: str) -> float | None:
-            return next((float(e["at"]) for e in timeline if e.get("entry") == entry), None)
+            return first_at(timeline, entry)
 
         self.outcomes[record.get("outcome", "unknown")] += 1
         if record.get("verdict"):

@@ -75,7 +75,7 @@ def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> N
             "waiting_callers": waiting or {'{level="none"}': 0},
             "agents": agents,
             "calls_in_progress": {"": len(engine.calls)},
-            "ari_connected": {"": 1.0 if engine.ari_connected else 0.0},
+            "ari_connected": {"": 1.0 if engine.ari_connected() else 0.0},
             "screenings_running": {"": len(engine.screener.sessions) if engine.screener else 0},
         }
 

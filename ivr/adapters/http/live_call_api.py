@@ -73,7 +73,7 @@ def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore)
         if record is None:
             return error(404, f"no call '{call_id}'")
         try:
-            audio = await engine.ari.recording_file(call_id)
+            audio = await engine.ari_rest.recording_file(call_id)
         except AriError as exc:
             if exc.status == 404:
                 return error(404, f"call {call_id} has no recording")
