@@ -37,6 +37,7 @@ from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
 from ivr.core.call import CallPolicy
+from ivr.core.callback import CallbackPolicy
 from ivr.engine.engine import HANDED_OVER_ON_STOP, Engine
 from ivr.settings import Settings
 
@@ -141,6 +142,11 @@ async def run(settings: Settings) -> None:
             settings.recording_retention_days,
         )
         engine.use_recorder(recorder)
+        engine.callback_policy = CallbackPolicy(
+            trunk=settings.callback_dial,
+            taker_ring_seconds=config.timers.ring_seconds,
+            dial_seconds=settings.callback_ring_seconds,
+        )
         engine.archive = Archive(settings.archive_path)
         cleanup = asyncio.create_task(_clean_recordings(recorder), name="recording-cleanup")
         await engine.restore_agents()
@@ -149,6 +155,7 @@ async def run(settings: Settings) -> None:
             fresh = load_config(settings.centre_config)
             engine.reload(fresh)
             engine.set_policy(_call_policy(settings, fresh))
+            engine.callback_policy = replace(engine.callback_policy, taker_ring_seconds=fresh.timers.ring_seconds)
             return {
                 "applied": str(settings.centre_config),
                 "agents": len(fresh.agents),

@@ -74,6 +74,9 @@ class Settings(StoreSettings):
     screening_rtp_ports: str = Field("41000-41999", pattern=r"^[0-9]{1,5}-[0-9]{1,5}$")
     # A Vosk model folder (never downloaded); unset: screening by speech detection and DTMF only.
     vosk_model: Path | None = None
+    # Callbacks to abandoned callers dial this (through the carrier trunk); {number} is the number.
+    callback_dial: str = Field("PJSIP/{number}@carrier", pattern=r"^[A-Za-z]+/\S*\{number\}\S*$")
+    callback_ring_seconds: int = Field(45, ge=10, le=120)  # how long the called-back number rings
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
     screening_slots: int = Field(12, ge=0, le=500)  # concurrent screenings; more calls go unscreened

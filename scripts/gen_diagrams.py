@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Draws the call's phases from the transition table (ivr.core.call.TRANSITIONS).
+"""Draws the call's phases from the transition table (ivr.core.call.TRANSITIONS), and a
+callback's from ivr.core.callback.TRANSITIONS.
 
-Writes docs/call-states.md: a Mermaid stateDiagram-v2 with one edge per
+Writes docs/call-states.md: for each, a Mermaid stateDiagram-v2 with one edge per
 (phase, event key, target) and a table of the same transitions. A transition with no
 target keeps the call in its phase and is drawn as a loop. tests/unit/test_docs_current.py
 fails when the file no longer matches the table: run `python scripts/gen_diagrams.py`.
@@ -10,13 +11,16 @@ fails when the file no longer matches the table: run `python scripts/gen_diagram
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from ivr.core.call import TRANSITIONS, Handler, Phase  # noqa: E402
+from ivr.core import callback  # noqa: E402
+from ivr.core.call import TRANSITIONS, Phase  # noqa: E402
 
 OUTPUT = REPO / "docs" / "call-states.md"
 
@@ -35,7 +39,16 @@ target keeps the call in its phase (drawn as a loop).
 """
 
 
-def handler_name(handler: Handler) -> str:
+CALLBACK_INTRO = """
+## Callbacks
+
+Generated from `TRANSITIONS` in `ivr/core/callback.py`. A callback to an abandoned
+caller starts in `ringing-taker` (`start()`): the call taker's phone rings first; once
+they answer, the number is dialled through the trunk while they hear ringing.
+"""
+
+
+def handler_name(handler: Any) -> str:
     """'_answered' -> 'answered'; a handler built by a factory names the factory and its arguments."""
     outer = handler.__qualname__.split(".<locals>.")[0].lstrip("_")
     if "<locals>" not in handler.__qualname__:
@@ -45,10 +58,12 @@ def handler_name(handler: Handler) -> str:
     return f"{outer}({', '.join(arguments)})"
 
 
-def rows() -> list[tuple[Phase, str, str, tuple[Phase, ...]]]:
+def rows(
+    transitions: Mapping[Any, Mapping[str, Any]] = TRANSITIONS,
+) -> list[tuple[Any, str, str, tuple[Any, ...]]]:
     return [
         (phase, key, handler_name(transition.handler), transition.targets or (phase,))
-        for phase, table in TRANSITIONS.items()
+        for phase, table in transitions.items()
         for key, transition in table.items()
     ]
 
@@ -57,14 +72,21 @@ def mermaid_label(key: str) -> str:
     return key.replace(":", "#58;")  # a colon would end the label in Mermaid
 
 
-def render() -> str:
-    lines = [INTRO, "```mermaid", "stateDiagram-v2", f"    [*] --> {Phase.ANSWERING.value} : CallArrived"]
-    for phase, key, _, targets in rows():
+def machine(transitions: Mapping[Any, Mapping[str, Any]], first: str, entry: str, last: str) -> list[str]:
+    lines = ["```mermaid", "stateDiagram-v2", f"    [*] --> {first} : {entry}"]
+    for phase, key, _, targets in rows(transitions):
         lines += [f"    {phase.value} --> {target.value} : {mermaid_label(key)}" for target in targets]
-    lines += [f"    {Phase.ENDED.value} --> [*]", "```", ""]
+    lines += [f"    {last} --> [*]", "```", ""]
     lines += ["| phase | event | handler | targets |", "|---|---|---|---|"]
-    for phase, key, name, targets in rows():
+    for phase, key, name, targets in rows(transitions):
         lines.append(f"| {phase.value} | `{key}` | `{name}` | {', '.join(t.value for t in targets)} |")
+    return lines
+
+
+def render() -> str:
+    lines = [INTRO, *machine(TRANSITIONS, Phase.ANSWERING.value, "CallArrived", Phase.ENDED.value)]
+    P = callback.CallbackPhase
+    lines += [CALLBACK_INTRO, *machine(callback.TRANSITIONS, P.RINGING_TAKER.value, "start", P.ENDED.value)]
     return "\n".join(lines) + "\n"
 
 

@@ -27,7 +27,7 @@ from ivr.adapters.call_store import first_at
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE calls (
@@ -50,6 +50,9 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX calls_by_arrival ON calls (arrived_at);
     CREATE INDEX calls_by_caller ON calls (caller, arrived_at);
+    """,
+    2: """
+    ALTER TABLE calls ADD COLUMN callback_of TEXT NOT NULL DEFAULT '';  -- a callback: the abandoned call
     """,
 }
 
@@ -85,6 +88,7 @@ def row_of(record: dict[str, Any]) -> dict[str, Any]:
         "recording": next(
             (str(e.get("recording", "")) for e in timeline if e.get("entry") == "recording"), ""
         ),
+        "callback_of": record.get("callback_of", ""),
         "record": json.dumps(record, sort_keys=True),
     }
 

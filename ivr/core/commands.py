@@ -62,6 +62,17 @@ class OfferToTaker:
 
 
 @dataclass(frozen=True)
+class DialOut:
+    """Call a number back through the carrier trunk (a callback); the leg enters the app on answer."""
+
+    call_id: str  # the callback's id
+    endpoint: str  # e.g. PJSIP/081234567890@carrier
+    channel_id: str
+    ring_seconds: int
+    caller_number: str = "112"
+
+
+@dataclass(frozen=True)
 class ConnectParties:
     bridge_id: str
     caller_channel: str
@@ -172,6 +183,7 @@ Command = (
     | ToAcd
     | StopPrompt
     | OfferToTaker
+    | DialOut
     | ConnectParties
     | ContinueInDialplan
     | Hangup

@@ -186,6 +186,23 @@ class CallAdopted:
     overflow_target: str | None = None  # set instead of taker when bridged with an overflow target
 
 
+@dataclass(frozen=True)
+class CalleeAnswered:
+    """The person called back through the trunk answered (call_id: the callback's id)."""
+
+    call_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class CalleeLegEnded:
+    """The leg dialled out for a callback is gone: not answered, busy, refused or hung up."""
+
+    call_id: str
+    channel_id: str
+    cause: str
+
+
 CallEvent = (
     CallArrived
     | CallerAnswered
@@ -209,4 +226,6 @@ CallEvent = (
     | TakerLeaveRequested
     | TakerDtmf
     | CallAdopted
+    | CalleeAnswered
+    | CalleeLegEnded
 )

@@ -108,3 +108,34 @@ def recorder_id(call_id: str) -> str:
 
 def call_of_recorder(channel_id: str) -> str | None:
     return _before(channel_id, RECORDER)
+
+
+# A callback to an abandoned caller: "<call>-cb<n>", its own call id (record, recording);
+# its call-taker leg is taker_leg_id(callback, 1), the leg dialled out through the trunk
+# "<callback>-out", and the taker hears ringing on playback "<callback>-ringback".
+CALLBACK = re.compile(r"^(?P<call>.+?)-cb(?P<n>[0-9]+)$")
+CALLEE_LEG = "-out"
+RINGBACK = "-ringback"
+
+
+def callback_id(call_id: str, attempt: int) -> str:
+    return f"{call_id}-cb{attempt}"
+
+
+def call_of_callback(callback: str) -> str | None:
+    """The abandoned call a callback calls back."""
+    match = CALLBACK.match(callback)
+    return match["call"] if match else None
+
+
+def callee_leg_id(callback: str) -> str:
+    return f"{callback}{CALLEE_LEG}"
+
+
+def callback_of_callee_leg(channel_id: str) -> str | None:
+    callback = _before(channel_id, CALLEE_LEG)
+    return callback if callback is not None and call_of_callback(callback) else None
+
+
+def ringback_id(callback: str) -> str:
+    return f"{callback}{RINGBACK}"

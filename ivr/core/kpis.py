@@ -8,6 +8,7 @@ Rules:
   is neither); the abandon rate is abandoned / (answered + abandoned).
 - Prank share counts calls screened as prank or blocked, or disposed as prank by a call
   taker; silent share counts calls screened silent or silent-emergency, or disposed silent.
+- Callbacks (rows with callback_of) are not calls to 112 and are not counted.
 - Hours are local hours of the given zone offset (Kendari: WITA, UTC+8).
 """
 
@@ -33,7 +34,7 @@ def answer_seconds(row: Mapping[str, Any]) -> float | None:
 
 
 def compute(rows: Iterable[Mapping[str, Any]], utc_offset_seconds: int = 8 * 3600) -> dict[str, Any]:
-    calls = list(rows)
+    calls = [r for r in rows if not r.get("callback_of")]  # a callback is not a call to 112
     answered = [r for r in calls if r.get("outcome") in ANSWERED and r.get("answered_at") is not None]
     abandoned = [r for r in calls if r.get("outcome") in ABANDONED]
     judged = len(answered) + len(abandoned)

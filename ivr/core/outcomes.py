@@ -17,3 +17,7 @@ class Outcome(StrEnum):
     OVERFLOWED = "overflowed"  # waited past its level's maximum; answered at the overflow target
     HANDED_TO_FALLBACK = "handed-to-fallback"  # control plane stopped; the native queue took the caller
     BLOCKED = "blocked"  # a time-limited block (off by default) ended the call after the warning
+    # A callback to an abandoned caller (its own record, linked to the abandoned call):
+    CALLBACK_REACHED = "callback-reached"  # the person called back answered and spoke with the taker
+    CALLBACK_UNREACHED = "callback-unreached"  # no answer, busy or refused by the network
+    CALLBACK_CANCELLED = "callback-cancelled"  # the call taker did not answer or hung up first

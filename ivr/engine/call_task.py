@@ -1,4 +1,4 @@
-"""One asyncio task per call: feeds the call's events to the core, one at a time.
+"""One asyncio task per call (or callback): feeds its events to the core, one at a time.
 
 Rules: events of a call are handled strictly in order; a command that fails is turned
 into a CommandFailed event for the same call (the core decides what it means); an
@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Generic, Protocol, TypeVar
 
 from ivr.core import call as flow
 from ivr.core import commands as cmd
@@ -22,11 +23,31 @@ log = logging.getLogger(__name__)
 Execute = Callable[[str, cmd.Command], Awaitable[None]]
 
 
-class CallTask:
-    def __init__(self, state: flow.Call, execute: Execute, clock: Callable[[], float] = time.time) -> None:
+class Machine(Protocol):
+    """What a task needs of the state it runs: its id, and its phase ('ended' stops it)."""
+
+    @property
+    def call_id(self) -> str: ...
+    @property
+    def phase(self) -> str: ...
+
+
+S = TypeVar("S", bound=Machine)
+Handle = Callable[[S, ev.CallEvent, float], tuple[S, list[cmd.Command]]]
+
+
+class CallTask(Generic[S]):
+    def __init__(
+        self,
+        state: S,
+        execute: Execute,
+        clock: Callable[[], float] = time.time,
+        handle: Handle[S] = flow.handle,  # type: ignore[assignment]
+    ) -> None:
         self.state = state
         self._execute = execute
         self._clock = clock
+        self._handle = handle
         self._inbox: asyncio.Queue[ev.CallEvent] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
@@ -39,10 +60,10 @@ class CallTask:
 
     async def run(self, first: list[cmd.Command]) -> None:
         await self._carry_out(first)
-        while self.state.phase is not flow.Phase.ENDED:
+        while self.state.phase != flow.Phase.ENDED:
             event = await self._inbox.get()
             try:
-                self.state, commands = flow.handle(self.state, event, self._clock())
+                self.state, commands = self._handle(self.state, event, self._clock())
             except Exception:
                 log.exception("call %s: the core failed on %r; event ignored", self.call_id, event)
                 continue

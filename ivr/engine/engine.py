@@ -37,6 +37,7 @@ from ivr.adapters.speech.screener import Screener
 from ivr.config.acd_policy import acd_policy, acd_roster
 from ivr.config.schema import CentreConfig
 from ivr.core import call as flow
+from ivr.core import callback as callbacks
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import commands as acd_cmd
@@ -76,7 +77,9 @@ class Engine:
         self._policy = policy
         self._clock = clock
         self._executor = Executor(ari_rest, store, self)
-        self.calls: dict[str, CallTask] = {}
+        self.calls: dict[str, CallTask[flow.Call]] = {}
+        self.callbacks: dict[str, CallTask[callbacks.Callback]] = {}  # by the callback's id
+        self.callback_policy = callbacks.CallbackPolicy()
         self.acd: AcdState = build(acd_policy(config), acd_roster(config))
         self._acd_timers: dict[str, asyncio.TimerHandle] = {}
         self._tick: asyncio.TimerHandle | None = None
@@ -208,9 +211,30 @@ class Engine:
     def agent_of_endpoint(self, endpoint: str) -> str | None:
         return next((a.agent_id for a in self.acd.agents.values() if a.endpoint == endpoint), None)
 
+    # ---- callbacks ---------------------------------------------------------------------
+    def start_callback(self, called_back: str, attempt: int, number: str, agent_id: str, by: str) -> str:
+        """Calls an abandoned caller back with this call taker (checked free by the caller)."""
+        state, first = callbacks.start(
+            called_back,
+            attempt,
+            number,
+            agent_id,
+            self.acd.agents[agent_id].endpoint,
+            by,
+            replace(self.callback_policy, record_calls=self._policy.record_calls),
+            self._clock(),
+        )
+        task = CallTask(state, self._executor.execute, self._clock, callbacks.handle)
+        self.callbacks[state.call_id] = task
+        log.info("callback %s: calling %s back with %s (asked by %s)", state.call_id, number, agent_id, by)
+        task.task = asyncio.create_task(
+            self._run(task, first, self.callbacks), name=f"callback-{state.call_id}"
+        )
+        return state.call_id
+
     # ---- EngineLink (used by the executor) -------------------------------------------
     def post(self, call_id: str, event: ev.CallEvent) -> None:
-        task = self.calls.get(call_id)
+        task = self.calls.get(call_id) or self.callbacks.get(call_id)
         if task is not None:
             task.post(event)
 
@@ -225,6 +249,9 @@ class Engine:
             self.metrics.call_finished(record)
             if self.archive is not None:
                 await self.archive.put(record)
+            called_back = record.get("callback_of")
+            if called_back:  # the abandoned call's timeline has the attempt and its result
+                await self.archive_again(called_back)
 
     async def _finished_record(self, call_id: str) -> dict[str, Any] | None:
         try:
@@ -260,10 +287,14 @@ class Engine:
                     await self.features.done(channel_id)
                 case HelperChannelReady(channel_id):
                     self.waiter.ready(channel_id)
-                case ev.TakerAnswered(call_id=call_id) if call_id not in self.calls:
+                case ev.TakerAnswered(call_id=call_id) | ev.CalleeAnswered(call_id=call_id) if (
+                    call_id not in self.calls and call_id not in self.callbacks
+                ):
                     await self._hangup_quietly(item.channel_id)  # answered for a call that is over
                 case _ if hasattr(item, "call_id") and item.call_id in self.calls:
                     self.calls[item.call_id].post(item)
+                case _ if hasattr(item, "call_id") and item.call_id in self.callbacks:
+                    self.callbacks[item.call_id].post(item)
 
     async def on_connected(self) -> None:
         await self._watch_agents()
@@ -337,13 +368,14 @@ class Engine:
     def _start(self, state: flow.Call, first: list[cmd.Command]) -> None:
         task = CallTask(state, self._executor.execute, self._clock)
         self.calls[state.call_id] = task
-        task.task = asyncio.create_task(self._run(task, first), name=f"call-{state.call_id}")
+        task.task = asyncio.create_task(self._run(task, first, self.calls), name=f"call-{state.call_id}")
 
-    async def _run(self, task: CallTask, first: list[cmd.Command]) -> None:
+    @staticmethod
+    async def _run(task: CallTask[Any], first: list[cmd.Command], registry: dict[str, Any]) -> None:
         try:
             await task.run(first)
         finally:
-            self.calls.pop(task.call_id, None)
+            registry.pop(task.call_id, None)
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Hand callers not yet connected to the native queue; leave connected calls be."""
@@ -353,7 +385,8 @@ class Engine:
         handed = [t.task for t in waiting if t.task is not None]
         if handed:
             await asyncio.wait(handed, timeout=grace_seconds)
-        rest = [t.task for t in self.calls.values() if t.task is not None]
+        tasks: list[CallTask[Any]] = [*self.calls.values(), *self.callbacks.values()]
+        rest = [t.task for t in tasks if t.task is not None]
         for running in rest:
             running.cancel()
         await asyncio.gather(*rest, *self._background, return_exceptions=True)

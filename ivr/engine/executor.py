@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
-from ivr.adapters.ari.translate import AGENCY_ARG, TAKER_ARG
+from ivr.adapters.ari.translate import AGENCY_ARG, CALLBACK_ARG, TAKER_ARG
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.recorder import Recorder, RecordingUnavailable
 from ivr.adapters.speech.screener import Screener, ScreeningUnavailable
@@ -50,6 +50,7 @@ class Executor:
             cmd.ToAcd: self._to_acd,
             cmd.StopPrompt: self._stop_prompt,
             cmd.OfferToTaker: self._offer,
+            cmd.DialOut: self._dial_out,
             cmd.ConnectParties: self._connect,
             cmd.ContinueInDialplan: self._continue,
             cmd.Hangup: self._hangup,
@@ -108,6 +109,15 @@ class Executor:
             ring_seconds=c.ring_seconds,
             originator=c.caller_channel,
             caller_name=c.caller_name,
+        )
+
+    async def _dial_out(self, call_id: str, c: cmd.DialOut) -> None:
+        await self._ari.originate(
+            endpoint=c.endpoint,
+            channel_id=c.channel_id,
+            app_args=f"{CALLBACK_ARG},{c.call_id}",
+            caller_number=c.caller_number,
+            ring_seconds=c.ring_seconds,
         )
 
     async def _connect(self, call_id: str, c: cmd.ConnectParties) -> None:

@@ -5,7 +5,8 @@ ours maps to nothing. ChannelHangupRequest, StasisEnd and ChannelDestroyed all m
 is gone" (the first arrives before the PlaybackFinished of an interrupted prompt);
 the core ignores the duplicates. A caller's keys are CallerDtmf, a connected call taker's
 TakerDtmf; an agency leg answering is AgencyAnswered, its announcement ending
-AgencyAnnounced, its end AgencyLegEnded. The screener's and recorder's channels only
+AgencyAnnounced, its end AgencyLegEnded; a callback's callee leg CalleeAnswered and
+CalleeLegEnded. The screener's and recorder's channels only
 report that they entered the app.
 """
 
@@ -20,6 +21,7 @@ from ivr.core import ids
 CALLER_ARG = "caller"
 TAKER_ARG = "taker"
 AGENCY_ARG = "agency"
+CALLBACK_ARG = "callback"  # a number dialled back through the trunk (a callback's callee leg)
 FEATURE_PROMPT = "feature-"  # playback id prefix of feature-code confirmations
 
 
@@ -77,6 +79,8 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             return [ev.CallArrived(channel.id, channel.caller.number, dialled)]
         case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
             return [ev.TakerAnswered(call_id, channel.id)]
+        case ari.StasisStart(args=["callback", callback_id, *_], channel=channel):
+            return [ev.CalleeAnswered(callback_id, channel.id)]
         case ari.StasisStart(args=["feature", code, endpoint, *_], channel=channel):
             return [FeatureCode(channel.id, code, endpoint)]
         case ari.ChannelHangupRequest(channel=channel):
@@ -119,4 +123,7 @@ def _leg_gone(channel: ari.Channel, cause: str) -> list[Translated]:
     call_id = ids.call_of_taker_leg(channel.id)
     if call_id is not None:
         return [ev.TakerLegEnded(call_id, channel.id, cause)]
+    callback = ids.callback_of_callee_leg(channel.id)
+    if callback is not None:
+        return [ev.CalleeLegEnded(callback, channel.id, cause)]
     return [ev.CallerHungUp(channel.id)]

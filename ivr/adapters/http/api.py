@@ -26,6 +26,10 @@ validate is refused (422, every problem listed) and the running one stays.
   GET  /api/history?day=YYYY-MM-DD      finished calls of a day (archive), filters outcome, caller, limit
   GET  /api/kpis?day=YYYY-MM-DD         the day's key figures (service levels, abandon rate, ...)
   GET  /metrics                         Prometheus metrics
+  GET  /api/callbacks                   abandoned callers to call back (callback_api.py)
+  POST /api/callbacks/{id}              body {"taker": "taker03"}: call the caller back with that taker
+  GET  /api/live                        the dashboard's live feed (WebSocket; dashboard.py)
+  GET  /dashboard/                      the dashboard (static files, no secrets; token asked in the page)
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.http.auth import Role, User, authenticator
+from ivr.adapters.http.auth import Role, User, authenticator, user_finder
+from ivr.adapters.http.callback_api import CallbackBody, add_callback_routes
+from ivr.adapters.http.dashboard import add_dashboard_routes
 from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.live_call_api import AgencyBody, LeaveBody, add_live_call_routes
 from ivr.adapters.http.openapi import document
@@ -183,12 +189,15 @@ def build_api(
     add_reputation_routes(app, lambda: engine.config, store, reputation, clock, engine.archive_again)
     add_live_call_routes(app, engine, store)
     add_history_routes(app, engine, timezone)
+    add_callback_routes(app, engine, store, reputation, clock)
+    add_dashboard_routes(app, engine, store, reputation, user_finder(users), timezone)
     spec = document(
         {
             ("POST", "/api/agents/{agent}/pause"): PauseBody,
             ("POST", "/api/calls/{call}/disposition"): DispositionBody,
             ("POST", "/api/calls/{call}/agencies"): AgencyBody,
             ("POST", "/api/calls/{call}/leave"): LeaveBody,
+            ("POST", "/api/callbacks/{call}"): CallbackBody,
             ("POST", "/api/reputation/{number}/block"): BlockBody,
             ("DELETE", "/api/reputation/{number}/block"): UnblockBody,
         }

@@ -12,7 +12,8 @@ Rules:
   SHA-256 of their token (the token itself is never stored); `python -m ivr users hash`
   prints the hash of a token. The file is validated at start; a bad file stops the app
   with every problem named.
-- Every request but /api/health and /api/openapi.json must authenticate (401 otherwise); a route not in the
+- Every request but /api/health, /api/openapi.json and the dashboard's static page must
+  authenticate (401 otherwise; the dashboard's feed /api/live with its first message); a route not in the
   permission table is refused (403): nothing is open by omission. "Own" is checked
   against the live call (or its record) and the agent in the path.
 - A call taker acts as themselves: the `by` of what they submit is their agent id.
@@ -117,9 +118,10 @@ def load_users(path: Path | None, admin_token: str) -> dict[str, User]:
 
 
 # Who may call what: route (method, canonical path) -> rule. Rules: "any" (any user),
-# "staff" (supervisor or engineer), a role (supervisor: also every call taker rule;
-# engineer: the configuration, engineers only), "own-agent" (supervisor, or the call
-# taker of {agent}), "own-call" (supervisor, or the call taker of {call}).
+# "staff" (supervisor or engineer), "desk" (supervisor or call taker), a role
+# (supervisor: also every call taker rule; engineer: the configuration, engineers only),
+# "own-agent" (supervisor, or the call taker of {agent}), "own-call" (supervisor, or the
+# call taker of {call}).
 RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/agents"): "any",  # a call taker sees only themselves
     ("POST", "/api/agents/{agent}/login"): "own-agent",
@@ -141,23 +143,38 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/history"): Role.SUPERVISOR,
     ("GET", "/api/kpis"): Role.SUPERVISOR,
     ("GET", "/metrics"): "staff",
+    ("GET", "/api/callbacks"): "desk",
+    ("POST", "/api/callbacks/{call}"): "desk",  # a call taker calls back as themselves
+    ("GET", "/api/live"): "any",  # in-band token; the feed shows each user what they may see
 }
-OPEN = frozenset({"/api/health", "/api/openapi.json"})  # no secrets in either
+OPEN = frozenset({"/api/health", "/api/openapi.json", "/", "/dashboard/"})  # no secrets in any
+IN_BAND = frozenset({"/api/live"})  # a WebSocket: the token comes in its first message
+STATIC_PREFIX = "/dashboard/"  # the dashboard's page, scripts and styles
+
+
+def user_finder(users: dict[str, User]) -> Callable[[str], User | None]:
+    """token -> its user, or None; compared in constant time."""
+
+    def user_of(token: str) -> User | None:
+        wanted = token_hash(token)
+        return next((u for h, u in users.items() if hmac.compare_digest(h, wanted)), None)
+
+    return user_of
 
 
 def authenticator(
     users: dict[str, User], taker_of_call: CallTaker
 ) -> Callable[..., Awaitable[web.StreamResponse]]:
+    user_of = user_finder(users)
+
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in OPEN:
+        path = request.path
+        if path in OPEN or path in IN_BAND or path.startswith(STATIC_PREFIX):
             return await handler(request)
         given = request.headers.get("Authorization", "")
         scheme, _, token = given.partition(" ")
-        user = next(
-            (u for h, u in users.items() if scheme == "Bearer" and hmac.compare_digest(h, token_hash(token))),
-            None,
-        )
+        user = user_of(token) if scheme == "Bearer" else None
         if user is None:
             return error(401, "missing or wrong API token (Authorization: Bearer ...)")
         request["user"] = user
@@ -179,6 +196,9 @@ def authenticator(
 async def _refusal(rule: str, user: User, request: web.Request, taker_of_call: CallTaker) -> str | None:
     if rule == "any":
         return None
+    if rule == "desk":
+        desk = Role.SUPERVISOR in user.roles or user.agent is not None
+        return None if desk else f"{user.name} is neither a call taker nor a supervisor"
     if rule == "staff":
         staff = {Role.SUPERVISOR, Role.ENGINEER} & user.roles
         return None if staff else f"{user.name} is neither a supervisor nor an engineer"

@@ -16,7 +16,7 @@ from ivr.adapters.ari.rest import AriError, AriUnavailable
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.replies import error, parsed, refusal
 from ivr.core import events as ev
-from ivr.core.call_state import LegStatus, Phase
+from ivr.core.call_state import Call, LegStatus, Phase
 from ivr.engine.call_task import CallTask
 from ivr.engine.engine import Engine
 
@@ -33,7 +33,7 @@ class LeaveBody(BaseModel):
 
 
 def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore) -> None:
-    def live(call_id: str) -> CallTask:
+    def live(call_id: str) -> CallTask[Call]:
         task = engine.calls.get(call_id)
         if task is None:
             raise refusal(404, f"no live call '{call_id}'")

@@ -37,6 +37,11 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/api/history"): "Finished calls of a day, from the archive",
     ("GET", "/api/kpis"): "A day's key figures",
     ("GET", "/metrics"): "Prometheus metrics (text)",
+    ("GET", "/api/callbacks"): "Abandoned callers of the last 24 h to call back, what to do first first",
+    ("POST", "/api/callbacks/{call}"): "Call an abandoned caller back: ring the call taker, then dial",
+    ("GET", "/api/live"): 'The dashboard\'s live feed (WebSocket; first message {"token": ...})',
+    ("GET", "/"): "Redirects to the dashboard",
+    ("GET", "/dashboard/"): "The live dashboard (wallboard and call-taker desk)",
 }
 QUERY: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("GET", "/api/history"): [

@@ -1,0 +1,102 @@
+"""HTTP routes for calling abandoned callers back.
+
+  GET  /api/callbacks               abandoned callers of the last 24 h to call back, what to do first first
+  POST /api/callbacks/{call}        body {"taker": "taker03"}: ring that call taker, then dial the number
+
+Rules: the list comes from the archive (callback_list.py decides who is on it and in
+which order) with each number's prank reports; a call taker always calls back as
+themselves, a supervisor names the call taker; a callback starts only for an abandoned
+call with a dialable number, when no callback to that number is going on and the call
+taker is logged in, idle and reachable (409 naming what is in the way otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.replies import error, parsed
+from ivr.adapters.reputation_store import ReputationStore
+from ivr.core.callback_list import callback_list, dialable
+from ivr.core.kpis import ABANDONED
+from ivr.engine.engine import Engine
+
+WINDOW_SECONDS = 24 * 3600
+COLUMNS = "call_id, caller, arrived_at, ended_at, outcome, verdict, taker, callback_of"
+
+
+class CallbackBody(BaseModel):
+    taker: str = Field(min_length=1, max_length=31, pattern=r"^[a-z][a-z0-9_-]*$")
+
+
+async def callback_entries(engine: Engine, reputation: ReputationStore, now: float) -> list[dict[str, Any]]:
+    """The callback list as the API and the dashboard show it."""
+    if engine.archive is None:
+        return []
+    rows = await engine.archive.query(
+        f"SELECT {COLUMNS} FROM calls WHERE arrived_at >= ?", now - WINDOW_SECONDS
+    )
+    live = {task.state.called_back: cb_id for cb_id, task in engine.callbacks.items()}
+    entries = callback_list(rows, live, {})
+    for entry in entries:
+        try:
+            entry["prank_reports"] = (await reputation.reputation(entry["caller"], now)).prank
+        except StoreUnavailable:
+            entry["prank_reports"] = None  # unknown, not zero
+    return entries
+
+
+def add_callback_routes(
+    app: web.Application,
+    engine: Engine,
+    store: CallStore,
+    reputation: ReputationStore,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    async def listing(request: web.Request) -> web.Response:
+        if engine.archive is None:
+            return error(503, "no call archive in this control plane")
+        return web.json_response({"callbacks": await callback_entries(engine, reputation, clock())})
+
+    async def start(request: web.Request) -> web.Response:
+        call_id = request.match_info["call"]
+        body = await parsed(request, CallbackBody, "callback request")
+        user = request["user"]
+        taker = user.acting_as(body.taker)
+        try:
+            record = await store.get(call_id)
+        except StoreUnavailable as exc:
+            return error(503, f"call records unavailable: {exc}")
+        if record is None:
+            return error(404, f"no call '{call_id}'")
+        if record.get("callback_of"):
+            return error(409, f"{call_id} is a callback itself; call back {record['callback_of']}")
+        if record.get("outcome") not in ABANDONED:
+            outcome = record.get("outcome") or "still going on"
+            return error(409, f"call {call_id} is {outcome}: only abandoned callers are called back")
+        number = str(record.get("caller", ""))
+        if not dialable(number):
+            return error(409, f"call {call_id} has no number to call back ('{number}')")
+        going = [t.state.call_id for t in engine.callbacks.values() if t.state.number == number]
+        if going:
+            return error(409, f"{number} is being called back already ({going[0]})")
+        agent = engine.acd.agents.get(taker)
+        if agent is None:
+            return error(400, f"no call taker '{taker}'")
+        if not agent.free(clock()):
+            why = agent.declared.value if agent.declared.value != "available" else agent.activity.value
+            reach = "" if agent.reachable else ", phone unreachable"
+            return error(409, f"{taker} is not free for a callback ({why}{reach})")
+        attempt = 1 + sum(e.get("entry") == "callback-started" for e in record.get("timeline", []))
+        callback = engine.start_callback(call_id, attempt, number, taker, user.agent or user.name)
+        return web.json_response(
+            {"call_id": call_id, "callback": callback, "taker": taker, "number": number}, status=202
+        )
+
+    app.router.add_get("/api/callbacks", listing)
+    app.router.add_post("/api/callbacks/{call}", start)

@@ -1,0 +1,104 @@
+"""The live dashboard: its static page and its WebSocket feed.
+
+  GET /dashboard/      the page (static files; no secrets in them: the user's token is
+                       asked for in the page and kept in the browser's session)
+  GET /api/live        WebSocket: the first message is {"token": "..."}; then snapshots
+
+Rules: the page needs no build step (plain HTML, CSS and JavaScript in static/); the
+feed authenticates in-band (browsers cannot set headers on a WebSocket) with the same
+users as the API, answers a bad token with {"type": "error"} and closes; it sends a
+snapshot (snapshot.py) whenever what the user sees changes, checked twice a second,
+and at least every few seconds; a slow or gone browser costs only its own feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from ivr.adapters.call_store import CallStore
+from ivr.adapters.http.auth import User
+from ivr.adapters.http.snapshot import DeskMemory, SharedFigures, snapshot
+from ivr.adapters.reputation_store import ReputationStore
+from ivr.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+CHECK_EVERY = 0.5  # seconds between looks at what changed
+HEARTBEAT = 5.0  # a snapshot at least this often, changed or not
+LOGIN_SECONDS = 10.0  # time for the first message
+
+
+def add_dashboard_routes(
+    app: web.Application,
+    engine: Engine,
+    store: CallStore,
+    reputation: ReputationStore,
+    user_of: Callable[[str], User | None],
+    timezone: str,
+) -> None:
+    shared = SharedFigures(engine, reputation, timezone)
+    desk = DeskMemory()
+
+    async def page(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def to_page(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/dashboard/")
+
+    async def live(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=20.0)
+        await ws.prepare(request)
+        user = await _login(ws)
+        if user is None:
+            return ws
+        log.info("dashboard feed opened for %s", user.name)
+        sent, since = "", 0.0
+        loop = asyncio.get_running_loop()
+        reader = asyncio.create_task(_drain(ws))
+        try:
+            while not ws.closed and not reader.done():
+                view = await snapshot(user, engine, store, reputation, shared, desk, timezone)
+                body = json.dumps({k: v for k, v in view.items() if k != "now"}, sort_keys=True)
+                if body != sent or loop.time() - since >= HEARTBEAT:
+                    await ws.send_str(json.dumps(view))
+                    sent, since = body, loop.time()
+                await asyncio.sleep(CHECK_EVERY)
+        except (ConnectionResetError, RuntimeError) as exc:  # the browser went away mid-send
+            log.info("dashboard feed of %s closed: %s", user.name, exc)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            await ws.close()
+        return ws
+
+    async def _login(ws: web.WebSocketResponse) -> User | None:
+        try:
+            message = await ws.receive(timeout=LOGIN_SECONDS)
+            token = json.loads(message.data).get("token", "") if message.type == WSMsgType.TEXT else ""
+        except (TimeoutError, ValueError, AttributeError):
+            token = ""
+        user = user_of(token) if isinstance(token, str) else None
+        if user is None:
+            await ws.send_str(json.dumps({"type": "error", "error": "missing or wrong token"}))
+            await ws.close()
+        return user
+
+    app.router.add_get("/", to_page)
+    app.router.add_get("/dashboard/", page)
+    app.router.add_static("/dashboard/", STATIC, name="dashboard-static")
+    app.router.add_get("/api/live", live)
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    """Reads (and ignores) what the browser sends, so closes and pings are seen."""
+    async for _ in ws:
+        pass

@@ -1,0 +1,240 @@
+"""What the live dashboard shows one user at one moment: the snapshot sent over its feed.
+
+Rules:
+- A supervisor or engineer sees the wallboard: waiting callers (best placed first) with
+  number, level, verdict and wait; every call taker's status, state and time in state;
+  live calls; today's key figures; the callback list.
+- A call taker sees only themselves: their status, the callback list, and "my call":
+  the call offered to or connected with them, else their last call until the next one,
+  with its verdict, features, transcript, the caller's earlier calls and reputation.
+- Figures that need the archive (key figures, callbacks) are computed at most every
+  few seconds for everyone (SharedFigures), never once per viewer.
+- Reading a record can fail (Redis down): the snapshot then goes without that detail.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.auth import Role, User
+from ivr.adapters.http.callback_api import callback_entries
+from ivr.adapters.reputation_store import Disposition, ReputationStore
+from ivr.core import kpis
+from ivr.core.call_state import Call, Phase
+from ivr.engine.engine import Engine
+
+PAUSE_REASONS = ("istirahat", "makan", "briefing", "pelatihan", "toilet")
+HISTORY_SHOWN = 10
+TAKER_PHASES = frozenset({Phase.OFFERED, Phase.CONNECTING, Phase.CONNECTED})
+
+
+class SharedFigures:
+    """Today's key figures and the callback list, refreshed at most every `every` seconds."""
+
+    def __init__(
+        self, engine: Engine, reputation: ReputationStore, timezone: str, every: float = 3.0
+    ) -> None:
+        self._engine = engine
+        self._reputation = reputation
+        self._zone = ZoneInfo(timezone)
+        self._every = every
+        self._at = 0.0
+        self._finished_seen = -1
+        self._callbacks_seen: frozenset[str] = frozenset()
+        self.kpis: dict[str, Any] | None = None
+        self.callbacks: list[dict[str, Any]] = []
+
+    async def refresh(self, now: float) -> None:
+        archive = self._engine.archive
+        seen = (sum(self._engine.metrics.outcomes.values()), frozenset(self._engine.callbacks))
+        if archive is None or (
+            now - self._at < self._every and seen == (self._finished_seen, self._callbacks_seen)
+        ):
+            return
+        self._at, (self._finished_seen, self._callbacks_seen) = now, seen
+        today = datetime.fromtimestamp(now, self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = await archive.query(
+            "SELECT * FROM calls WHERE arrived_at >= ? AND arrived_at < ?",
+            today.timestamp(),
+            (today + timedelta(days=1)).timestamp(),
+        )
+        offset = today.utcoffset() or timedelta()
+        self.kpis = kpis.compute(rows, int(offset.total_seconds()))
+        self.callbacks = await callback_entries(self._engine, self._reputation, now)
+
+
+def _waiting(engine: Engine, now: float) -> list[dict[str, Any]]:
+    out = []
+    for w in engine.acd.waiting:
+        task = engine.calls.get(w.call_id)
+        state = task.state if task else None
+        out.append(
+            {
+                "call_id": w.call_id,
+                "caller": state.caller_number if state else "",
+                "level": w.level,
+                "arrived_at": w.arrived_at,
+                "waited_seconds": round(now - w.arrived_at, 1),
+                "verdict": state.verdict if state else "",
+                "flags": sorted(state.flags) if state else [],
+                "screening": state.stage.value if state else "",
+                "offered_to": w.offered_to,
+            }
+        )
+    return out
+
+
+def _agents(engine: Engine, only: str | None) -> list[dict[str, Any]]:
+    names = {a.id: a.name for a in engine.config.agents}
+    return [
+        {
+            "id": a.agent_id,
+            "name": names.get(a.agent_id, a.agent_id),
+            "declared": a.declared.value,
+            "pause_reason": a.pause_reason,
+            "activity": a.activity.value,
+            "activity_since": a.activity_since,
+            "reachable": a.reachable,
+            "call_id": a.call_id,
+        }
+        for a in sorted(engine.acd.agents.values(), key=lambda a: a.agent_id)
+        if only is None or a.agent_id == only
+    ]
+
+
+def _call_view(call: Call) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "caller": call.caller_number,
+        "phase": call.phase.value,
+        "taker": call.taker,
+        "level": call.level,
+        "verdict": call.verdict,
+        "flags": sorted(call.flags),
+        "arrived_at": call.arrived_at,
+        "answered_at": None,
+        "agencies": [{"agency": leg.agency, "status": leg.status.value} for leg in call.agencies],
+    }
+
+
+class DeskMemory:
+    """Each call taker's current or last call, so the pop-up stays after the call ends."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, str] = {}  # agent -> call id
+        self._history: dict[str, list[dict[str, Any]]] = {}  # call id -> the caller's earlier calls
+
+    def current(self, engine: Engine, agent: str) -> str | None:
+        live = next(
+            (
+                t.state
+                for t in engine.calls.values()
+                if t.state.taker == agent and t.state.phase in TAKER_PHASES
+            ),
+            None,
+        )
+        if live is None:
+            live = next((t.state for t in engine.calls.values() if t.state.taker == agent), None)
+        if live is not None:
+            self.last[agent] = live.call_id
+        return self.last.get(agent)
+
+    async def history(
+        self, engine: Engine, call_id: str, number: str, arrived_at: float
+    ) -> list[dict[str, Any]]:
+        if call_id not in self._history:
+            if engine.archive is None or not number:
+                return []
+            rows = await engine.archive.query(
+                "SELECT call_id, arrived_at, outcome, verdict, disposition FROM calls "
+                "WHERE caller = ? AND arrived_at < ? AND callback_of = '' ORDER BY arrived_at DESC LIMIT ?",
+                number,
+                arrived_at,
+                HISTORY_SHOWN,
+            )
+            if len(self._history) > 200:
+                self._history.clear()
+            self._history[call_id] = rows
+        return self._history[call_id]
+
+
+async def _my_call(
+    engine: Engine, store: CallStore, reputation: ReputationStore, desk: DeskMemory, agent: str, now: float
+) -> dict[str, Any] | None:
+    call_id = desk.current(engine, agent)
+    if call_id is None:
+        return None
+    task = engine.calls.get(call_id)
+    try:
+        record = await store.get(call_id) or {}
+    except StoreUnavailable:
+        record = {}
+    if task is not None:
+        view = _call_view(task.state)
+    else:  # ended: what the record says
+        view = {
+            "call_id": call_id,
+            "caller": record.get("caller", ""),
+            "phase": "ended",
+            "taker": record.get("taker"),
+            "level": record.get("level", ""),
+            "verdict": record.get("verdict", ""),
+            "flags": str(record.get("flags", "")).split(),
+            "arrived_at": float(record.get("arrived_at", 0.0)),
+            "answered_at": None,
+            "agencies": [],
+        }
+    answered = next((e["at"] for e in record.get("timeline", []) if e.get("entry") == "taker-answered"), None)
+    number = view["caller"]
+    try:
+        known = await reputation.reputation(number, now)
+        rep: dict[str, Any] = {"prank_reports": known.prank, "blocked_until": known.blocked_until}
+    except StoreUnavailable:
+        rep = {"prank_reports": None, "blocked_until": None}
+    return {
+        **view,
+        "ended": task is None,
+        "answered_at": answered,
+        "features": json.loads(record.get("features", "{}") or "{}"),
+        "transcript": record.get("transcript", ""),
+        "disposition": record.get("disposition") or None,
+        "history": await desk.history(engine, call_id, number, view["arrived_at"]),
+        "reputation": rep,
+    }
+
+
+async def snapshot(
+    user: User,
+    engine: Engine,
+    store: CallStore,
+    reputation: ReputationStore,
+    shared: SharedFigures,
+    desk: DeskMemory,
+    timezone: str,
+    now: float | None = None,
+) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    await shared.refresh(now)
+    wallboard = bool({Role.SUPERVISOR, Role.ENGINEER} & user.roles)
+    agent = user.agent
+    return {
+        "type": "snapshot",
+        "now": now,
+        "timezone": timezone,
+        "centre": engine.config.centre,
+        "user": {"name": user.name, "roles": sorted(r.value for r in user.roles), "agent": agent},
+        "waiting": _waiting(engine, now) if wallboard else [],
+        "agents": _agents(engine, None if wallboard else agent),
+        "calls": [_call_view(t.state) for t in engine.calls.values()] if wallboard else [],
+        "kpis": shared.kpis if wallboard else None,
+        "callbacks": shared.callbacks if wallboard or agent else [],
+        "my_call": await _my_call(engine, store, reputation, desk, agent, now) if agent else None,
+        "agencies": [{"id": a.id, "name": a.name} for a in engine.config.agencies],
+        "dispositions": [d.value for d in Disposition],
+        "pause_reasons": list(PAUSE_REASONS),
+    }
