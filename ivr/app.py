@@ -155,7 +155,8 @@ async def run(settings: Settings) -> None:
             fresh = load_config(settings.centre_config)
             engine.reload(fresh)
             engine.set_policy(_call_policy(settings, fresh))
-            engine.callback_policy = replace(engine.callback_policy, taker_ring_seconds=fresh.timers.ring_seconds)
+            ring = fresh.timers.ring_seconds
+            engine.callback_policy = replace(engine.callback_policy, taker_ring_seconds=ring)
             return {
                 "applied": str(settings.centre_config),
                 "agents": len(fresh.agents),
