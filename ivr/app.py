@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from ivr.adapters.agent_store import AgentStore
+from ivr.adapters.ami import AmiUnavailable, PhoneWatch
 from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
@@ -151,14 +152,44 @@ async def run(settings: Settings) -> None:
         cleanup = asyncio.create_task(_clean_recordings(recorder), name="recording-cleanup")
         await engine.restore_agents()
 
+        watch: PhoneWatch | None = None
+        if settings.ami_password is not None:
+            watch = PhoneWatch(
+                settings.ami_host,
+                settings.ami_port,
+                settings.ami_user,
+                settings.ami_password.get_secret_value(),
+                engine.phone_status,
+            )
+            watch.start()
+        else:
+            log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
+
+        async def reload_pjsip() -> None:
+            try:
+                assert watch is not None
+                log.info("call-taker list changed: pjsip reloaded (%s)", await watch.reload_pjsip())
+            except (AmiUnavailable, OSError) as exc:
+                log.error("call-taker list changed but pjsip was not reloaded: %s", exc)
+            await engine.rewatch_agents()
+
+        reloads: set[asyncio.Task[None]] = set()
+
         def reload() -> dict[str, Any]:
             fresh = load_config(settings.centre_config)
+            endpoints_before = {a.endpoint for a in engine.config.agents}
             engine.reload(fresh)
+            changed = {a.endpoint for a in fresh.agents} != endpoints_before
+            if changed and watch is not None:
+                task = asyncio.create_task(reload_pjsip(), name="pjsip-reload")
+                reloads.add(task)
+                task.add_done_callback(reloads.discard)
             engine.set_policy(_call_policy(settings, fresh))
             ring = fresh.timers.ring_seconds
             engine.callback_policy = replace(engine.callback_policy, taker_ring_seconds=ring)
             return {
                 "applied": str(settings.centre_config),
+                "pjsip_reload": ("requested" if watch else "AMI off") if changed else "not needed",
                 "agents": len(fresh.agents),
                 "priorities": [p.name for p in fresh.priorities],
             }
@@ -209,6 +240,8 @@ async def run(settings: Settings) -> None:
             len(engine.calls) - waiting,
         )
         await engine.stop()
+        if watch is not None:
+            watch.close()
         runner.cancel()
         cleanup.cancel()
         await asyncio.gather(runner, cleanup, return_exceptions=True)

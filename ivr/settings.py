@@ -49,6 +49,11 @@ class Settings(StoreSettings):
     ari_user: str = Field("ivr112", min_length=1)
     ari_password: SecretStr = Field(min_length=8)
     ari_app: str = Field("ivr112", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    # AMI: the call takers' phones (registration, qualify) and pjsip reloads. No password: AMI off.
+    ami_host: str = Field("127.0.0.1", pattern=r"^[0-9a-zA-Z.:-]+$")
+    ami_port: int = Field(5038, ge=1, le=65535)
+    ami_user: str = Field("ivr112", min_length=1)
+    ami_password: SecretStr | None = Field(default=None, min_length=8)
     centre_config: Path = Path("queue/kendari.yaml")
     http_bind: str = Field("127.0.0.1", pattern=r"^[0-9a-fA-F:.]+$")
     http_port: int = Field(8112, ge=1, le=65535)

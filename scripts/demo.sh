@@ -21,6 +21,7 @@ fi
 
 export IVR_ARI_PASSWORD; IVR_ARI_PASSWORD=$(password)
 export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
+export IVR_AMI_PASSWORD="${IVR_AMI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ami_password")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 work=$(mktemp -d)
 pids=()

@@ -5,10 +5,10 @@ Rules kept here:
 - Every file of asterisk-conf/ and dialplan/ is copied with its @@NAME@@ placeholders
   replaced from the environment (defaults below); an unknown placeholder is an error
   naming the file and line, never an empty value.
-- Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD or from
-  a random secret kept (mode 0600) in the state folder; each call taker's SIP
-  password likewise from the state folder. They are written to ari_users.conf and
-  pjsip_secrets.conf in the destination only.
+- Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD (the AMI
+  secret from IVR_AMI_PASSWORD) or from a random secret kept (mode 0600) in the state folder; each call taker's SIP
+  password likewise from the state folder. They are written to ari_users.conf,
+  manager_users.conf and pjsip_secrets.conf in the destination only.
 - With IVR_STATIC_CONTACTS=yes (tests, demo) every call taker NN's AOR gets the static
   contact 127.0.0.(10+NN) and each agency its own loopback address.
 Standard library only: it runs before the project's virtualenv exists.
@@ -40,6 +40,8 @@ DEFAULTS = {
     "TAKER_QUALIFY_SECONDS": "10",
     "TAKER_QUALIFY_TIMEOUT": "2.0",
     "IVR_ARI_APP": "ivr112",
+    "AMI_BIND": "127.0.0.1",
+    "AMI_PORT": "5038",
 }
 TAKER_BASE = 10  # takerNN answers on 127.0.0.(10 + NN)
 AGENCY_BASE = 31  # agencies from 127.0.0.31 in the order of pjsip.conf
@@ -92,6 +94,12 @@ def main() -> None:
     ari_password = os.environ.get("IVR_ARI_PASSWORD") or stored_secret(state, "ari_password")
     (tmp / "ari_users.conf").write_text(
         f"[{ari_user}]\ntype = user\nread_only = no\npassword = {ari_password}\n"
+    )
+    ami_user = os.environ.get("IVR_AMI_USER", "ivr112")
+    ami_password = os.environ.get("IVR_AMI_PASSWORD") or stored_secret(state, "ami_password")
+    (tmp / "manager_users.conf").write_text(
+        f"[{ami_user}]\nsecret = {ami_password}\ndeny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
+        "read = system,reporting\nwrite = system,reporting\n"
     )
     auth = [
         f"[{t}-auth]\ntype = auth\nauth_type = digest\nusername = {t}\n"

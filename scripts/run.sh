@@ -16,6 +16,7 @@ IVR_STATIC_CONTACTS="${IVR_STATIC_CONTACTS:-yes}" bash "$REPO_DIR/scripts/asteri
 
 export IVR_ARI_PASSWORD="${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password")}"
 export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
+export IVR_AMI_PASSWORD="${IVR_AMI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ami_password")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 export IVR_ARI_APP
 echo $$ >"$IVR_STATE_DIR/control-plane.pid"

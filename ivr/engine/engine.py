@@ -54,6 +54,16 @@ from ivr.engine.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
+# What a phone's PJSIP contact status (AMI) says about ringing it; None: nothing new.
+PHONE_REACHABLE: dict[str, bool | None] = {
+    "Reachable": True,
+    "Created": True,  # just registered
+    "NonQualified": True,  # registered, not qualified: assumed reachable
+    "Unreachable": False,
+    "Removed": False,  # unregistered or expired
+    "Unknown": None,
+}
+
 # Phases whose caller goes to the dialplan's native queue when the control plane stops.
 HANDED_OVER_ON_STOP = frozenset(
     {flow.Phase.ANSWERING, flow.Phase.GREETING, flow.Phase.WAITING, flow.Phase.OFFERED}
@@ -91,6 +101,7 @@ class Engine:
         self.waiter = StasisWaiter()  # our helper channels' StasisStart
         self.metrics = Metrics()
         self.archive: Archive | None = None
+        self.phones: dict[str, dict[str, Any]] = {}  # endpoint -> PJSIP contact status (AMI)
         # Whether the ARI events WebSocket is up right now (the app links it to its stream).
         self.ari_connected: Callable[[], bool] = lambda: False
 
@@ -207,6 +218,24 @@ class Engine:
     def set_policy(self, policy: flow.CallPolicy) -> None:
         """Timers and prompts for calls that arrive from now on."""
         self._policy = policy
+
+    def phone_status(self, endpoint: str, status: str, rtt_ms: float | None) -> None:
+        """A call taker's phone as PJSIP reports it (AMI): shown, and unreachable is not offered."""
+        previous = self.phones.get(endpoint, {})
+        since = previous.get("since") if previous.get("status") == status else self._clock()
+        self.phones[endpoint] = {"status": status, "rtt_ms": rtt_ms, "since": since}
+        reachable = PHONE_REACHABLE.get(status)
+        if reachable is None:
+            return
+        if previous.get("status") != status:
+            log.info("phone %s: %s", endpoint, status)
+        for agent in list(self.acd.agents.values()):
+            if agent.endpoint == endpoint and agent.reachable != reachable:
+                self.to_acd(acd.AgentReachability(agent.agent_id, reachable))
+
+    async def rewatch_agents(self) -> None:
+        """After the call-taker list changed: subscribe to and read every taker's endpoint."""
+        await self._watch_agents()
 
     def agent_of_endpoint(self, endpoint: str) -> str | None:
         return next((a.agent_id for a in self.acd.agents.values() if a.endpoint == endpoint), None)

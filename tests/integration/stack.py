@@ -177,6 +177,7 @@ def start_stack(workdir: Path) -> Stack:
         "IVR_STATE_DIR": str(workdir / "state"),
         "REDIS_PORT": "6390",
         "IVR_ARI_PASSWORD": password,
+        "IVR_AMI_PASSWORD": secrets.token_urlsafe(16),
         "IVR_STATIC_CONTACTS": "yes",
         "RTP_STRICT": "no",
         "TAKER_QUALIFY_SECONDS": "1",

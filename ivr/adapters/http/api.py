@@ -95,6 +95,7 @@ def build_api(
             "reachable": agent.reachable,
             "call_id": agent.call_id,
             "missed_in_a_row": agent.missed_in_a_row,
+            "phone": engine.phones.get(agent.endpoint),  # PJSIP contact status (AMI), when known
         }
 
     async def health(request: web.Request) -> web.Response:

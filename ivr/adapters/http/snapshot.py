@@ -100,6 +100,7 @@ def _agents(engine: Engine, only: str | None) -> list[dict[str, Any]]:
             "activity": a.activity.value,
             "activity_since": a.activity_since,
             "reachable": a.reachable,
+            "phone": engine.phones.get(a.endpoint),
             "call_id": a.call_id,
         }
         for a in sorted(engine.acd.agents.values(), key=lambda a: a.agent_id)

@@ -1,0 +1,108 @@
+"""AMI (panoramisk): the call takers' phones as Asterisk's PJSIP sees them, and pjsip reloads.
+
+Rules:
+- At every (re)login the contacts are read in full (PJSIPShowContacts), then kept
+  current from ContactStatus events (a registration creates or removes a contact;
+  qualify marks it reachable or unreachable, with its round-trip time).
+- Each report goes to `on_status(endpoint, status, rtt_ms)`; the engine decides what a
+  status means for offering calls. Statuses: Reachable, Unreachable, Created (just
+  registered), Removed (unregistered or expired), NonQualified, Unknown.
+- AMI being down costs the detail, never a call: the ARI endpoint states still tell
+  the ACD whether a phone can ring. panoramisk reconnects by itself.
+- reload_pjsip() asks Asterisk to re-read its PJSIP configuration (after the
+  call-taker list changed); calls in progress are not touched by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from panoramisk import Manager
+
+log = logging.getLogger(__name__)
+
+StatusReport = Callable[[str, str, float | None], None]  # endpoint ("PJSIP/taker01"), status, rtt ms
+
+
+class AmiUnavailable(Exception):
+    pass
+
+
+def _rtt_ms(value: Any) -> float | None:
+    try:
+        usec = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(usec / 1000, 2) if usec > 0 else None
+
+
+class PhoneWatch:
+    def __init__(self, host: str, port: int, user: str, secret: str, on_status: StatusReport) -> None:
+        self._on_status = on_status
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.logged_in = False
+        self._manager = Manager(
+            host=host,
+            port=port,
+            username=user,
+            secret=secret,
+            ping_delay=10,
+            reconnect_timeout=2,
+            on_login=self._logged_in,
+            on_disconnect=self._lost,
+            log=logging.getLogger("ivr.adapters.ami.panoramisk"),
+        )
+        self._manager.register_event("ContactStatus", self._contact_status)
+
+    def start(self) -> None:
+        self._manager.loop = asyncio.get_running_loop()
+        self._manager.connect()
+
+    def close(self) -> None:
+        self._manager.close()
+        for task in self._tasks:
+            task.cancel()
+
+    def _logged_in(self, manager: Manager) -> None:
+        self.logged_in = True
+        log.info("AMI logged in: reading the call takers' phones")
+        task = asyncio.ensure_future(self._read_contacts())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _lost(self, manager: Manager, exc: Exception | None) -> None:
+        self.logged_in = False
+        log.warning("AMI connection lost (%s); phone details wait for it to return", exc)
+
+    async def _read_contacts(self) -> None:
+        try:
+            replies = await self._manager.send_action({"Action": "PJSIPShowContacts"}, as_list=True)
+        except Exception as exc:  # the connection dropped mid-read: the next login reads again
+            log.warning("AMI: contacts not read: %s", exc)
+            return
+        for message in replies if isinstance(replies, list) else [replies]:
+            if message.get("Event") == "ContactList":
+                endpoint = message.get("Endpoint") or message.get("Aor") or ""
+                if endpoint:
+                    self._on_status(f"PJSIP/{endpoint}", message.get("Status", "Unknown"),
+                                    _rtt_ms(message.get("RoundtripUsec")))  # fmt: skip
+
+    def _contact_status(self, manager: Manager, event: Any) -> None:
+        endpoint = event.get("EndpointName") or event.get("AOR") or ""
+        if endpoint:
+            self._on_status(
+                f"PJSIP/{endpoint}",
+                event.get("ContactStatus", "Unknown"),
+                _rtt_ms(event.get("RoundtripUsec")),
+            )
+
+    async def reload_pjsip(self) -> str:
+        if not self.logged_in:
+            raise AmiUnavailable("not logged in to AMI")
+        reply = await self._manager.send_action({"Action": "Reload", "Module": "res_pjsip.so"})
+        if reply.get("Response") != "Success":
+            raise AmiUnavailable(f"pjsip reload refused: {reply.get('Message', reply)}")
+        return str(reply.get("Message", "reloaded"))
