@@ -6,8 +6,8 @@ Rules kept here:
   replaced from the environment (defaults below); an unknown placeholder is an error
   naming the file and line, never an empty value.
 - Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD (the AMI
-  secret from IVR_AMI_PASSWORD) or from a random secret kept (mode 0600) in the state folder; each call taker's SIP
-  password likewise from the state folder. They are written to ari_users.conf,
+  secret from IVR_AMI_PASSWORD) or from a random secret kept (mode 0600) in the state
+  folder; each call taker's SIP password likewise from the state folder. They are written to ari_users.conf,
   manager_users.conf and pjsip_secrets.conf in the destination only.
 - With IVR_STATIC_CONTACTS=yes (tests, demo) every call taker NN's AOR gets the static
   contact 127.0.0.(10+NN) and each agency its own loopback address.

@@ -100,10 +100,22 @@ def test_every_placeholder_is_rendered(rendered: tuple[Path, Path]) -> None:
     dest, _ = rendered
     names = {p.name for p in dest.iterdir()}
     sources = {p.name for folder in ("asterisk-conf", "dialplan") for p in (REPO / folder).glob("*.conf")}
-    assert sources | {"ari_users.conf", "pjsip_secrets.conf"} == names
+    assert sources | {"ari_users.conf", "manager_users.conf", "pjsip_secrets.conf"} == names
     leftovers = [p.name for p in dest.iterdir() if "@@" in p.read_text()]
     assert leftovers == []
     assert "ARI_APP = ivr112" in (dest / "extensions.conf").read_text()
+
+
+def test_ami_listens_on_loopback_with_a_generated_secret_for_loopback_only(
+    rendered: tuple[Path, Path],
+) -> None:
+    dest, state = rendered
+    assert "bindaddr = 127.0.0.1" in (dest / "manager.conf").read_text()
+    users = (dest / "manager_users.conf").read_text()
+    secret = (state / "secrets" / "ami_password").read_text().strip()
+    assert f"secret = {secret}" in users and len(secret) >= 16
+    assert "deny = 0.0.0.0/0.0.0.0" in users and "permit = 127.0.0.0/255.0.0.0" in users
+    assert "secret" not in (REPO / "asterisk-conf" / "manager.conf").read_text().split("[general]")[1]
 
 
 def test_ari_user_gets_the_given_password(rendered: tuple[Path, Path]) -> None:
