@@ -6,7 +6,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata"
+PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata
+chromium chromium-driver fonts-dejavu-core"  # chromium: the dashboard's browser test
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

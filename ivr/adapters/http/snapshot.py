@@ -98,7 +98,7 @@ def _agents(engine: Engine, only: str | None) -> list[dict[str, Any]]:
             "declared": a.declared.value,
             "pause_reason": a.pause_reason,
             "activity": a.activity.value,
-            "activity_since": a.activity_since,
+            "activity_since": a.activity_since or None,  # None: unchanged since the start
             "reachable": a.reachable,
             "phone": engine.phones.get(a.endpoint),
             "call_id": a.call_id,

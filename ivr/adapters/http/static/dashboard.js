@@ -1,0 +1,369 @@
+/* dashboard.js: the controller of the 112 live dashboard: sign-in (token), the live
+   WebSocket, tabs, the 1 s tick, the header, and every action (POST) with its toast.
+   Rules: the token lives in sessionStorage only and goes as "Authorization: Bearer" on
+   every fetch and as the first WebSocket message; each snapshot replaces the whole view;
+   counters tick from snapshot.now plus local elapsed time; the socket reconnects with a
+   1 s backoff doubling to 10 s; a server rejection (WS error / HTTP 401) returns to the
+   login form with its message. "#token=..." in the address (at load or on hashchange)
+   signs in and is removed from the address bar.
+   Stable hooks (browser tests): #login-form #token #signout #conn[data-state] #lang
+   #clock #wallboard #desk #waiting #agents #calls #kpis [data-kpi] #chart-hour
+   #chart-answer #callbacks .callback-start .callback-taker #my-status #login #logout
+   #pause #pause-reason #unpause #my-call [data-disposition] [data-agency] #leave #toast. */
+
+import { applyStatic, getLang, setLang, t, tv } from "./i18n.js";
+import { esc, timeHMS } from "./format.js";
+import { clearViews, picksTaker, renderWallboard, tick } from "./views.js";
+import { isOffered, renderDesk } from "./desk.js";
+
+const TOKEN_KEY = "kendari112.dashboard.token";
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: null,
+  ws: null,
+  backoff: 1000,
+  retryTimer: 0,
+  lastMessage: 0,
+  snap: null,
+  receivedAt: 0, // performance.now() when snap arrived
+  view: null, // "wallboard" | "desk", null until the user is known
+  toastTimer: 0,
+};
+// Shared with the views: what is in flight and what the user picked in the selects.
+const ctx = { lang: getLang(), busy: new Set(), cbChoice: new Map(), pauseReason: "" };
+
+/** Server time now: the snapshot's clock plus the time elapsed here since it arrived. */
+function serverNow() {
+  if (!state.snap) return Date.now() / 1000;
+  return state.snap.now + (performance.now() - state.receivedAt) / 1000;
+}
+
+// ---- sign-in -------------------------------------------------------------------------
+
+function readToken() {
+  const match = location.hash.match(/(?:^#|&)token=([^&]*)/);
+  if (match) {
+    let token = match[1];
+    try {
+      token = decodeURIComponent(token);
+    } catch {
+      /* not %-encoded: take it as written */
+    }
+    sessionStorage.setItem(TOKEN_KEY, token);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function showLogin(message) {
+  state.token = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  dropSocket();
+  clearTimeout(state.retryTimer);
+  state.snap = null;
+  state.view = null;
+  ctx.busy.clear();
+  clearViews();
+  $("app").hidden = true;
+  $("signout").hidden = true;
+  $("stale-banner").hidden = true;
+  $("incoming-alert").hidden = true;
+  $("toast").hidden = true;
+  for (const id of ["tab-wallboard", "tab-desk"]) $(id).hidden = true;
+  $("who").textContent = "";
+  $("clock").textContent = "";
+  $("login-view").hidden = false;
+  $("login-message").textContent = message || "";
+  setConn(false);
+  $("token").focus();
+}
+
+function startSession(token) {
+  state.token = token;
+  $("login-view").hidden = true;
+  $("app").hidden = false;
+  $("boot").hidden = false;
+  $("signout").hidden = false;
+  for (const id of ["wallboard", "desk", "callbacks-panel"]) $(id).hidden = true;
+  state.backoff = 1000;
+  connect();
+}
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  if (!token) {
+    $("login-message").textContent = t("login.empty");
+    return;
+  }
+  $("token").value = "";
+  sessionStorage.setItem(TOKEN_KEY, token);
+  startSession(token);
+});
+
+// ---- live socket -----------------------------------------------------------------------
+
+function setConn(live) {
+  const el = $("conn");
+  el.dataset.state = live ? "live" : "down";
+  el.querySelector(".conn-text").textContent = live ? t("conn.live") : state.token ? t("conn.retry") : t("conn.down");
+  $("stale-banner").hidden = live || !state.snap;
+  document.body.classList.toggle("stale", !live && Boolean(state.snap));
+}
+
+function dropSocket() {
+  const ws = state.ws;
+  state.ws = null;
+  if (ws) {
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close();
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+function scheduleReconnect() {
+  setConn(false);
+  if (!state.token) return;
+  clearTimeout(state.retryTimer);
+  state.retryTimer = setTimeout(connect, state.backoff);
+  state.backoff = Math.min(state.backoff * 2, 10000);
+}
+
+function connect() {
+  dropSocket();
+  clearTimeout(state.retryTimer);
+  if (!state.token) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  let ws;
+  try {
+    ws = new WebSocket(`${scheme}://${location.host}/api/live`);
+  } catch {
+    scheduleReconnect();
+    return;
+  }
+  state.ws = ws;
+  state.lastMessage = performance.now();
+  ws.onopen = () => ws.send(JSON.stringify({ token: state.token }));
+  ws.onmessage = (event) => {
+    state.lastMessage = performance.now();
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (msg.type === "error") {
+      showLogin(msg.error || t("err.auth"));
+    } else if (msg.type === "snapshot") {
+      state.backoff = 1000;
+      onSnapshot(msg);
+    }
+  };
+  ws.onclose = () => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    scheduleReconnect();
+  };
+  ws.onerror = () => {}; // a close event follows
+}
+
+// ---- rendering -------------------------------------------------------------------------
+
+function onSnapshot(snap) {
+  state.snap = snap;
+  state.receivedAt = performance.now();
+  setConn(true);
+  render();
+}
+
+function allowedViews(user) {
+  const roles = user.roles || [];
+  const views = [];
+  if (roles.includes("supervisor") || roles.includes("engineer") || !user.agent) views.push("wallboard");
+  if (user.agent) views.push("desk");
+  return views;
+}
+
+function applyView() {
+  const user = state.snap.user || {};
+  const allowed = allowedViews(user);
+  if (!allowed.includes(state.view)) state.view = user.agent ? "desk" : "wallboard";
+  $("boot").hidden = true;
+  for (const view of ["wallboard", "desk"]) {
+    $(view).hidden = view !== state.view;
+    const tab = $(`tab-${view}`);
+    tab.hidden = !allowed.includes(view);
+    tab.setAttribute("aria-selected", String(view === state.view));
+  }
+  const panel = $("callbacks-panel");
+  const slot = document.querySelector(`.cb-slot[data-slot="${state.view}"]`);
+  if (panel.parentElement !== slot) slot.appendChild(panel);
+  panel.hidden = false;
+}
+
+function render() {
+  const snap = state.snap;
+  if (!snap) return;
+  ctx.lang = getLang();
+  applyView();
+  const user = snap.user || {};
+  $("centre").textContent = snap.centre || "112";
+  const roles = (user.roles || []).map((r) => tv("role", r)).join(", ");
+  $("who").innerHTML = `<b>${esc(user.name)}</b> <span>${esc(roles)}${user.agent ? ` · ${esc(user.agent)}` : ""}</span>`;
+  renderWallboard(snap, ctx);
+  renderDesk(snap, ctx);
+  const alert = $("incoming-alert");
+  alert.hidden = !(isOffered(snap) && state.view !== "desk");
+  alert.textContent = `${t("call.incoming")}: ${snap.my_call ? snap.my_call.caller : ""}`;
+  everySecond();
+}
+
+let titleBlink = false;
+function everySecond() {
+  if (!state.snap) return;
+  const now = serverNow();
+  $("clock").textContent = timeHMS(now, state.snap.timezone);
+  tick(now);
+  titleBlink = isOffered(state.snap) ? !titleBlink : false;
+  document.title = titleBlink ? `(!) ${t("call.incoming")}` : t("app.title");
+  // A socket that went quiet (no snapshot for 5 s) is dead even if it was never closed.
+  if (state.ws && state.ws.readyState === WebSocket.OPEN && performance.now() - state.lastMessage > 5000) {
+    dropSocket();
+    scheduleReconnect();
+  }
+}
+setInterval(everySecond, 500);
+
+// ---- actions ---------------------------------------------------------------------------
+
+function toast(text, kind) {
+  const el = $("toast");
+  el.textContent = text;
+  el.dataset.kind = kind;
+  el.hidden = false;
+  clearTimeout(state.toastTimer);
+  state.toastTimer = setTimeout(() => (el.hidden = true), kind === "error" ? 10000 : 6000);
+}
+
+/** POST path with body; busyKey disables the button(s) while in flight; okText on success. */
+async function post(path, body, busyKey, okText, button) {
+  if (ctx.busy.has(busyKey)) return;
+  ctx.busy.add(busyKey);
+  if (button) button.disabled = true;
+  render();
+  try {
+    const init = { method: "POST", headers: { Authorization: `Bearer ${state.token}` } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch {
+      toast(t("err.network"), "error");
+      return;
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      /* not JSON */
+    }
+    const message = data && typeof data.error === "string" ? data.error : "";
+    if (response.status === 401) {
+      showLogin(message || t("err.auth"));
+      return;
+    }
+    if (!response.ok) toast(message || t("err.status", { what: response.status }), "error");
+    else toast(okText, "ok");
+  } finally {
+    ctx.busy.delete(busyKey);
+    render(); // redraws the button with the state the rules give it
+  }
+}
+
+const enc = encodeURIComponent;
+
+function onClick(event) {
+  const button = event.target.closest("button");
+  if (!button || button.disabled) return;
+  const snap = state.snap;
+  const user = (snap && snap.user) || {};
+  const agent = user.agent;
+  const id = button.id;
+  if (id === "lang") {
+    setLang(getLang() === "id" ? "en" : "id");
+    applyStatic();
+    setConn($("conn").dataset.state === "live");
+    render();
+  } else if (id === "signout") {
+    showLogin("");
+  } else if (button.dataset.view) {
+    state.view = button.dataset.view;
+    render();
+  } else if (id === "incoming-alert") {
+    state.view = "desk";
+    render();
+  } else if (!snap) {
+    return;
+  } else if (["login", "logout", "unpause"].includes(id) && agent) {
+    post(`/api/agents/${enc(agent)}/${id}`, undefined, `agent:${id}`, t(`ok.${id}`), button);
+  } else if (id === "pause" && agent) {
+    const reason = $("pause-reason").value;
+    post(`/api/agents/${enc(agent)}/pause`, { reason }, "agent:pause", t("ok.pause"), button);
+  } else if (button.classList.contains("callback-start")) {
+    const row = button.closest("tr[data-call]");
+    const callId = row.dataset.call;
+    const select = row.querySelector("select.callback-taker");
+    const taker = picksTaker(user) ? select && select.value : agent;
+    if (!taker) {
+      toast(t("cb.none_free"), "error");
+      return;
+    }
+    const caller = row.querySelector(".caller").textContent;
+    post(`/api/callbacks/${enc(callId)}`, { taker }, `cb:${callId}`, t("ok.callback", { what: `${caller} → ${taker}` }), button);
+  } else if (button.closest("#my-call") && snap.my_call) {
+    const callId = snap.my_call.call_id;
+    const label = button.textContent.trim();
+    if (button.dataset.disposition) {
+      const body = { disposition: button.dataset.disposition, by: agent };
+      post(`/api/calls/${enc(callId)}/disposition`, body, `disp:${callId}`, t("ok.disposition", { what: label }), button);
+    } else if (button.dataset.agency) {
+      const body = { agency: button.dataset.agency, by: agent };
+      const key = `agency:${callId}:${button.dataset.agency}`;
+      post(`/api/calls/${enc(callId)}/agencies`, body, key, t("ok.agency", { what: label }), button);
+    } else if (id === "leave") {
+      post(`/api/calls/${enc(callId)}/leave`, { by: agent }, `leave:${callId}`, t("ok.leave"), button);
+    }
+  }
+}
+
+function onChange(event) {
+  const el = event.target;
+  if (el.id === "pause-reason") ctx.pauseReason = el.value;
+  else if (el.classList.contains("callback-taker")) ctx.cbChoice.set(el.closest("tr[data-call]").dataset.call, el.value);
+}
+
+document.addEventListener("click", onClick);
+document.addEventListener("change", onChange);
+
+// ---- start -----------------------------------------------------------------------------
+
+setLang(getLang());
+applyStatic();
+const initial = readToken();
+if (initial) startSession(initial);
+else showLogin("");
+// A "#token=..." typed (or set by a test) into an already open page starts a new session.
+window.addEventListener("hashchange", () => {
+  if (!/(?:^#|&)token=/.test(location.hash)) return;
+  const token = readToken();
+  showLogin("");
+  sessionStorage.setItem(TOKEN_KEY, token);
+  startSession(token);
+});

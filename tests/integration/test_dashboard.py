@@ -1,0 +1,148 @@
+"""The live dashboard on the real stack, in the Debian chromium (headless, through
+chromium-driver): a SIPp call shows on the supervisor's wallboard while it waits, moves
+to the call taker when answered, and the call taker's desk pops it up and records the
+disposition clicked. The feed itself: a wrong token is refused, a call taker sees only
+themselves. Screenshots are saved under test-artifacts/dashboard/ (or $IVR_TEST_ARTIFACTS)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.integration.stack import REPO, Process, Stack, place_call
+
+pytestmark = pytest.mark.integration
+
+TOKENS = {"taker06": "taker06-desk-token-0001", "sup": "supervisor-wall-token-01"}
+ARTIFACTS = Path(os.environ.get("IVR_TEST_ARTIFACTS", REPO / "test-artifacts")) / "dashboard"
+
+
+def users_file(folder: Path) -> Path:
+    def entry(name: str, role: str, agent: str = "") -> str:
+        digest = hashlib.sha256(TOKENS[name].encode()).hexdigest()
+        owner = f"agent: {agent}, " if agent else ""
+        return f'  - {{name: {name}, role: {role}, {owner}token_sha256: "{digest}"}}\n'
+
+    path = folder / "users.yaml"
+    path.write_text("users:\n" + entry("taker06", "call-taker", "taker06") + entry("sup", "supervisor"))
+    return path
+
+
+@pytest.fixture
+def browser() -> Iterator[Callable[[], WebDriver]]:
+    opened: list[WebDriver] = []
+
+    def open_one() -> WebDriver:
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1600,1000"):  # fmt: skip
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        opened.append(driver)
+        return driver
+
+    yield open_one
+    for driver in opened:
+        driver.quit()
+
+
+def until(driver: WebDriver, css: str, what: str, timeout: float = 20) -> Any:
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, css), message=f"waiting for {what} ({css})"
+    )[0]
+
+
+def screenshot(driver: WebDriver, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def open_dashboard(driver: WebDriver, stack: Stack, token: str) -> None:
+    driver.get(f"http://127.0.0.1:{stack.api_port}/dashboard/#token={token}")
+    until(driver, '#conn[data-state="live"]', "the live feed")
+
+
+def test_a_call_moves_across_the_wallboard_and_pops_up_on_the_takers_desk(
+    stack: Stack,
+    control_plane: Callable[..., Process],
+    phones: Callable[..., Process],
+    browser: Callable[[], WebDriver],
+    media: Path,
+    tmp_path: Path,
+) -> None:
+    control_plane([], IVR_USERS_FILE=str(users_file(tmp_path)))
+    phones("taker06", "phone_answers.xml")
+    wall = browser()
+    open_dashboard(wall, stack, TOKENS["sup"])
+    assert wall.find_element(By.ID, "wallboard").get_attribute("hidden") is None
+    assert len(wall.find_elements(By.CSS_SELECTOR, "#agents [data-agent]")) == 20
+    until(wall, '#kpis [data-kpi="answered_within_10"]', "the key figures")
+    until(wall, "#chart-hour rect, #chart-hour path", "the calls-per-hour chart")
+
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=30000, caller="081288800006", wait=False)
+    call_id = stack.new_call_id(before)
+    row = until(wall, f'#waiting tr[data-call="{call_id}"]', "the caller on the waiting list", timeout=30)
+    assert "081288800006" in row.text
+    screenshot(wall, "1-wallboard-waiting")
+
+    stack.login("taker06")  # the only call taker: the call goes to taker06
+    until(wall, '#agents [data-agent="taker06"][data-activity="on-call"]', "taker06 on the call", timeout=30)
+    until(
+        wall, f'#calls tr[data-call="{call_id}"][data-taker="taker06"][data-phase="connected"]', "connected"
+    )
+    WebDriverWait(wall, 10).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, f'#waiting tr[data-call="{call_id}"]'),
+        message="the caller off the waiting list",
+    )
+    screenshot(wall, "2-wallboard-connected")
+
+    desk = browser()
+    open_dashboard(desk, stack, TOKENS["taker06"])
+    assert desk.find_element(By.ID, "desk").get_attribute("hidden") is None
+    popup = until(desk, f'#my-call[data-call="{call_id}"]', "the call popped up on the desk")
+    assert "081288800006" in popup.text
+    assert desk.find_elements(By.CSS_SELECTOR, "#my-call button[data-agency='damkar']")
+    screenshot(desk, "3-desk-call")
+    desk.find_element(By.CSS_SELECTOR, '#my-call button[data-disposition="genuine"]').click()
+    until(desk, '#my-call button[data-disposition="genuine"][aria-pressed="true"]', "the disposition marked")
+    assert stack.record(call_id)["disposition"] == "genuine"
+    assert call.popen.wait(timeout=60) == 0, call.output()
+    until(desk, f'#my-call[data-call="{call_id}"][data-ended="true"]', "the call shown as ended")
+    screenshot(desk, "4-desk-after-the-call")
+
+
+async def feed(stack: Stack, token: str, count: int = 1) -> list[dict[str, Any]]:
+    url = f"http://127.0.0.1:{stack.api_port}/api/live"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.send_str(json.dumps({"token": token}))
+        return [json.loads((await ws.receive(timeout=10)).data) for _ in range(count)]
+
+
+def test_the_feed_refuses_a_wrong_token_and_shows_a_call_taker_only_themselves(
+    stack: Stack, control_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    control_plane(["taker06"], IVR_USERS_FILE=str(users_file(tmp_path)))
+    [refused] = asyncio.run(feed(stack, "not-a-user-token-at-all"))
+    assert refused == {"type": "error", "error": "missing or wrong token"}
+    [mine] = asyncio.run(feed(stack, TOKENS["taker06"]))
+    assert [a["id"] for a in mine["agents"]] == ["taker06"] and mine["agents"][0]["declared"] == "available"
+    assert mine["waiting"] == [] and mine["calls"] == [] and mine["kpis"] is None
+    assert mine["user"] == {"name": "taker06", "roles": ["call-taker"], "agent": "taker06"}
+    [wall] = asyncio.run(feed(stack, TOKENS["sup"]))
+    assert len(wall["agents"]) == 20 and wall["kpis"] is not None and wall["my_call"] is None
+    assert {a["id"] for a in wall["agencies"]} == {"damkar", "ambulans", "bpbd", "polisi"}
