@@ -21,4 +21,5 @@ export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 export IVR_ARI_APP
 echo $$ >"$IVR_STATE_DIR/control-plane.pid"
 log "control plane starting; place a demo call with 'make demo' from another terminal"
+log "dashboard: http://127.0.0.1:${IVR_HTTP_PORT:-8112}/ (token: $IVR_STATE_DIR/secrets/api_token)"
 exec "$REPO_DIR/.venv/bin/python" -m ivr run
