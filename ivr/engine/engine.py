@@ -40,6 +40,7 @@ from ivr.core import call as flow
 from ivr.core import callback as callbacks
 from ivr.core import commands as cmd
 from ivr.core import events as ev
+from ivr.core import ids
 from ivr.core.acd import commands as acd_cmd
 from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle as acd_handle
@@ -331,7 +332,8 @@ class Engine:
         bridges = await self._ari.bridges()
         known = {call_id: task.state for call_id, task in self.calls.items()}
         screened = set(self.screener.sessions) if self.screener else set()
-        todo = reconcile.plan(known, channels, bridges, self._ari.app, screened)
+        todo = reconcile.plan(known, channels, bridges, self._ari.app, screened, set(self.callbacks))
+        self._callback_legs_gone({c.id for c in channels})
         for call_id, event in todo.post:
             self.post(call_id, event)
         for adopted in todo.adopt:
@@ -359,6 +361,16 @@ class Engine:
             len(todo.hangup),
             len(todo.destroy_bridges),
         )
+
+    def _callback_legs_gone(self, present: set[str]) -> None:
+        """Callback legs that ended while the events stream was down end their callback."""
+        for callback_id, task in self.callbacks.items():
+            taker_leg = task.state.taker_channel or ids.taker_leg_id(callback_id, 1)
+            callee = task.state.callee_channel
+            if taker_leg not in present:
+                task.post(ev.TakerLegEnded(callback_id, taker_leg, "gone while disconnected"))
+            elif callee is not None and callee not in present:
+                task.post(ev.CalleeLegEnded(callback_id, callee, "gone while disconnected"))
 
     async def _with_record(self, adopted: ev.CallAdopted) -> ev.CallAdopted:
         """Arrival and level from the call's record, so the caller keeps its place."""

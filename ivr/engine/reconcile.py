@@ -10,6 +10,8 @@ Rules (Asterisk decides whether a channel exists; we decide what it is for):
   is a screening channel or bridge whose call has no screening running here, and an
   agency leg of a call not tracked here. A recorder channel is left alone: it records
   the caller to the end and ends with the caller.
+- Callbacks going on here own their legs and bridge; the legs of a callback not
+  tracked here (the control plane restarted) are hung up: a callback is not adopted.
 Pure: plan() reads lists and returns a plan; the engine carries it out.
 """
 
@@ -48,6 +50,7 @@ def plan(
     bridges: list[Bridge],
     app: str,
     screened: set[str] | frozenset[str] = frozenset(),
+    callbacks: set[str] | frozenset[str] = frozenset(),
 ) -> Plan:
     result = Plan()
     present = {c.id: c for c in channels}
@@ -90,9 +93,9 @@ def plan(
         )
         adopted.add(channel.id)
 
-    owners = set(known) | adopted
+    owners = set(known) | adopted | set(callbacks)
     for channel in channels:
-        leg_call = ids.call_of_taker_leg(channel.id)
+        leg_call = ids.call_of_taker_leg(channel.id) or ids.callback_of_callee_leg(channel.id)
         screen_call = ids.call_of_screening(channel.id)
         agency = ids.agency_of_leg(channel.id)
         if agency is not None and agency[0] not in known:  # an adopted call does not know its agencies

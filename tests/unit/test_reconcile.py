@@ -209,3 +209,28 @@ def test_screening_leftovers_are_cleaned_unless_their_screening_runs_here() -> N
     assert sorted(result.hangup) == [f"{orphan}-media", f"{orphan}-snoop"]
     assert result.destroy_bridges == [f"{orphan}-screen"]
     assert result.adopt == []  # a snoop or externalMedia channel is never taken for a caller
+
+
+def callee(channel_id: str) -> Channel:
+    return Channel(
+        id=channel_id,
+        name="PJSIP/carrier-00000009",
+        state="Up",
+        dialplan=DialplanCEP(context="from-trunk", exten="s", app_name="Stasis",
+                             app_data=f"{APP},callback,{channel_id.removesuffix('-out')}"),
+    )  # fmt: skip
+
+
+def test_a_callback_going_on_here_keeps_its_legs_and_bridge() -> None:
+    cb = "1764300000.7-cb1"
+    channels = [leg(f"{cb}-t1"), callee(f"{cb}-out")]
+    result = plan({}, channels, [bridge(cb, f"{cb}-t1", f"{cb}-out")], APP, callbacks={cb})
+    assert nothing_to_do(result)
+
+
+def test_the_legs_and_bridge_of_a_callback_nobody_tracks_are_cleaned_up() -> None:
+    cb = "1764300000.7-cb1"
+    channels = [leg(f"{cb}-t1"), callee(f"{cb}-out")]
+    result = plan({}, channels, [bridge(cb, f"{cb}-t1", f"{cb}-out")], APP)
+    assert sorted(result.hangup) == [f"{cb}-out", f"{cb}-t1"] and result.destroy_bridges == [f"{cb}-bridge"]
+    assert result.adopt == []  # the person called back is not taken for a new caller

@@ -14,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import datetime, timedelta
@@ -46,10 +47,15 @@ class SharedFigures:
         self._at = 0.0
         self._finished_seen = -1
         self._callbacks_seen: frozenset[str] = frozenset()
+        self._lock = asyncio.Lock()  # many viewers, one refresh
         self.kpis: dict[str, Any] | None = None
         self.callbacks: list[dict[str, Any]] = []
 
     async def refresh(self, now: float) -> None:
+        async with self._lock:
+            await self._refresh(now)
+
+    async def _refresh(self, now: float) -> None:
         archive = self._engine.archive
         seen = (sum(self._engine.metrics.outcomes.values()), frozenset(self._engine.callbacks))
         if archive is None or (
