@@ -59,7 +59,7 @@ function infoHTML(call) {
   return `<h3>${esc(t("call.flags"))}</h3><p>${flags || DASH}</p>
     <h3>${esc(t("call.features"))}</h3>
     ${features.length
-      ? `<dl class="features">${features.map(([k, v]) => `<dt>${esc(tv("feature", k))}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`
+      ? `<dl class="features">${features.map(([k, v]) => `<dt>${esc(tv("feature", k))}</dt><dd>${esc(tv("value", v))}</dd>`).join("")}</dl>`
       : `<p>${DASH}</p>`}
     ${call.transcript ? `<h3>${esc(t("call.transcript"))}</h3><blockquote class="transcript">${esc(call.transcript)}</blockquote>` : ""}`;
 }

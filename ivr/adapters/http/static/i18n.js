@@ -144,6 +144,8 @@ export const DICT = {
   "feature.speech_seconds": { id: "Bicara (dtk)", en: "Speech (s)" },
   "feature.sound_seconds": { id: "Suara (dtk)", en: "Sound (s)" },
   "feature.digits": { id: "Tombol ditekan", en: "Digits pressed" },
+  "value.True": { id: "ya", en: "yes" },
+  "value.False": { id: "tidak", en: "no" },
   "feature.dtmf": { id: "Tombol ditekan", en: "Digits pressed" },
   "feature.speech_segments": { id: "Potongan bicara", en: "Speech segments" },
   "feature.first_speech_delay": { id: "Mulai bicara setelah (dtk)", en: "First speech after (s)" },
