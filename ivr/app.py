@@ -112,7 +112,8 @@ async def run(settings: Settings) -> None:
     recognizers = _recognizers(settings, config)  # forks its workers before any thread starts
     auth = aiohttp.BasicAuth(settings.ari_user, settings.ari_password.get_secret_value())
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
-    redis_client = aioredis.from_url(settings.redis_url)
+    # Timeouts: a hung Redis must fail fast (writes are held and retried, reads fail open).
+    redis_client = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     async with aiohttp.ClientSession(auth=auth, timeout=timeout) as session:
         rest = AriRest(session, settings.ari_url, settings.ari_app)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)

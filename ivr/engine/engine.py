@@ -34,6 +34,7 @@ from ivr.adapters.ari.translate import (
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.speech.screener import Screener
+from ivr.adapters.write_behind import WriteBehind
 from ivr.config.acd_policy import acd_policy, acd_roster
 from ivr.config.schema import CentreConfig
 from ivr.core import call as flow
@@ -87,7 +88,8 @@ class Engine:
         self.config = config
         self._policy = policy
         self._clock = clock
-        self._executor = Executor(ari_rest, store, self)
+        self.writes = WriteBehind()  # records and statuses, in order, held while Redis is away
+        self._executor = Executor(ari_rest, store, self, self.writes)
         self.calls: dict[str, CallTask[flow.Call]] = {}
         self.callbacks: dict[str, CallTask[callbacks.Callback]] = {}  # by the callback's id
         self.callback_policy = callbacks.CallbackPolicy()
@@ -95,7 +97,6 @@ class Engine:
         self._acd_timers: dict[str, asyncio.TimerHandle] = {}
         self._tick: asyncio.TimerHandle | None = None
         self._background: set[asyncio.Task[None]] = set()
-        self._last_save: asyncio.Task[None] | None = None
         self.features = FeatureCodes(ari_rest, self)
         self.screener: Screener | None = None
         self.recorder: Recorder | None = None
@@ -169,24 +170,12 @@ class Engine:
             loop = asyncio.get_running_loop()
             self._tick = loop.call_later(max(0.0, due - now) + 0.001, self.to_acd, acd.Tick())
 
-    async def _save_status(
-        self, agent_id: str, declared: str, reason: str, at: float, by_system: bool
-    ) -> None:
-        try:
-            await self._agent_store.save(agent_id, declared, reason, at, by_system)
-        except StoreUnavailable as exc:
-            log.error("status of %s not stored: %s", agent_id, exc)
-
     def _save_in_order(self, agent_id: str, declared: str, reason: str, at: float, by_system: bool) -> None:
         """Status writes reach Redis in the order the changes happened (login, then pause, ...)."""
-        previous = self._last_save
-
-        async def save() -> None:
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            await self._save_status(agent_id, declared, reason, at, by_system)
-
-        self._last_save = self._spawn(save())
+        self.writes.submit(
+            f"status of {agent_id}",
+            lambda: self._agent_store.save(agent_id, declared, reason, at, by_system),
+        )
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Work that outlives the moment it was asked for; stop() waits for it."""
@@ -284,6 +273,7 @@ class Engine:
                 await self.archive_again(called_back)
 
     async def _finished_record(self, call_id: str) -> dict[str, Any] | None:
+        await self.writes.settled()  # its own entries first (held while Redis is away)
         try:
             record = await self._store.get(call_id)
         except StoreUnavailable as exc:
@@ -430,7 +420,13 @@ class Engine:
         rest = [t.task for t in tasks if t.task is not None]
         for running in rest:
             running.cancel()
-        await asyncio.gather(*rest, *self._background, return_exceptions=True)
+        await asyncio.gather(*rest, return_exceptions=True)
+        await self.writes.close()  # a short wait for what Redis has not taken yet
+        if self._background:  # archiving waits for Redis: not forever at a stop
+            _, late = await asyncio.wait(self._background, timeout=2.0)
+            for job in late:
+                job.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         for handle in [*self._acd_timers.values(), *([self._tick] if self._tick else [])]:
             handle.cancel()
         if self.screener is not None:

@@ -2,8 +2,9 @@
 
 Rules: one small method per command type, looked up by type (no call-handling ifs);
 ARI failures become CommandFailed events for the call, except hang-ups and bridge
-teardown of things already gone (404), which are done; a Redis outage costs the
-record, never the call; timers post TimerFired into the call's task.
+teardown of things already gone (404), which are done; records are written behind
+(write_behind.py): Redis being slow or away never holds up the call; timers post
+TimerFired into the call's task.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any, Protocol
 
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.ari.translate import AGENCY_ARG, CALLBACK_ARG, TAKER_ARG
-from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.call_store import CallStore
 from ivr.adapters.recorder import Recorder, RecordingUnavailable
 from ivr.adapters.speech.screener import Screener, ScreeningUnavailable
+from ivr.adapters.write_behind import WriteBehind
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd.events import AcdEvent
@@ -34,10 +36,16 @@ class EngineLink(Protocol):
 
 class Executor:
     def __init__(
-        self, ari: AriRest, store: CallStore, engine: EngineLink, screener: Screener | None = None
+        self,
+        ari: AriRest,
+        store: CallStore,
+        engine: EngineLink,
+        writes: WriteBehind,
+        screener: Screener | None = None,
     ) -> None:
         self._ari = ari
         self._store = store
+        self._writes = writes
         self._engine = engine
         self.screener = screener
         self.recorder: Recorder | None = None
@@ -135,10 +143,10 @@ class Executor:
         await _unless_gone(self._ari.destroy_bridge(c.bridge_id))
 
     async def _record(self, call_id: str, c: cmd.RecordTimeline) -> None:
-        try:
-            await self._store.append(c.call_id, c.entry, c.at, c.detail)
-        except StoreUnavailable as exc:
-            log.error("call %s: timeline entry '%s' not stored: %s", call_id, c.entry, exc)
+        self._writes.submit(
+            f"timeline '{c.entry}' of {c.call_id}",
+            lambda: self._store.append(c.call_id, c.entry, c.at, c.detail),
+        )
 
     async def _call_agency(self, call_id: str, c: cmd.CallAgency) -> None:
         try:
@@ -185,12 +193,12 @@ class Executor:
             self.screener.stop(c.call_id)
 
     async def _record_screening(self, call_id: str, c: cmd.RecordScreening) -> None:
-        try:
-            await self._store.set_screening(
+        self._writes.submit(
+            f"screening of {c.call_id}",
+            lambda: self._store.set_screening(
                 c.call_id, c.verdict, c.level, c.reason, sorted(c.flags), c.features, c.transcript
-            )
-        except StoreUnavailable as exc:
-            log.error("call %s: screening verdict not stored: %s", call_id, exc)
+            ),
+        )
 
     async def _finish(self, call_id: str, c: cmd.FinishCall) -> None:
         for key in [key for key in self._timers if key[0] == call_id]:

@@ -100,6 +100,8 @@ def build_api(
 
     async def health(request: web.Request) -> web.Response:
         alarms = [engine.recorder.alarm] if engine.recorder and engine.recorder.alarm else []
+        if engine.writes.failing:
+            alarms.append(f"records held in memory ({engine.writes.held}): {engine.writes.failing}")
         return web.json_response({"status": "ok", "calls": len(engine.calls), "alarms": alarms})
 
     async def agents(request: web.Request) -> web.Response:

@@ -1,0 +1,59 @@
+# Writes held while the store is away (ivr.adapters.write_behind): submit never waits,
+# writes happen in order, a failing write is retried with everything after it held
+# behind it, and once the store returns they are all written, in order.
+from __future__ import annotations
+
+import asyncio
+
+from ivr.adapters.call_store import StoreUnavailable
+from ivr.adapters.write_behind import WriteBehind
+
+
+class FlakyStore:
+    def __init__(self) -> None:
+        self.up = True
+        self.written: list[str] = []
+
+    def write(self, item: str):  # type: ignore[no-untyped-def]
+        async def go() -> None:
+            if not self.up:
+                raise StoreUnavailable("connection refused")
+            self.written.append(item)
+
+        return go
+
+
+async def test_writes_are_held_while_the_store_is_away_and_written_back_in_order() -> None:
+    store, writes = FlakyStore(), WriteBehind(retry_seconds=0.01)
+    writes.submit("a", store.write("arrived"))
+    await writes.settled()
+    store.up = False
+    for item in ("answered", "connected", "ended"):
+        writes.submit(item, store.write(item))  # returns at once: nothing waits on the store
+    await asyncio.sleep(0.05)
+    assert store.written == ["arrived"] and writes.held == 3 and writes.failing == "connection refused"
+    store.up = True
+    await asyncio.wait_for(writes.settled(), 1)
+    assert store.written == ["arrived", "answered", "connected", "ended"]
+    assert writes.held == 0 and writes.failing is None
+    await writes.close()
+
+
+async def test_close_gives_up_on_a_store_that_does_not_return() -> None:
+    store, writes = FlakyStore(), WriteBehind(retry_seconds=0.01)
+    store.up = False
+    writes.submit("x", store.write("x"))
+    await writes.close(grace_seconds=0.05)
+    assert store.written == [] and writes.held == 1
+
+
+async def test_beyond_the_limit_the_oldest_held_write_goes() -> None:
+    store, writes = FlakyStore(), WriteBehind(max_pending=2, retry_seconds=0.01)
+    store.up = False
+    for item in ("1", "2", "3"):
+        writes.submit(item, store.write(item))
+    assert writes.held == 2
+    store.up = True
+    await asyncio.wait_for(writes.settled(), 1)
+    assert store.written == ["2", "3"]
+    await writes.close()
