@@ -1,9 +1,10 @@
 """How a call enters the flow: a new caller (start) or one found in Asterisk after a
 (re)connect that no task owns (adopt).
 
-Rules: pure; a new call is answered at once; an adopted call resumes where Asterisk has
-it (connected with its taker, waiting if answered, answering otherwise) and keeps its
-arrival time so it keeps its place in the queue.
+Rules: pure; a new call is answered at once; a caller the dialplan answered and
+greeted while the control plane was away is queued at once, keeping its arrival time;
+an adopted call resumes where Asterisk has it (connected with its taker, waiting if
+answered, answering otherwise) and keeps its arrival time so it keeps its place.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from ivr.core.call_state import REASSURE, Call, CallPolicy, Phase, Result, queue
 
 
 def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
+    if event.greeted:
+        return _greeted(event, now, policy)
     call = Call(
         event.call_id,
         event.caller_number,
@@ -33,6 +36,30 @@ def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
     ]
 
 
+def _greeted(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
+    since = event.arrived_at if event.arrived_at is not None else now
+    call = Call(
+        event.call_id,
+        event.caller_number,
+        event.dialled,
+        Phase.WAITING,
+        policy,
+        event.level,
+        arrived_at=since,
+        pinned=event.pinned,
+    )
+    recording = [cmd.StartRecording(call.call_id, call.call_id)] if policy.record_calls else []
+    return call, [
+        timeline(
+            call, "arrived", since, caller=event.caller_number, dialled=event.dialled, level=event.level
+        ),
+        timeline(call, "greeted-in-dialplan", now),
+        *recording,
+        queued(call),
+        cmd.StartTimer(call.call_id, REASSURE, 0.1),
+    ]
+
+
 def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
     """A caller found in Asterisk after a (re)connect that no task owns."""
     since = event.arrived_at if event.arrived_at is not None else now
@@ -40,7 +67,16 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
         event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy, event.level, since
     )
     who = event.taker or event.overflow_target or ""
-    note = timeline(call, "adopted", now, answered=str(event.answered), taker=who)
+    note: cmd.Command = timeline(call, "adopted", now, answered=str(event.answered), taker=who)
+    if not event.recorded:  # arrived while events were not flowing: its record starts here
+        first = timeline(
+            call, "arrived", since, caller=event.caller_number, dialled=event.dialled, level=event.level
+        )
+        return _adopted(call, event, [first, note])
+    return _adopted(call, event, [note])
+
+
+def _adopted(call: Call, event: ev.CallAdopted, notes: list[cmd.Command]) -> Result:
     if event.taker_channel is not None and event.overflow_target is not None:
         adopted = replace(
             call,
@@ -48,11 +84,11 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
             overflow_target=event.overflow_target,
             taker_channel=event.taker_channel,
         )
-        return adopted, [note]
+        return adopted, notes
     if event.taker is not None and event.taker_channel is not None:
         adopted = replace(call, phase=Phase.CONNECTED, taker=event.taker, taker_channel=event.taker_channel)
-        return adopted, [note, cmd.ToAcd(acd.AgentOnCall(event.taker, call.call_id))]
+        return adopted, [*notes, cmd.ToAcd(acd.AgentOnCall(event.taker, call.call_id))]
     if event.answered:
         waiting = replace(call, phase=Phase.WAITING)
-        return waiting, [note, queued(waiting), cmd.StartTimer(call.call_id, REASSURE, 0.1)]
-    return call, [note, cmd.Answer(call.call_id)]
+        return waiting, [*notes, queued(waiting), cmd.StartTimer(call.call_id, REASSURE, 0.1)]
+    return call, [*notes, cmd.Answer(call.call_id)]

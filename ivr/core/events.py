@@ -18,6 +18,10 @@ class CallArrived:
     dialled: str
     level: str = "normal"  # priority level, from the centre's caller rules
     pinned: bool = False  # a caller rule set the level: screening may only raise it to emergency
+    # The dialplan answered and greeted the caller while the control plane was not
+    # connected, then handed it over once it was back: it goes straight to waiting.
+    greeted: bool = False
+    arrived_at: float | None = None  # when the caller's channel was created (greeted callers)
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,7 @@ class CallAdopted:
     level: str = "normal"
     arrived_at: float | None = None  # from the call's record, so it keeps its place
     overflow_target: str | None = None  # set instead of taker when bridged with an overflow target
+    recorded: bool = True  # False: no record of it yet (it arrived while events were not flowing)
 
 
 @dataclass(frozen=True)

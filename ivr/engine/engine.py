@@ -373,9 +373,9 @@ class Engine:
         if adopted.taker is not None and adopted.taker not in self.acd.agents:  # e.g. the supervisor's desk
             adopted = replace(adopted, taker=None, overflow_target=f"PJSIP/{adopted.taker}")
         if record is None:
-            return replace(adopted, level=level)
+            return replace(adopted, level=level, recorded=False)
         arrived = float(record["arrived_at"]) if "arrived_at" in record else None
-        return replace(adopted, level=record.get("level", level), arrived_at=arrived)
+        return replace(adopted, level=record.get("level", level), arrived_at=arrived or adopted.arrived_at)
 
     async def _watch_agents(self) -> None:
         for agent in list(self.acd.agents.values()):

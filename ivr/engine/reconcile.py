@@ -89,6 +89,7 @@ def plan(
                 answered=channel.state == "Up",
                 taker=taker,
                 taker_channel=leg if taker else None,
+                arrived_at=channel.creationtime.timestamp() if channel.creationtime else None,
             )
         )
         adopted.add(channel.id)

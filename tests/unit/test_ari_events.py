@@ -243,6 +243,16 @@ def test_caller_stasis_start_is_a_new_call(args: list[str], dialled: str) -> Non
     assert tr.translate(stasis_start(args, "1795846700.1")) == [ev.CallArrived("1795846700.1", "", dialled)]
 
 
+def test_a_caller_the_dialplan_greeted_comes_back_greeted_with_its_creation_time() -> None:
+    channel = {"id": "c1", "name": "PJSIP/carrier-00000001", "state": "Up",
+               "creationtime": "2026-11-28T16:00:00.000+0000",
+               "caller": {"name": "", "number": "0812"}}  # fmt: skip
+    event = ari.parse_event({"type": "StasisStart", "args": ["caller", "113", "greeted"], "channel": channel})
+    [arrived] = tr.translate(event)
+    assert arrived == ev.CallArrived("c1", "0812", "113", greeted=True, arrived_at=arrived.arrived_at)
+    assert arrived.arrived_at == 1795881600.0
+
+
 @pytest.mark.parametrize(
     ("name", "taker"),
     [

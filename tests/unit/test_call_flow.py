@@ -381,3 +381,23 @@ def test_adopted_call_resumes_where_asterisk_has_it(
     assert (call.phase, call.taker, call.taker_channel) == (phase, taker, leg)
     assert actions(commands) == expected  # a waiting caller keeps its place (arrived 100.0)
     assert timeline(commands)[0].at == 400.0
+
+
+def test_a_caller_greeted_by_the_dialplan_is_queued_at_once_keeping_its_arrival() -> None:
+    arrived = ev.CallArrived("c9", "0812", "112", greeted=True, arrived_at=90.0)
+    call, commands = start(arrived, 100.0, CallPolicy())
+    assert call.phase is Phase.WAITING and call.arrived_at == 90.0
+    assert not [c for c in commands if isinstance(c, cmd.Answer | cmd.PlayPrompt)]  # no second greeting
+    entries = [(c.entry, c.at) for c in commands if isinstance(c, cmd.RecordTimeline)]
+    assert entries == [("arrived", 90.0), ("greeted-in-dialplan", 100.0)]
+    assert cmd.ToAcd(acd.CallerQueued("c9", "normal", arrived_at=90.0, overflow=True)) in commands
+    assert cmd.StartRecording("c9", "c9") in commands
+
+
+def test_an_adopted_caller_with_no_record_gets_one_from_its_arrival() -> None:
+    adopted = ev.CallAdopted("c7", "0812", "112", answered=False, taker=None, taker_channel=None,
+                             arrived_at=95.0, recorded=False)  # fmt: skip
+    call, commands = adopt(adopted, 100.0, CallPolicy())
+    entries = [(c.entry, c.at) for c in commands if isinstance(c, cmd.RecordTimeline)]
+    assert entries == [("arrived", 95.0), ("adopted", 100.0)] and call.arrived_at == 95.0
+    assert cmd.Answer("c7") in commands

@@ -1,8 +1,10 @@
 """The ARI events WebSocket, kept connected for as long as the app runs.
 
 Rules:
-- Never gives up: every failed attempt is logged and retried with exponential backoff
-  (0.5 s doubling to a cap), reset after a connection that stayed up.
+- Never gives up: a connection that was up and closed is retried at once (while the
+  app is not connected, Asterisk sends new callers to the dialplan's fallback); every
+  failed attempt is logged and retried with exponential backoff (0.5 s doubling to a
+  cap), reset after a connection that stayed up.
 - A silent drop is detected: aiohttp heartbeats (WebSocket ping) close a connection
   that stops answering, and the loop reconnects.
 - After every (re)connect, on_connected runs before any event of that connection is
@@ -52,6 +54,7 @@ class EventStream:
         delay = self._initial_delay
         while True:
             self.attempts += 1
+            was_up = False
             try:
                 async with self._session.ws_connect(
                     self._url, params=self._params, heartbeat=self._heartbeat
@@ -63,6 +66,7 @@ class EventStream:
                     except Exception:  # reconcile is best effort; events must flow regardless
                         log.exception("reconcile after connecting to ARI failed")
                     self.connected.set()
+                    was_up = True
                     await self._pump(ws, on_event)
                     log.warning("ARI events connection closed (code %s); reconnecting", ws.close_code)
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -75,6 +79,8 @@ class EventStream:
                 )
             finally:
                 self.connected.clear()
+            if was_up:
+                continue  # at once: the first retry after a drop does not wait
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._max_delay)
 

@@ -74,6 +74,11 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
         case ari.StasisStart(args=["agency", call_id, *_], channel=channel):
             return [ev.AgencyAnswered(call_id, channel.id)]
         # Literal strings here: a bare name in a pattern would capture, not compare.
+        case ari.StasisStart(args=["caller", dialled, "greeted", *_], channel=channel):
+            created = channel.creationtime.timestamp() if channel.creationtime else None
+            return [
+                ev.CallArrived(channel.id, channel.caller.number, dialled, greeted=True, arrived_at=created)
+            ]
         case ari.StasisStart(args=["caller", *rest], channel=channel):
             dialled = rest[0] if rest else "112"
             return [ev.CallArrived(channel.id, channel.caller.number, dialled)]

@@ -1,0 +1,62 @@
+"""The ARI events WebSocket cut again and again during a bounded load on the real stack:
+the control plane reconnects (with backoff), reconciles what it missed, and every SIPp
+caller still reaches a call taker with a named outcome; nothing is left behind in
+Asterisk (channels, bridges) once the calls are over."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.fault_proxy import FaultProxy
+from tests.integration.stack import Process, Stack, centre_config, place_calls, wait_for
+
+pytestmark = pytest.mark.integration
+TAKERS = [f"taker{n:02d}" for n in range(1, 7)]
+CALLS = 12
+PROXY_PORT = 8098
+
+
+def test_no_caller_is_lost_while_the_events_websocket_is_cut_repeatedly(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    proxy = FaultProxy(PROXY_PORT, 8088)
+    stop_cutting = threading.Event()
+    try:
+        config = centre_config(media, wrapup_seconds=1)
+        app = control_plane(
+            TAKERS,
+            IVR_CENTRE_CONFIG=str(config),
+            IVR_ARI_URL=f"http://127.0.0.1:{PROXY_PORT}",
+            IVR_RECONNECT_MAX_SECONDS="2",
+        )
+        wait_for(lambda: "reconciled:" in app.output(), 15, "the control plane connected through the proxy")
+        stack.login(*TAKERS)
+        for taker in TAKERS:
+            phones(taker, "phone_hangs_up.xml", hold_ms=4000)
+
+        def cutter() -> None:
+            while not stop_cutting.wait(2.5):
+                proxy.cut_events()
+
+        threading.Thread(target=cutter, daemon=True).start()
+        before = stack.call_ids()
+        callers = place_calls(media, [f"0814{i:06d}" for i in range(CALLS)], rate=1)
+        assert callers.popen.wait(timeout=150) == 0, callers.output()
+        stop_cutting.set()
+        assert proxy.cuts >= 5, f"only {proxy.cuts} cuts happened"
+
+        ids = [c for c in stack.call_ids() if c not in before]
+        records = [stack.wait_ended(c, timeout=30) for c in ids]
+        assert len(records) == CALLS
+        assert [r["outcome"] for r in records] == ["answered"] * CALLS
+        assert all(r["taker"] in TAKERS for r in records)
+        wait_for(lambda: stack.channels() == [], 15, "no channel left in Asterisk")
+        wait_for(lambda: stack.ari("GET", "/bridges")[1] == [], 15, "no bridge left in Asterisk")
+        assert app.output().count("reconciled:") >= 5
+    finally:
+        stop_cutting.set()
+        proxy.stop()
