@@ -1,11 +1,14 @@
-"""The ARI events WebSocket cut again and again during a bounded load on the real stack:
-the control plane reconnects (with backoff), reconciles what it missed, and every SIPp
-caller still reaches a call taker with a named outcome; nothing is left behind in
-Asterisk (channels, bridges) once the calls are over."""
+"""Faults during a bounded load on the real stack (6 call takers, 12 SIPp callers at
+1/s): the ARI events WebSocket cut again and again, and the control plane killed
+(SIGKILL) and restarted. Each time every caller still reaches a call taker and has a
+record with a named outcome ("lost" would be either missing), and nothing is left
+behind in Asterisk (channels, bridges) once the calls are over."""
 
 from __future__ import annotations
 
+import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,3 +63,27 @@ def test_no_caller_is_lost_while_the_events_websocket_is_cut_repeatedly(
     finally:
         stop_cutting.set()
         proxy.stop()
+
+
+def test_no_caller_is_lost_when_the_control_plane_is_killed_and_restarted_during_load(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    config = centre_config(media, wrapup_seconds=1)
+    first = control_plane(TAKERS, IVR_CENTRE_CONFIG=str(config))
+    for taker in TAKERS:
+        phones(taker, "phone_hangs_up.xml", hold_ms=4000)
+    before = stack.call_ids()
+    callers = place_calls(media, [f"0815{i:06d}" for i in range(CALLS)], rate=1)
+    wait_for(lambda: len([c for c in stack.call_ids() if c not in before]) >= 5, 20, "five calls in")
+    first.stop(signal.SIGKILL)  # a crash in the middle of the load
+    time.sleep(2)
+    second = control_plane(TAKERS, IVR_CENTRE_CONFIG=str(config), IVR_KEEP_AGENT_STATUS="yes")
+    assert callers.popen.wait(timeout=150) == 0, callers.output()
+
+    ids = [c for c in stack.call_ids() if c not in before]
+    records = [stack.wait_ended(c, timeout=30) for c in ids]
+    assert len(records) == CALLS, f"{len(records)} of {CALLS} calls have a record"
+    assert [r["outcome"] for r in records] == ["answered"] * CALLS
+    assert "adopting call" in second.output()
+    wait_for(lambda: stack.channels() == [], 15, "no channel left in Asterisk")
+    wait_for(lambda: stack.ari("GET", "/bridges")[1] == [], 15, "no bridge left in Asterisk")
