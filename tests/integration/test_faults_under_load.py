@@ -1,12 +1,14 @@
 """Faults during a bounded load on the real stack (6 call takers, 12 SIPp callers at
 1/s): the ARI events WebSocket cut again and again, and the control plane killed
-(SIGKILL) and restarted. Each time every caller still reaches a call taker and has a
-record with a named outcome ("lost" would be either missing), and nothing is left
-behind in Asterisk (channels, bridges) once the calls are over."""
+(SIGKILL) and restarted; and Asterisk itself restarted under a connected call. Each
+time every caller still reaches a call taker and has a record with a named outcome
+("lost" would be either missing), and nothing is left behind in Asterisk (channels,
+bridges) once the calls are over."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.fault_proxy import FaultProxy
-from tests.integration.stack import Process, Stack, centre_config, place_calls, wait_for
+from tests.integration.stack import REPO, Process, Stack, centre_config, place_call, place_calls, wait_for
 
 pytestmark = pytest.mark.integration
 TAKERS = [f"taker{n:02d}" for n in range(1, 7)]
@@ -87,3 +89,35 @@ def test_no_caller_is_lost_when_the_control_plane_is_killed_and_restarted_during
     assert "adopting call" in second.output()
     wait_for(lambda: stack.channels() == [], 15, "no channel left in Asterisk")
     wait_for(lambda: stack.ari("GET", "/bridges")[1] == [], 15, "no bridge left in Asterisk")
+
+
+def test_after_asterisk_restarts_the_control_plane_reconnects_and_forgets_the_calls_it_lost(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    app = control_plane(["taker03"], IVR_RECONNECT_MAX_SECONDS="2")
+    phones("taker03", "phone_answers.xml")
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=60000, caller="081277700003", wait=False)
+    call_id = stack.new_call_id(before)
+    stack.wait_entry(call_id, "connected", timeout=30)
+
+    for script in ("asterisk-stop.sh", "asterisk-start.sh"):  # every channel goes with it
+        subprocess.run(["bash", str(REPO / "scripts" / script)], env=stack.env, check=True)
+    call.stop()
+    record = stack.wait_ended(call_id, timeout=30)  # reconciled: a named outcome, not a stuck call
+    assert record["outcome"] == "answered"
+    wait_for(lambda: app.output().count("reconciled:") >= 2, 30, "the control plane reconnected")
+    assert stack.api("GET", "/api/health")[1]["calls"] == 0
+    taker = next(a for a in stack.api("GET", "/api/agents")[1] if a["id"] == "taker03")
+    assert taker["activity"] in ("idle", "wrap-up") and taker["call_id"] is None
+
+    wait_for(  # the same SIPp phone, qualified by the new Asterisk
+        lambda: next(a for a in stack.api("GET", "/api/agents")[1] if a["id"] == "taker03")["reachable"],
+        15,
+        "taker03 reachable again",
+    )
+    before = stack.call_ids()
+    again = place_call(media, "112", hold_ms=12000, caller="081277700004")
+    assert again.popen.returncode == 0, again.output()
+    assert stack.wait_ended(stack.new_call_id(before))["outcome"] == "answered"
+    assert stack.channels() == []
