@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams bench
+.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams bench load
 
 run:            ## provision what is missing, start Asterisk + Redis + the control plane
 	bash scripts/run.sh
@@ -38,6 +38,9 @@ lint: deps
 
 diagrams: deps  ## regenerate docs/call-states.md from the transition table
 	.venv/bin/python scripts/gen_diagrams.py
+
+load: deps asterisk  ## SIPp load: control plane vs native app_queue, same run; report under results/ (CALLS=60 RATE=2)
+	.venv/bin/python -m benchmarks.load --calls $${CALLS:-60} --rate $${RATE:-2}
 
 bench: deps asterisk  ## benchmarks (print figures): ACD decision time; dispatch latency vs native app_queue; screening load
 	.venv/bin/python -m benchmarks.acd_core
