@@ -5,6 +5,7 @@ under results/<time>/ and prints the figures and ratios; asserts nothing.
 
     python -m benchmarks.load [--calls 60] [--rate 2] [--talk 4]   (as root; `make load`)
 
+Callers: half speak, a quarter send noise, a quarter say nothing (tests/sipp/callers_mixed.xml).
 Measured, per path: INVITE -> 200 OK (SIPp's own response times), calls that reached
 a person (SIPp callers that finished), CPU seconds of Asterisk and of the control plane
 (with its worker processes) per call, their peak memory; on the ARI path also the time
@@ -18,6 +19,7 @@ import argparse
 import csv
 import os
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterable
@@ -111,6 +113,8 @@ def run_path(
 ) -> dict[str, Any]:
     folder.mkdir(parents=True)
     make_audio(folder)
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "al", str(folder / "noise.alaw"),
+                    "synth", "12", "pinknoise", "vol", "0.4"], check=True)  # fmt: skip
     app: Process | None = None
     if ours:
         config = centre_config(folder, wrapup_seconds=1)
@@ -125,7 +129,7 @@ def run_path(
     peak = [0.0, 0.0]
     (folder / "callers.csv").write_text("SEQUENTIAL\n" + "".join(f"0812{i:06d};\n" for i in range(calls)))
     started = time.monotonic()
-    callers = carrier(folder, "callers_from_list.xml", "112", "load", "-inf", str(folder / "callers.csv"),
+    callers = carrier(folder, "callers_mixed.xml", "112", "load", "-inf", str(folder / "callers.csv"),
                       "-m", str(calls), "-r", str(rate), "-l", str(calls), "-trace_rtt", "-rtt_freq", "1",
                       "-trace_stat", "-fd", "1", timeout_s=int(calls / rate + 300))  # fmt: skip
     try:
@@ -177,11 +181,13 @@ def _records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
     with (folder / "calls.csv").open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["call_id", "level", "verdict", "outcome", "to_taker_s", "screening_s"])
+        verdicts: dict[str, int] = {}
         for call_id in ids:
             record = stack.record(call_id)
             at = {e["entry"]: e["at"] for e in reversed(record["timeline"])}
             if not record.get("outcome"):
                 lost += 1
+            verdicts[record.get("verdict") or "none"] = verdicts.get(record.get("verdict") or "none", 0) + 1
             wait = (
                 at["taker-answered"] - at["arrived"] if "taker-answered" in at and "arrived" in at else None
             )
@@ -197,7 +203,8 @@ def _records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
             writer.writerow(
                 [call_id, record.get("level"), record.get("verdict"), record.get("outcome"), wait, screen]
             )
-    return {"records": len(ids), "lost": lost, "to_taker_s": to_taker, "screening_s": screening}
+    return {"records": len(ids), "lost": lost, "to_taker_s": to_taker, "screening_s": screening,
+            "verdicts": verdicts}  # fmt: skip
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Path) -> str:
@@ -205,7 +212,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Path) -
     lines = [
         f"# Load run {out.name}",
         "",
-        f"{args.calls} callers at {args.rate}/s, 20 SIPp call takers talking {args.talk} s, loopback.",
+        f"{args.calls} callers at {args.rate}/s (half speech, a quarter noise, a quarter silence), "
+        f"20 SIPp call takers talking {args.talk} s, loopback.",
         "",
         "| | control plane (ARI) | native app_queue | ratio |",
         "|---|---|---|---|",
@@ -228,6 +236,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Path) -
     row("Asterisk peak memory (MB)", ours["peak_asterisk_mb"], native["peak_asterisk_mb"])
     lines += ["", f"Control plane peak memory: {ours['peak_app_mb']:.0f} MB (with its workers).", ""]
     lines += [f"Records: {ours['records']}, without a named outcome (lost): {ours['lost']}.", ""]
+    lines += ["Screening verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(ours["verdicts"].items())), ""]
     lines += ["| priority | calls | to a call taker p50 (s) | p99 (s) |", "|---|---|---|---|"]
     for level, waits in sorted(ours["to_taker_s"].items()):
         lines.append(
