@@ -2,8 +2,8 @@
 1/s): the ARI events WebSocket cut again and again, and the control plane killed
 (SIGKILL) and restarted; and Asterisk itself restarted under a connected call. Each
 time every caller still reaches a call taker and has a record with a named outcome
-("lost" would be either missing), and nothing is left behind in Asterisk (channels,
-bridges) once the calls are over."""
+("lost" would be either missing), and nothing is left behind once the calls are over:
+no channel or bridge in Asterisk, no screening, RTP port or recognizer held."""
 
 from __future__ import annotations
 
@@ -23,6 +23,15 @@ pytestmark = pytest.mark.integration
 TAKERS = [f"taker{n:02d}" for n in range(1, 7)]
 CALLS = 12
 PROXY_PORT = 8098
+
+
+def nothing_left(stack: Stack) -> None:
+    """No channel or bridge in Asterisk; no screening, RTP port or recognizer held."""
+    wait_for(lambda: stack.channels() == [], 15, "no channel left in Asterisk")
+    wait_for(lambda: stack.ari("GET", "/bridges")[1] == [], 15, "no bridge left in Asterisk")
+    held = stack.api("GET", "/api/screening")[1]
+    assert held["sessions"] == [] and held["rtp_ports_in_use"] == [], held
+    assert held["recognizers"] is None or held["recognizers"]["busy"] == 0, held
 
 
 def test_no_caller_is_lost_while_the_events_websocket_is_cut_repeatedly(
@@ -59,8 +68,7 @@ def test_no_caller_is_lost_while_the_events_websocket_is_cut_repeatedly(
         assert len(records) == CALLS
         assert [r["outcome"] for r in records] == ["answered"] * CALLS
         assert all(r["taker"] in TAKERS for r in records)
-        wait_for(lambda: stack.channels() == [], 15, "no channel left in Asterisk")
-        wait_for(lambda: stack.ari("GET", "/bridges")[1] == [], 15, "no bridge left in Asterisk")
+        nothing_left(stack)
         assert app.output().count("reconciled:") >= 5
     finally:
         stop_cutting.set()
@@ -87,8 +95,7 @@ def test_no_caller_is_lost_when_the_control_plane_is_killed_and_restarted_during
     assert len(records) == CALLS, f"{len(records)} of {CALLS} calls have a record"
     assert [r["outcome"] for r in records] == ["answered"] * CALLS
     assert "adopting call" in second.output()
-    wait_for(lambda: stack.channels() == [], 15, "no channel left in Asterisk")
-    wait_for(lambda: stack.ari("GET", "/bridges")[1] == [], 15, "no bridge left in Asterisk")
+    nothing_left(stack)
 
 
 def test_after_asterisk_restarts_the_control_plane_reconnects_and_forgets_the_calls_it_lost(
@@ -120,4 +127,4 @@ def test_after_asterisk_restarts_the_control_plane_reconnects_and_forgets_the_ca
     again = place_call(media, "112", hold_ms=12000, caller="081277700004")
     assert again.popen.returncode == 0, again.output()
     assert stack.wait_ended(stack.new_call_id(before))["outcome"] == "answered"
-    assert stack.channels() == []
+    nothing_left(stack)
