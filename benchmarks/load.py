@@ -1,5 +1,6 @@
-"""The SIPp load harness: the same call load through the control plane (ARI) and through
-Asterisk's native dialplan + app_queue (the fallback path, control plane stopped), on
+"""The SIPp load harness: the same call load through the control plane (ARI), through
+Asterisk's native dialplan + app_queue (the fallback path, control plane stopped), and
+through the control plane with screening and recording off (the bare ARI path), on
 the same stack and phones in the same run. Writes a Markdown report and per-call CSVs
 under results/<time>/ and prints the figures and ratios; asserts nothing.
 
@@ -109,8 +110,9 @@ def response_times(folder: Path) -> list[float]:
 
 
 def run_path(
-    stack: Stack, folder: Path, ours: bool, calls: int, rate: float, talk_s: float
+    stack: Stack, folder: Path, ours: bool, calls: int, rate: float, talk_s: float, bare: bool = False
 ) -> dict[str, Any]:
+    """One path: ours (control plane), bare (ours without screening and recording), or native."""
     folder.mkdir(parents=True)
     make_audio(folder)
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "al", str(folder / "noise.alaw"),
@@ -118,7 +120,13 @@ def run_path(
     app: Process | None = None
     if ours:
         config = centre_config(folder, wrapup_seconds=1)
-        app = start_control_plane(stack, folder / "control-plane.log", IVR_CENTRE_CONFIG=str(config))
+        extra = {"IVR_CENTRE_CONFIG": str(config)}
+        if bare:
+            config.write_text(
+                config.read_text().replace("screening:\n  enabled: true", "screening:\n  enabled: false")
+            )
+            extra["IVR_RECORD_CALLS"] = "false"
+        app = start_control_plane(stack, folder / "control-plane.log", **extra)
         wait_ready(stack, app)
         stack.login(*TAKERS)
     phones = [start_phone(stack, t, "phone_hangs_up.xml", folder, hold_ms=int(talk_s * 1000)) for t in TAKERS]
@@ -149,7 +157,7 @@ def run_path(
             app.stop()
     failed = 0 if callers.popen.returncode == 0 else _failed_calls(folder)
     result: dict[str, Any] = {
-        "path": "control plane (ARI)" if ours else "native app_queue",
+        "path": ("control plane, bare" if bare else "control plane (ARI)") if ours else "native app_queue",
         "calls": calls,
         "reached": calls - failed,
         "elapsed_s": elapsed,
@@ -208,7 +216,7 @@ def _records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Path) -> str:
-    ours, native = results
+    ours, native, bare = results
     lines = [
         f"# Load run {out.name}",
         "",
@@ -234,6 +242,18 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Path) -
     both = [(r["cpu_asterisk_s"] + r["cpu_app_s"]) * 1000 / args.calls for r in results]
     row("whole path CPU per call (ms)", both[0], both[1])
     row("Asterisk peak memory (MB)", ours["peak_asterisk_mb"], native["peak_asterisk_mb"])
+    bare_cpu = (bare["cpu_asterisk_s"] + bare["cpu_app_s"]) * 1000 / args.calls
+    lines += [
+        "",
+        "The control plane without screening and recording (the ARI path itself), same load:",
+        "",
+        "| | bare ARI path | native app_queue | ratio |",
+        "|---|---|---|---|",
+    ]
+    row("INVITE -> 200 OK p99 (ms)", percentile(bare["rtt_ms"], 99), percentile(native["rtt_ms"], 99))
+    row("calls that reached a person", bare["reached"], native["reached"], "{:.0f}")
+    row("whole path CPU per call (ms)", bare_cpu, both[1])
+    row("lost (no named outcome)", bare["lost"], 0, "{:.0f}")
     lines += ["", f"Control plane peak memory: {ours['peak_app_mb']:.0f} MB (with its workers).", ""]
     lines += [f"Records: {ours['records']}, without a named outcome (lost): {ours['lost']}.", ""]
     lines += ["Screening verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(ours["verdicts"].items())), ""]
@@ -269,8 +289,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ivr-load-"))
     stack = start_stack(work)
     try:
-        results = [run_path(stack, out / name, ours, args.calls, args.rate, args.talk)
-                   for name, ours in (("ari", True), ("native", False))]  # fmt: skip
+        paths = (("ari", True, False), ("native", False, False), ("bare", True, True))
+        results = [run_path(stack, out / name, ours, args.calls, args.rate, args.talk, bare)
+                   for name, ours, bare in paths]  # fmt: skip
     finally:
         stop_stack(stack)
     text = report(results, args, out)
