@@ -41,7 +41,6 @@ from ivr.core import call as flow
 from ivr.core import callback as callbacks
 from ivr.core import commands as cmd
 from ivr.core import events as ev
-from ivr.core import ids
 from ivr.core.acd import commands as acd_cmd
 from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle as acd_handle
@@ -53,18 +52,9 @@ from ivr.engine.call_task import CallTask
 from ivr.engine.executor import Executor
 from ivr.engine.feature_codes import FeatureCodes
 from ivr.engine.metrics import Metrics
+from ivr.engine.phones import Phones
 
 log = logging.getLogger(__name__)
-
-# What a phone's PJSIP contact status (AMI) says about ringing it; None: nothing new.
-PHONE_REACHABLE: dict[str, bool | None] = {
-    "Reachable": True,
-    "Created": True,  # just registered
-    "NonQualified": True,  # registered, not qualified: assumed reachable
-    "Unreachable": False,
-    "Removed": False,  # unregistered or expired
-    "Unknown": None,
-}
 
 # Phases whose caller goes to the dialplan's native queue when the control plane stops.
 HANDED_OVER_ON_STOP = frozenset(
@@ -103,7 +93,7 @@ class Engine:
         self.waiter = StasisWaiter()  # our helper channels' StasisStart
         self.metrics = Metrics()
         self.archive: Archive | None = None
-        self.phones: dict[str, dict[str, Any]] = {}  # endpoint -> PJSIP contact status (AMI)
+        self.phones = Phones(clock)  # PJSIP contact status per endpoint (AMI)
         # Whether the ARI events WebSocket is up right now (the app links it to its stream).
         self.ari_connected: Callable[[], bool] = lambda: False
 
@@ -211,16 +201,9 @@ class Engine:
 
     def phone_status(self, endpoint: str, status: str, rtt_ms: float | None) -> None:
         """A call taker's phone as PJSIP reports it (AMI): shown, and unreachable is not offered."""
-        previous = self.phones.get(endpoint, {})
-        since = previous.get("since") if previous.get("status") == status else self._clock()
-        self.phones[endpoint] = {"status": status, "rtt_ms": rtt_ms, "since": since}
-        reachable = PHONE_REACHABLE.get(status)
-        if reachable is None:
-            return
-        if previous.get("status") != status:
-            log.info("phone %s: %s", endpoint, status)
+        reachable = self.phones.seen(endpoint, status, rtt_ms)
         for agent in list(self.acd.agents.values()):
-            if agent.endpoint == endpoint and agent.reachable != reachable:
+            if reachable is not None and agent.endpoint == endpoint and agent.reachable != reachable:
                 self.to_acd(acd.AgentReachability(agent.agent_id, reachable))
 
     async def rewatch_agents(self) -> None:
@@ -323,7 +306,8 @@ class Engine:
         known = {call_id: task.state for call_id, task in self.calls.items()}
         screened = set(self.screener.sessions) if self.screener else set()
         todo = reconcile.plan(known, channels, bridges, self._ari.app, screened, set(self.callbacks))
-        self._callback_legs_gone({c.id for c in channels})
+        states = {callback_id: task.state for callback_id, task in self.callbacks.items()}
+        todo.post += reconcile.callback_legs_gone(states, {c.id for c in channels})
         for call_id, event in todo.post:
             self.post(call_id, event)
         for adopted in todo.adopt:
@@ -351,16 +335,6 @@ class Engine:
             len(todo.hangup),
             len(todo.destroy_bridges),
         )
-
-    def _callback_legs_gone(self, present: set[str]) -> None:
-        """Callback legs that ended while the events stream was down end their callback."""
-        for callback_id, task in self.callbacks.items():
-            taker_leg = task.state.taker_channel or ids.taker_leg_id(callback_id, 1)
-            callee = task.state.callee_channel
-            if taker_leg not in present:
-                task.post(ev.TakerLegEnded(callback_id, taker_leg, "gone while disconnected"))
-            elif callee is not None and callee not in present:
-                task.post(ev.CalleeLegEnded(callback_id, callee, "gone while disconnected"))
 
     async def _with_record(self, adopted: ev.CallAdopted) -> ev.CallAdopted:
         """Arrival and level from the call's record, so the caller keeps its place."""

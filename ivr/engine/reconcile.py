@@ -24,6 +24,7 @@ from ivr.adapters.ari.translate import CALLER_ARG, taker_of_channel_name
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.call import Call, Phase
+from ivr.core.callback import Callback
 
 
 @dataclass
@@ -113,3 +114,16 @@ def plan(
         ):
             result.destroy_bridges.append(bridge.id)
     return result
+
+
+def callback_legs_gone(callbacks: dict[str, Callback], present: set[str]) -> list[tuple[str, ev.CallEvent]]:
+    """Callback legs that ended while the events stream was down: their callback ends."""
+    gone: list[tuple[str, ev.CallEvent]] = []
+    for callback_id, callback in callbacks.items():
+        taker_leg = callback.taker_channel or ids.taker_leg_id(callback_id, 1)
+        callee = callback.callee_channel
+        if taker_leg not in present:
+            gone.append((callback_id, ev.TakerLegEnded(callback_id, taker_leg, "gone while disconnected")))
+        elif callee is not None and callee not in present:
+            gone.append((callback_id, ev.CalleeLegEnded(callback_id, callee, "gone while disconnected")))
+    return gone

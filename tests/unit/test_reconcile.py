@@ -5,6 +5,8 @@
 # are cleaned up; channels and bridges of anything else are left alone. Pure.
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ivr.adapters.ari.models import Bridge, CallerId, Channel, DialplanCEP
@@ -234,3 +236,17 @@ def test_the_legs_and_bridge_of_a_callback_nobody_tracks_are_cleaned_up() -> Non
     result = plan({}, channels, [bridge(cb, f"{cb}-t1", f"{cb}-out")], APP)
     assert sorted(result.hangup) == [f"{cb}-out", f"{cb}-t1"] and result.destroy_bridges == [f"{cb}-bridge"]
     assert result.adopt == []  # the person called back is not taken for a new caller
+
+
+def test_callback_legs_gone_while_disconnected_end_their_callback() -> None:
+    from ivr.core import callback as cb
+    from ivr.engine.reconcile import callback_legs_gone
+
+    ringing, _ = cb.start("c1", 1, "0812", "taker01", "PJSIP/taker01", "sup", cb.CallbackPolicy(), 0.0)
+    dialling = replace(ringing, phase=cb.CallbackPhase.DIALLING, taker_channel="c1-cb1-t1",
+                       callee_channel="c1-cb1-out")  # fmt: skip
+    assert callback_legs_gone({"c1-cb1": ringing}, {"c1-cb1-t1"}) == []
+    [(owner, event)] = callback_legs_gone({"c1-cb1": ringing}, set())
+    assert owner == "c1-cb1" and event == ev.TakerLegEnded("c1-cb1", "c1-cb1-t1", "gone while disconnected")
+    [(_, event)] = callback_legs_gone({"c1-cb1": dialling}, {"c1-cb1-t1"})
+    assert event == ev.CalleeLegEnded("c1-cb1", "c1-cb1-out", "gone while disconnected")
