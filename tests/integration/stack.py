@@ -8,6 +8,7 @@ SIPp logs go to the test's own folder so a failure can be read.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -259,6 +260,19 @@ def centre_config(folder: Path, rules: dict[str, str] | None = None, **timers: f
     text = text.replace("\ncaller_priorities:", "\ncaller_priorities:" + added, 1)
     path = folder / "centre.yaml"
     path.write_text(text)
+    return path
+
+
+def users_file(folder: Path, users: dict[str, tuple[str, str, str]]) -> Path:
+    """An IVR_USERS_FILE: name -> (token, role, agent or ""); only the tokens' hashes are written."""
+
+    def entry(name: str, token: str, role: str, agent: str) -> str:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        owner = f"agent: {agent}, " if agent else ""
+        return f'  - {{name: {name}, role: {role}, {owner}token_sha256: "{digest}"}}\n'
+
+    path = folder / "users.yaml"
+    path.write_text("users:\n" + "".join(entry(name, *user) for name, user in users.items()))
     return path
 
 

@@ -7,7 +7,6 @@ themselves. Screenshots are saved under test-artifacts/dashboard/ (or $IVR_TEST_
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.stack import REPO, Process, Stack, place_call
+from tests.integration.stack import REPO, Process, Stack, place_call, users_file
 
 pytestmark = pytest.mark.integration
 
@@ -30,15 +29,9 @@ TOKENS = {"taker06": "taker06-desk-token-0001", "sup": "supervisor-wall-token-01
 ARTIFACTS = Path(os.environ.get("IVR_TEST_ARTIFACTS", REPO / "test-artifacts")) / "dashboard"
 
 
-def users_file(folder: Path) -> Path:
-    def entry(name: str, role: str, agent: str = "") -> str:
-        digest = hashlib.sha256(TOKENS[name].encode()).hexdigest()
-        owner = f"agent: {agent}, " if agent else ""
-        return f'  - {{name: {name}, role: {role}, {owner}token_sha256: "{digest}"}}\n'
-
-    path = folder / "users.yaml"
-    path.write_text("users:\n" + entry("taker06", "call-taker", "taker06") + entry("sup", "supervisor"))
-    return path
+def users(folder: Path) -> Path:
+    return users_file(folder, {"taker06": (TOKENS["taker06"], "call-taker", "taker06"),
+                               "sup": (TOKENS["sup"], "supervisor", "")})  # fmt: skip
 
 
 @pytest.fixture
@@ -84,7 +77,7 @@ def test_a_call_moves_across_the_wallboard_and_pops_up_on_the_takers_desk(
     media: Path,
     tmp_path: Path,
 ) -> None:
-    control_plane([], IVR_USERS_FILE=str(users_file(tmp_path)))
+    control_plane([], IVR_USERS_FILE=str(users(tmp_path)))
     phones("taker06", "phone_answers.xml")
     wall = browser()
     open_dashboard(wall, stack, TOKENS["sup"])
@@ -136,7 +129,7 @@ async def feed(stack: Stack, token: str, count: int = 1) -> list[dict[str, Any]]
 def test_the_feed_refuses_a_wrong_token_and_shows_a_call_taker_only_themselves(
     stack: Stack, control_plane: Callable[..., Process], tmp_path: Path
 ) -> None:
-    control_plane(["taker06"], IVR_USERS_FILE=str(users_file(tmp_path)))
+    control_plane(["taker06"], IVR_USERS_FILE=str(users(tmp_path)))
     [refused] = asyncio.run(feed(stack, "not-a-user-token-at-all"))
     assert refused == {"type": "error", "error": "missing or wrong token"}
     [mine] = asyncio.run(feed(stack, TOKENS["taker06"]))

@@ -5,13 +5,12 @@ the control plane with the problem named."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import Process, Stack, place_call, start_control_plane, wait_for
+from tests.integration.stack import Process, Stack, place_call, start_control_plane, users_file, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -22,16 +21,10 @@ TOKENS = {
 }
 
 
-def users_file(folder: Path) -> Path:
-    def entry(name: str, role: str, agent: str = "") -> str:
-        digest = hashlib.sha256(TOKENS[name].encode()).hexdigest()
-        owner = f"agent: {agent}, " if agent else ""
-        return f'  - {{name: {name}, role: {role}, {owner}token_sha256: "{digest}"}}\n'
-
-    path = folder / "users.yaml"
-    path.write_text("users:\n" + entry("taker01", "call-taker", "taker01") + entry("sup", "supervisor")
-                    + entry("eng", "engineer"))  # fmt: skip
-    return path
+def users(folder: Path) -> Path:
+    return users_file(folder, {"taker01": (TOKENS["taker01"], "call-taker", "taker01"),
+                               "sup": (TOKENS["sup"], "supervisor", ""),
+                               "eng": (TOKENS["eng"], "engineer", "")})  # fmt: skip
 
 
 def test_each_role_reaches_only_what_it_owns(
@@ -41,7 +34,7 @@ def test_each_role_reaches_only_what_it_owns(
     media: Path,
     tmp_path: Path,
 ) -> None:
-    control_plane(["taker02"], IVR_USERS_FILE=str(users_file(tmp_path)))
+    control_plane(["taker02"], IVR_USERS_FILE=str(users(tmp_path)))
     taker, sup, eng = TOKENS["taker01"], TOKENS["sup"], TOKENS["eng"]
 
     assert stack.api("GET", "/api/agents", token="")[0] == 401

@@ -50,7 +50,7 @@ from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.live_call_api import AgencyBody, LeaveBody, add_live_call_routes
 from ivr.adapters.http.openapi import document
 from ivr.adapters.http.replies import error as _error
-from ivr.adapters.http.replies import parsed
+from ivr.adapters.http.replies import parsed, stored_record
 from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, UnblockBody, add_reputation_routes
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
@@ -170,13 +170,7 @@ def build_api(
             )
 
     async def call_record(request: web.Request) -> web.Response:
-        try:
-            record = await store.get(request.match_info["call"])
-        except StoreUnavailable as exc:
-            return _error(503, f"call records unavailable: {exc}")
-        if record is None:
-            return _error(404, f"no call '{request.match_info['call']}'")
-        return web.json_response(record)
+        return web.json_response(await stored_record(store, request.match_info["call"]))
 
     app = web.Application(middlewares=[authenticator(users, taker_of_call)])
     app.router.add_get("/api/health", health)

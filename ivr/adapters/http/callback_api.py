@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.http.replies import error, parsed
+from ivr.adapters.http.replies import error, parsed, stored_record
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.core.callback_list import callback_list, dialable
 from ivr.core.kpis import ABANDONED
@@ -68,12 +68,7 @@ def add_callback_routes(
         body = await parsed(request, CallbackBody, "callback request")
         user = request["user"]
         taker = user.acting_as(body.taker)
-        try:
-            record = await store.get(call_id)
-        except StoreUnavailable as exc:
-            return error(503, f"call records unavailable: {exc}")
-        if record is None:
-            return error(404, f"no call '{call_id}'")
+        record = await stored_record(store, call_id)
         if record.get("callback_of"):
             return error(409, f"{call_id} is a callback itself; call back {record['callback_of']}")
         if record.get("outcome") not in ABANDONED:

@@ -8,10 +8,12 @@ parameters get 400 naming the parameter; /metrics is the Prometheus text format.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from ivr.adapters.archive import Archive
 from ivr.adapters.http.replies import error, refusal
 from ivr.core import kpis
 from ivr.core.acd.model import Declared
@@ -25,6 +27,13 @@ def _day_bounds(day: str | None, zone: ZoneInfo) -> tuple[float, float, str]:
     chosen = date.fromisoformat(day) if day else datetime.now(zone).date()
     start = datetime(chosen.year, chosen.month, chosen.day, tzinfo=zone)
     return start.timestamp(), (start + timedelta(days=1)).timestamp(), chosen.isoformat()
+
+
+async def day_figures(archive: Archive, since: float, until: float, zone: ZoneInfo) -> dict[str, Any]:
+    """The key figures of the archived calls that arrived in [since, until)."""
+    rows = await archive.query("SELECT * FROM calls WHERE arrived_at >= ? AND arrived_at < ?", since, until)
+    offset = datetime.fromtimestamp(since, zone).utcoffset() or timedelta()
+    return kpis.compute(rows, int(offset.total_seconds()))
 
 
 def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> None:
@@ -55,11 +64,7 @@ def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> N
         if engine.archive is None:
             return error(503, "no call archive in this control plane")
         since, until, day = bounds(request)
-        rows = await engine.archive.query(
-            "SELECT * FROM calls WHERE arrived_at >= ? AND arrived_at < ?", since, until
-        )
-        offset = datetime.fromtimestamp(since, zone).utcoffset() or timedelta()
-        figures = kpis.compute(rows, int(offset.total_seconds()))
+        figures = await day_figures(engine.archive, since, until, zone)
         return web.json_response({"day": day, "timezone": timezone, **figures})
 
     def gauges() -> dict[str, dict[str, float]]:

@@ -13,8 +13,8 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ivr.adapters.ari.rest import AriError, AriUnavailable
-from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.http.replies import error, parsed, refusal
+from ivr.adapters.call_store import CallStore
+from ivr.adapters.http.replies import error, parsed, refusal, stored_record
 from ivr.core import events as ev
 from ivr.core.call_state import Call, LegStatus, Phase
 from ivr.engine.call_task import CallTask
@@ -66,12 +66,7 @@ def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore)
         call_id = request.match_info["call"]
         if call_id in engine.calls:
             return error(409, f"call {call_id} is still going on: its recording is not finished")
-        try:
-            record = await store.get(call_id)
-        except StoreUnavailable as exc:
-            return error(503, f"call records unavailable: {exc}")
-        if record is None:
-            return error(404, f"no call '{call_id}'")
+        await stored_record(store, call_id)  # a call we know of (404 otherwise)
         try:
             audio = await engine.ari_rest.recording_file(call_id)
         except AriError as exc:

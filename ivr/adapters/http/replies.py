@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from ivr.adapters.call_store import CallStore, StoreUnavailable
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 REFUSALS: dict[int, type[web.HTTPException]] = {
     400: web.HTTPBadRequest,
@@ -41,3 +43,14 @@ async def parsed(request: web.Request, model: type[ModelT], what: str) -> ModelT
         return model.model_validate_json(await request.text() or "{}")
     except ValidationError as exc:
         raise refusal(400, f"invalid {what}", problems=problems(exc)) from None
+
+
+async def stored_record(store: CallStore, call_id: str) -> dict[str, Any]:
+    """A call's record, or a 503 (records unavailable) or 404 (no such call)."""
+    try:
+        record = await store.get(call_id)
+    except StoreUnavailable as exc:
+        raise refusal(503, f"call records unavailable: {exc}") from None
+    if record is None:
+        raise refusal(404, f"no call '{call_id}'")
+    return record

@@ -21,11 +21,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.call_store import CallStore, StoreUnavailable, first_at
 from ivr.adapters.http.auth import Role, User
 from ivr.adapters.http.callback_api import callback_entries
+from ivr.adapters.http.history_api import day_figures
 from ivr.adapters.reputation_store import Disposition, ReputationStore
-from ivr.core import kpis
 from ivr.core.call_state import Call, Phase
 from ivr.engine.engine import Engine
 
@@ -64,13 +64,8 @@ class SharedFigures:
             return
         self._at, (self._finished_seen, self._callbacks_seen) = now, seen
         today = datetime.fromtimestamp(now, self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        rows = await archive.query(
-            "SELECT * FROM calls WHERE arrived_at >= ? AND arrived_at < ?",
-            today.timestamp(),
-            (today + timedelta(days=1)).timestamp(),
-        )
-        offset = today.utcoffset() or timedelta()
-        self.kpis = kpis.compute(rows, int(offset.total_seconds()))
+        since, until = today.timestamp(), (today + timedelta(days=1)).timestamp()
+        self.kpis = await day_figures(archive, since, until, self._zone)
         self.callbacks = await callback_entries(self._engine, self._reputation, now)
 
 
@@ -196,7 +191,7 @@ async def _my_call(
             "answered_at": None,
             "agencies": [],
         }
-    answered = next((e["at"] for e in record.get("timeline", []) if e.get("entry") == "taker-answered"), None)
+    answered = first_at(record.get("timeline", []), "taker-answered")
     number = view["caller"]
     try:
         known = await reputation.reputation(number, now)
