@@ -9,9 +9,11 @@ set -euo pipefail
 need_root
 
 : "${DEBIAN_MIRROR:=http://deb.debian.org/debian}"
-# The package set we need. Pinned by major version: the check below refuses a
+# The package set we need, from the list shared with the container image (comma
+# separated for mmdebstrap). Pinned by major version: the check below refuses a
 # root whose Asterisk is not 22.
-PACKAGES=asterisk,asterisk-modules,asterisk-config,asterisk-core-sounds-en-wav
+PACKAGES=$(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$REPO_DIR/scripts/asterisk-packages.txt" | paste -sd, -)
+[ -n "$PACKAGES" ] || die "no package listed in $REPO_DIR/scripts/asterisk-packages.txt"
 
 if [ -x "$ASTERISK_ROOT/usr/sbin/asterisk" ] && version=$(chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -V 2>/dev/null); then
   log "reusing $ASTERISK_ROOT ($version)"

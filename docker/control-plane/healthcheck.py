@@ -1,0 +1,49 @@
+"""Container health check of the control plane: GET /api/health on its own HTTP API.
+
+Rules: exits 0 only for an answer whose JSON says `"status": "ok"`, else 1 with the
+reason on stderr; asks the address and port the control plane listens on
+(IVR_HTTP_BIND / IVR_HTTP_PORT, else the defaults of ivr/settings.py), an any-address
+bind being asked on loopback; sends no token (health is the API's one open route);
+needs only the standard library and the installed package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+from collections.abc import Mapping
+
+from ivr.settings import Settings
+
+HEALTH_PATH = "/api/health"
+ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def health_url(env: Mapping[str, str]) -> str:
+    """The URL of the health route for the control plane configured by `env`."""
+    bind = env.get("IVR_HTTP_BIND", str(Settings.model_fields["http_bind"].default))
+    port = env.get("IVR_HTTP_PORT", str(Settings.model_fields["http_port"].default))
+    host = ANY_ADDRESS.get(bind, bind)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{HEALTH_PATH}"
+
+
+def main() -> int:
+    url = health_url(os.environ)
+    try:
+        with urllib.request.urlopen(url, timeout=4) as reply:
+            body = json.load(reply)
+    except (OSError, ValueError) as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        print(f"unhealthy: {url} answered {body!r}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
