@@ -1,36 +1,55 @@
 """The SIPp load harness: the same call load through the control plane (ARI), through
 Asterisk's native dialplan + app_queue (the fallback path, control plane stopped), and
 through the control plane with screening and recording off (the bare ARI path), on
-the same stack and phones in the same run. Writes a Markdown report and per-call CSVs
-under results/<time>/ and prints the figures and ratios; asserts nothing.
+the same stack and phones in the same run. Writes a Markdown report, PNG charts and
+per-call CSVs under results/<time>-<scenario>/ and prints the report; asserts nothing.
 
-    python -m benchmarks.load [--calls 60] [--rate 2] [--talk 4]   (as root; `make load`)
+    python -m benchmarks.load [--scenario steady|surge|greet] [--calls N] [--rate R] ...
+    (as root; `make load`, `make load SCENARIO=surge`)
 
-Callers: half speak, a quarter send noise, a quarter say nothing (tests/sipp/callers_mixed.xml).
-Measured, per path: INVITE -> 200 OK (SIPp's own response times), calls that reached
-a person (SIPp callers that finished), CPU seconds of Asterisk and of the control plane
-(with its worker processes) per call, their peak memory; on the ARI path also the time
-to a call taker by priority, the screening latency and calls without a named outcome
-("lost"). Loopback only; bounded by --calls; every process is stopped by pid.
+Scenarios (each bounded in calls and time; loopback only; every process stopped by pid):
+  steady  60 callers at 2/s; the desk gives a repeat prank number its "prank" verdicts
+          and brings agencies (answered by their SIPp phones) into every 6th call
+  surge   200 callers waiting at once, then 20 calls/s for 60 s (1400 callers, 20
+          takers); callers give up after 3 minutes
+  greet   40 calls/s for 30 s, answered and greeted; each caller hangs up after 5 s
+Callers: half speak, a quarter send noise, a quarter say nothing; one in five calls
+(steady) comes from the repeat prank number. Call takers talk 2-6 s (uniform).
+Measured per path: INVITE -> 200 OK (SIPp's own response times), calls a call taker's
+phone took, callers that gave up, lost calls, CPU seconds of Asterisk and of the control
+plane (with its worker processes) per call, peak memory, taker free -> next ring while
+callers wait (from the phones' traces); on the control plane also the time to a call
+taker by priority, screening latency and the agencies' time to join.
+"Lost": a caller SIPp counted as failed, or a record without a named outcome.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import os
-import statistics
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.dispatch_latency import gaps
+from benchmarks.load_desk import AGENCIES, PRANK_NUMBER, Desk, agency_outcomes
+from benchmarks.load_measure import (
+    asterisk_pid,
+    cpu_seconds,
+    response_times,
+    rss_mb,
+    sipp_counter,
+    with_children,
+)
+from benchmarks.load_report import report
 from tests.integration.stack import (
-    ASTERISK_ROOT,
     REPO,
+    SIPP_DIR,
     Process,
     Stack,
     carrier,
@@ -44,84 +63,83 @@ from tests.integration.stack import (
 )
 
 TAKERS = [f"taker{n:02d}" for n in range(1, 21)]
-TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pids: Iterable[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
-    return total
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    describe: str
+    calls: int
+    rate: float
+    limit: int  # most callers in the system at once
+    patience_s: float  # a caller not hung up on by then hangs up
+    talk_s: tuple[float, float]  # call takers talk between these (uniform)
+    prank_every: int = 0  # every n-th caller is the repeat prank number (0: none)
+    desk: bool = False  # verdicts and agency requests from the desk (control plane only)
+    queue_full: bool = False  # callers always wait: taker free -> next ring is a dispatch figure
 
 
-def rss_mb(pids: Iterable[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0)
-    return total / 1024
+SCENARIOS = {
+    "steady": Scenario("steady", "steady arrivals", 60, 2.0, 60, 600, (8, 20), prank_every=5, desk=True),
+    "surge": Scenario(
+        "surge", "200 callers waiting, then 20 calls/s for 60 s", 1400, 20.0, 1400, 180, (2, 6)
+    ),
+    "greet": Scenario("greet", "answer-and-greet, callers hang up after 5 s", 1200, 40.0, 400, 5, (2, 6)),
+}
 
 
-def with_children(pid: int) -> list[int]:
-    """pid and every process whose parent chain leads to it (the recognizer workers)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-    found = {pid}
-    changed = True
-    while changed:
-        changed = False
-        for child, parent in parents.items():
-            if parent in found and child not in found:
-                found.add(child)
-                changed = True
-    return sorted(found)
+def scenario_files(folder: Path, sc: Scenario) -> tuple[Path, Path]:
+    """This run's caller scenario (its patience) and phone scenario (its talk times)."""
+    callers = (SIPP_DIR / "callers_mixed.xml").read_text()
+    callers = callers.replace('timeout="1800000"', f'timeout="{int(sc.patience_s * 1000)}"')
+    phone = (SIPP_DIR / "phone_hangs_up.xml").read_text()
+    low, high = (int(s * 1000) for s in sc.talk_s)
+    phone = phone.replace("<pause/>", f'<pause distribution="uniform" min="{low}" max="{high}"/>')
+    (folder / "callers.xml").write_text(callers)
+    (folder / "phone.xml").write_text(phone)
+    numbers = [
+        PRANK_NUMBER if sc.prank_every and i % sc.prank_every == sc.prank_every - 1 else f"0812{i:06d}"
+        for i in range(sc.calls)
+    ]
+    (folder / "callers.csv").write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers))
+    return folder / "callers.xml", folder / "phone.xml"
 
 
-def asterisk_pid() -> int:
-    return int((ASTERISK_ROOT / "run/asterisk/asterisk.pid").read_text().strip())
+class Peaks:
+    """Peak memory of Asterisk and of the control plane, sampled twice a second."""
+
+    def __init__(self, app: Process | None) -> None:
+        self.asterisk_mb = 0.0
+        self.app_mb = 0.0
+        self._app = app
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        star = asterisk_pid()
+        while not self._stop.wait(0.5):
+            self.asterisk_mb = max(self.asterisk_mb, rss_mb([star]))
+            if self._app is not None:
+                self.app_mb = max(self.app_mb, rss_mb(with_children(self._app.popen.pid)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def percentile(samples: list[float], q: int) -> float:
-    if len(samples) < 2:
-        return samples[0] if samples else float("nan")
-    return statistics.quantiles(samples, n=100)[q - 1]
-
-
-def response_times(folder: Path) -> list[float]:
-    """INVITE -> 200 OK in ms, from SIPp's -trace_rtt files."""
-    found: list[float] = []
-    for path in folder.glob("*_rtt.csv"):
-        for row in csv.reader(path.read_text().splitlines()[1:], delimiter=";"):
-            if len(row) >= 3 and row[1]:
-                found.append(float(row[1]))
-    return found
-
-
-def run_path(
-    stack: Stack, folder: Path, ours: bool, calls: int, rate: float, talk_s: float, bare: bool = False
-) -> dict[str, Any]:
-    """One path: ours (control plane), bare (ours without screening and recording), or native."""
+def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, Any]:
+    """One path: "ari" (control plane), "bare" (without screening and recording) or "native"."""
     folder.mkdir(parents=True)
     make_audio(folder)
     subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "al", str(folder / "noise.alaw"),
                     "synth", "12", "pinknoise", "vol", "0.4"], check=True)  # fmt: skip
+    caller_xml, phone_xml = scenario_files(folder, sc)
     app: Process | None = None
-    if ours:
-        config = centre_config(folder, wrapup_seconds=1)
+    if path != "native":
+        config = centre_config(folder, wrapup_seconds=0)
         extra = {"IVR_CENTRE_CONFIG": str(config)}
-        if bare:
+        if path == "bare":
             config.write_text(
                 config.read_text().replace("screening:\n  enabled: true", "screening:\n  enabled: false")
             )
@@ -129,172 +147,125 @@ def run_path(
         app = start_control_plane(stack, folder / "control-plane.log", **extra)
         wait_ready(stack, app)
         stack.login(*TAKERS)
-    phones = [start_phone(stack, t, "phone_hangs_up.xml", folder, hold_ms=int(talk_s * 1000)) for t in TAKERS]
-    before_ids = set(stack.call_ids())
+    phones = [start_phone(stack, t, str(phone_xml), folder) for t in TAKERS]
+    agencies = [start_phone(stack, a, str(phone_xml), folder) for a in AGENCIES] if sc.desk else []
+    before = set(stack.call_ids())
+    desk = Desk(stack, before) if sc.desk and path == "ari" else None
     star = asterisk_pid()
-    app_pids = with_children(app.popen.pid) if app else []
-    cpu0 = (cpu_seconds([star]), cpu_seconds(app_pids))
-    peak = [0.0, 0.0]
-    (folder / "callers.csv").write_text("SEQUENTIAL\n" + "".join(f"0812{i:06d};\n" for i in range(calls)))
+    cpu0 = (cpu_seconds([star]), cpu_seconds(with_children(app.popen.pid)) if app else 0.0)
+    peaks = Peaks(app)
     started = time.monotonic()
-    callers = carrier(folder, "callers_mixed.xml", "112", "load", "-inf", str(folder / "callers.csv"),
-                      "-m", str(calls), "-r", str(rate), "-l", str(calls), "-trace_rtt", "-rtt_freq", "1",
-                      "-trace_stat", "-fd", "1", timeout_s=int(calls / rate + 300))  # fmt: skip
+    callers = carrier(folder, str(caller_xml), "112", "load", "-inf", str(folder / "callers.csv"),
+                      "-m", str(sc.calls), "-r", str(sc.rate), "-l", str(sc.limit), "-trace_rtt",
+                      "-rtt_freq", "1", "-trace_stat", "-fd", "1", "-stf", str(folder / "callers_stat.csv"),
+                      timeout_s=int(sc.calls / sc.rate + sc.patience_s + 120))  # fmt: skip
+    if desk:
+        desk.start()
     try:
-        while callers.alive():
-            peak[0] = max(peak[0], rss_mb([star]))
-            peak[1] = max(peak[1], rss_mb(with_children(app.popen.pid) if app else []))
-            time.sleep(0.5)
+        callers.popen.wait()
         elapsed = time.monotonic() - started
         cpu = (
             cpu_seconds([star]) - cpu0[0],
             cpu_seconds(with_children(app.popen.pid)) - cpu0[1] if app else 0.0,
         )
     finally:
-        for phone in phones:
+        peaks.stop()
+        if desk:
+            desk.stop()
+        for phone in phones + agencies:
             phone.stop()
         if app is not None:
             app.stop()
-    failed = 0 if callers.popen.returncode == 0 else _failed_calls(folder)
+    failed = max(0, sipp_counter(folder / "callers_stat.csv", "FailedCall(C)"))
+    ring_gaps, taken, _ = gaps(folder)  # taken: INVITEs the call takers' phones received
     result: dict[str, Any] = {
-        "path": ("control plane, bare" if bare else "control plane (ARI)") if ours else "native app_queue",
-        "calls": calls,
-        "reached": calls - failed,
+        "path": path,
+        "calls": sc.calls,
+        "failed": failed,
+        "taken": taken,
         "elapsed_s": elapsed,
-        "rtt_ms": response_times(folder),
+        "rtt_ms": response_times(folder, "callers"),
+        "ring_gap_ms": ring_gaps if sc.queue_full else [],
         "cpu_asterisk_s": cpu[0],
         "cpu_app_s": cpu[1],
-        "peak_asterisk_mb": peak[0],
-        "peak_app_mb": peak[1],
+        "peak_asterisk_mb": peaks.asterisk_mb,
+        "peak_app_mb": peaks.app_mb,
+        "lost": failed,
     }
-    if ours:
-        result |= _records(stack, before_ids, folder)
+    if app is not None:
+        result |= records(stack, before, folder)
+        # a caller the control plane never recorded has no named outcome either
+        result["no_record"] = max(0, sc.calls - result["records"])
+        result["lost"] = failed + result["no_outcome"] + result["no_record"]
+    if desk:
+        result |= {"desk": desk.figures} | agency_outcomes(stack, desk.figures.requested)
     return result
 
 
-def _failed_calls(folder: Path) -> int:
-    stats = sorted(folder.glob("*_.csv")) or sorted(folder.glob("*.csv"))
-    for path in stats:
-        rows = list(csv.reader(path.read_text().splitlines(), delimiter=";"))
-        if rows and "FailedCall(C)" in rows[0]:
-            return int(rows[-1][rows[0].index("FailedCall(C)")])
-    return -1
-
-
-def _records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
+def records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
+    """Per-call figures from the control plane's records (calls.csv in the run folder)."""
     ids = [c for c in stack.call_ids() if c not in before]
     to_taker: dict[str, list[float]] = {}
     screening: list[float] = []
-    lost = 0
+    outcomes: dict[str, int] = {}
+    verdicts: dict[str, int] = {}
+    prank_levels: list[str] = []
+    no_outcome = 0
     with (folder / "calls.csv").open("w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["call_id", "level", "verdict", "outcome", "to_taker_s", "screening_s"])
-        verdicts: dict[str, int] = {}
+        writer.writerow(["call_id", "caller", "level", "verdict", "outcome", "to_taker_s", "screening_s"])
         for call_id in ids:
             record = stack.record(call_id)
             at = {e["entry"]: e["at"] for e in reversed(record["timeline"])}
-            if not record.get("outcome"):
-                lost += 1
-            verdicts[record.get("verdict") or "none"] = verdicts.get(record.get("verdict") or "none", 0) + 1
-            wait = (
-                at["taker-answered"] - at["arrived"] if "taker-answered" in at and "arrived" in at else None
-            )
+            outcome = record.get("outcome") or ""
+            no_outcome += not outcome
+            outcomes[outcome or "none"] = outcomes.get(outcome or "none", 0) + 1
+            verdict = record.get("verdict") or "none"
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+            if record.get("caller") == PRANK_NUMBER:
+                prank_levels.append(record.get("level") or "?")
+            wait = at["taker-answered"] - at["arrived"] if {"taker-answered", "arrived"} <= set(at) else None
             screen = (
                 at["screened"] - at["screening-started"]
                 if {"screened", "screening-started"} <= set(at)
                 else None
             )
             if wait is not None:
-                to_taker.setdefault(record.get("level", "?"), []).append(wait)
+                to_taker.setdefault(record.get("level") or "?", []).append(wait)
             if screen is not None:
                 screening.append(screen)
             writer.writerow(
-                [call_id, record.get("level"), record.get("verdict"), record.get("outcome"), wait, screen]
+                [call_id, record.get("caller"), record.get("level"), verdict, outcome, wait, screen]
             )
-    return {"records": len(ids), "lost": lost, "to_taker_s": to_taker, "screening_s": screening,
-            "verdicts": verdicts}  # fmt: skip
-
-
-def report(results: list[dict[str, Any]], args: argparse.Namespace, out: Path) -> str:
-    ours, native, bare = results
-    lines = [
-        f"# Load run {out.name}",
-        "",
-        f"{args.calls} callers at {args.rate}/s (half speech, a quarter noise, a quarter silence), "
-        f"20 SIPp call takers talking {args.talk} s, loopback.",
-        "",
-        "| | control plane (ARI) | native app_queue | ratio |",
-        "|---|---|---|---|",
-    ]
-
-    def row(name: str, a: float, b: float, fmt: str = "{:.1f}") -> None:
-        ratio = f"{a / b:.2f}x" if b else "n/a"
-        lines.append(f"| {name} | {fmt.format(a)} | {fmt.format(b)} | {ratio} |")
-
-    for q in (50, 99):
-        row(f"INVITE -> 200 OK p{q} (ms)", percentile(ours["rtt_ms"], q), percentile(native["rtt_ms"], q))
-    row("calls that reached a person", ours["reached"], native["reached"], "{:.0f}")
-    for key, name in (
-        ("cpu_asterisk_s", "Asterisk CPU per call (ms)"),
-        ("cpu_app_s", "control plane CPU per call (ms)"),
-    ):
-        row(name, 1000 * ours[key] / args.calls, 1000 * native[key] / args.calls)
-    both = [(r["cpu_asterisk_s"] + r["cpu_app_s"]) * 1000 / args.calls for r in results]
-    row("whole path CPU per call (ms)", both[0], both[1])
-    row("Asterisk peak memory (MB)", ours["peak_asterisk_mb"], native["peak_asterisk_mb"])
-    bare_cpu = (bare["cpu_asterisk_s"] + bare["cpu_app_s"]) * 1000 / args.calls
-    lines += [
-        "",
-        "The control plane without screening and recording (the ARI path itself), same load:",
-        "",
-        "| | bare ARI path | native app_queue | ratio |",
-        "|---|---|---|---|",
-    ]
-    row("INVITE -> 200 OK p99 (ms)", percentile(bare["rtt_ms"], 99), percentile(native["rtt_ms"], 99))
-    row("calls that reached a person", bare["reached"], native["reached"], "{:.0f}")
-    row("whole path CPU per call (ms)", bare_cpu, both[1])
-    row("lost (no named outcome)", bare["lost"], 0, "{:.0f}")
-    lines += ["", f"Control plane peak memory: {ours['peak_app_mb']:.0f} MB (with its workers).", ""]
-    lines += [f"Records: {ours['records']}, without a named outcome (lost): {ours['lost']}.", ""]
-    lines += ["Screening verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(ours["verdicts"].items())), ""]
-    lines += ["| priority | calls | to a call taker p50 (s) | p99 (s) |", "|---|---|---|---|"]
-    for level, waits in sorted(ours["to_taker_s"].items()):
-        lines.append(
-            f"| {level} | {len(waits)} | {percentile(waits, 50):.2f} | {percentile(waits, 99):.2f} |"
-        )
-    if ours["screening_s"]:
-        s = ours["screening_s"]
-        lines += [
-            "",
-            f"Screening, start to verdict: p50 {percentile(s, 50):.2f} s, p99 {percentile(s, 99):.2f} s.",
-        ]
-    lines += [
-        "",
-        "Not the same work: the ARI path also records every call (a snoop and a WAV) and screens it",
-        "(RTP to the control plane, Silero speech detection); the native path does neither.",
-        "",
-        "Targets: INVITE -> 200 OK p99 <= 20 ms; ARI path CPU per call <= 1.3x native; 0 lost.",
-        "",
-    ]
-    return "\n".join(lines)
+    return {"records": len(ids), "no_outcome": no_outcome, "to_taker_s": to_taker, "screening_s": screening,
+            "verdicts": verdicts, "outcomes": outcomes, "prank_levels": prank_levels}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=60)
-    parser.add_argument("--rate", type=float, default=2.0)
-    parser.add_argument("--talk", type=float, default=4.0, help="seconds each call taker talks")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="steady")
+    parser.add_argument("--calls", type=int, help="callers placed (default: the scenario's)")
+    parser.add_argument("--rate", type=float, help="calls per second")
+    parser.add_argument("--limit", type=int, help="most callers in the system at once")
+    parser.add_argument("--patience", type=float, help="seconds before a caller gives up")
+    parser.add_argument("--paths", default="ari,native,bare", help="comma-separated: ari, native, bare")
     args = parser.parse_args()
-    out = REPO / "results" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    sc = SCENARIOS[args.scenario]
+    overrides = {"calls": args.calls, "rate": args.rate, "limit": args.limit, "patience_s": args.patience}
+    sc = replace(sc, **{k: v for k, v in overrides.items() if v is not None})
+    sc = replace(sc, limit=min(sc.limit, sc.calls))
+    paths = [p for p in args.paths.split(",") if p]
+    unknown = set(paths) - {"ari", "native", "bare"}
+    if unknown:
+        parser.error(f"--paths: unknown path(s) {', '.join(sorted(unknown))}; use ari, native, bare")
+    out = REPO / "results" / f"{datetime.now():%Y%m%d-%H%M%S}-{sc.name}"
     work = Path(tempfile.mkdtemp(prefix="ivr-load-"))
     stack = start_stack(work)
     try:
-        paths = (("ari", True, False), ("native", False, False), ("bare", True, True))
-        results = [run_path(stack, out / name, ours, args.calls, args.rate, args.talk, bare)
-                   for name, ours, bare in paths]  # fmt: skip
+        results = [run_path(stack, out / p, sc, p) for p in paths]
     finally:
         stop_stack(stack)
-    text = report(results, args, out)
+    text = report(results, sc, out)
     (out / "report.md").write_text(text)
     print(text)
     print(f"report: {out / 'report.md'}")

@@ -96,9 +96,19 @@ def _recording_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 def _answer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """Asterisk did not take the answer (overloaded, or the caller already gone): the
+    caller is never hung up for it, but handed to the dialplan's native queue."""
     assert isinstance(event, ev.CommandFailed)
     failed = timeline(call, "answer-failed", now, reason=event.reason)
-    return end(call, Outcome.FAILED, now, "system", failed, cmd.Hangup(call.call_id))
+    return end(
+        call,
+        Outcome.HANDED_TO_FALLBACK,
+        now,
+        "system",
+        failed,
+        cmd.ToAcd(acd.CallerLeft(call.call_id)),
+        cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
+    )
 
 
 def _to_waiting(entry: str) -> Handler:

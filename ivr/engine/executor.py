@@ -1,7 +1,8 @@
 """Carries out core commands with the adapters.
 
 Rules: one small method per command type, looked up by type (no call-handling ifs);
-ARI failures become CommandFailed events for the call, except hang-ups and bridge
+ARI failures (and, logged with their traceback, any unexpected fault of a command)
+become CommandFailed events for the call, except hang-ups and bridge
 teardown of things already gone (404), which are done; records are written behind
 (write_behind.py): Redis being slow or away never holds up the call; timers post
 TimerFired into the call's task.
@@ -80,6 +81,9 @@ class Executor:
         except (AriError, AriUnavailable) as exc:
             log.warning("call %s: %s failed: %s", call_id, type(command).__name__, exc)
             self._engine.post(call_id, ev.CommandFailed(call_id, type(command).__name__, str(exc)))
+        except Exception as exc:  # a fault of ours must not end the call's task: the flow decides
+            log.exception("call %s: %s failed unexpectedly", call_id, type(command).__name__)
+            self._engine.post(call_id, ev.CommandFailed(call_id, type(command).__name__, repr(exc)))
 
     async def _answer(self, call_id: str, c: cmd.Answer) -> None:
         await self._ari.answer(c.channel_id)

@@ -331,13 +331,14 @@ def test_greeting_fails_open_to_waiting_once(event: ev.CallEvent, entry: str, de
     )
 
 
-def test_failed_answer_ends_with_outcome_failed() -> None:
-    call, commands = run(arrive()[0], (100.2, ev.CommandFailed(CALL, "Answer", "Channel not found")))
-    assert (call.phase, call.outcome) == (Phase.ENDED, Outcome.FAILED)
-    assert actions(commands) == [cmd.Hangup(CALL), cmd.FinishCall(CALL, Outcome.FAILED)]
+def test_failed_answer_hands_the_caller_to_the_native_queue_never_hangs_up() -> None:
+    call, commands = run(arrive()[0], (100.2, ev.CommandFailed(CALL, "Answer", "TimeoutError")))
+    assert (call.phase, call.outcome) == (Phase.ENDED, Outcome.HANDED_TO_FALLBACK)
+    assert not any(isinstance(c, cmd.Hangup) for c in commands)
+    assert cmd.ContinueInDialplan(CALL, "handover") in commands
     assert [(c.entry, c.detail) for c in timeline(commands)] == [
-        ("answer-failed", {"reason": "Channel not found"}),
-        ("ended", {"by": "system", "outcome": "failed"}),
+        ("answer-failed", {"reason": "TimeoutError"}),
+        ("ended", {"by": "system", "outcome": "handed-to-fallback"}),
     ]
 
 

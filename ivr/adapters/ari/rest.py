@@ -2,7 +2,7 @@
 
 Rules: one method per ARI operation we use, typed results; any non-2xx answer raises
 AriError with the HTTP status, the operation and Asterisk's message; network failures
-raise AriUnavailable. No retries here: the engine decides what a failure means.
+and requests Asterisk does not answer within the session's timeout raise AriUnavailable. No retries here: the engine decides what a failure means.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ class AriRest:
                         message = text
                     raise AriError(operation, resp.status, message)
                 return json.loads(text) if text else None
-        except aiohttp.ClientError as exc:
-            raise AriUnavailable(f"ARI {operation}: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:  # refused, reset, or no answer in time
+            raise AriUnavailable(f"ARI {operation}: {type(exc).__name__} {exc}".rstrip()) from exc
 
     async def ping(self) -> None:
         await self._call("GET", "/asterisk/ping", "ping")

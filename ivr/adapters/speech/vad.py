@@ -4,7 +4,8 @@ Rules:
 - Input is 8 kHz int16 mono PCM in frames of any length (native-endian bytes or an int16
   array); it is resampled to 16 kHz by one streaming resampler, so chunk boundaries add no
   clicks and the result does not depend on how the audio was cut.
-- Silero judges 512-sample (32 ms) chunks; a chunk is speech at SPEECH_ON or above.
+- Silero judges 512-sample (32 ms) chunks; a chunk is speech at SPEECH_ON or above. A
+  chunk quieter than SILENCE_GATE_DBFS is silence without asking Silero (its main cost).
 - Segments have hysteresis and hangover: a segment opens on a speech chunk and closes only
   after HANGOVER_SECONDS below SPEECH_OFF, so one utterance with short pauses is one segment.
   A segment needs MIN_SEGMENT_SECONDS of speech chunks to count; a shorter blip is neither
@@ -31,10 +32,12 @@ SPEECH_OFF = 0.35  # probability below which a chunk counts towards closing a se
 HANGOVER_SECONDS = 0.3  # non-speech inside a segment that does not end it
 MIN_SEGMENT_SECONDS = 0.1  # speech a segment needs to count
 NOISE_FLOOR_DBFS = -45.0  # RMS (dB full scale) above which a non-speech chunk is sound
+SILENCE_GATE_DBFS = -60.0  # RMS below which a chunk is silence without asking Silero
 
 _HANGOVER_CHUNKS = round(HANGOVER_SECONDS / CHUNK_SECONDS)
 _MIN_SEGMENT_CHUNKS = max(1, round(MIN_SEGMENT_SECONDS / CHUNK_SECONDS))
 _NOISE_FLOOR_RMS = 10 ** (NOISE_FLOOR_DBFS / 20)
+_SILENCE_GATE_RMS = 10 ** (SILENCE_GATE_DBFS / 20)
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,10 @@ class SpeechDetector:
         self._buffer = data[whole:].copy()
 
     def _judge(self, chunk: np.ndarray) -> None:
-        probability = self._vad.process_samples(chunk.tolist())
+        rms = float(np.sqrt(np.mean(np.square(chunk, dtype=np.float64))))
+        # Below the gate nothing can be speech: Silero is not asked (most of its cost on
+        # silent lines and in pauses).
+        probability = self._vad.process_samples(chunk.tolist()) if rms > _SILENCE_GATE_RMS else 0.0
         index = self._chunks
         self._chunks += 1
         if probability >= SPEECH_ON:
@@ -118,7 +124,7 @@ class SpeechDetector:
             self._segment_speech += 1
             self._quiet_run = 0
             return
-        if float(np.sqrt(np.mean(np.square(chunk, dtype=np.float64)))) > _NOISE_FLOOR_RMS:
+        if rms > _NOISE_FLOOR_RMS:
             self._sound_chunks += 1
         if self._in_segment and probability < SPEECH_OFF:
             self._quiet_run += 1

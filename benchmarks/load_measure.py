@@ -1,0 +1,102 @@
+"""What the load harness measures from outside the system: CPU and memory of processes
+(from /proc), SIPp's own figures (response-time and statistics files), percentiles.
+
+Rules: read-only; a process that has gone away counts as zero, never as an error;
+SIPp files are read as SIPp wrote them (';' separated, a header row).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+
+from tests.integration.stack import ASTERISK_ROOT
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+    return total
+
+
+def rss_mb(pids: Iterable[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0)
+    return total / 1024
+
+
+def open_files(pids: Iterable[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += len(os.listdir(f"/proc/{pid}/fd"))
+        except OSError:
+            continue
+    return total
+
+
+def with_children(pid: int) -> list[int]:
+    """pid and every process whose parent chain leads to it (the recognizer workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found = {pid}
+    changed = True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if parent in found and child not in found:
+                found.add(child)
+                changed = True
+    return sorted(found)
+
+
+def asterisk_pid() -> int:
+    return int((ASTERISK_ROOT / "run/asterisk/asterisk.pid").read_text().strip())
+
+
+def percentile(samples: list[float], q: int) -> float:
+    if len(samples) < 2:
+        return samples[0] if samples else float("nan")
+    return statistics.quantiles(samples, n=100)[q - 1]
+
+
+def response_times(folder: Path, prefix: str = "") -> list[float]:
+    """INVITE -> 200 OK in ms, from SIPp's -trace_rtt files."""
+    found: list[float] = []
+    for path in folder.glob(f"{prefix}*_rtt.csv"):
+        for row in csv.reader(path.read_text().splitlines()[1:], delimiter=";"):
+            if len(row) >= 3 and row[1]:
+                found.append(float(row[1]))
+    return found
+
+
+def sipp_counter(stat_file: Path, column: str) -> int:
+    """The last cumulative value of `column` (e.g. "SuccessfulCall(C)") in a -trace_stat file;
+    -1 when the file or the column is missing."""
+    try:
+        rows = list(csv.reader(stat_file.read_text().splitlines(), delimiter=";"))
+    except OSError:
+        return -1
+    if len(rows) < 2 or column not in rows[0]:
+        return -1
+    return int(rows[-1][rows[0].index(column)])

@@ -1,0 +1,201 @@
+"""The load run's report: a Markdown table per path with ratios against native
+app_queue measured in the same run, the targets of the issue marked met or not, the
+control plane's own figures (priorities, screening, prank number, agencies), and PNG
+charts next to it.
+
+Rules: figures only from the run's results (nothing typed in); a path not run is left
+out, a ratio without its native figure is "n/a"; charts are drawn headless (Agg).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from benchmarks.load_measure import percentile
+
+if TYPE_CHECKING:
+    from benchmarks.load import Scenario
+
+NAMES = {"ari": "control plane (ARI)", "native": "native app_queue", "bare": "bare ARI path"}
+TARGET_P99_MS = 20.0
+TARGET_CPU_RATIO = 1.3
+
+
+def per_call_ms(result: dict[str, Any], *keys: str) -> float:
+    return 1000 * float(sum(result[k] for k in keys)) / max(1, result["calls"])
+
+
+def rows(result: dict[str, Any]) -> dict[str, float]:
+    gave_up = max(0, result["calls"] - result["taken"] - result["failed"])
+    return {
+        "INVITE -> 200 OK p50 (ms)": percentile(result["rtt_ms"], 50),
+        "INVITE -> 200 OK p99 (ms)": percentile(result["rtt_ms"], 99),
+        "callers placed": result["calls"],
+        "calls a call taker's phone took": result["taken"],
+        "callers who gave up waiting": gave_up,
+        "lost (failed, no record or no named outcome)": result["lost"],
+        **(
+            {
+                "taker free -> next ring p50 (ms)": percentile(result["ring_gap_ms"], 50),
+                "taker free -> next ring p99 (ms)": percentile(result["ring_gap_ms"], 99),
+            }
+            if result["ring_gap_ms"]
+            else {}
+        ),
+        "Asterisk CPU per call (ms)": per_call_ms(result, "cpu_asterisk_s"),
+        "control plane CPU per call (ms)": per_call_ms(result, "cpu_app_s"),
+        "whole path CPU per call (ms)": per_call_ms(result, "cpu_asterisk_s", "cpu_app_s"),
+        "Asterisk peak memory (MB)": result["peak_asterisk_mb"],
+        "control plane peak memory (MB)": result["peak_app_mb"],
+        "run time (s)": result["elapsed_s"],
+    }
+
+
+def fmt(value: float) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    return f"{value:.0f}" if float(value).is_integer() and abs(value) >= 1 else f"{value:.1f}"
+
+
+def table(results: list[dict[str, Any]]) -> list[str]:
+    native = next((rows(r) for r in results if r["path"] == "native"), None)
+    others = [r for r in results if r["path"] != "native"]
+    head = [NAMES[r["path"]] for r in results] + [f"{NAMES[r['path']]} / native" for r in others if native]
+    lines = ["| | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
+    figures = [rows(r) for r in results]
+    for name in figures[0]:
+        cells = [fmt(f[name]) for f in figures]
+        if native:
+            for r in others:
+                a, b = rows(r)[name], native[name]
+                cells.append(f"{a / b:.2f}x" if b and not math.isnan(a) and not math.isnan(b) else "n/a")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def targets(results: list[dict[str, Any]]) -> list[str]:
+    by = {r["path"]: rows(r) for r in results}
+    lines = ["## Targets", ""]
+    if "ari" in by:
+        p99 = by["ari"]["INVITE -> 200 OK p99 (ms)"]
+        lines.append(f"- INVITE -> 200 OK p99 <= {TARGET_P99_MS:.0f} ms (control plane): "
+                     f"{fmt(p99)} ms, {'met' if p99 <= TARGET_P99_MS else 'NOT met'}")  # fmt: skip
+    if "native" in by:
+        native_cpu = by["native"]["whole path CPU per call (ms)"]
+        for path in ("ari", "bare"):
+            if path in by and native_cpu:
+                ratio = by[path]["whole path CPU per call (ms)"] / native_cpu
+                lines.append(f"- {NAMES[path]} CPU per call <= {TARGET_CPU_RATIO}x native: {ratio:.2f}x, "
+                             f"{'met' if ratio <= TARGET_CPU_RATIO else 'NOT met'}")  # fmt: skip
+    for path, figures in by.items():
+        lost = figures["lost (failed, no record or no named outcome)"]
+        lines.append(f"- 0 lost calls ({NAMES[path]}): {fmt(lost)} lost, {'met' if lost == 0 else 'NOT met'}")
+    return [*lines, ""]
+
+
+def control_plane(result: dict[str, Any]) -> list[str]:
+    lines = [f"## {NAMES[result['path']]}: its own records", ""]
+    lines.append(f"Records: {result['records']} ({result['no_record']} callers without one); outcomes: "
+                 + ", ".join(f"{o} {n}" for o, n in sorted(result["outcomes"].items())))  # fmt: skip
+    lines.append(
+        "Screening verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(result["verdicts"].items()))
+    )
+    lines += [
+        "",
+        "| priority | calls that reached a taker | to a call taker p50 (s) | p99 (s) |",
+        "|---|---|---|---|",
+    ]
+    for level, waits in sorted(result["to_taker_s"].items()):
+        lines.append(
+            f"| {level} | {len(waits)} | {percentile(waits, 50):.2f} | {percentile(waits, 99):.2f} |"
+        )
+    if result["screening_s"]:
+        s = result["screening_s"]
+        lines += [
+            "",
+            f"Screening, start to verdict: p50 {percentile(s, 50):.2f} s, p99 {percentile(s, 99):.2f} s.",
+        ]
+    if result["prank_levels"]:
+        lines += ["", "Repeat prank number, priority of each of its calls in arrival order: "
+                  + " ".join(result["prank_levels"])]  # fmt: skip
+    if "desk" in result:
+        desk = result["desk"]
+        joined = result["agency_joined_s"]
+        lines += ["", f"Desk: {desk.verdicts} prank verdicts, {desk.agency_requests} agency requests; "
+                  f"{len(joined)} agencies joined (request -> joined p50 {percentile(joined, 50):.1f} s), "
+                  f"{result['agency_missed']} did not; refused requests: {len(desk.refused)}"]  # fmt: skip
+        lines += [f"  - {r}" for r in desk.refused[:10]]
+    return [*lines, ""]
+
+
+def cdf(ax: Any, samples: list[float], label: str) -> None:
+    if samples:
+        ordered = sorted(samples)
+        ax.plot(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], label=label)
+
+
+def charts(results: list[dict[str, Any]], out: Path) -> list[str]:
+    drawn = []
+    for key, title, unit, name in (
+        ("rtt_ms", "INVITE -> 200 OK", "ms", "invite_200.png"),
+        ("ring_gap_ms", "taker free -> next ring (callers waiting)", "ms", "taker_ring.png"),
+    ):
+        if not any(r[key] for r in results):
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for r in results:
+            cdf(ax, r[key], NAMES[r["path"]])
+        ax.set(title=title, xlabel=unit, ylabel="share of calls")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.savefig(out / name, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        drawn.append(name)
+    for r in results:
+        if r.get("to_taker_s"):
+            fig, ax = plt.subplots(figsize=(7, 4))
+            for level, waits in sorted(r["to_taker_s"].items()):
+                cdf(ax, waits, level)
+            ax.set(title=f"time to a call taker by priority ({NAMES[r['path']]})", xlabel="s",
+                   ylabel="share of calls")  # fmt: skip
+            ax.grid(alpha=0.3)
+            ax.legend()
+            name = f"to_taker_{r['path']}.png"
+            fig.savefig(out / name, dpi=100, bbox_inches="tight")
+            plt.close(fig)
+            drawn.append(name)
+    return drawn
+
+
+def report(results: list[dict[str, Any]], sc: Scenario, out: Path) -> str:
+    lines = [
+        f"# Load run {out.name}: {sc.name}",
+        "",
+        f"{sc.describe}: {sc.calls} callers at {sc.rate:g}/s, at most {sc.limit} at once, patience "
+        f"{sc.patience_s:g} s (half speech, a quarter noise, a quarter silence"
+        + (f", every {sc.prank_every}th from the repeat prank number" if sc.prank_every else "")
+        + f"); 20 SIPp call takers talking {sc.talk_s[0]:g}-{sc.talk_s[1]:g} s, wrap-up 0; loopback.",
+        "",
+        *table(results),
+        "",
+        *targets(results),
+    ]
+    for r in results:
+        if "records" in r:
+            lines += control_plane(r)
+    lines += [f"![{name}]({name})" for name in charts(results, out)]
+    lines += [
+        "",
+        "Not the same work: the control plane also records every call (a snoop and a WAV) and",
+        "screens it (RTP to the control plane, Silero speech detection, Vosk keywords); native",
+        "app_queue does neither. The bare ARI path is the control plane with both off.",
+        "",
+    ]
+    return "\n".join(lines)
