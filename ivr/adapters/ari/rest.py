@@ -2,7 +2,8 @@
 
 Rules: one method per ARI operation we use, typed results; any non-2xx answer raises
 AriError with the HTTP status, the operation and Asterisk's message; network failures
-and requests Asterisk does not answer within the session's timeout raise AriUnavailable. No retries here: the engine decides what a failure means.
+and requests Asterisk does not answer within the session's timeout raise AriUnavailable.
+No retries here: the engine decides what a failure means.
 """
 
 from __future__ import annotations
