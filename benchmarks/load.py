@@ -164,6 +164,7 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
     try:
         callers.popen.wait()
         elapsed = time.monotonic() - started
+        settle(stack, before if app else None)
         cpu = (
             cpu_seconds([star]) - cpu0[0],
             cpu_seconds(with_children(app.popen.pid)) - cpu0[1] if app else 0.0,
@@ -200,6 +201,24 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
     if desk:
         result |= {"desk": desk.figures} | agency_outcomes(stack, desk.figures.requested)
     return result
+
+
+def settle(stack: Stack, before: set[str] | None, most_s: float = 90) -> None:
+    """Lets the system finish what the load left (channels, unwritten outcomes) before
+    anything is stopped or counted; gives up after most_s."""
+    client = stack.redis()
+    deadline = time.monotonic() + most_s
+    while time.monotonic() < deadline:
+        open_records = 0
+        if before is not None:
+            ids = [c for c in stack.call_ids() if c not in before]
+            pipe = client.pipeline(transaction=False)
+            for call_id in ids:
+                pipe.hget(f"ivr:call:{call_id}", "outcome")
+            open_records = sum(1 for outcome in pipe.execute() if not outcome)
+        if not stack.channels() and not open_records:
+            return
+        time.sleep(1)
 
 
 def records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:

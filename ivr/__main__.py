@@ -125,6 +125,34 @@ def _check_config(path: Path) -> int:
     return 0
 
 
+def _apply_config(file: Path | None, etc: Path | None, no_reload: bool) -> int:
+    from ivr.config.asterisk_centre import CentreEndpointsInvalid
+    from ivr.tools.config_apply import ApplySettings, reload_asterisk, write_files
+
+    settings = _settings(ApplySettings)
+    settings = settings.model_copy(
+        update={k: v for k, v in (("centre_config", file), ("asterisk_etc", etc)) if v is not None}
+    )
+    if _check_config(settings.centre_config):
+        return 1
+    try:
+        changed = write_files(load_config(settings.centre_config), settings)
+    except (CentreEndpointsInvalid, OSError) as exc:
+        print(f"ivr: endpoints not written: {exc}", file=sys.stderr)
+        return 1
+    folder = settings.asterisk_etc / "centre"
+    print(f"{folder}: " + (", ".join(changed) + " written" if changed else "unchanged"))
+    if no_reload:
+        return 0
+    try:
+        for line in asyncio.run(reload_asterisk(settings)):
+            print(f"reloaded {line}")
+    except OSError as exc:
+        print(f"ivr: files written but Asterisk not reloaded: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ivr", description="Kendari 112 control plane")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate a file; prints every problem, exits 1 if any")
     check.add_argument("file", type=Path)
+    apply = config_sub.add_parser(
+        "apply", help="write the SIP endpoints of call takers and agencies into Asterisk and reload it"
+    )
+    apply.add_argument("--file", type=Path, help="centre file (default IVR_CENTRE_CONFIG)")
+    apply.add_argument("--asterisk-etc", type=Path, help="Asterisk's etc folder (default IVR_ASTERISK_ETC)")
+    apply.add_argument("--no-reload", action="store_true", help="write only (Asterisk not running yet)")
     screening = sub.add_parser("screening", help="offline screening: labelled corpus and evaluation")
     screening_sub = screening.add_subparsers(dest="screening_command", required=True)
     for name, text in (
@@ -157,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         return _screening(
             args.screening_command, args.folder, getattr(args, "model", None), getattr(args, "config", None)
         )
+    if args.command == "config" and args.config_command == "apply":
+        return _apply_config(args.file, args.asterisk_etc, args.no_reload)
     if args.command == "config":
         return _check_config(args.file)
     if args.command == "run":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,7 @@ from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.config.acd_policy import agency_policies, screening_policy
+from ivr.config.asterisk_centre import CentreEndpointsInvalid
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
@@ -41,6 +43,7 @@ from ivr.core.call import CallPolicy
 from ivr.core.callback import CallbackPolicy
 from ivr.engine.engine import HANDED_OVER_ON_STOP, Engine
 from ivr.settings import Settings
+from ivr.tools.config_apply import ApplySettings, write_files
 
 log = logging.getLogger("ivr")
 
@@ -181,6 +184,15 @@ async def run(settings: Settings) -> None:
             endpoints_before = {a.endpoint for a in engine.config.agents}
             engine.reload(fresh)
             changed = {a.endpoint for a in fresh.agents} != endpoints_before
+            endpoints = "not generated (IVR_ASTERISK_ETC unset)"
+            if os.environ.get("IVR_ASTERISK_ETC"):  # the phones follow the centre file (one list)
+                try:
+                    written = write_files(fresh, ApplySettings(centre_config=settings.centre_config))
+                    endpoints = ", ".join(written) + " written" if written else "unchanged"
+                    changed = changed or bool(written)
+                except (CentreEndpointsInvalid, OSError) as exc:
+                    endpoints = f"NOT written: {exc}"
+                    log.error("centre configuration applied, but its SIP endpoints were not written: %s", exc)
             if changed and watch is not None:
                 task = asyncio.create_task(reload_pjsip(), name="pjsip-reload")
                 reloads.add(task)
@@ -190,6 +202,7 @@ async def run(settings: Settings) -> None:
             engine.callback_policy = replace(engine.callback_policy, taker_ring_seconds=ring)
             return {
                 "applied": str(settings.centre_config),
+                "endpoints": endpoints,
                 "pjsip_reload": ("requested" if watch else "AMI off") if changed else "not needed",
                 "agents": len(fresh.agents),
                 "priorities": [p.name for p in fresh.priorities],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts Asterisk 22 in its chroot with the repo's configuration.
 # Rules: builds the root first if it is missing; renders the configuration
-# afresh at every start (scripts/render_conf.py); an Asterisk already running from
+# afresh at every start (scripts/render_conf.py, then the centre's endpoints from
+# queue/ by `python -m ivr config apply`); an Asterisk already running from
 # this root is stopped by pid first; returns only when ARI answers, or fails
 # naming what did not come up.
 set -euo pipefail
@@ -12,6 +13,12 @@ bash "$REPO_DIR/scripts/asterisk-root.sh"
 [ -f "$ASTERISK_ROOT/run/asterisk/asterisk.pid" ] && bash "$REPO_DIR/scripts/asterisk-stop.sh"
 
 python3 "$REPO_DIR/scripts/render_conf.py" "$ASTERISK_ROOT/etc/asterisk"
+# The centre's phones and agencies, from the centre configuration (the one list).
+[ -x "$REPO_DIR/.venv/bin/python" ] || bash "$REPO_DIR/scripts/host-deps.sh"
+(cd "$REPO_DIR" && IVR_ASTERISK_ETC="$ASTERISK_ROOT/etc/asterisk" IVR_STATE_DIR="$IVR_STATE_DIR" \
+  IVR_CENTRE_CONFIG="${IVR_CENTRE_CONFIG:-$REPO_DIR/queue/kendari.yaml}" \
+  "$REPO_DIR/.venv/bin/python" -m ivr config apply --no-reload) \
+  || die "the centre configuration's endpoints could not be written (see above)"
 chroot "$ASTERISK_ROOT" chgrp -R asterisk /etc/asterisk
 
 sounds="$ASTERISK_ROOT/usr/share/asterisk/sounds/id"

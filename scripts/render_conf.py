@@ -7,10 +7,10 @@ Rules kept here:
   naming the file and line, never an empty value.
 - Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD (the AMI
   secret from IVR_AMI_PASSWORD) or from a random secret kept (mode 0600) in the state
-  folder; each call taker's SIP password likewise from the state folder. They are written to ari_users.conf,
-  manager_users.conf and pjsip_secrets.conf in the destination only.
-- With IVR_STATIC_CONTACTS=yes (tests, demo) every call taker NN's AOR gets the static
-  contact 127.0.0.(10+NN) and each agency its own loopback address.
+  folder. They are written to ari_users.conf and manager_users.conf in the destination only.
+- The centre's phones and agencies (centre/*.conf, with each phone's SIP password) are
+  not rendered here: the control plane generates them from queue/*.yaml afterwards
+  (`python -m ivr config apply`).
 Standard library only: it runs before the project's virtualenv exists.
 """
 
@@ -26,9 +26,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = (REPO / "asterisk-conf", REPO / "dialplan")
 PLACEHOLDER = re.compile(r"@@([A-Z0-9_]+)@@")
-PHONE_SECTION = re.compile(r"^\[([a-z0-9]+)\]\(taker-endpoint\)", re.MULTILINE)
-AGENCY_SECTION = re.compile(r"^\[([a-z]+)\]\(agency-endpoint\)", re.MULTILINE)
-AOR_SECTION = re.compile(r"^\[([a-z0-9]+)\]\((?:taker|agency)-aor\)$", re.MULTILINE)
 
 DEFAULTS = {
     "SIP_BIND": "127.0.0.1:5060",
@@ -43,9 +40,6 @@ DEFAULTS = {
     "AMI_BIND": "127.0.0.1",
     "AMI_PORT": "5038",
 }
-TAKER_BASE = 10  # takerNN answers on 127.0.0.(10 + NN)
-AGENCY_BASE = 31  # agencies from 127.0.0.31 in the order of pjsip.conf
-SUPERVISOR_ADDRESS = "127.0.0.40"
 
 
 def stored_secret(state: Path, name: str) -> str:
@@ -84,10 +78,6 @@ def main() -> None:
         for src in sorted(folder.glob("*.conf")):
             (tmp / src.name).write_text(render_file(src, values))
 
-    pjsip = (REPO / "asterisk-conf" / "pjsip.conf").read_text()
-    phones = PHONE_SECTION.findall(pjsip)  # call takers and the supervisor's desk
-    agencies = AGENCY_SECTION.findall(pjsip)
-
     if not os.environ.get("IVR_API_TOKEN"):
         stored_secret(state, "api_token")  # the control plane's HTTP API token, read by run.sh
     ari_user = os.environ.get("IVR_ARI_USER", "ivr112")
@@ -101,24 +91,6 @@ def main() -> None:
         f"[{ami_user}]\nsecret = {ami_password}\ndeny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
         "read = system,reporting\nwrite = system,reporting\n"
     )
-    auth = [
-        f"[{t}-auth]\ntype = auth\nauth_type = digest\nusername = {t}\n"
-        f"password = {stored_secret(state, 'sip_' + t)}\n"
-        for t in phones
-    ]
-    (tmp / "pjsip_secrets.conf").write_text("\n".join(auth))
-
-    if os.environ.get("IVR_STATIC_CONTACTS", "no") == "yes":
-        addresses = {t: f"127.0.0.{TAKER_BASE + int(t[-2:])}" for t in phones if t[-2:].isdigit()}
-        addresses["supervisor"] = SUPERVISOR_ADDRESS
-        addresses |= {a: f"127.0.0.{AGENCY_BASE + i}" for i, a in enumerate(agencies)}
-        rendered = (tmp / "pjsip.conf").read_text()
-        rendered = AOR_SECTION.sub(
-            lambda m: f"{m.group(0)}\ncontact = sip:{m.group(1)}@{addresses[m.group(1)]}:5060",
-            rendered,
-        )
-        (tmp / "pjsip.conf").write_text(rendered)
-
     for path in tmp.iterdir():
         path.chmod(0o640)
     shutil.rmtree(dest, ignore_errors=True)

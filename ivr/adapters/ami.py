@@ -9,8 +9,9 @@ Rules:
   registered), Removed (unregistered or expired), NonQualified, Unknown.
 - AMI being down costs the detail, never a call: the ARI endpoint states still tell
   the ACD whether a phone can ring. panoramisk reconnects by itself.
-- reload_pjsip() asks Asterisk to re-read its PJSIP configuration (after the
-  call-taker list changed); calls in progress are not touched by it.
+- reload_pjsip() asks Asterisk to re-read its PJSIP configuration and the fallback
+  queue's members (after the call-taker list changed); calls in progress are not
+  touched by it.
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ class PhoneWatch:
     async def reload_pjsip(self) -> str:
         if not self.logged_in:
             raise AmiUnavailable("not logged in to AMI")
-        reply = await self._manager.send_action({"Action": "Reload", "Module": "res_pjsip.so"})
-        if reply.get("Response") != "Success":
-            raise AmiUnavailable(f"pjsip reload refused: {reply.get('Message', reply)}")
-        return str(reply.get("Message", "reloaded"))
+        done = []
+        for module in ("res_pjsip.so", "app_queue.so"):  # the phones, and the fallback queue's members
+            reply = await self._manager.send_action({"Action": "Reload", "Module": module})
+            if reply.get("Response") != "Success":
+                raise AmiUnavailable(f"{module} reload refused: {reply.get('Message', reply)}")
+            done.append(f"{module}: {reply.get('Message', 'reloaded')}")
+        return "; ".join(done)

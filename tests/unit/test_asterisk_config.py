@@ -1,8 +1,9 @@
 # The shipped Asterisk configuration agrees with itself and with the control plane:
-# the call takers of pjsip.conf, the native fallback queue and the agents of the shipped
-# centre configuration (queue/kendari.yaml) are the same list, and every endpoint the
-# centre rings exists in pjsip.conf; scripts/render_conf.py renders every placeholder,
-# keeps secrets out of the repo (stored, stable across renders), gives static contacts,
+# rendered (scripts/render_conf.py) and completed with the centre's endpoints
+# (`python -m ivr config apply`), the phones, the native fallback queue and the agents of
+# the shipped centre configuration (queue/kendari.yaml) are the same list, and every
+# endpoint the centre rings exists; every placeholder is rendered, secrets stay out of
+# the repo (stored, stable across renders), the test profile gets static contacts,
 # and refuses an unknown placeholder without touching the live folder; the trunk
 # dialplan routes exactly the emergency numbers (checked with a small Asterisk `_`
 # pattern matcher written here) and taker phones reach the control plane's feature codes.
@@ -41,28 +42,41 @@ def section(text: str, name: str) -> list[str]:
     return lines
 
 
-def pjsip_endpoints(template: str) -> list[str]:
-    text = (REPO / "asterisk-conf" / "pjsip.conf").read_text()
-    return re.findall(rf"^\[([a-z0-9]+)\]\({template}\)", text, re.MULTILINE)
+def generated(dest: Path) -> str:
+    return (dest / "centre" / "pjsip_centre.conf").read_text()
 
 
-def queue_members() -> list[str]:
-    text = (REPO / "asterisk-conf" / "queues.conf").read_text()
+def pjsip_endpoints(dest: Path, template: str) -> list[str]:
+    return re.findall(rf"^\[([a-z0-9]+)\]\({template}\)", generated(dest), re.MULTILINE)
+
+
+def queue_members(dest: Path) -> list[str]:
+    text = (dest / "queues.conf").read_text()
+    text = text.replace(
+        '#include "centre/queues_centre.conf"', (dest / "centre" / "queues_centre.conf").read_text()
+    )
     members = [line for line in section(text, "takers-fallback") if line.startswith("member")]
     return [re.fullmatch(r"member\s*=>\s*PJSIP/([^,]+),.*", m).group(1) for m in members]  # type: ignore[union-attr]
 
 
-def test_takers_agree_across_pjsip_queue_and_centre_config() -> None:
-    takers = [t for t in pjsip_endpoints("taker-endpoint") if re.fullmatch(r"taker\d\d", t)]
+def test_takers_agree_across_pjsip_queue_and_centre_config(rendered: tuple[Path, Path]) -> None:
+    dest, _ = rendered
+    takers = [t for t in pjsip_endpoints(dest, "taker-endpoint") if re.fullmatch(r"taker\d\d", t)]
     assert takers == TAKERS
-    assert queue_members() == TAKERS
+    assert queue_members(dest) == TAKERS
     assert [a.endpoint for a in CENTRE.agents] == [f"PJSIP/{t}" for t in TAKERS]
     # Every phone that registers like a taker's has an AOR of the same name.
-    assert pjsip_endpoints("taker-aor") == pjsip_endpoints("taker-endpoint")
+    assert pjsip_endpoints(dest, "taker-aor") == pjsip_endpoints(dest, "taker-endpoint")
+    # pjsip.conf and queues.conf include the generated lists, and hold no list of their own.
+    assert '#include "centre/pjsip_centre.conf"' in (dest / "pjsip.conf").read_text()
+    assert "(taker-endpoint)" not in (dest / "pjsip.conf").read_text().replace("[taker-endpoint](!)", "")
+    assert "member =>" not in (dest / "queues.conf").read_text()
 
 
-def test_every_endpoint_the_centre_rings_is_declared_in_pjsip() -> None:
-    declared = {f"PJSIP/{e}" for e in pjsip_endpoints("taker-endpoint") + pjsip_endpoints("agency-endpoint")}
+def test_every_endpoint_the_centre_rings_is_declared_in_pjsip(rendered: tuple[Path, Path]) -> None:
+    dest, _ = rendered
+    phones = pjsip_endpoints(dest, "taker-endpoint") + pjsip_endpoints(dest, "agency-endpoint")
+    declared = {f"PJSIP/{e}" for e in phones}
     wanted = {t.endpoint for t in CENTRE.overflow_targets.values()}
     wanted |= {e for agency in CENTRE.agencies for e in agency.endpoints}
     wanted |= {a.endpoint for a in CENTRE.agents}
@@ -77,13 +91,19 @@ def render_env(state: Path, **extra: str) -> dict[str, str]:
 
 
 def render(script: Path, dest: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    """render_conf.py, then the centre's endpoints (as asterisk-start.sh does)."""
+    done = subprocess.run(
         [sys.executable, str(script), str(dest)], env=env, capture_output=True, text=True, timeout=60
     )
+    if done.returncode:
+        return done
+    apply = [sys.executable, "-m", "ivr", "config", "apply", "--no-reload", "--asterisk-etc", str(dest)]
+    env = env | {"IVR_CENTRE_CONFIG": str(REPO / "queue" / "kendari.yaml")}
+    return subprocess.run(apply, env=env, capture_output=True, text=True, timeout=60, cwd=REPO)
 
 
 def auth_passwords(folder: Path) -> dict[str, str]:
-    text = (folder / "pjsip_secrets.conf").read_text()
+    text = generated(folder)
     return dict(re.findall(r"^\[(\S+)-auth\]\n(?:.*\n)*?password = (\S+)$", text, re.MULTILINE))
 
 
@@ -100,8 +120,8 @@ def test_every_placeholder_is_rendered(rendered: tuple[Path, Path]) -> None:
     dest, _ = rendered
     names = {p.name for p in dest.iterdir()}
     sources = {p.name for folder in ("asterisk-conf", "dialplan") for p in (REPO / folder).glob("*.conf")}
-    assert sources | {"ari_users.conf", "manager_users.conf", "pjsip_secrets.conf"} == names
-    leftovers = [p.name for p in dest.iterdir() if "@@" in p.read_text()]
+    assert sources | {"ari_users.conf", "manager_users.conf", "centre"} == names
+    leftovers = [p.name for p in dest.rglob("*.conf") if "@@" in p.read_text()]
     assert leftovers == []
     assert "ARI_APP = ivr112" in (dest / "extensions.conf").read_text()
 
@@ -140,7 +160,7 @@ def committed_files() -> list[Path]:
 def test_each_taker_phone_gets_its_own_stored_sip_password(rendered: tuple[Path, Path]) -> None:
     dest, state = rendered
     passwords = auth_passwords(dest)
-    assert sorted(passwords) == sorted(pjsip_endpoints("taker-endpoint"))
+    assert sorted(passwords) == sorted(pjsip_endpoints(dest, "taker-endpoint"))
     assert set(TAKERS) | {"supervisor"} <= set(passwords)
     assert len(set(passwords.values())) == len(passwords)
     assert all(len(p) >= 16 for p in passwords.values())
@@ -172,7 +192,7 @@ def test_no_rendered_password_is_committed(rendered: tuple[Path, Path]) -> None:
 )
 def test_static_contacts(rendered: tuple[Path, Path], aor: str, contact: str) -> None:
     dest, _ = rendered
-    text = (dest / "pjsip.conf").read_text()
+    text = generated(dest)
     assert re.search(
         rf"^\[{aor}\]\((?:taker|agency)-aor\)\ncontact = {re.escape(contact)}$", text, re.MULTILINE
     )
