@@ -29,8 +29,6 @@ PLACEHOLDER = re.compile(r"@@([A-Z0-9_]+)@@")
 
 DEFAULTS = {
     "SIP_BIND": "127.0.0.1:5060",
-    "CARRIER_ADDRESS": "127.0.0.2:5060",
-    "CARRIER_MATCH": "127.0.0.2",
     "ASTERISK_HTTP_BIND": "127.0.0.1",
     "ASTERISK_HTTP_PORT": "8088",
     "RTP_STRICT": "yes",

@@ -19,7 +19,18 @@ from redis.exceptions import RedisError
 
 # Timeline details that also describe the call as a whole, kept on its hash.
 RECORD_FIELDS = frozenset(
-    {"caller", "dialled", "level", "taker", "taker_channel", "outcome", "by", "disposition", "callback_of"}
+    {
+        "caller",
+        "dialled",
+        "level",
+        "taker",
+        "taker_channel",
+        "outcome",
+        "by",
+        "disposition",
+        "callback_of",
+        "withheld",
+    }
 )
 
 

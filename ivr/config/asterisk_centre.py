@@ -1,5 +1,5 @@
 """The centre's SIP endpoints for Asterisk, generated from the centre configuration
-(queue/*.yaml): the one list of call takers, overflow desks and agencies.
+(queue/*.yaml): the one list of call takers, overflow desks, agencies and operators' trunks.
 
 Rules:
 - Pure: (config, secrets, contacts) -> file texts. Nothing here reads or writes.
@@ -9,6 +9,8 @@ Rules:
   in git). Every agency endpoint that is a plain `PJSIP/<name>` becomes an agency
   (agency-endpoint, agency-aor; we only call it). Endpoints through a trunk
   (`PJSIP/<number>@carrier`) and Local channels need no section.
+- Each operator's trunk becomes a trunk-endpoint with an AOR (its contact, for calls
+  out) and an identify section matching only its own source addresses.
 - The native fallback queue (takers-fallback in queues.conf) gets one member per call
   taker, in the configuration's order.
 - A name used by two different roles is an error naming both; a name Asterisk cannot
@@ -89,6 +91,9 @@ def render(
         raise CentreEndpointsInvalid(
             f"PJSIP/{clash[0]} is both a phone (call taker or overflow) and an agency"
         )
+    trunk_clash = sorted({t.id for t in config.trunks} & ({p.name for p in desks} | set(called)))
+    if trunk_clash:
+        raise CentreEndpointsInvalid(f"'{trunk_clash[0]}' is both a trunk and a phone or agency")
     missing = [p.name for p in desks if not secrets.get(p.name)]
     if missing:
         raise CentreEndpointsInvalid(f"no SIP password for {', '.join(missing)}")
@@ -112,6 +117,14 @@ def render(
     for name in called:
         out.append(
             f"\n; agency\n[{name}](agency-endpoint)\naors = {name}\n\n[{name}](agency-aor)\n{contact(name)}"
+        )
+    for trunk in config.trunks:
+        aor = f"contact = sip:{trunk.contact}\n" if trunk.contact else ""
+        out.append(
+            f"\n; trunk: {_quoted(trunk.name)}\n[{trunk.id}](trunk-endpoint)\naors = {trunk.id}\n\n"
+            f"[{trunk.id}]\ntype = aor\n{aor}\n"
+            f"[{trunk.id}-identify]\ntype = identify\nendpoint = {trunk.id}\n"
+            f"match = {','.join(trunk.match)}\n"
         )
     members = [
         f"member => PJSIP/{p.name},0,{p.name}\n" for p in desks if p.role == "taker"

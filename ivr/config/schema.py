@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
 Endpoint = Annotated[str, StringConstraints(pattern=r"^(PJSIP|Local)/[A-Za-z0-9_.@+-]{1,60}$")]
 Loc = tuple[str | int, ...]
+# An IPv4 address or network (a.b.c.d or a.b.c.d/nn), and host:port.
+Address = Annotated[str, StringConstraints(pattern=r"^(\d{1,3}\.){3}\d{1,3}(/\d{1,2})?$")]
+HostPort = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,80}(:\d{1,5})?$")]
 NumberPattern = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,20}\*?$")]
 
 
@@ -56,6 +59,15 @@ class CallerPriority(Strict):
 class OverflowTarget(Strict):
     endpoint: Endpoint
     description: str = ""
+
+
+class Trunk(Strict):
+    """An operator's SIP trunk: calls from its addresses reach 112; callbacks leave by it."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
+    name: str = Field(min_length=1, max_length=80)
+    match: list[Address] = Field(min_length=1, max_length=50)  # source addresses or networks
+    contact: HostPort | None = None  # where calls to the operator go (host:port)
 
 
 class Employment(StrEnum):
@@ -128,6 +140,7 @@ class CentreConfig(Strict):
     agents: list[AgentConfig] = Field(min_length=1, max_length=500)
     agencies: list[Agency] = []
     agency_legs_end_with_caller: bool = True  # false: joined agencies stay with the call taker
+    trunks: list[Trunk] = Field(default=[], max_length=20)
     screening: Screening = Screening()
 
     def reference_problems(self) -> list[tuple[Loc, str]]:
@@ -140,6 +153,7 @@ class CentreConfig(Strict):
             ("agents", "endpoint", [a.endpoint for a in self.agents]),
             ("agencies", "id", [a.id for a in self.agencies]),
             ("agencies", "code", [a.code for a in self.agencies if a.code]),
+            ("trunks", "id", [t.id for t in self.trunks]),
         ):
             for dup in _duplicates(values):
                 second = values.index(dup, values.index(dup) + 1)
@@ -152,6 +166,17 @@ class CentreConfig(Strict):
         for verdict, level in self.screening.levels.model_dump().items():
             if level not in names:
                 problems.append((("screening", "levels", verdict), f"'{level}' is not a priority"))
+        matched = [m for t in self.trunks for m in t.match]
+        for dup in _duplicates(matched):
+            problems.append((("trunks",), f"address {dup} matches two trunks: each operator needs its own"))
+        trunk_ids = {t.id for t in self.trunks}
+        through = [
+            (("agencies", i, "endpoints"), e) for i, a in enumerate(self.agencies) for e in a.endpoints
+        ] + [(("overflow_targets", k, "endpoint"), t.endpoint) for k, t in self.overflow_targets.items()]
+        for where, endpoint in through:
+            trunk = endpoint.partition("@")[2]
+            if trunk and self.trunks and trunk not in trunk_ids:
+                problems.append((where, f"'{endpoint}' goes through '{trunk}', which is not a trunk"))
         for index, rule in enumerate(self.caller_priorities):
             if rule.priority not in names:
                 problems.append((("caller_priorities", index, "priority"), f"unknown '{rule.priority}'"))

@@ -158,7 +158,7 @@ def _offer_to(call: Call, now: float, taker: str | None, endpoint: str, entry: s
         endpoint,
         channel,
         call.call_id,
-        call.caller_number,
+        call.shown_number,
         call.policy.ring_seconds,
         offer_label(call.verdict, call.flags),
     )

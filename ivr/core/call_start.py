@@ -1,7 +1,8 @@
 """How a call enters the flow: a new caller (start) or one found in Asterisk after a
 (re)connect that no task owns (adopt).
 
-Rules: pure; a new call is answered at once; a caller the dialplan answered and
+Rules: pure; a new call is answered at once; a number the network marked private
+(withheld) is recorded in full, with the mark; a caller the dialplan answered and
 greeted while the control plane was away is queued at once, keeping its arrival time;
 an adopted call resumes where Asterisk has it (connected with its taker, waiting if
 answered, answering otherwise) and keeps its arrival time so it keeps its place.
@@ -17,6 +18,11 @@ from ivr.core.acd import events as acd
 from ivr.core.call_state import REASSURE, Call, CallPolicy, Phase, Result, queued, timeline
 
 
+def _arrival(event: ev.CallArrived) -> dict[str, str]:
+    detail = {"caller": event.caller_number, "dialled": event.dialled, "level": event.level}
+    return detail | ({"withheld": "yes"} if event.withheld else {})
+
+
 def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
     if event.greeted:
         return _greeted(event, now, policy)
@@ -29,9 +35,10 @@ def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
         event.level,
         arrived_at=now,
         pinned=event.pinned,
+        withheld=event.withheld,
     )
     return call, [
-        timeline(call, "arrived", now, caller=event.caller_number, dialled=event.dialled, level=event.level),
+        timeline(call, "arrived", now, **_arrival(event)),
         cmd.Answer(call.call_id),
     ]
 
@@ -47,12 +54,11 @@ def _greeted(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
         event.level,
         arrived_at=since,
         pinned=event.pinned,
+        withheld=event.withheld,
     )
     recording = [cmd.StartRecording(call.call_id, call.call_id)] if policy.record_calls else []
     return call, [
-        timeline(
-            call, "arrived", since, caller=event.caller_number, dialled=event.dialled, level=event.level
-        ),
+        timeline(call, "arrived", since, **_arrival(event)),
         timeline(call, "greeted-in-dialplan", now),
         *recording,
         queued(call),

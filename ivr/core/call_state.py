@@ -20,6 +20,7 @@ from ivr.core.screening import ScreeningPolicy
 
 GREETING_GUARD = "greeting-guard"
 REASSURE = "reassure"
+WITHHELD = "anonymous"  # what a call taker sees instead of a number the network marked private
 HANDOVER_LABEL = "handover"  # dialplan label (context emergency, extension 112)
 
 
@@ -116,6 +117,12 @@ class Call:
     agency_legs: int = 0  # agency legs originated so far (numbers the leg ids)
     taker_keys: str = ""  # the call taker's keys since their last '*'
     caller_gone: bool = False  # the caller hung up; taker and agencies stay (configured so)
+    withheld: bool = False  # Privacy: id from the network: the number is not shown to call takers
+
+    @property
+    def shown_number(self) -> str:
+        """The caller's number as call takers see it."""
+        return WITHHELD if self.withheld else self.caller_number
 
     def agency_policy(self, agency: str) -> AgencyPolicy | None:
         return next((a for a in self.policy.agencies if a.agency == agency), None)

@@ -22,6 +22,9 @@ class CallArrived:
     # connected, then handed it over once it was back: it goes straight to waiting.
     greeted: bool = False
     arrived_at: float | None = None  # when the caller's channel was created (greeted callers)
+    # The network marked the number private (SIP Privacy: id): kept for the record and a
+    # callback, never shown to call takers.
+    withheld: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import ValidationError
 
 from ivr.config.asterisk_centre import (
     PJSIP_FILE,
@@ -88,4 +90,23 @@ def test_loopback_profile_contacts() -> None:
     assert contacts["supervisor"] == "127.0.0.40:5060" and contacts["polisi"] == "127.0.0.34:5060"
     text = render(CENTRE, passwords(CENTRE), contacts)[PJSIP_FILE]
     assert "[damkar](agency-aor)\ncontact = sip:damkar@127.0.0.31:5060\n" in text
-    assert "contact = " not in render(CENTRE, passwords(CENTRE))[PJSIP_FILE]
+    assert "contact = sip:taker" not in render(CENTRE, passwords(CENTRE))[PJSIP_FILE]
+
+
+def test_each_operator_trunk_is_identified_by_its_own_addresses_only() -> None:
+    text = render(CENTRE, passwords(CENTRE))[PJSIP_FILE]
+    assert sections(text, "trunk-endpoint") == ["carrier", "indosat", "telkom"]
+    assert "[indosat-identify]\ntype = identify\nendpoint = indosat\nmatch = 127.0.0.3\n" in text
+    assert "[carrier]\ntype = aor\ncontact = sip:127.0.0.2:5060\n" in text
+
+
+def test_trunk_mistakes_are_refused_naming_them() -> None:
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "queue" / "kendari.yaml").read_text())
+    raw["trunks"][1]["match"] = ["127.0.0.2"]
+    raw["agencies"][0]["endpoints"] = ["PJSIP/0401123456@xl"]
+    with pytest.raises(ValidationError) as refused:
+        CentreConfig.model_validate(raw)
+    assert "trunks: address 127.0.0.2 matches two trunks: each operator needs its own" in str(refused.value)
+    assert "agencies.0.endpoints: 'PJSIP/0401123456@xl' goes through 'xl', which is not a trunk" in str(
+        refused.value
+    )

@@ -74,14 +74,16 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
         case ari.StasisStart(args=["agency", call_id, *_], channel=channel):
             return [ev.AgencyAnswered(call_id, channel.id)]
         # Literal strings here: a bare name in a pattern would capture, not compare.
-        case ari.StasisStart(args=["caller", dialled, "greeted", *_], channel=channel):
-            created = channel.creationtime.timestamp() if channel.creationtime else None
-            return [
-                ev.CallArrived(channel.id, channel.caller.number, dialled, greeted=True, arrived_at=created)
-            ]
         case ari.StasisStart(args=["caller", *rest], channel=channel):
-            dialled = rest[0] if rest else "112"
-            return [ev.CallArrived(channel.id, channel.caller.number, dialled)]
+            # caller,<dialled>[,<mark>...]: "greeted" (by the dialplan while we were away),
+            # "withheld" (the network marked the number private).
+            dialled, marks = (rest[0], set(rest[1:])) if rest else ("112", set())
+            created = channel.creationtime.timestamp() if channel.creationtime else None
+            greeted = "greeted" in marks
+            return [
+                ev.CallArrived(channel.id, channel.caller.number, dialled, greeted=greeted,
+                               arrived_at=created if greeted else None, withheld="withheld" in marks)
+            ]  # fmt: skip
         case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
             return [ev.TakerAnswered(call_id, channel.id)]
         case ari.StasisStart(args=["callback", callback_id, *_], channel=channel):

@@ -26,7 +26,7 @@ from ivr.adapters.http.auth import Role, User
 from ivr.adapters.http.callback_api import callback_entries
 from ivr.adapters.http.history_api import day_figures
 from ivr.adapters.reputation_store import Disposition, ReputationStore
-from ivr.core.call_state import Call, Phase
+from ivr.core.call_state import WITHHELD, Call, Phase
 from ivr.engine.engine import Engine
 
 PAUSE_REASONS = ("istirahat", "makan", "briefing", "pelatihan", "toilet")
@@ -77,7 +77,7 @@ def _waiting(engine: Engine, now: float) -> list[dict[str, Any]]:
         out.append(
             {
                 "call_id": w.call_id,
-                "caller": state.caller_number if state else "",
+                "caller": state.shown_number if state else "",
                 "level": w.level,
                 "arrived_at": w.arrived_at,
                 "waited_seconds": round(now - w.arrived_at, 1),
@@ -112,7 +112,7 @@ def _agents(engine: Engine, only: str | None) -> list[dict[str, Any]]:
 def _call_view(call: Call) -> dict[str, Any]:
     return {
         "call_id": call.call_id,
-        "caller": call.caller_number,
+        "caller": call.shown_number,
         "phase": call.phase.value,
         "taker": call.taker,
         "level": call.level,
@@ -181,7 +181,7 @@ async def _my_call(
     else:  # ended: what the record says
         view = {
             "call_id": call_id,
-            "caller": record.get("caller", ""),
+            "caller": WITHHELD if record.get("withheld") else record.get("caller", ""),
             "phase": "ended",
             "taker": record.get("taker"),
             "level": record.get("level", ""),
@@ -192,7 +192,7 @@ async def _my_call(
             "agencies": [],
         }
     answered = first_at(record.get("timeline", []), "taker-answered")
-    number = view["caller"]
+    number = task.state.caller_number if task is not None else record.get("caller", "")  # the real one
     try:
         known = await reputation.reputation(number, now)
         rep: dict[str, Any] = {"prank_reports": known.prank, "blocked_until": known.blocked_until}
