@@ -254,6 +254,19 @@ def test_a_caller_the_dialplan_greeted_comes_back_greeted_with_its_creation_time
 
 
 @pytest.mark.parametrize(
+    ("args", "greeted", "withheld"),
+    [(["caller", "112", "withheld"], False, True), (["caller", "112", "shown"], False, False),
+     (["caller", "112", "greeted", "withheld"], True, True)],
+)  # fmt: skip
+def test_a_number_the_network_marked_private_arrives_withheld(
+    args: list[str], greeted: bool, withheld: bool
+) -> None:
+    [arrived] = tr.translate(stasis_start(args, "c2"))
+    assert isinstance(arrived, ev.CallArrived)
+    assert (arrived.greeted, arrived.withheld, arrived.dialled) == (greeted, withheld, "112")
+
+
+@pytest.mark.parametrize(
     ("name", "taker"),
     [
         ("PJSIP/taker01-0000000a", "taker01"),

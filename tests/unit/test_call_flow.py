@@ -402,3 +402,13 @@ def test_an_adopted_caller_with_no_record_gets_one_from_its_arrival() -> None:
     entries = [(c.entry, c.at) for c in commands if isinstance(c, cmd.RecordTimeline)]
     assert entries == [("arrived", 95.0), ("adopted", 100.0)] and call.arrived_at == 95.0
     assert cmd.Answer("c7") in commands
+
+
+def test_a_withheld_number_is_recorded_but_the_taker_is_offered_anonymous() -> None:
+    call, commands = start(ev.CallArrived(CALL, "081299", "112", withheld=True), 100.0, POLICY)
+    assert timeline(commands)[0].detail == {"caller": "081299", "dialled": "112", "level": "normal",
+                                            "withheld": "yes"}  # fmt: skip
+    call, commands = run(call, *(step for _, step in TO_PHASE[:3]))
+    offer = next(c for c in commands if isinstance(c, cmd.OfferToTaker))
+    assert offer.caller_number == "anonymous" and call.caller_number == "081299"
+    assert call.shown_number == "anonymous" and reach(Phase.WAITING).shown_number == "081299"
