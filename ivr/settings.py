@@ -2,7 +2,9 @@
 
 Rules: validated once at start with ranges; a missing or invalid setting stops the app
 with a message naming the environment variable and what is wrong. The ARI password
-has no default: production never runs on a default secret.
+and the API token have no default, and outside development mode (IVR_DEVELOPMENT)
+every secret (ARI, API, AMI) must be at least 16 characters and not a well-known one:
+a centre never runs on a default secret.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MEDIA = r"^(sound|recording|tone):\S+$"  # an ARI media URI
+STRONG_SECRET_LENGTH = 16
+KNOWN_DEFAULTS = frozenset(  # long enough, yet the first words an attacker tries
+    {"changemechangeme", "passwordpassword", "0123456789abcdef", "1234567890123456", "asteriskasterisk"}
+)
 
 
 class StoreSettings(BaseSettings):
@@ -45,6 +51,8 @@ class StoreSettings(BaseSettings):
 class Settings(StoreSettings):
     """Everything the running control plane needs."""
 
+    # Development mode (IVR_DEVELOPMENT=true) accepts short or well-known secrets; a centre never runs in it.
+    development: bool = False
     ari_url: str = Field("http://127.0.0.1:8088", pattern=r"^https?://[^/\s]+$")
     ari_user: str = Field("ivr112", min_length=1)
     ari_password: SecretStr = Field(min_length=8)
@@ -85,6 +93,19 @@ class Settings(StoreSettings):
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
     screening_slots: int = Field(12, ge=0, le=500)  # concurrent screenings; more calls go unscreened
+
+    @field_validator("ari_password", "api_token", "ami_password")
+    @classmethod
+    def _no_default_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or info.data.get("development"):
+            return value
+        secret = value.get_secret_value()
+        if len(secret) < STRONG_SECRET_LENGTH or secret.lower() in KNOWN_DEFAULTS or len(set(secret)) < 6:
+            raise ValueError(
+                f"a default or guessable secret (fewer than {STRONG_SECRET_LENGTH} characters, too few "
+                "different ones, or well known) is refused outside development mode (IVR_DEVELOPMENT=true)"
+            )
+        return value
 
     @property
     def rtp_port_range(self) -> tuple[int, int]:

@@ -149,3 +149,19 @@ def test_run_without_password_exits_2_naming_it_without_traceback() -> None:
     assert "IVR_ARI_PASSWORD" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("IVR_ARI_PASSWORD", "short-secret"), ("IVR_AMI_PASSWORD", "passwordpassword"),
+     ("IVR_API_TOKEN", "aaaaaaaaaaaaaaaaaaaa"), ("IVR_AMI_PASSWORD", "ivr112-ivr112")],
+)  # fmt: skip
+def test_default_or_guessable_secrets_are_refused_outside_development_mode(
+    clean_env: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    message = error_of(clean_env, **{variable: value})
+    assert variable in message and "outside development mode" in message
+    assert value not in message
+    clean_env.setenv("IVR_DEVELOPMENT", "true")  # a developer's machine may use them
+    if variable != "IVR_ARI_PASSWORD" or len(value) >= 8:
+        assert load_settings().development is True
