@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams bench load
+.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams bench load soak
 
 run:            ## provision what is missing, start Asterisk + Redis + the control plane
 	bash scripts/run.sh
@@ -39,8 +39,11 @@ lint: deps
 diagrams: deps  ## regenerate docs/call-states.md from the transition table
 	.venv/bin/python scripts/gen_diagrams.py
 
-load: deps asterisk  ## SIPp load: control plane vs native app_queue, same run; report under results/ (CALLS=60 RATE=2)
-	.venv/bin/python -m benchmarks.load --calls $${CALLS:-60} --rate $${RATE:-2}
+load: deps asterisk  ## SIPp load, control plane vs native app_queue in the same run; report under results/ (SCENARIO=steady|surge|greet, CALLS=, RATE=)
+	.venv/bin/python -m benchmarks.load --scenario $${SCENARIO:-steady} $${CALLS:+--calls $$CALLS} $${RATE:+--rate $$RATE}
+
+soak: deps asterisk  ## by hand: steady calls for MINUTES (60) at RATE (0.5/s); growth report under results/
+	.venv/bin/python -m benchmarks.soak --minutes $${MINUTES:-60} --rate $${RATE:-0.5}
 
 bench: deps asterisk  ## benchmarks (print figures): ACD decision time; dispatch latency vs native app_queue; screening load
 	.venv/bin/python -m benchmarks.acd_core
