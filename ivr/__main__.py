@@ -142,6 +142,10 @@ def _apply_config(file: Path | None, etc: Path | None, no_reload: bool) -> int:
         return 1
     folder = settings.asterisk_etc / "centre"
     print(f"{folder}: " + (", ".join(changed) + " written" if changed else "unchanged"))
+    for trunk in load_config(settings.centre_config).trunks:
+        if not settings.static_contacts and all(m.startswith("127.") for m in trunk.match):
+            print(f"warning: trunk {trunk.id} matches only loopback addresses (the test profile's): "
+                  "no operator's call will reach it", file=sys.stderr)  # fmt: skip
     if no_reload:
         return 0
     try:
