@@ -12,7 +12,10 @@ bash "$REPO_DIR/scripts/host-deps.sh"
 bash "$REPO_DIR/scripts/redis-start.sh"
 # Static loopback contacts let the SIPp demo phones answer without registering;
 # set IVR_STATIC_CONTACTS=no where real phones register.
-IVR_STATIC_CONTACTS="${IVR_STATIC_CONTACTS:-yes}" bash "$REPO_DIR/scripts/asterisk-start.sh"
+export IVR_STATIC_CONTACTS="${IVR_STATIC_CONTACTS:-yes}"
+bash "$REPO_DIR/scripts/asterisk-start.sh"
+# A configuration reload rewrites the centre's endpoints there (one list) and reloads them.
+export IVR_ASTERISK_ETC="$ASTERISK_ROOT/etc/asterisk" IVR_STATE_DIR
 
 export IVR_ARI_PASSWORD="${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password")}"
 export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
