@@ -24,6 +24,7 @@ from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ami import AmiUnavailable, PhoneWatch
 from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
+from ivr.adapters.ari.models import KNOWN_TYPES
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.api import build_api
@@ -245,7 +246,15 @@ async def run(settings: Settings) -> None:
             settings.http_bind,
             settings.http_port,
         )
-        runner = asyncio.create_task(events.run(engine.on_event, engine.on_connected), name="ari-events")
+
+        async def connected() -> None:
+            try:  # only the events the control plane handles: the rest cost JSON on both sides
+                await rest.filter_events(KNOWN_TYPES)
+            except (AriError, AriUnavailable) as exc:
+                log.warning("ARI event filter not set, Asterisk sends every event: %s", exc)
+            await engine.on_connected()
+
+        runner = asyncio.create_task(events.run(engine.on_event, connected), name="ari-events")
         await stop.wait()
         waiting = sum(t.state.phase in HANDED_OVER_ON_STOP for t in engine.calls.values())
         log.info(

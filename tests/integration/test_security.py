@@ -71,3 +71,14 @@ def test_ami_refuses_a_wrong_secret(stack: Stack) -> None:
         ami.sendall(b"Action: Login\r\nUsername: ivr112\r\nSecret: not-the-secret-at-all\r\n\r\n")
         answer = ami.recv(500).decode()
     assert re.search(r"Response: Error", answer) and "Authentication failed" in answer
+
+
+def test_asterisk_sends_the_control_plane_only_the_events_it_handles(
+    stack: Stack, control_plane: Callable[..., Process]
+) -> None:
+    control_plane(["taker01"])
+    status, app = stack.ari("GET", "/applications/ivr112")
+    assert status == 200
+    allowed = {item["type"] for item in app["events_allowed"]}
+    assert {"StasisStart", "StasisEnd", "PlaybackFinished", "ChannelDtmfReceived"} <= allowed
+    assert "ChannelVarset" not in allowed and "ChannelDialplan" not in allowed

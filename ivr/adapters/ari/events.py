@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import aiohttp
-from pydantic import ValidationError
 
 from ivr.adapters.ari.models import AnyEvent, parse_event
 
@@ -93,7 +92,7 @@ class EventStream:
             log.debug("ARI event: %s", message.data)
             try:
                 event = parse_event(message.data)
-            except ValidationError as exc:
+            except ValueError as exc:  # not JSON, or not a valid event (pydantic's ValidationError)
                 log.error("ARI event skipped, it does not parse: %s: %.300s", exc, message.data)
                 continue
             try:

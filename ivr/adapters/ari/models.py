@@ -7,6 +7,7 @@ the event loop; a malformed message raises pydantic.ValidationError for the call
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -171,7 +172,9 @@ KNOWN_TYPES = frozenset(
 
 def parse_event(raw: str | bytes | dict[str, Any]) -> AnyEvent:
     """Parse one WebSocket message into a typed event."""
-    data = raw if isinstance(raw, dict) else TypeAdapter(dict[str, Any]).validate_json(raw)
+    data = raw if isinstance(raw, dict) else json.loads(raw)  # a ValueError if it is not JSON
+    if not isinstance(data, dict):
+        raise ValueError(f"an ARI event is a JSON object, not {type(data).__name__}")
     if data.get("type") in KNOWN_TYPES:
         return _known.validate_python(data)
     return UnknownEvent.model_validate(data)

@@ -9,6 +9,7 @@ No retries here: the engine decides what a failure means.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -58,6 +59,11 @@ class AriRest:
                 return json.loads(text) if text else None
         except (aiohttp.ClientError, TimeoutError) as exc:  # refused, reset, or no answer in time
             raise AriUnavailable(f"ARI {operation}: {type(exc).__name__} {exc}".rstrip()) from exc
+
+    async def filter_events(self, allowed: Iterable[str]) -> None:
+        """Asterisk sends this application only these event types (less JSON both sides)."""
+        body = {"allowed": [{"type": t} for t in sorted(allowed)]}  # the body is the filter
+        await self._call("PUT", f"/applications/{self.app}/eventFilter", "event filter", body=body)
 
     async def ping(self) -> None:
         await self._call("GET", "/asterisk/ping", "ping")
