@@ -89,7 +89,11 @@ SCENARIOS = {
 
 
 def scenario_files(folder: Path, sc: Scenario) -> tuple[Path, Path]:
-    """This run's caller scenario (its patience) and phone scenario (its talk times)."""
+    """This run's audio (speech, noise), caller scenario (its patience), phone scenario
+    (its talk times) and callers' numbers, in `folder`."""
+    make_audio(folder)
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "al", str(folder / "noise.alaw"),
+                    "synth", "12", "pinknoise", "vol", "0.4"], check=True)  # fmt: skip
     callers = (SIPP_DIR / "callers_mixed.xml").read_text()
     callers = callers.replace('timeout="1800000"', f'timeout="{int(sc.patience_s * 1000)}"')
     phone = (SIPP_DIR / "phone_hangs_up.xml").read_text()
@@ -131,9 +135,6 @@ class Peaks:
 def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, Any]:
     """One path: "ari" (control plane), "bare" (without screening and recording) or "native"."""
     folder.mkdir(parents=True)
-    make_audio(folder)
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "al", str(folder / "noise.alaw"),
-                    "synth", "12", "pinknoise", "vol", "0.4"], check=True)  # fmt: skip
     caller_xml, phone_xml = scenario_files(folder, sc)
     app: Process | None = None
     if path != "native":

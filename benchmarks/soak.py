@@ -14,7 +14,6 @@ bridges) must be nothing. Loopback only; bounded by --minutes; processes stopped
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 import time
 from dataclasses import replace
@@ -35,7 +34,6 @@ from tests.integration.stack import (
     Stack,
     carrier,
     centre_config,
-    make_audio,
     start_control_plane,
     start_phone,
     start_stack,
@@ -108,9 +106,6 @@ def main() -> None:
     sc = replace(SCENARIOS["steady"], name="soak", calls=calls, rate=args.rate, limit=min(calls, 200))
     out = REPO / "results" / f"{datetime.now():%Y%m%d-%H%M%S}-soak"
     out.mkdir(parents=True)
-    make_audio(out)
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-t", "al", str(out / "noise.alaw"),
-                    "synth", "12", "pinknoise", "vol", "0.4"], check=True)  # fmt: skip
     caller_xml, phone_xml = scenario_files(out, sc)
     stack = start_stack(Path(tempfile.mkdtemp(prefix="ivr-soak-")))
     samples: list[dict[str, Any]] = []
