@@ -9,6 +9,8 @@ Rules:
   'reached' when reached by a callback.
 - Status: calling (a callback is going on), reached, unreached (the last attempt did
   not reach the person: they may be tried again), pending (no attempt yet).
+- A number the operator marked private is listed as "anonymous" (the callback still
+  dials it).
 - Order: what needs doing first: open entries before reached ones, emergencies and
   silent emergencies before the rest, then the oldest first.
 """
@@ -86,7 +88,8 @@ def callback_list(
         entries.append(
             {
                 "call_id": row["call_id"],
-                "caller": number,
+                # the operator marked it private: dialled by the system, never shown
+                "caller": "anonymous" if row.get("withheld") else number,
                 "arrived_at": float(row["arrived_at"]),
                 "ended_at": ended,
                 "waited_seconds": round(float(ended) - float(row["arrived_at"]), 1) if ended else None,

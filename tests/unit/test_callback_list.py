@@ -59,3 +59,18 @@ def test_open_entries_come_first_emergencies_first_then_the_oldest() -> None:
         row("newer", "0804", 400, "abandoned-in-greeting"),
     ]
     assert [e["call_id"] for e in callback_list(rows, {}, {})] == ["new-emergency", "old", "newer", "done"]
+
+
+def test_a_private_number_is_listed_as_anonymous_but_kept_for_the_callback() -> None:
+    [entry] = callback_list([{**row("p", "0855", 100, "abandoned-in-queue"), "withheld": "yes"}], {}, {})
+    assert entry["caller"] == "anonymous" and entry["call_id"] == "p"  # the callback dials p's record
+
+
+def test_call_takers_see_no_private_number_in_a_record() -> None:
+    from ivr.adapters.http.replies import as_call_takers_see
+
+    record = {"caller": "0855", "withheld": "yes", "timeline": [{"entry": "arrived", "caller": "0855"},
+                                                               {"entry": "ended"}]}  # fmt: skip
+    shown = as_call_takers_see(record)
+    assert "0855" not in str(shown) and shown["timeline"][1] == {"entry": "ended"}
+    assert as_call_takers_see({"caller": "0811", "timeline": []})["caller"] == "0811"

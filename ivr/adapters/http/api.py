@@ -49,8 +49,8 @@ from ivr.adapters.http.dashboard import add_dashboard_routes
 from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.live_call_api import AgencyBody, LeaveBody, add_live_call_routes
 from ivr.adapters.http.openapi import document
+from ivr.adapters.http.replies import as_call_takers_see, parsed, stored_record
 from ivr.adapters.http.replies import error as _error
-from ivr.adapters.http.replies import parsed, stored_record
 from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, UnblockBody, add_reputation_routes
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
@@ -170,7 +170,11 @@ def build_api(
             )
 
     async def call_record(request: web.Request) -> web.Response:
-        return web.json_response(await stored_record(store, request.match_info["call"]))
+        record = await stored_record(store, request.match_info["call"])
+        user: User = request["user"]
+        if user.roles == {Role.CALL_TAKER}:  # a private number stays hidden from call takers
+            record = as_call_takers_see(record)
+        return web.json_response(record)
 
     app = web.Application(middlewares=[authenticator(users, taker_of_call)])
     app.router.add_get("/api/health", health)

@@ -27,7 +27,10 @@ from ivr.core.kpis import ABANDONED
 from ivr.engine.engine import Engine
 
 WINDOW_SECONDS = 24 * 3600
-COLUMNS = "call_id, caller, arrived_at, ended_at, outcome, verdict, taker, callback_of"
+COLUMNS = (
+    "call_id, caller, arrived_at, ended_at, outcome, verdict, taker, callback_of, "
+    "json_extract(record, '$.withheld') AS withheld"
+)
 
 
 class CallbackBody(BaseModel):
@@ -43,9 +46,10 @@ async def callback_entries(engine: Engine, reputation: ReputationStore, now: flo
     )
     live = {task.state.called_back: cb_id for cb_id, task in engine.callbacks.items()}
     entries = callback_list(rows, live, {})
+    numbers = {row["call_id"]: row["caller"] for row in rows}  # the real ones, for the reputation
     for entry in entries:
         try:
-            entry["prank_reports"] = (await reputation.reputation(entry["caller"], now)).prank
+            entry["prank_reports"] = (await reputation.reputation(numbers[entry["call_id"]], now)).prank
         except StoreUnavailable:
             entry["prank_reports"] = None  # unknown, not zero
     return entries

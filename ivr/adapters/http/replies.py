@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.core.call_state import WITHHELD
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 REFUSALS: dict[int, type[web.HTTPException]] = {
@@ -43,6 +44,14 @@ async def parsed(request: web.Request, model: type[ModelT], what: str) -> ModelT
         return model.model_validate_json(await request.text() or "{}")
     except ValidationError as exc:
         raise refusal(400, f"invalid {what}", problems=problems(exc)) from None
+
+
+def as_call_takers_see(record: dict[str, Any]) -> dict[str, Any]:
+    """A record whose number the operator marked private, with the number hidden."""
+    if not record.get("withheld"):
+        return record
+    timeline = [{**e, "caller": WITHHELD} if "caller" in e else e for e in record.get("timeline", [])]
+    return {**record, "caller": WITHHELD, "timeline": timeline}
 
 
 async def stored_record(store: CallStore, call_id: str) -> dict[str, Any]:
