@@ -1,10 +1,12 @@
 """Builds the adapters, wires the engine, runs until SIGINT/SIGTERM.
 
 Rules: settings and the centre configuration are validated before anything connects;
-SIGHUP re-reads the configuration (an invalid file is refused, the old one stays); Redis and ARI being
+SIGHUP and POST /api/config/reload re-read the configuration off the event loop, one at a
+time (an invalid file is refused, the old one stays); Redis and ARI being
 unreachable at start are retried with log lines, never a crash; on SIGTERM/SIGINT,
 callers not yet connected are handed to the dialplan's native queue and connected
 calls stay up (the next start adopts them); a crash leaves everything to adoption.
+Files it creates are its owner's only (umask 077); no secret is logged (the Redis URL holds none).
 """
 
 from __future__ import annotations
@@ -111,13 +113,19 @@ async def _clean_recordings(recorder: Recorder, every_seconds: float = 3600) -> 
 
 
 async def run(settings: Settings) -> None:
+    os.umask(0o077)  # the call history and whatever else it creates: for its owner only
     config = load_config(settings.centre_config)  # invalid: raises ConfigInvalid before anything starts
-    users = load_users(settings.users_file, settings.api_token.get_secret_value())  # or UsersInvalid
+    users = load_users(  # or UsersInvalid (also a weak token, outside development mode)
+        settings.users_file, settings.api_token.get_secret_value(), settings.development
+    )
     recognizers = _recognizers(settings, config)  # forks its workers before any thread starts
     auth = aiohttp.BasicAuth(settings.ari_user, settings.ari_password.get_secret_value())
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
     # Timeouts: a hung Redis must fail fast (writes are held and retried, reads fail open).
-    redis_client = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    # The password comes apart from the URL (IVR_REDIS_PASSWORD), so the URL logged below holds none.
+    redis_client = aioredis.from_url(
+        settings.redis_url, password=settings.redis_secret, socket_timeout=2, socket_connect_timeout=2
+    )
     async with aiohttp.ClientSession(auth=auth, timeout=timeout) as session:
         rest = AriRest(session, settings.ari_url, settings.ari_app)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
@@ -165,6 +173,7 @@ async def run(settings: Settings) -> None:
                 settings.ami_user,
                 settings.ami_password.get_secret_value(),
                 engine.phone_status,
+                engine.phone_listing_done,
             )
             watch.start()
         else:
@@ -180,15 +189,24 @@ async def run(settings: Settings) -> None:
 
         reloads: set[asyncio.Task[None]] = set()
 
-        def reload() -> dict[str, Any]:
-            fresh = load_config(settings.centre_config)
+        reloading = asyncio.Lock()  # one reload at a time (SIGHUP and the API may coincide)
+
+        async def reload() -> dict[str, Any]:
+            async with reloading:
+                return await reload_now()
+
+        async def reload_now() -> dict[str, Any]:
+            # Reading and parsing the file (and writing the endpoints) happen off the event loop:
+            # calls go on while a large or slow file is read; a refused file raises ConfigInvalid.
+            fresh = await asyncio.to_thread(load_config, settings.centre_config)
             endpoints_before = {a.endpoint for a in engine.config.agents}
             engine.reload(fresh)
             changed = {a.endpoint for a in fresh.agents} != endpoints_before
             endpoints = "not generated (IVR_ASTERISK_ETC unset)"
             if os.environ.get("IVR_ASTERISK_ETC"):  # the phones follow the centre file (one list)
                 try:
-                    written = write_files(fresh, ApplySettings(centre_config=settings.centre_config))
+                    apply = ApplySettings(centre_config=settings.centre_config)
+                    written = await asyncio.to_thread(write_files, fresh, apply)
                     endpoints = ", ".join(written) + " written" if written else "unchanged"
                     changed = changed or bool(written)
                 except (CentreEndpointsInvalid, OSError) as exc:
@@ -209,11 +227,20 @@ async def run(settings: Settings) -> None:
                 "priorities": [p.name for p in fresh.priorities],
             }
 
-        def reload_on_signal() -> None:
+        async def reload_from_signal() -> None:
             try:
-                reload()
+                await reload()
             except ConfigInvalid as exc:
-                log.error("SIGHUP: configuration refused, the running one stays:\n%s", exc)
+                log.error(
+                    "SIGHUP: configuration refused, the running one stays (%d problems):", len(exc.problems)
+                )
+                for problem in exc.problems:  # one log line each
+                    log.error("SIGHUP: %s", problem)
+
+        def reload_on_signal() -> None:
+            task = asyncio.create_task(reload_from_signal(), name="config-reload")
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
 
         api = web.AppRunner(
             build_api(

@@ -4,9 +4,12 @@ Rules:
 - At every (re)login the contacts are read in full (PJSIPShowContacts), then kept
   current from ContactStatus events (a registration creates or removes a contact;
   qualify marks it reachable or unreachable, with its round-trip time).
-- Each report goes to `on_status(endpoint, status, rtt_ms)`; the engine decides what a
-  status means for offering calls. Statuses: Reachable, Unreachable, Created (just
-  registered), Removed (unregistered or expired), NonQualified, Unknown.
+- Each report goes to `on_status(endpoint, status, rtt_ms, uri, listed)` (uri: the
+  contact's SIP URI; listed: read at login rather than an event), and `on_listed()` when
+  the listing read at login is complete; the engine decides what
+  a status means for offering calls and for the agencies' contact alarm. Statuses:
+  Reachable, Unreachable, Created (just registered), Removed (unregistered or expired),
+  NonQualified, Unknown.
 - AMI being down costs the detail, never a call: the ARI endpoint states still tell
   the ACD whether a phone can ring. panoramisk reconnects by itself.
 - reload_pjsip() asks Asterisk to re-read its PJSIP configuration and the fallback
@@ -25,7 +28,11 @@ from panoramisk import Manager
 
 log = logging.getLogger(__name__)
 
-StatusReport = Callable[[str, str, float | None], None]  # endpoint ("PJSIP/taker01"), status, rtt ms
+# endpoint ("PJSIP/taker01"), status, rtt ms, contact URI, read at login (not an event)
+StatusReport = Callable[[str, str, float | None, str, bool], None]
+
+
+LISTING_SECONDS = 10.0
 
 
 class AmiUnavailable(Exception):
@@ -41,8 +48,17 @@ def _rtt_ms(value: Any) -> float | None:
 
 
 class PhoneWatch:
-    def __init__(self, host: str, port: int, user: str, secret: str, on_status: StatusReport) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        secret: str,
+        on_status: StatusReport,
+        on_listed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._on_status = on_status
+        self._on_listed = on_listed  # the listing read at login is complete
         self._tasks: set[asyncio.Task[None]] = set()
         self.logged_in = False
         self._manager = Manager(
@@ -80,7 +96,11 @@ class PhoneWatch:
 
     async def _read_contacts(self) -> None:
         try:
-            replies = await self._manager.send_action({"Action": "PJSIPShowContacts"}, as_list=True)
+            # Not as_list=True: with no contact at all Asterisk answers one Error ("No Contacts
+            # found"), which a forced list would wait for its followers forever.
+            replies = await asyncio.wait_for(
+                self._manager.send_action({"Action": "PJSIPShowContacts"}), LISTING_SECONDS
+            )
         except Exception as exc:  # the connection dropped mid-read: the next login reads again
             log.warning("AMI: contacts not read: %s", exc)
             return
@@ -88,8 +108,9 @@ class PhoneWatch:
             if message.get("Event") == "ContactList":
                 endpoint = message.get("Endpoint") or message.get("Aor") or ""
                 if endpoint:
-                    self._on_status(f"PJSIP/{endpoint}", message.get("Status", "Unknown"),
-                                    _rtt_ms(message.get("RoundtripUsec")))  # fmt: skip
+                    status, rtt = message.get("Status", "Unknown"), _rtt_ms(message.get("RoundtripUsec"))
+                    self._on_status(f"PJSIP/{endpoint}", status, rtt, message.get("Uri", ""), True)
+        self._on_listed()  # an empty answer ("No Contacts found") is a complete listing too
 
     def _contact_status(self, manager: Manager, event: Any) -> None:
         endpoint = event.get("EndpointName") or event.get("AOR") or ""
@@ -98,6 +119,8 @@ class PhoneWatch:
                 f"PJSIP/{endpoint}",
                 event.get("ContactStatus", "Unknown"),
                 _rtt_ms(event.get("RoundtripUsec")),
+                event.get("URI", ""),
+                False,
             )
 
     async def reload_pjsip(self) -> str:

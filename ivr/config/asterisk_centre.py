@@ -3,18 +3,25 @@
 
 Rules:
 - Pure: (config, secrets, contacts) -> file texts. Nothing here reads or writes.
-- Every call taker and every overflow target that is a plain `PJSIP/<name>` becomes a
-  phone (taker-endpoint and taker-aor templates of pjsip.conf) with digest auth
-  `<name>-auth`; its password comes from `secrets` (never from the configuration, never
-  in git). Every agency endpoint that is a plain `PJSIP/<name>` becomes an agency
-  (agency-endpoint, agency-aor; we only call it). Endpoints through a trunk
-  (`PJSIP/<number>@carrier`) and Local channels need no section.
-- Each operator's trunk becomes a trunk-endpoint with an AOR (its contact, for calls
-  out) and an identify section matching only its own source addresses.
+- Who may register, and how each endpoint is recognised (the SIP doors):
+  - Every call taker and overflow desk that is a plain `PJSIP/<name>` becomes a phone
+    (taker-endpoint, taker-aor) recognised only by its digest credentials
+    (`<name>-auth`, the password from `secrets`: never from the configuration, never in git).
+  - An agency's own phone (`PJSIP/<name>` of an agency) registers the same way
+    (agency-endpoint, agency-aor, `<name>-auth`) unless the agency gives it a fixed
+    address (`addresses:`) or the test profile does: then it is called at that address
+    (agency-fixed-endpoint, agency-fixed-aor), accepts no REGISTER and no call.
+  - A registered contact is never replaced by a newer registration while it answers
+    (max_contacts 1, remove_existing no, remove_unavailable yes: pjsip.conf templates);
+    a stolen password cannot silently take over a desk that is online.
+  - Each operator's trunk becomes a trunk-endpoint recognised by its own source addresses
+    only (identify section; never by the From user) with an AOR for calls out.
+  Endpoints through a trunk (`PJSIP/<number>@<trunk>`) and Local channels need no section.
 - The native fallback queue (takers-fallback in queues.conf) gets one member per call
   taker, in the configuration's order.
-- A name used by two different roles is an error naming both; a name Asterisk cannot
-  hold (outside [A-Za-z0-9_-]) is an error naming the endpoint.
+- Values were checked by the schema (ivr/config/values.py); one that is not safe to write
+  here (a line break, a quote) is refused with CentreEndpointsInvalid, never stripped. A name
+  used by two different roles is an error naming both.
 - `contacts` (test and development profile only) gives a fixed contact address per name.
 """
 
@@ -25,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ivr.config.schema import CentreConfig
+from ivr.config.values import label
 
 PJSIP_FILE = "pjsip_centre.conf"
 QUEUES_FILE = "queues_centre.conf"
@@ -63,38 +71,58 @@ def phones(config: CentreConfig) -> list[Phone]:
     return found
 
 
-def agencies(config: CentreConfig) -> list[str]:
-    names: list[str] = []
+@dataclass(frozen=True)
+class AgencyPhone:
+    name: str
+    agency: str  # the agency's name, for the comment
+    address: str | None  # host:port when the phone is reached at a fixed address
+
+
+def agency_phones(config: CentreConfig, contacts: Mapping[str, str] | None = None) -> list[AgencyPhone]:
+    """The agencies' own SIP phones, first listing first; `contacts` (test profile) fixes addresses."""
+    found: dict[str, AgencyPhone] = {}
     for agency in config.agencies:
         for endpoint in agency.endpoints:
-            if (name := _plain(endpoint)) and name not in names:
-                names.append(name)
-    return names
+            name = _plain(endpoint)
+            if name and name not in found:
+                address = agency.addresses.get(name) or (contacts or {}).get(name)
+                found[name] = AgencyPhone(name, agency.name, address)
+    return list(found.values())
 
 
-def secret_names(config: CentreConfig) -> list[str]:
-    """The phones that need a SIP password (each kept as secrets/sip_<name>)."""
-    return [p.name for p in phones(config)]
+def agencies(config: CentreConfig) -> list[str]:
+    return [a.name for a in agency_phones(config)]
 
 
-def _quoted(text: str) -> str:
-    return re.sub(r'["\\\r\n<>;]', "", text)[:60]
+def secret_names(config: CentreConfig, contacts: Mapping[str, str] | None = None) -> list[str]:
+    """Every endpoint that can register, hence needs a SIP password (secrets/sip_<name>)."""
+    registering = [a.name for a in agency_phones(config, contacts) if a.address is None]
+    return [p.name for p in phones(config)] + registering
+
+
+def _safe(text: str) -> str:
+    """Text written into the file as it is; anything that could break out of its line is refused."""
+    try:
+        return label(text) if text else text
+    except ValueError as exc:
+        raise CentreEndpointsInvalid(f"{text!r}: {exc}") from None
 
 
 def render(
     config: CentreConfig, secrets: Mapping[str, str], contacts: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """File name -> text, for the FOLDER inside Asterisk's etc folder."""
-    desks, called = phones(config), agencies(config)
-    clash = sorted({p.name for p in desks} & set(called))
+    desks, called = phones(config), agency_phones(config, contacts)
+    clash = sorted({p.name for p in desks} & {a.name for a in called})
     if clash:
         raise CentreEndpointsInvalid(
             f"PJSIP/{clash[0]} is both a phone (call taker or overflow) and an agency"
         )
-    trunk_clash = sorted({t.id for t in config.trunks} & ({p.name for p in desks} | set(called)))
+    names = {p.name for p in desks} | {a.name for a in called}
+    trunk_clash = sorted({t.id for t in config.trunks} & names)
     if trunk_clash:
         raise CentreEndpointsInvalid(f"'{trunk_clash[0]}' is both a trunk and a phone or agency")
-    missing = [p.name for p in desks if not secrets.get(p.name)]
+    missing = [name for name in secret_names(config, contacts) if not secrets.get(name)]
     if missing:
         raise CentreEndpointsInvalid(f"no SIP password for {', '.join(missing)}")
     contacts = contacts or {}
@@ -102,29 +130,44 @@ def render(
     def contact(name: str) -> str:
         return f"contact = sip:{name}@{contacts[name]}\n" if name in contacts else ""
 
+    def auth(name: str) -> str:
+        return (
+            f"[{name}-auth]\ntype = auth\nauth_type = digest\nusername = {name}\n"
+            f"password = {_safe(secrets[name])}\n"
+        )
+
     out = [
-        f"; Generated from the centre configuration ({config.centre}) by `python -m ivr config apply`.\n"
+        f"; Generated from the centre configuration ({_safe(config.centre)})"
+        " by `python -m ivr config apply`.\n"
         "; Do not edit: change queue/*.yaml and apply it. Holds SIP passwords: never commit.\n"
     ]
     for p in desks:
+        display = _safe(p.display)
         out.append(
-            f"\n; {p.role}: {_quoted(p.display)}\n[{p.name}](taker-endpoint)\nauth = {p.name}-auth\n"
-            f'aors = {p.name}\ncallerid = "{_quoted(p.display)}" <{p.name}>\n\n'
-            f"[{p.name}](taker-aor)\n{contact(p.name)}\n"
-            f"[{p.name}-auth]\ntype = auth\nauth_type = digest\nusername = {p.name}\n"
-            f"password = {secrets[p.name]}\n"
+            f"\n; {p.role}: {display}\n[{p.name}](taker-endpoint)\nauth = {p.name}-auth\n"
+            f'aors = {p.name}\ncallerid = "{display}" <{p.name}>\n\n'
+            f"[{p.name}](taker-aor)\n{contact(p.name)}\n{auth(p.name)}"
         )
-    for name in called:
-        out.append(
-            f"\n; agency\n[{name}](agency-endpoint)\naors = {name}\n\n[{name}](agency-aor)\n{contact(name)}"
-        )
+    for phone in called:
+        if phone.address is None:  # the agency's desk phone registers with its own password
+            out.append(
+                f"\n; agency phone (registers): {_safe(phone.agency)}\n[{phone.name}](agency-endpoint)\n"
+                f"auth = {phone.name}-auth\naors = {phone.name}\n\n[{phone.name}](agency-aor)\n\n"
+                f"{auth(phone.name)}"
+            )
+        else:  # called at its fixed address; no REGISTER, no call in
+            out.append(
+                f"\n; agency at a fixed address: {_safe(phone.agency)}\n"
+                f"[{phone.name}](agency-fixed-endpoint)\naors = {phone.name}\n\n"
+                f"[{phone.name}](agency-fixed-aor)\ncontact = sip:{phone.name}@{_safe(phone.address)}\n"
+            )
     for trunk in config.trunks:
-        aor = f"contact = sip:{trunk.contact}\n" if trunk.contact else ""
+        aor = f"contact = sip:{_safe(trunk.contact)}\n" if trunk.contact else ""
         out.append(
-            f"\n; trunk: {_quoted(trunk.name)}\n[{trunk.id}](trunk-endpoint)\naors = {trunk.id}\n\n"
+            f"\n; trunk: {_safe(trunk.name)}\n[{trunk.id}](trunk-endpoint)\naors = {trunk.id}\n\n"
             f"[{trunk.id}]\ntype = aor\n{aor}\n"
             f"[{trunk.id}-identify]\ntype = identify\nendpoint = {trunk.id}\n"
-            f"match = {','.join(trunk.match)}\n"
+            f"match = {','.join(_safe(m) for m in trunk.match)}\n"
         )
     members = [
         f"member => PJSIP/{p.name},0,{p.name}\n" for p in desks if p.role == "taker"

@@ -1,19 +1,20 @@
 """Loads queue/*.yaml and reports every problem with file, line and field.
 
-Rules: YAML syntax errors, pydantic validation errors and cross-reference errors all
-come back as ConfigProblem(file, line, field, message); load() raises ConfigInvalid
-with the full list, never a partial configuration.
+Rules: YAML syntax errors, refused YAML (aliases, size, depth: bounded_yaml.py), pydantic
+validation errors and cross-reference errors all come back as ConfigProblem(file, line,
+field, message); load() raises ConfigInvalid with the full list, never a partial
+configuration. load() reads and parses a file: call it off the event loop.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from ivr.config.bounded_yaml import YamlRefused, load_yaml
 from ivr.config.schema import CentreConfig
 
 
@@ -66,8 +67,9 @@ def load(path: Path) -> CentreConfig:
     except OSError as exc:
         raise ConfigInvalid([ConfigProblem(name, 0, "", f"cannot read: {exc.strerror}")]) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text)
+        data, node = load_yaml(text)
+    except YamlRefused as exc:
+        raise ConfigInvalid([ConfigProblem(name, exc.line, "", exc.message)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0

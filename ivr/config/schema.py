@@ -3,23 +3,43 @@
 Rules: every field has a range or a pattern; names are referred to, never repeated
 (priorities by name, overflow targets by key); everything that refers to something
 else is checked to exist; unknown keys are errors (a typo must not be silently ignored).
+Every value that reaches an Asterisk file (names, ids, endpoints, numbers, addresses,
+free text written as a comment or caller name) is checked here with a message saying
+what is wrong; nothing is silently stripped later. Trunk addresses are IPv4 addresses or
+networks no wider than the trunk's widest_prefix (default /24).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    model_validator,
+)
+
+from ivr.config import values as checks
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
-Endpoint = Annotated[str, StringConstraints(pattern=r"^(PJSIP|Local)/[A-Za-z0-9_.@+-]{1,60}$")]
+# PJSIP/<phone>, PJSIP/<number>@<trunk> or Local/<extension>@<context> (values.endpoint)
+Endpoint = Annotated[str, AfterValidator(checks.endpoint)]
 Loc = tuple[str | int, ...]
 # An IPv4 address or network (a.b.c.d or a.b.c.d/nn), and host:port.
-Address = Annotated[str, StringConstraints(pattern=r"^(\d{1,3}\.){3}\d{1,3}(/\d{1,2})?$")]
-HostPort = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9.-]{1,80}(:\d{1,5})?$")]
+Address = Annotated[str, AfterValidator(checks.network)]
+HostPort = Annotated[str, AfterValidator(checks.host_port)]
 NumberPattern = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,20}\*?$")]
+# A word (or words) of the speech model's language: letters, single spaces.
+Keyword = Annotated[str, StringConstraints(max_length=40, pattern=r"^[^\W\d_]+( [^\W\d_]+)*$")]
+# Free text written into Asterisk's files (a comment, a caller name) and into logs.
+Label = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(checks.label)]
 
 
 class Strict(BaseModel):
@@ -58,16 +78,31 @@ class CallerPriority(Strict):
 
 class OverflowTarget(Strict):
     endpoint: Endpoint
-    description: str = ""
+    description: Annotated[str, Field(max_length=80), AfterValidator(checks.label)] = ""
 
 
 class Trunk(Strict):
     """An operator's SIP trunk: calls from its addresses reach 112; callbacks leave by it."""
 
     id: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
-    name: str = Field(min_length=1, max_length=80)
+    name: Label
     match: list[Address] = Field(min_length=1, max_length=50)  # source addresses or networks
     contact: HostPort | None = None  # where calls to the operator go (host:port)
+    # The widest network `match` may hold: a /16 of an operator needs widest_prefix: 16 here,
+    # written on purpose; nothing wider than a /8 is ever accepted.
+    widest_prefix: int = Field(24, ge=8, le=32)
+
+    @model_validator(mode="after")
+    def _narrow_enough(self) -> Trunk:
+        for index, text in enumerate(self.match):
+            prefix = ipaddress.ip_network(text).prefixlen
+            if prefix < self.widest_prefix:
+                raise ValueError(
+                    f"match.{index}: {text} is wider than /{self.widest_prefix}: anyone in that network "
+                    f"could place calls as this operator (set widest_prefix: {prefix} on the trunk only "
+                    "if the operator really signals from all of it)"
+                )
+        return self
 
 
 class Employment(StrEnum):
@@ -77,7 +112,7 @@ class Employment(StrEnum):
 
 class AgentConfig(Strict):
     id: Name
-    name: str = Field(min_length=1, max_length=80)
+    name: Label
     endpoint: Endpoint
     employment: Employment
     skills: frozenset[Name] = frozenset()
@@ -86,10 +121,25 @@ class AgentConfig(Strict):
 
 class Agency(Strict):
     id: Name
-    name: str = Field(min_length=1, max_length=80)
+    name: Label
     endpoints: list[Endpoint] = Field(min_length=1, max_length=10)  # tried in this order
     ring_seconds: int = Field(20, ge=5, le=120)  # per endpoint
     code: str = Field("", pattern=r"^[1-9]?$")  # the call taker presses * and this digit
+    # Fixed SIP addresses (host:port) of this agency's own phones (PJSIP/<name> endpoints),
+    # e.g. its PBX: those are called there and never accept a REGISTER. A phone not listed
+    # registers with its own digest password, like a call taker's.
+    addresses: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")], HostPort] = Field(
+        default={}, max_length=10
+    )
+
+    @model_validator(mode="after")
+    def _addresses_of_own_phones(self) -> Agency:
+        own = {e.removeprefix("PJSIP/") for e in self.endpoints if e.startswith("PJSIP/") and "@" not in e}
+        for name in self.addresses:
+            if name not in own:
+                listed = ", ".join(sorted(own)) or "none"
+                raise ValueError(f"addresses.{name}: not one of this agency's own phones ({listed})")
+        return self
 
 
 class ScreeningLevels(Strict):
@@ -120,9 +170,7 @@ class Screening(Strict):
     levels: ScreeningLevels = ScreeningLevels()
     block: Blocking = Blocking()
     # Emergency words in the model's language; only those in its vocabulary count.
-    keywords: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
-        default=[], max_length=200
-    )
+    keywords: list[Keyword] = Field(default=[], max_length=200)
 
 
 def _duplicates(values: list[str]) -> list[str]:
@@ -130,7 +178,7 @@ def _duplicates(values: list[str]) -> list[str]:
 
 
 class CentreConfig(Strict):
-    centre: str = Field(min_length=1, max_length=80)
+    centre: Label
     priorities: list[Priority] = Field(min_length=1, max_length=20)
     default_priority: Name
     aging_per_second: float = Field(1.0, ge=0, le=100)

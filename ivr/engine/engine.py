@@ -7,7 +7,8 @@ overflow deadlines become timers. After every ARI (re)connect the engine subscri
 to the call takers' endpoints, reads their reachability and reconciles its calls with
 the channels and bridges Asterisk holds. On a deliberate stop, callers not yet
 connected are handed to the dialplan's native queue; connected calls stay up for the
-next start to adopt.
+next start to adopt. A withheld caller's number is registered with the log's masking
+(ivr.adapters.log_hygiene) when its call arrives or a callback to it starts.
 """
 
 from __future__ import annotations
@@ -32,15 +33,18 @@ from ivr.adapters.ari.translate import (
     translate,
 )
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.log_hygiene import withheld_numbers
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.write_behind import WriteBehind
 from ivr.config.acd_policy import acd_policy, acd_roster
+from ivr.config.asterisk_centre import agencies as agency_phones
 from ivr.config.schema import CentreConfig
 from ivr.core import call as flow
 from ivr.core import callback as callbacks
 from ivr.core import commands as cmd
 from ivr.core import events as ev
+from ivr.core import privacy
 from ivr.core.acd import commands as acd_cmd
 from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle as acd_handle
@@ -48,6 +52,7 @@ from ivr.core.acd.dispatcher import next_deadline
 from ivr.core.acd.model import AcdState, Declared
 from ivr.core.acd.roster import build, reconfigure
 from ivr.engine import reconcile
+from ivr.engine.agency_contacts import AgencyContacts
 from ivr.engine.call_task import CallTask
 from ivr.engine.executor import Executor
 from ivr.engine.feature_codes import FeatureCodes
@@ -94,6 +99,7 @@ class Engine:
         self.metrics = Metrics()
         self.archive: Archive | None = None
         self.phones = Phones(clock)  # PJSIP contact status per endpoint (AMI)
+        self.agency_contacts = AgencyContacts(agency_phones(config), clock)  # alarm on a changed contact
         # Whether the ARI events WebSocket is up right now (the app links it to its stream).
         self.ari_connected: Callable[[], bool] = lambda: False
 
@@ -179,6 +185,7 @@ class Engine:
         roster = acd_roster(config)
         self.acd = reconfigure(self.acd, acd_policy(config), roster)
         self.config = config
+        self.agency_contacts.watch(agency_phones(config))
         self.to_acd(acd.Tick())  # dispatch under the new policy at once
         log.info("configuration applied: %d call takers, %d priorities", len(roster), len(config.priorities))
 
@@ -199,12 +206,20 @@ class Engine:
         """Timers and prompts for calls that arrive from now on."""
         self._policy = policy
 
-    def phone_status(self, endpoint: str, status: str, rtt_ms: float | None) -> None:
-        """A call taker's phone as PJSIP reports it (AMI): shown, and unreachable is not offered."""
+    def phone_status(
+        self, endpoint: str, status: str, rtt_ms: float | None, uri: str = "", listed: bool = False
+    ) -> None:
+        """A phone as PJSIP reports it (AMI): shown, an unreachable call taker is not offered,
+        an agency phone whose contact changes raises an alarm."""
+        self.agency_contacts.seen(endpoint, status, uri, listed)
         reachable = self.phones.seen(endpoint, status, rtt_ms)
         for agent in list(self.acd.agents.values()):
             if reachable is not None and agent.endpoint == endpoint and agent.reachable != reachable:
                 self.to_acd(acd.AgentReachability(agent.agent_id, reachable))
+
+    def phone_listing_done(self) -> None:
+        """AMI's listing of every contact (read at each login) is complete."""
+        self.agency_contacts.listing_done()
 
     async def rewatch_agents(self) -> None:
         """After the call-taker list changed: subscribe to and read every taker's endpoint."""
@@ -214,8 +229,13 @@ class Engine:
         return next((a.agent_id for a in self.acd.agents.values() if a.endpoint == endpoint), None)
 
     # ---- callbacks ---------------------------------------------------------------------
-    def start_callback(self, called_back: str, attempt: int, number: str, agent_id: str, by: str) -> str:
-        """Calls an abandoned caller back with this call taker (checked free by the caller)."""
+    def start_callback(
+        self, called_back: str, attempt: int, number: str, agent_id: str, by: str, withheld: bool = False
+    ) -> str:
+        """Calls an abandoned caller back with this call taker (checked free by the caller);
+        a withheld number stays withheld in the callback's record, caller ID and logs."""
+        if withheld:
+            withheld_numbers.add(number)
         state, first = callbacks.start(
             called_back,
             attempt,
@@ -225,10 +245,12 @@ class Engine:
             by,
             replace(self.callback_policy, record_calls=self._policy.record_calls),
             self._clock(),
+            withheld,
         )
         task = CallTask(state, self._executor.execute, self._clock, callbacks.handle)
         self.callbacks[state.call_id] = task
-        log.info("callback %s: calling %s back with %s (asked by %s)", state.call_id, number, agent_id, by)
+        shown = privacy.shown(number, withheld)
+        log.info("callback %s: calling %s back with %s (asked by %s)", state.call_id, shown, agent_id, by)
         task.task = asyncio.create_task(
             self._run(task, first, self.callbacks), name=f"callback-{state.call_id}"
         )
@@ -276,6 +298,8 @@ class Engine:
         for item in translate(event):
             match item:
                 case ev.CallArrived(call_id=call_id) if call_id not in self.calls:
+                    if item.withheld:  # masked in every log line from now on
+                        withheld_numbers.add(item.caller_number)
                     rule = self.config.caller_rule(item.caller_number)
                     level = rule.priority if rule else self.config.default_priority
                     arrived = replace(item, level=level, pinned=rule is not None)
@@ -311,6 +335,8 @@ class Engine:
         for call_id, event in todo.post:
             self.post(call_id, event)
         for adopted in todo.adopt:
+            if adopted.withheld:
+                withheld_numbers.add(adopted.caller_number)
             adopted = await self._with_record(adopted)
             log.warning(
                 "adopting call %s found in Asterisk (answered=%s, taker=%s)",

@@ -3,8 +3,9 @@ Asterisk's configuration, then pjsip and the fallback queue reloaded through AMI
 
 Rules:
 - The file is validated first; an invalid one changes nothing (every problem printed).
-- Each phone's SIP password is read from the state folder (secrets/sip_<name>, mode
-  0600) or created there once, at random; passwords never come from git.
+- Each SIP password (call takers, overflow desks, agencies' phones that register) is
+  read from the state folder (secrets/sip_<name>, mode 0600) or created there once, at
+  random; passwords never come from git.
 - Files are replaced atomically and only when their text changed; they take the group
   of Asterisk's etc folder so Asterisk can read them, nobody else.
 - Reloading res_pjsip and app_queue does not touch calls in progress; with
@@ -59,8 +60,8 @@ def sip_secret(state_dir: Path, name: str) -> str:
 
 def write_files(config: CentreConfig, settings: ApplySettings) -> list[str]:
     """Writes the generated files; returns the names of those whose text changed."""
-    passwords = {name: sip_secret(settings.state_dir, name) for name in secret_names(config)}
     contacts = loopback_contacts(config) if settings.static_contacts else None
+    passwords = {name: sip_secret(settings.state_dir, name) for name in secret_names(config, contacts)}
     folder = settings.asterisk_etc / FOLDER
     folder.mkdir(exist_ok=True)
     group = settings.asterisk_etc.stat().st_gid

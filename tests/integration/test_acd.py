@@ -5,6 +5,8 @@ reload under load, statuses surviving a restart, and the API's answers to bad in
 from __future__ import annotations
 
 import signal
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,13 @@ def test_unanswered_phone_is_skipped_and_its_agent_auto_paused(
     assert (taker13["declared"], taker13["pause_reason"]) == ("paused", "missed calls")
 
 
+def nested_aliases(levels: int = 9) -> str:
+    """A 'billion laughs' YAML file: each line nine aliases of the one before."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
 def test_config_reload_mid_load_drops_nobody_and_a_bad_file_is_refused(
     stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
 ) -> None:
@@ -114,6 +123,22 @@ def test_config_reload_mid_load_drops_nobody_and_a_bad_file_is_refused(
     config.write_text(good.replace("aging_per_second: 1.0", "aging_per_second: oops"))
     status, body = stack.api("POST", "/api/config/reload")
     assert status == 422 and any("aging_per_second" in p for p in body["problems"]), body
+    assert len(stack.api("GET", "/api/queue")[1]) == 8
+
+    config.write_text(nested_aliases())  # a few lines that would expand to ~400 million values
+    status, body = stack.api("POST", "/api/config/reload")  # refused at once (the client waits 5 s)
+    assert status == 422 and any("aliases are not allowed" in p for p in body["problems"]), body
+    config.write_text("centre: big\nvalues: [" + "1, " * 60_000 + "1]\n")  # seconds of parsing
+    reloading = threading.Thread(target=lambda: replies.append(stack.api("POST", "/api/config/reload")))
+    replies: list[tuple[int, object]] = []
+    reloading.start()
+    slowest = 0.0
+    while reloading.is_alive():  # the event loop goes on serving while the file is parsed
+        started = time.monotonic()
+        assert stack.api("GET", "/api/health")[0] == 200
+        slowest = max(slowest, time.monotonic() - started)
+        time.sleep(0.05)
+    assert replies[0][0] == 422 and slowest < 0.5, (replies, slowest)
     assert len(stack.api("GET", "/api/queue")[1]) == 8
 
     config.write_text(good.replace("aging_per_second: 1.0", "aging_per_second: 2.0"))

@@ -75,7 +75,11 @@ def test_takers_agree_across_pjsip_queue_and_centre_config(rendered: tuple[Path,
 
 def test_every_endpoint_the_centre_rings_is_declared_in_pjsip(rendered: tuple[Path, Path]) -> None:
     dest, _ = rendered
-    phones = pjsip_endpoints(dest, "taker-endpoint") + pjsip_endpoints(dest, "agency-endpoint")
+    phones = [
+        *pjsip_endpoints(dest, "taker-endpoint"),
+        *pjsip_endpoints(dest, "agency-endpoint"),
+        *pjsip_endpoints(dest, "agency-fixed-endpoint"),
+    ]
     declared = {f"PJSIP/{e}" for e in phones}
     wanted = {t.endpoint for t in CENTRE.overflow_targets.values()}
     wanted |= {e for agency in CENTRE.agencies for e in agency.endpoints}
@@ -194,7 +198,7 @@ def test_static_contacts(rendered: tuple[Path, Path], aor: str, contact: str) ->
     dest, _ = rendered
     text = generated(dest)
     assert re.search(
-        rf"^\[{aor}\]\((?:taker|agency)-aor\)\ncontact = {re.escape(contact)}$", text, re.MULTILINE
+        rf"^\[{aor}\]\((?:taker|agency-fixed)-aor\)\ncontact = {re.escape(contact)}$", text, re.MULTILINE
     )
     assert len(re.findall(rf"^contact = sip:{aor}@", text, re.MULTILINE)) == 1
 

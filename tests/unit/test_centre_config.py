@@ -71,7 +71,7 @@ def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
             "endpoint: PJSIP/taker03,",
             "endpoint: SIP taker03,",
             "agents.2.endpoint",
-            "should match pattern",
+            "is not an endpoint",
             "endpoint: SIP taker03",
         ),
         (
@@ -182,3 +182,107 @@ def test_config_check_command_prints_every_problem_and_fails(tmp_path: Path) -> 
     assert done.returncode == 1
     assert f"{path}:{line_of('base: -5', path.read_text())}: priorities.1.base:" in done.stderr
     assert "not applied" in done.stderr and "Traceback" not in done.stderr
+
+
+FORGED_IDENTIFY = '"Kendari 112\\n[evil-identify]\\ntype = identify\\nendpoint = carrier\\nmatch = 0.0.0.0/0"'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ("centre: Kendari 112", f"centre: {FORGED_IDENTIFY}", "centre", "'\\n' is not allowed here"),
+        ("name: Call taker 03,", 'name: "Call \\"taker\\" 03",', "agents.2.name", "'\"' is not allowed here"),
+        ("name: Polisi (police),", 'name: "Polisi; x",', "agencies.3.name", "';' is not allowed here"),
+        (
+            "match: [127.0.0.3]",
+            "match: [300.0.0.1]",
+            "trunks.1.match.0",
+            "'300.0.0.1' is not an IPv4 address",
+        ),
+        ("match: [127.0.0.3]", "match: [999.999.999.999/99]", "trunks.1.match.0", "is not an IPv4 address"),
+        ("match: [127.0.0.3]", "match: [0.0.0.0/0]", "trunks.1.match.0", "not an address an operator"),
+        (
+            "match: [127.0.0.3]",
+            "match: [10.1.2.7/24]",
+            "trunks.1.match.0",
+            "write the network as 10.1.2.0/24",
+        ),
+        ("match: [127.0.0.3]", "match: [10.1.0.0/16]", "trunks.1", "10.1.0.0/16 is wider than /24"),
+        ('contact: "127.0.0.3:5060"', 'contact: "127.0.0.3:99999"', "trunks.1.contact", "port must be"),
+        ('code: "4"}', 'code: "4", addresses: {damkar: "10.0.0.5:5060"}}', "agencies.3", "not one of this"),
+        (
+            'code: "4"}',
+            'code: "4", addresses: {polisi: "10.0.0.5:50x"}}',
+            "agencies.3.addresses.polisi",
+            "port must be",
+        ),
+        (
+            'code: "4"}',
+            'code: "4", addresses: {polisi: "pbx\\n.polri:5060"}}',
+            "agencies.3.addresses.polisi",
+            "is not host:port",
+        ),
+        (
+            "endpoints: [PJSIP/damkar]",
+            "endpoints: [PJSIP/dam.kar]",
+            "agencies.0.endpoints.0",
+            "not an endpoint",
+        ),
+    ],
+)
+def test_every_value_that_reaches_asterisk_is_checked(
+    tmp_path: Path, old: str, new: str, field: str, message: str
+) -> None:
+    """Free text, addresses and names are refused with file:line: field, never stripped later."""
+    assert old in TEXT, old
+    text = TEXT.replace(old, new, 1)
+    path = tmp_path / "centre.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigInvalid) as caught:
+        load(path)
+    found = [p for p in caught.value.problems if p.field == field]
+    assert found, f"no problem for {field}: {caught.value}"
+    assert message in found[0].message, found[0].message
+    assert found[0].line == line_of(new.split("\n")[0].split("{")[0].strip() or new, text)
+
+
+def test_a_wider_trunk_network_needs_an_explicit_widest_prefix(tmp_path: Path) -> None:
+    path = tmp_path / "centre.yaml"
+    path.write_text(TEXT.replace("match: [127.0.0.3]", "match: [10.1.0.0/16], widest_prefix: 16", 1))
+    assert load(path).trunks[1].match == ["10.1.0.0/16"]
+    path.write_text(TEXT.replace("match: [127.0.0.3]", "match: [10.0.0.0/8], widest_prefix: 7", 1))
+    with pytest.raises(ConfigInvalid, match="greater than or equal to 8"):
+        load(path)
+
+
+BOMB = "\n".join(
+    [
+        'a: &a ["x","x","x","x","x","x","x","x","x"]',
+        *(f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]" for p, n in zip("abcdefgh", "bcdefghi", strict=True)),
+    ]
+)
+
+
+def test_aliases_are_refused_before_they_expand(tmp_path: Path) -> None:
+    """A 'billion laughs' file (nested aliases) is refused at once, naming the line."""
+    path = tmp_path / "centre.yaml"
+    path.write_text(BOMB)
+    with pytest.raises(ConfigInvalid) as caught:
+        load(path)
+    assert "alias *a refused" in str(caught.value) and caught.value.problems[0].line == 2
+    done = run_check(path)  # and from the command line, in far less than its 60 s timeout
+    assert done.returncode == 1 and "aliases are not allowed" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("centre: x\n" + "# padding\n" * 120_000, "a configuration file may hold at most"),
+        ("centre: " + "[" * 30 + "]" * 30 + "\n", "nested deeper than 20 levels"),
+    ],
+)
+def test_oversized_or_deep_files_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "centre.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigInvalid, match=message):
+        load(path)

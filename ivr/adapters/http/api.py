@@ -2,7 +2,10 @@
 
 Rules: every request but /api/health needs `Authorization: Bearer <token>` of a user
 (IVR_API_TOKEN or IVR_USERS_FILE; roles and what each may do: auth.py);
-wrong input gets a 4xx with a message naming what was wrong, never a 500; changes go
+wrong input gets a 4xx with a message naming what was wrong, never a 500 (bodies are
+UTF-8 JSON: replies.parsed()); who did something is the signed-in user, never a name in
+the body (a "by" sent by older clients is ignored); every response carries the
+browser security headers (headers.py); changes go
 through the ACD exactly like feature codes from a phone; a configuration that does not
 validate is refused (422, every problem listed) and the running one stays.
 
@@ -15,13 +18,13 @@ validate is refused (422, every problem listed) and the running one stays.
   GET  /api/screening                   screenings running: RTP ports and recognizers in use
   POST /api/config/reload               re-read the centre configuration file
   GET  /api/calls/{id}                  a call's record and timeline
-  POST /api/calls/{id}/disposition      body {"disposition": "genuine|prank|silent|information", "by": "..."}
+  POST /api/calls/{id}/disposition      body {"disposition": "genuine|prank|silent|information"}
   GET  /api/reputation/{number}         dispositions within the window, and any block
-  POST /api/reputation/{number}/block   body {"minutes": 60, "by": "...", "reason": "..."} (if enabled)
-  DELETE /api/reputation/{number}/block body {"by": "..."}
+  POST /api/reputation/{number}/block   body {"minutes": 60, "reason": "..."} (if enabled)
+  DELETE /api/reputation/{number}/block lift a block
   GET  /api/blocks/audit                every block and unblock, newest last
-  POST /api/calls/{id}/agencies         body {"agency": "damkar", "by": "taker03"}: bring an agency in
-  POST /api/calls/{id}/leave            body {"by": "taker03"}: the taker leaves caller and agencies
+  POST /api/calls/{id}/agencies         body {"agency": "damkar"}: bring an agency in
+  POST /api/calls/{id}/leave            the taker leaves caller and agencies
   GET  /api/calls/{id}/recording        the call's recording (WAV), once the call has ended
   GET  /api/history?day=YYYY-MM-DD      finished calls of a day (archive), filters outcome, caller, limit
   GET  /api/kpis?day=YYYY-MM-DD         the day's key figures (service levels, abandon rate, ...)
@@ -37,21 +40,24 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.http.auth import Role, User, authenticator, user_finder
+from ivr.adapters.http.auth import SCOPE, USER, Role, Scope, User, authenticator, user_finder
 from ivr.adapters.http.callback_api import CallbackBody, add_callback_routes
 from ivr.adapters.http.dashboard import add_dashboard_routes
+from ivr.adapters.http.headers import add_security_headers
 from ivr.adapters.http.history_api import add_history_routes
-from ivr.adapters.http.live_call_api import AgencyBody, LeaveBody, add_live_call_routes
+from ivr.adapters.http.live_call_api import AgencyBody, add_live_call_routes
 from ivr.adapters.http.openapi import document
 from ivr.adapters.http.replies import as_call_takers_see, parsed, stored_record
 from ivr.adapters.http.replies import error as _error
-from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, UnblockBody, add_reputation_routes
+from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, add_reputation_routes
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
 from ivr.core.acd import events as acd
@@ -64,12 +70,16 @@ class PauseBody(BaseModel):
     reason: str = Field(min_length=1, max_length=60)
 
 
+def _clock_time(at: float, timezone: str) -> str:
+    return datetime.fromtimestamp(at, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def build_api(
     engine: Engine,
     store: CallStore,
     reputation: ReputationStore,
     users: dict[str, User],
-    reload: Callable[[], dict[str, Any]],
+    reload: Callable[[], Awaitable[dict[str, Any]]],
     clock: Callable[[], float] = time.time,
     timezone: str = "Asia/Makassar",
 ) -> web.Application:
@@ -102,11 +112,12 @@ def build_api(
         alarms = [engine.recorder.alarm] if engine.recorder and engine.recorder.alarm else []
         if engine.writes.failing:
             alarms.append(f"records held in memory ({engine.writes.held}): {engine.writes.failing}")
+        alarms += [f"{a.text} ({_clock_time(a.at, timezone)})" for a in engine.agency_contacts.alarms()]
         return web.json_response({"status": "ok", "calls": len(engine.calls), "alarms": alarms})
 
     async def agents(request: web.Request) -> web.Response:
-        user: User = request["user"]
-        everyone = Role.SUPERVISOR in user.roles or Role.ENGINEER in user.roles
+        user: User = request[USER]
+        everyone = request[SCOPE] is Scope.ALL  # else a call taker: only themselves
         shown = [a for a in sorted(engine.acd.agents) if everyone or a == user.agent]
         return web.json_response([agent_view(a) for a in shown])
 
@@ -163,7 +174,7 @@ def build_api(
 
     async def reload_config(request: web.Request) -> web.Response:
         try:
-            return web.json_response(reload())
+            return web.json_response(await reload())
         except ConfigInvalid as exc:
             return _error(
                 422, "configuration refused; the running one stays", problems=[str(p) for p in exc.problems]
@@ -171,12 +182,13 @@ def build_api(
 
     async def call_record(request: web.Request) -> web.Response:
         record = await stored_record(store, request.match_info["call"])
-        user: User = request["user"]
+        user: User = request[USER]
         if user.roles == {Role.CALL_TAKER}:  # a private number stays hidden from call takers
             record = as_call_takers_see(record)
         return web.json_response(record)
 
     app = web.Application(middlewares=[authenticator(users, taker_of_call)])
+    add_security_headers(app)
     app.router.add_get("/api/health", health)
     app.router.add_get("/api/agents", agents)
     app.router.add_post("/api/agents/{agent}/login", simple(acd.AgentLoggedIn))
@@ -197,10 +209,8 @@ def build_api(
             ("POST", "/api/agents/{agent}/pause"): PauseBody,
             ("POST", "/api/calls/{call}/disposition"): DispositionBody,
             ("POST", "/api/calls/{call}/agencies"): AgencyBody,
-            ("POST", "/api/calls/{call}/leave"): LeaveBody,
             ("POST", "/api/callbacks/{call}"): CallbackBody,
             ("POST", "/api/reputation/{number}/block"): BlockBody,
-            ("DELETE", "/api/reputation/{number}/block"): UnblockBody,
         }
     )
 
