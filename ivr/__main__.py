@@ -1,9 +1,11 @@
 """Command line: `python -m ivr run` starts the control plane; `python -m ivr timeline`
 prints a call's record and timeline from Redis; `python -m ivr config check FILE`
-validates a command-centre configuration.
+validates a command-centre configuration; `python -m ivr users hash` prints the hash of a
+token read from standard input, refusing a weak one (ivr/secret_rules.py).
 
 Rules: a bad setting exits with status 2 and a message naming it; nothing is printed
-as a Python traceback for an operator mistake.
+as a Python traceback for an operator mistake; `run` logs through
+ivr.adapters.log_hygiene (one line per record, withheld numbers masked).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import UsersInvalid, token_hash
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
+from ivr.secret_rules import weakness
 from ivr.settings import Settings, SettingsError, SettingsT, StoreSettings, load_settings
 
 
@@ -40,7 +42,7 @@ def _stamp(at: float, zone: ZoneInfo) -> str:
 
 
 async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool) -> int:
-    client = aioredis.from_url(settings.redis_url)
+    client = aioredis.from_url(settings.redis_url, password=settings.redis_secret)
     store = CallStore(client, settings.redis_prefix)
     try:
         if call_id is None:
@@ -200,12 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config":
         return _check_config(args.file)
     if args.command == "run":
+        from ivr.adapters.log_hygiene import install as install_logging
         from ivr.app import run
 
         settings = _settings(Settings)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        install_logging(settings.log_level)  # one line per record, withheld numbers masked
         try:
             asyncio.run(run(settings))
         except ConfigInvalid as exc:
@@ -217,8 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "users":
         token = sys.stdin.readline().strip()
-        if len(token) < 16:
-            print("ivr: a token needs at least 16 characters (read from standard input)", file=sys.stderr)
+        weak = weakness(token)
+        if weak is not None:
+            make = "python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            print(
+                f"ivr: the token read from standard input is refused: {weak}; make one with {make}",
+                file=sys.stderr,
+            )
             return 1
         print(token_hash(token))
         return 0

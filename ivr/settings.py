@@ -3,24 +3,25 @@
 Rules: validated once at start with ranges; a missing or invalid setting stops the app
 with a message naming the environment variable and what is wrong. The ARI password
 and the API token have no default, and outside development mode (IVR_DEVELOPMENT)
-every secret (ARI, API, AMI) must be at least 16 characters and not a well-known one:
-a centre never runs on a default secret.
+every secret (ARI, API, AMI, Redis) must pass ivr/secret_rules.py (16 characters or
+more, not a default, not built from common words, walks or runs): a centre never runs on
+a guessable secret. Secrets are SecretStr and never echoed; the Redis password
+(IVR_REDIS_PASSWORD) is kept out of IVR_REDIS_URL so that the URL can be shown.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ivr.secret_rules import weakness
+
 MEDIA = r"^(sound|recording|tone):\S+$"  # an ARI media URI
-STRONG_SECRET_LENGTH = 16
-KNOWN_DEFAULTS = frozenset(  # long enough, yet the first words an attacker tries
-    {"changemechangeme", "passwordpassword", "0123456789abcdef", "1234567890123456", "asteriskasterisk"}
-)
 
 
 class StoreSettings(BaseSettings):
@@ -28,7 +29,11 @@ class StoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IVR_", env_file=None, extra="ignore")
 
+    # Development mode (IVR_DEVELOPMENT=true) accepts short or guessable secrets; a centre never runs in it.
+    development: bool = False
     redis_url: str = Field("redis://127.0.0.1:6380/0", pattern=r"^rediss?://")
+    # Redis's requirepass (scripts/redis-start.sh keeps one in the state folder); unset: no AUTH.
+    redis_password: SecretStr | None = Field(default=None, min_length=8)
     redis_prefix: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]{1,20}$")
     record_retention_days: int = Field(30, ge=1, le=3650)
     reputation_window_days: int = Field(30, ge=1, le=365)
@@ -47,12 +52,22 @@ class StoreSettings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _no_password_in_url(cls, value: str) -> str:
+        if urlsplit(value).password is not None:
+            raise ValueError("holds a password: give it in IVR_REDIS_PASSWORD instead (the URL is logged)")
+        return value
+
+    @property
+    def redis_secret(self) -> str | None:
+        """The Redis password for the client, or None."""
+        return None if self.redis_password is None else self.redis_password.get_secret_value()
+
 
 class Settings(StoreSettings):
     """Everything the running control plane needs."""
 
-    # Development mode (IVR_DEVELOPMENT=true) accepts short or well-known secrets; a centre never runs in it.
-    development: bool = False
     ari_url: str = Field("http://127.0.0.1:8088", pattern=r"^https?://[^/\s]+$")
     ari_user: str = Field("ivr112", min_length=1)
     ari_password: SecretStr = Field(min_length=8)
@@ -94,16 +109,16 @@ class Settings(StoreSettings):
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
     screening_slots: int = Field(12, ge=0, le=500)  # concurrent screenings; more calls go unscreened
 
-    @field_validator("ari_password", "api_token", "ami_password")
+    @field_validator("ari_password", "api_token", "ami_password", "redis_password")
     @classmethod
     def _no_default_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None or info.data.get("development"):
             return value
-        secret = value.get_secret_value()
-        if len(secret) < STRONG_SECRET_LENGTH or secret.lower() in KNOWN_DEFAULTS or len(set(secret)) < 6:
+        reason = weakness(value.get_secret_value())
+        if reason is not None:
             raise ValueError(
-                f"a default or guessable secret (fewer than {STRONG_SECRET_LENGTH} characters, too few "
-                "different ones, or well known) is refused outside development mode (IVR_DEVELOPMENT=true)"
+                f"a default or guessable secret is refused outside development mode (IVR_DEVELOPMENT=true): "
+                f"{reason}"
             )
         return value
 

@@ -4,7 +4,11 @@
 # afresh at every start (scripts/render_conf.py, then the centre's endpoints from
 # queue/ by `python -m ivr config apply`); an Asterisk already running from
 # this root is stopped by pid first; returns only when ARI answers, or fails
-# naming what did not come up.
+# naming what did not come up. Private data stays private: the state folder is its
+# owner's only, the recordings folder Asterisk's only (0700, files 0600, older ones
+# narrowed too), and Asterisk itself runs under umask 077 so that what it writes
+# (recordings, logs, its database) is its own; its configuration stays readable to it
+# (group asterisk, 0640). The ARI password reaches curl on its standard input only.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -20,6 +24,7 @@ python3 "$REPO_DIR/scripts/render_conf.py" "$ASTERISK_ROOT/etc/asterisk"
   "$REPO_DIR/.venv/bin/python" -m ivr config apply --no-reload) \
   || die "the centre configuration's endpoints could not be written (see above)"
 chroot "$ASTERISK_ROOT" chgrp -R asterisk /etc/asterisk
+private_state  # the secrets render_conf.py and config apply may just have made, among the rest
 
 sounds="$ASTERISK_ROOT/usr/share/asterisk/sounds/id"
 mkdir -p "$sounds"
@@ -27,11 +32,15 @@ bash "$REPO_DIR/scripts/prompts.sh" "$IVR_CACHE_DIR/prompts"
 rm -rf "$sounds/ivr112"
 cp -r "$IVR_CACHE_DIR/prompts/ivr112" "$sounds/ivr112"
 
-mkdir -p "$ASTERISK_ROOT/run/asterisk" "$ASTERISK_ROOT/var/spool/asterisk/recording"
+recordings="$ASTERISK_ROOT/var/spool/asterisk/recording"
+mkdir -p "$ASTERISK_ROOT/run/asterisk" "$recordings"
 chroot "$ASTERISK_ROOT" chown asterisk:asterisk /run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk \
   /var/spool/asterisk/recording
+# The callers' voices: Asterisk's only, the recordings of an older install too.
+find "$recordings" -type d ! -perm 0700 -exec chmod 0700 {} +
+find "$recordings" -type f ! -perm 0600 -exec chmod 0600 {} +
 rm -f "$ASTERISK_ROOT/var/log/asterisk/messages.log"
-chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -U asterisk -G asterisk \
+(umask 077 && exec chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -U asterisk -G asterisk) \
   || die "asterisk did not start (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"
 booted=no
 for _ in $(seq 1 300); do  # the control socket appears a moment after the daemon forks
@@ -43,7 +52,7 @@ done
 password=${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password")}
 url="http://${ASTERISK_HTTP_BIND:-127.0.0.1}:${ASTERISK_HTTP_PORT}/ari/asterisk/ping"
 for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null -u "${IVR_ARI_USER:-ivr112}:$password" "$url" 2>/dev/null; then
+  if curl_with user "${IVR_ARI_USER:-ivr112}:$password" -fsS -o /dev/null "$url" 2>/dev/null; then
     log "Asterisk up (pid $(cat "$ASTERISK_ROOT/run/asterisk/asterisk.pid")), ARI answering at $url"
     exit 0
   fi

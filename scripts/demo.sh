@@ -3,18 +3,24 @@
 # SIPp phone answers as taker01, the caller talks for a few seconds and hangs up, and
 # the call's timeline is printed from Redis.
 # Rules: reuses a stack started by `make run`; starts whatever is missing (Redis,
-# Asterisk, a control plane) and stops, by pid, only what it started itself.
+# Asterisk, a control plane) and stops, by pid, only what it started itself; secrets
+# reach curl and redis-cli on standard input or in the environment, never as arguments.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
 
 bash "$REPO_DIR/scripts/host-deps.sh"
 started_redis=no started_asterisk=no
-if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+# Ours answers to the password only (an older start without one is restarted by redis-start.sh).
+redis_up() {
+  REDISCLI_AUTH=$(redis_password) redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG \
+    && ! (unset REDISCLI_AUTH && redis-cli -p "$REDIS_PORT" ping 2>/dev/null) | grep -q PONG
+}
+if ! redis_up; then
   bash "$REPO_DIR/scripts/redis-start.sh" && started_redis=yes
 fi
 password() { echo "${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password" 2>/dev/null)}"; }
-ari_up() { curl -fsS -o /dev/null -u "ivr112:$(password)" "http://127.0.0.1:$ASTERISK_HTTP_PORT/ari/asterisk/ping" 2>/dev/null; }
+ari_up() { curl_with user "ivr112:$(password)" -fsS -o /dev/null "http://127.0.0.1:$ASTERISK_HTTP_PORT/ari/asterisk/ping" 2>/dev/null; }
 if ! ari_up; then
   IVR_STATIC_CONTACTS=yes bash "$REPO_DIR/scripts/asterisk-start.sh" && started_asterisk=yes
 fi
@@ -23,6 +29,7 @@ export IVR_ARI_PASSWORD; IVR_ARI_PASSWORD=$(password)
 export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
 export IVR_AMI_PASSWORD="${IVR_AMI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ami_password")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+export IVR_REDIS_PASSWORD; IVR_REDIS_PASSWORD=$(redis_password)
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -52,13 +59,13 @@ log "taker01's phone (SIPp on 127.0.0.11) is coming online"
   -aa -nostdin >/dev/null 2>&1) &
 pids+=($!)
 for _ in $(seq 1 200); do
-  curl -fsS -u "ivr112:$IVR_ARI_PASSWORD" "http://127.0.0.1:$ASTERISK_HTTP_PORT/ari/endpoints/PJSIP/taker01" \
+  curl_with user "ivr112:$IVR_ARI_PASSWORD" -fsS "http://127.0.0.1:$ASTERISK_HTTP_PORT/ari/endpoints/PJSIP/taker01" \
     | grep -q '"state":"online"' && break
   sleep 0.1
 done
 
 log "taker01 logs in (HTTP API; from the phone itself it would dial *11)"
-curl -fsS -X POST -H "Authorization: Bearer $IVR_API_TOKEN" "http://127.0.0.1:${IVR_HTTP_PORT:-8112}/api/agents/taker01/login" \
+curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST "http://127.0.0.1:${IVR_HTTP_PORT:-8112}/api/agents/taker01/login" \
   >/dev/null || die "could not log taker01 in through the control plane's API"
 
 log "calling 112 from 081234567890 (greeting, then taker01 answers; the caller hangs up after 12 s)"

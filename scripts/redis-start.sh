@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Starts the project's own Redis (Debian redis-server) on loopback.
-# Rules: one instance per port, its data and pid under $IVR_STATE_DIR/redis-PORT;
-# append-only persistence so call records survive a restart; an instance of ours
-# already answering on the port is reused; installs redis-server if missing.
+# Rules: one instance per port, its data and pid under $IVR_STATE_DIR/redis-PORT, the
+# owner's only (started under umask 077; older files narrowed); append-only persistence
+# so call records survive a restart; clients must authenticate with IVR_REDIS_PASSWORD
+# or the state folder's secrets/redis_password (made once), which redis-server reads on
+# its standard input and redis-cli from REDISCLI_AUTH, never from their arguments; an
+# instance of ours already answering on the port is reused when it requires that
+# password and restarted when it requires none (an older start); installs redis-server
+# if missing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -12,22 +17,37 @@ command -v redis-server >/dev/null || {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null \
     || die "redis-server is missing and apt-get could not install it"
 }
+private_state
+password=$(redis_password)
 dir="$IVR_STATE_DIR/redis-$REDIS_PORT"
-mkdir -p "$dir"
+mkdir -p -m 0700 "$dir"
+# PONG to a client with the password (REDISCLI_AUTH), or to one without any.
+answers() { REDISCLI_AUTH=$password redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+answers_anyone() { (unset REDISCLI_AUTH && redis-cli -p "$REDIS_PORT" ping 2>/dev/null) | grep -q PONG; }
 if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
-  log "Redis already running on 127.0.0.1:$REDIS_PORT (pid $(cat "$dir/redis.pid"))"
-  exit 0
+  pid=$(cat "$dir/redis.pid")
+  if answers_anyone; then
+    log "Redis on 127.0.0.1:$REDIS_PORT (pid $pid) answers without a password (an older start): restarting it"
+    bash "$REPO_DIR/scripts/redis-stop.sh"
+  elif answers; then
+    log "Redis already running on 127.0.0.1:$REDIS_PORT (pid $pid)"
+    exit 0
+  else
+    die "Redis on 127.0.0.1:$REDIS_PORT (pid $pid) refuses the password (IVR_REDIS_PASSWORD or $IVR_STATE_DIR/secrets/redis_password): stop it with make stop"
+  fi
 fi
-if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
-  die "another Redis already answers on 127.0.0.1:$REDIS_PORT; stop it or set REDIS_PORT"
+if (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
+  die "something else already listens on 127.0.0.1:$REDIS_PORT; stop it or set REDIS_PORT"
 fi
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
-  --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
-  --appendonly yes --save "" --protected-mode yes \
+quoted=${password//\\/\\\\}
+quoted=${quoted//\"/\\\"}
+(umask 077 && printf 'requirepass "%s"\n' "$quoted" | redis-server - --bind 127.0.0.1 --port "$REDIS_PORT" \
+  --daemonize yes --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
+  --appendonly yes --save "" --protected-mode yes >/dev/null) \
   || die "redis-server did not start on 127.0.0.1:$REDIS_PORT (see $dir/redis.log)"
 for _ in $(seq 1 50); do
-  if [ -s "$dir/redis.pid" ] && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
-    log "Redis up on 127.0.0.1:$REDIS_PORT (pid $(cat "$dir/redis.pid"))"
+  if [ -s "$dir/redis.pid" ] && answers; then
+    log "Redis up on 127.0.0.1:$REDIS_PORT (pid $(cat "$dir/redis.pid")), password required"
     exit 0
   fi
   sleep 0.1

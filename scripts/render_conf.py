@@ -6,8 +6,8 @@ Rules kept here:
   replaced from the environment (defaults below); an unknown placeholder is an error
   naming the file and line, never an empty value.
 - Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD (the AMI
-  secret from IVR_AMI_PASSWORD) or from a random secret kept (mode 0600) in the state
-  folder. They are written to ari_users.conf and manager_users.conf in the destination only.
+  secret from IVR_AMI_PASSWORD) or from a random secret kept (mode 0600, folder 0700) in
+  the state folder. They are written to ari_users.conf and manager_users.conf in the destination only.
 - The centre's phones and agencies (centre/*.conf, with each phone's SIP password) are
   not rendered here: the control plane generates them from queue/*.yaml afterwards
   (`python -m ivr config apply`).
@@ -44,7 +44,7 @@ def stored_secret(state: Path, name: str) -> str:
     path = state / "secrets" / name
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(18)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -2,8 +2,10 @@
 # `make run`: provisions what is missing, starts Redis and Asterisk, then runs the
 # control plane in the foreground with the Kendari defaults (Ctrl-C stops it;
 # Asterisk and Redis keep running until `make stop`).
-# Rules: the ARI secret comes from IVR_ARI_PASSWORD or the state folder's generated
-# one; the control plane's pid is kept in the state folder so `make demo` can see it.
+# Rules: each secret (ARI, AMI, API, Redis) comes from its IVR_* variable or the state
+# folder's generated one, exported to the control plane in its environment (never its
+# arguments); the control plane's pid is kept in the state folder so `make demo` can see
+# it; what it writes there is its owner's only (umask 077).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
@@ -21,7 +23,9 @@ export IVR_ARI_PASSWORD="${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_p
 export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
 export IVR_AMI_PASSWORD="${IVR_AMI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ami_password")}"
 export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+export IVR_REDIS_PASSWORD; IVR_REDIS_PASSWORD=$(redis_password)
 export IVR_ARI_APP
+umask 077
 echo $$ >"$IVR_STATE_DIR/control-plane.pid"
 log "control plane starting; place a demo call with 'make demo' from another terminal"
 log "dashboard: http://127.0.0.1:${IVR_HTTP_PORT:-8112}/ (token: $IVR_STATE_DIR/secrets/api_token)"

@@ -9,7 +9,8 @@
 # queue/*.yaml by `python -m ivr config apply`; render_conf.py would delete it). Refuses
 # to start unless Asterisk can read every centre/ file the configuration #includes.
 # Asterisk's own database (phone registrations, queue member states) lives in the state
-# folder $IVR_STATE_DIR, a volume, so it survives restarts and image upgrades.
+# folder $IVR_STATE_DIR, a volume, so it survives restarts and image upgrades. Asterisk
+# runs under umask 077 and the recordings folder is 0700: recordings are Asterisk's only.
 set -euo pipefail
 
 app=/opt/kendari112
@@ -59,5 +60,8 @@ done
 mkdir -p /run/asterisk /var/spool/asterisk/recording
 chown asterisk:asterisk /run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk \
   /var/spool/asterisk/recording "$state/astdb"
+chmod 0700 /var/spool/asterisk/recording  # the callers' voices: Asterisk's only
 
+# What Asterisk writes (recordings, logs, its database) is its own: files 0600.
+umask 077
 exec /usr/sbin/asterisk -f -U asterisk -G asterisk

@@ -10,6 +10,9 @@ Rules:
   disk; a failed write is logged and costs the archive row, never the call.
 - Archiving the same call again replaces its row (a disposition set later, a record
   completed after a Redis outage).
+- The file holds every caller's number, withheld ones too: it is created mode 0600 (its
+  folder, when created here, 0700) before SQLite opens it, and an existing one is set to
+  0600 at open; SQLite gives its -wal and -shm files the same mode.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -93,12 +97,21 @@ def row_of(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def private_file(path: Path) -> None:
+    """Creates `path` (and its folder) for the owner only, or narrows an existing one to 0600."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 class Archive:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")

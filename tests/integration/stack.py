@@ -3,7 +3,10 @@ plane, and SIPp as carrier and phones.
 
 Rules: everything runs on loopback; every process started here is stopped by its pid;
 each party has its own loopback address (carrier 127.0.0.2, takerNN 127.0.0.(10+NN));
-SIPp logs go to the test's own folder so a failure can be read.
+SIPp logs go to the test's own folder so a failure can be read. The start scripts run
+with small wrappers first on their PATH (curl, redis-server, redis-cli, chroot) that
+write down every command's arguments (Stack.recorded_argv) before running the real one;
+Redis requires the password the start script generates in the state folder.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import json
 import os
 import re
 import secrets
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +38,7 @@ CARRIER_IP = "127.0.0.2"
 ASTERISK_ROOT = Path(os.environ.get("ASTERISK_ROOT", "/var/cache/ivr112/asterisk-root"))
 RECORDINGS = ASTERISK_ROOT / "var/spool/asterisk/recording"  # Asterisk's, as the host sees it
 ASTERISK_SIP = "127.0.0.1:5060"
+RECORDED_COMMANDS = ("curl", "redis-server", "redis-cli", "chroot")  # their arguments are written down
 
 
 AGENCY_IPS = {"damkar": "127.0.0.31", "ambulans": "127.0.0.32", "bpbd": "127.0.0.33", "polisi": "127.0.0.34"}
@@ -66,6 +72,7 @@ class Stack:
     api_token: str = ""
     redis_port: int = 6390
     api_port: int = 8112
+    argv_log: Path | None = None  # the wrappers' record of the recorded commands' arguments
 
     # ---- ARI, read by tests to observe Asterisk itself ---------------------------
     def ari(self, method: str, path: str) -> tuple[int, Any]:
@@ -130,7 +137,16 @@ class Stack:
 
     # ---- Redis -----------------------------------------------------------------
     def redis(self) -> redis.Redis:
-        return redis.Redis(port=self.redis_port, decode_responses=True)
+        return redis.Redis(
+            port=self.redis_port, password=self.env["IVR_REDIS_PASSWORD"], decode_responses=True
+        )
+
+    def recorded_argv(self) -> list[list[str]]:
+        """Every recorded command run so far by the start scripts: [name, arg, ...]."""
+        if self.argv_log is None or not self.argv_log.exists():
+            return []
+        lines = self.argv_log.read_text(errors="replace").splitlines()
+        return [line.rstrip("\x1f").split("\x1f") for line in lines if line]
 
     def record(self, call_id: str) -> dict[str, Any]:
         client = self.redis()
@@ -167,13 +183,34 @@ class Stack:
         )
 
 
+def argv_recorders(folder: Path) -> tuple[Path, Path]:
+    """A folder of wrappers, one per RECORDED_COMMANDS, each appending its arguments (unit
+    separated, one line per run) to a log before running the real command; (folder, log)."""
+    wrappers, log = folder / "argv-bin", folder / "argv.log"
+    wrappers.mkdir(exist_ok=True)
+    for name in RECORDED_COMMANDS:
+        real = shutil.which(name)
+        assert real, f"{name} is not installed"
+        wrapper = wrappers / name
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f"printf '%s\\037' {name} \"$@\" >>{shlex.quote(str(log))}\n"
+            f"echo >>{shlex.quote(str(log))}\n"
+            f'exec {shlex.quote(real)} "$@"\n'
+        )
+        wrapper.chmod(0o755)
+    return wrappers, log
+
+
 def start_stack(workdir: Path) -> Stack:
     if os.geteuid() != 0:
         raise RuntimeError("integration tests run Asterisk with chroot: run them as root")
     password = secrets.token_urlsafe(16)
     token = secrets.token_urlsafe(24)
+    wrappers, argv_log = argv_recorders(workdir)
     env = {
         **os.environ,
+        "PATH": f"{wrappers}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "IVR_API_TOKEN": token,
         "IVR_STATE_DIR": str(workdir / "state"),
         "REDIS_PORT": "6390",
@@ -184,9 +221,11 @@ def start_stack(workdir: Path) -> Stack:
         "TAKER_QUALIFY_SECONDS": "1",
         "TAKER_QUALIFY_TIMEOUT": "0.5",
     }
-    stack = Stack(workdir, env, password, token)
-    for script in ("redis-start.sh", "asterisk-start.sh"):
-        subprocess.run(["bash", str(REPO / "scripts" / script)], env=env, check=True)
+    stack = Stack(workdir, env, password, token, argv_log=argv_log)
+    subprocess.run(["bash", str(REPO / "scripts" / "redis-start.sh")], env=env, check=True)
+    # The password the start script made, as `make run` passes it on to the control plane.
+    env["IVR_REDIS_PASSWORD"] = (workdir / "state" / "secrets" / "redis_password").read_text().strip()
+    subprocess.run(["bash", str(REPO / "scripts" / "asterisk-start.sh")], env=env, check=True)
     stack.redis().flushall()
     return stack
 

@@ -230,6 +230,48 @@ def build_dockerfile(name: str) -> str | None:
     return str(build.get("dockerfile", "Dockerfile"))
 
 
+def container_shell(words: list[str]) -> str | None:
+    """The script of a `sh -c SCRIPT` command list, as the container's shell sees it ($$ -> $)."""
+    if len(words) >= 3 and words[0] in ("sh", "bash", "/bin/sh") and words[1] == "-c":
+        return words[2].replace("$$", "$")
+    if len(words) >= 2 and words[0] == "CMD-SHELL":
+        return words[1].replace("$$", "$")
+    return None
+
+
+def simple_commands(script: str) -> list[list[str]]:
+    """The simple commands of a shell script: split at |, ;, &&, || and newlines."""
+    commands = []
+    for line in script.replace("\\\n", " ").splitlines():
+        for part in re.split(r"\|\||&&|[|;]", line):
+            words = shlex.split(part, comments=True)
+            if words:
+                commands.append(words)
+    return commands
+
+
+def redis_server_argv() -> list[str]:
+    """The redis service's `redis-server ...` words, whether its command runs it directly or
+    through `sh -c`."""
+    words = [str(word) for word in service("redis").get("command", [])]
+    script = container_shell(words)
+    for command in simple_commands(script) if script is not None else [words]:
+        if "redis-server" in command:
+            return command[command.index("redis-server") :]
+    raise AssertionError(f"{COMPOSE_FILE}: the redis service runs no redis-server ({words})")
+
+
+def argument_lists(name: str) -> dict[str, list[str]]:
+    """What becomes a process's arguments in a service: its entrypoint, command, health check."""
+    spec = service(name)
+    found = {}
+    for key, value in (("entrypoint", spec.get("entrypoint")), ("command", spec.get("command")),
+                       ("healthcheck test", (spec.get("healthcheck") or {}).get("test"))):  # fmt: skip
+        if value is not None:
+            found[key] = [str(word) for word in value] if isinstance(value, list) else shlex.split(str(value))
+    return found
+
+
 def one_shots() -> set[str]:
     """Services another one waits for to have exited 0 (service_completed_successfully)."""
     return {

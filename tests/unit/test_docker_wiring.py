@@ -2,8 +2,9 @@
 # Dockerfiles expose and docker/compose.yaml uses are those of asterisk-conf/ (through
 # scripts/render_conf.py's defaults) and of ivr/settings.py; every secret the render or
 # the control plane reads is required from the environment, with no default, wherever it
-# is given; the services share the host's network that the loopback paths assume; the
-# volumes exist where the rest of the project looks for them.
+# is given; no secret is in any command's arguments (Redis reads its password on stdin,
+# redis-cli from REDISCLI_AUTH); the services share the host's network that the loopback
+# paths assume; the volumes exist where the rest of the project looks for them.
 # Rules: no docker, no network, nothing built: files are parsed; every assertion compares
 # two files of the repository, and its message names the files and the values.
 from __future__ import annotations
@@ -25,9 +26,11 @@ from tests.unit.docker_files import (
     RENDER,
     RENDER_FILE,
     REPO,
+    argument_lists,
     compose_default,
     compose_env,
     conf_value,
+    container_shell,
     copy_dest,
     dockerfile,
     effective_env,
@@ -37,10 +40,12 @@ from tests.unit.docker_files import (
     mount_at,
     mounts,
     port_of,
+    redis_server_argv,
     rendered_default,
     service,
     settings_default,
     settings_env,
+    simple_commands,
 )
 
 # ---- ports ------------------------------------------------------------------------------------
@@ -115,7 +120,7 @@ def test_control_plane_ports_are_the_settings_defaults() -> None:
 
 
 def test_redis_listens_where_the_control_plane_looks() -> None:
-    command = [str(word) for word in service("redis").get("command", [])]
+    command = [word for word in redis_server_argv() if word != "-"]  # "-": configuration on stdin
     options = dict(zip(command[1::2], command[2::2], strict=False))
     url = compose_default("control-plane", "IVR_REDIS_URL")
     port = re.fullmatch(r"rediss?://[^/:]+:(\d+)(?:/\d+)?", url)
@@ -221,6 +226,55 @@ def test_variables_read_by_both_render_and_settings_are_given_alike() -> None:
         f"{COMPOSE_FILE}: asterisk and control-plane must get the same value for what both "
         f"{RENDER_FILE} and ivr/settings.py read; (asterisk, control-plane): {different}"
     )
+
+
+SHELL_BUILTINS = ("printf", "case", "test", "[")  # run inside the shell: no process's arguments
+PASSWORD_OPTIONS = {"redis-cli": ("-a", "--pass", "--user"), "curl": ("-u", "--user"), "sipp": ("-ap",)}
+
+
+def test_redis_requires_the_password_read_on_its_standard_input() -> None:
+    argv = redis_server_argv()
+    script = container_shell([str(word) for word in service("redis")["command"]]) or ""
+    assert argv[1:2] == ["-"], f"{COMPOSE_FILE}: redis-server {argv[1:]} reads no configuration on stdin"
+    piped = re.search(
+        r"printf\s+'requirepass \"%s\"\\n'\s+\"\$IVR_REDIS_PASSWORD\"\s*\|"
+        r"\s*exec\s+(docker-entrypoint\.sh\s+)?redis-server -",
+        script,
+    )
+    assert piped, f"{COMPOSE_FILE}: redis does not get requirepass IVR_REDIS_PASSWORD on stdin:\n{script}"
+    env = compose_env("redis")
+    assert env.get("REDISCLI_AUTH") == env.get("IVR_REDIS_PASSWORD"), (
+        f"{COMPOSE_FILE}: redis-cli in the redis service (health check) gets no REDISCLI_AUTH "
+        "equal to IVR_REDIS_PASSWORD"
+    )
+    test = argument_lists("redis")["healthcheck test"]
+    assert "redis-cli" in " ".join(test) and "PONG" in " ".join(test), (
+        f"{COMPOSE_FILE}: redis's health check {test} does not expect PONG (a NOAUTH reply exits 0 too)"
+    )
+
+
+def secret_variables() -> set[str]:
+    return render_secrets() | settings_secrets() | {"REDISCLI_AUTH"}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSE["services"]))
+def test_no_secret_in_any_command_or_health_check(name: str) -> None:
+    for where, words in argument_lists(name).items():
+        for secret in sorted(secret_variables()):
+            interpolated = re.compile(rf"(?<!\$)\$\{{?{secret}\b")  # compose puts the value in argv
+            assert not any(interpolated.search(word) for word in words), (
+                f"{COMPOSE_FILE}: {name}'s {where} {words} puts {secret} in a process's arguments"
+            )
+        script = container_shell(words)
+        commands = simple_commands(script) if script is not None else [words]
+        for command in commands:
+            program = command[1] if command[0] == "exec" and len(command) > 1 else command[0]
+            refers = [s for s in secret_variables() if re.search(rf"\$\{{?{s}\b", " ".join(command))]
+            assert not refers or program in SHELL_BUILTINS, (
+                f"{COMPOSE_FILE}: {name}'s {where} gives {refers} to {program} as arguments: {command}"
+            )
+            flags = set(PASSWORD_OPTIONS.get(program.rpartition("/")[2], ())) & set(command)
+            assert not flags, f"{COMPOSE_FILE}: {name}'s {where} passes a secret with {flags}: {command}"
 
 
 # ---- volumes -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,37 @@ def test_default_or_guessable_secrets_are_refused_outside_development_mode(
     clean_env.setenv("IVR_DEVELOPMENT", "true")  # a developer's machine may use them
     if variable != "IVR_ARI_PASSWORD" or len(value) >= 8:
         assert load_settings().development is True
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("IVR_API_TOKEN", "Password12345678"), ("IVR_ARI_PASSWORD", "qwertyuiop123456"),
+     ("IVR_AMI_PASSWORD", "Kendari112Kendari112"), ("IVR_REDIS_PASSWORD", "asterisk-ivr112-2025"),
+     ("IVR_REDIS_PASSWORD", "abcdefghijklmnopqr")],
+)  # fmt: skip
+def test_dictionary_style_secrets_are_refused_with_a_reason(
+    clean_env: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    message = error_of(clean_env, **{variable: value})
+    assert variable in message and "outside development mode" in message and "predictable" in message
+    assert value not in message and message.count("IVR_") == 2  # the variable and IVR_DEVELOPMENT
+    clean_env.setenv("IVR_DEVELOPMENT", "true")
+    assert load_settings().development is True
+
+
+def test_random_secrets_pass_and_the_redis_password_reaches_the_client(clean_env: pytest.MonkeyPatch) -> None:
+    for name in ("IVR_ARI_PASSWORD", "IVR_API_TOKEN", "IVR_AMI_PASSWORD", "IVR_REDIS_PASSWORD"):
+        clean_env.setenv(name, secrets.token_urlsafe(18))
+    settings = load_settings()
+    assert settings.redis_secret == os.environ["IVR_REDIS_PASSWORD"]
+    assert os.environ["IVR_REDIS_PASSWORD"] not in repr(settings)  # never shown
+    clean_env.delenv("IVR_REDIS_PASSWORD")
+    assert load_settings(StoreSettings).redis_secret is None  # no password: Redis without AUTH
+    clean_env.setenv("IVR_REDIS_PASSWORD", "x" * 10)  # the timeline tool does not judge strength
+    assert load_settings(StoreSettings).redis_secret == "x" * 10
+
+
+def test_a_password_in_the_redis_url_is_refused_unechoed(clean_env: pytest.MonkeyPatch) -> None:
+    message = error_of(clean_env, IVR_REDIS_URL="redis://:Vq8LmZ2rT4pXw9Kd@127.0.0.1:6380/0")
+    assert "IVR_REDIS_URL" in message and "IVR_REDIS_PASSWORD" in message
+    assert "Vq8LmZ2rT4pXw9Kd" not in message

@@ -1,13 +1,19 @@
 # API users (ivr.adapters.http.auth.load_users): the operators' token has every role; a
-# users file is validated with each problem named; a call taker acts as themselves.
+# users file is validated with each problem named; a call taker acts as themselves; a
+# weak token is refused by `users hash` and, known by its hash, in the users file.
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from ivr.adapters.http.auth import Role, UsersInvalid, load_users, token_hash
 
+REPO = Path(__file__).resolve().parents[2]
 ADMIN = "operators-own-token-0001"
 
 
@@ -41,3 +47,31 @@ def test_a_bad_users_file_names_the_problem(tmp_path: Path, line: str, message: 
     path.write_text(f"users:\n  - {line}\n")
     with pytest.raises(UsersInvalid, match=message):
         load_users(path, ADMIN)
+
+
+@pytest.mark.parametrize("token", ["Password123", "kendari112", "Qwertyuiop", "SupervisorSupervisor"])
+def test_a_weak_token_in_the_users_file_is_refused_naming_the_user(tmp_path: Path, token: str) -> None:
+    path = tmp_path / "users.yaml"
+    path.write_text(f'users:\n  - {{name: sup-ana, role: supervisor, token_sha256: "{token_hash(token)}"}}\n')
+    with pytest.raises(
+        UsersInvalid, match=r"users\.yaml: user sup-ana: its token is a common word"
+    ) as caught:
+        load_users(path, ADMIN)
+    assert token not in str(caught.value)
+    assert load_users(path, ADMIN, development=True)[token_hash(token)].name == "sup-ana"
+
+
+def users_hash(token: str) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("IVR_")}
+    return subprocess.run([sys.executable, "-m", "ivr", "users", "hash"], input=token + "\n", cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+
+def test_users_hash_refuses_a_weak_token_and_hashes_a_random_one() -> None:
+    refused = users_hash("Password12345678")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "refused" in refused.stderr and "predictable" in refused.stderr
+    assert "Password12345678" not in refused.stderr
+    token = secrets.token_urlsafe(24)
+    done = users_hash(token)
+    assert done.returncode == 0 and done.stdout.strip() == token_hash(token), done.stderr
