@@ -16,7 +16,8 @@ Rules:
   when the taker hangs up. When the last agency leaves a call the taker already left,
   the caller is not left alone: the call ends.
 - Every step lands in the timeline: agency-requested, agency-ringing, agency-no-answer,
-  agency-answered, agency-joined, agency-left, agency-failed, taker-left.
+  agency-answered, agency-joined, agency-left, agency-failed, taker-left; a taker's
+  unknown *code is a 'taker-key-unknown' entry, listed up to KEYS_LISTED, then counted.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ivr.core.call_state import (
     Transition,
     answered_outcome,
     end,
+    keys_noted,
     taker_free,
     timeline,
 )
@@ -184,8 +186,9 @@ def _taker_key(call: Call, event: ev.CallEvent, now: float) -> Result:
     if code == LEAVE_KEY:
         return _taker_leaves(pressed, ev.TakerLeaveRequested(call.call_id, who), now)
     agency = next((a for a in call.policy.agencies if a.code == code), None)
-    if agency is None:
-        return pressed, [timeline(call, "taker-key-unknown", now, keys=keys)]
+    if agency is None:  # listed up to KEYS_LISTED, then counted (a flood cannot swell the record)
+        unknown = replace(pressed, taker_unknown_count=call.taker_unknown_count + 1)
+        return unknown, keys_noted(call, "taker-key-unknown", unknown.taker_unknown_count, now, keys=keys)
     return _requested(pressed, ev.AgencyRequested(call.call_id, agency.agency, who), now)
 
 

@@ -17,6 +17,9 @@ Rules:
   only an emergency verdict raises it; such a caller is never warned nor blocked.
 - Prompts (press-55, prank warning) play only to a caller still waiting; they stop the
   moment a call taker answers (on_taker_answered).
+- Every key the caller presses is counted; the first KEYS_LISTED get a 'dtmf' entry
+  each, then one 'dtmf-not-listed' entry (a flood of keys cannot swell the record); the
+  digits kept for "55" are separate (MAX_DIGITS), so "55" works after the cap.
 - A blocked number (time-limited block, off unless the centre enables it) hears the
   warning and the call ends when the warning finishes, with outcome "blocked"; it
   stays queued until then, so "55" or a call taker answering first still wins.
@@ -30,7 +33,7 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
-from ivr.core.call_state import Call, Phase, Result, Stage, Transition, end, timeline
+from ivr.core.call_state import Call, Phase, Result, Stage, Transition, end, keys_noted, timeline
 from ivr.core.outcomes import Outcome
 from ivr.core.screening import (
     Decision,
@@ -148,25 +151,25 @@ def _start_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
 def _dtmf(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert isinstance(event, ev.CallerDtmf)
     digits = (call.digits + event.digit)[-MAX_DIGITS:]
-    pressed = replace(call, digits=digits)
-    note = timeline(call, "dtmf", now, digit=event.digit)
+    pressed = replace(call, digits=digits, dtmf_count=call.dtmf_count + 1)
+    note = keys_noted(call, "dtmf", pressed.dtmf_count, now, digit=event.digit)  # capped: a flood
     policy = _policy(call)
     if not digits.endswith(policy.emergency_code):
-        return pressed, [note]
+        return pressed, note
     if pressed.stage is Stage.LISTENING:
-        return _finish_listening(pressed, [note])
+        return _finish_listening(pressed, note)
     if pressed.stage is Stage.DECIDING:
-        return pressed, [note]  # the report is due; it is decided with these digits
+        return pressed, note  # the report is due; it is decided with these digits
     if pressed.stage is Stage.SILENT_PROMPT:
         updated, commands = _apply(pressed, after_silent_prompt(digits, policy), now)
-        return updated, [note, cmd.CancelTimer(call.call_id, SILENT_RESPONSE), *commands]
+        return updated, [*note, cmd.CancelTimer(call.call_id, SILENT_RESPONSE), *commands]
     if pressed.verdict in EMERGENCY_VERDICTS:
-        return pressed, [note]
+        return pressed, note
     if pressed.stage is Stage.BLOCKING and pressed.screen_prompt is not None:
-        note_stop: list[cmd.Command] = [note, cmd.StopPrompt(pressed.screen_prompt)]
+        note_stop: list[cmd.Command] = [*note, cmd.StopPrompt(pressed.screen_prompt)]
         pressed = replace(pressed, stage=Stage.DONE, screen_prompt=None)
     else:
-        note_stop = [note]
+        note_stop = note
     decision = Decision(
         Verdict.EMERGENCY, policy.level(Verdict.EMERGENCY), "pressed 55 while waiting",
         flags=frozenset({"pressed-55"}),

@@ -2,10 +2,11 @@
 (re)connect that no task owns (adopt).
 
 Rules: pure; a new call is answered at once; a number the network marked private
-(withheld) is recorded in full, with the mark; a caller the dialplan answered and
-greeted while the control plane was away is queued at once, keeping its arrival time;
-an adopted call resumes where Asterisk has it (connected with its taker, waiting if
-answered, answering otherwise) and keeps its arrival time so it keeps its place.
+(withheld) is recorded in full, with the mark, and stays withheld when adopted; a
+caller the dialplan answered and greeted while the control plane was away is queued at
+once, keeping its arrival time; an adopted call resumes where Asterisk has it
+(connected with its taker, waiting if answered, answering otherwise) and keeps its
+arrival time so it keeps its place.
 """
 
 from __future__ import annotations
@@ -70,14 +71,20 @@ def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
     """A caller found in Asterisk after a (re)connect that no task owns."""
     since = event.arrived_at if event.arrived_at is not None else now
     call = Call(
-        event.call_id, event.caller_number, event.dialled, Phase.ANSWERING, policy, event.level, since
+        event.call_id,
+        event.caller_number,
+        event.dialled,
+        Phase.ANSWERING,
+        policy,
+        event.level,
+        since,
+        withheld=event.withheld,
     )
     who = event.taker or event.overflow_target or ""
     note: cmd.Command = timeline(call, "adopted", now, answered=str(event.answered), taker=who)
     if not event.recorded:  # arrived while events were not flowing: its record starts here
-        first = timeline(
-            call, "arrived", since, caller=event.caller_number, dialled=event.dialled, level=event.level
-        )
+        detail = {"caller": event.caller_number, "dialled": event.dialled, "level": event.level}
+        first = timeline(call, "arrived", since, **detail, **({"withheld": "yes"} if event.withheld else {}))
         return _adopted(call, event, [first, note])
     return _adopted(call, event, [note])
 

@@ -2,7 +2,9 @@
 every transition uses to record the timeline and to end the call.
 
 Rules: frozen dataclasses, changed only with dataclasses.replace in ivr.core.call;
-_end() is the only way to ENDED and always emits the 'ended' entry and FinishCall.
+end() is the only way to ENDED and always emits the 'ended' entry and FinishCall.
+Keys pressed (the caller's DTMF, a call taker's unknown *codes) are listed on the
+timeline up to KEYS_LISTED each; further ones are counted, the totals go on 'ended'.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
 from ivr.core.outcomes import Outcome
+from ivr.core.privacy import WITHHELD as WITHHELD  # re-exported: the rule lives in privacy
+from ivr.core.privacy import shown
 from ivr.core.screening import ScreeningPolicy
 
 GREETING_GUARD = "greeting-guard"
 REASSURE = "reassure"
-WITHHELD = "anonymous"  # what a call taker sees instead of a number the network marked private
 HANDOVER_LABEL = "handover"  # dialplan label (context emergency, extension 112)
+# Keys listed one by one on a call's timeline (the caller's DTMF, a taker's unknown *codes);
+# past it one entry says further keys are counted, and 'ended' carries the total.
+KEYS_LISTED = 32
 
 
 class Stage(StrEnum):
@@ -118,11 +124,13 @@ class Call:
     taker_keys: str = ""  # the call taker's keys since their last '*'
     caller_gone: bool = False  # the caller hung up; taker and agencies stay (configured so)
     withheld: bool = False  # Privacy: id from the network: the number is not shown to call takers
+    dtmf_count: int = 0  # every key the caller pressed (listed or not)
+    taker_unknown_count: int = 0  # the call taker's unknown *codes (listed or not)
 
     @property
     def shown_number(self) -> str:
         """The caller's number as call takers see it."""
-        return WITHHELD if self.withheld else self.caller_number
+        return shown(self.caller_number, self.withheld)
 
     def agency_policy(self, agency: str) -> AgencyPolicy | None:
         return next((a for a in self.policy.agencies if a.agency == agency), None)
@@ -182,10 +190,25 @@ def answered_outcome(call: Call) -> Outcome:
     return Outcome.ANSWERED if call.taker else Outcome.OVERFLOWED
 
 
+def keys_noted(call: Call, entry: str, count: int, now: float, **detail: str) -> list[cmd.Command]:
+    """The timeline entry of the count-th key of a kind: listed up to KEYS_LISTED, then one
+    '<entry>-not-listed' entry, then nothing (the total goes on 'ended')."""
+    if count <= KEYS_LISTED:
+        return [timeline(call, entry, now, **detail)]
+    if count == KEYS_LISTED + 1:
+        return [timeline(call, f"{entry}-not-listed", now, listed=str(KEYS_LISTED))]
+    return []
+
+
+def _key_totals(call: Call) -> dict[str, str]:
+    totals = {"dtmf_keys": call.dtmf_count, "taker_keys_unknown": call.taker_unknown_count}
+    return {name: str(count) for name, count in totals.items() if count > KEYS_LISTED}
+
+
 def end(call: Call, outcome: Outcome, now: float, by: str, *before: cmd.Command) -> Result:
     ended = replace(call, phase=Phase.ENDED, outcome=outcome)
     return ended, [
         *before,
-        timeline(call, "ended", now, by=by, outcome=outcome.value),
+        timeline(call, "ended", now, by=by, outcome=outcome.value, **_key_totals(call)),
         cmd.FinishCall(call.call_id, outcome),
     ]

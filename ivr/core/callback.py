@@ -15,6 +15,9 @@ Rules:
   emergency call is offered to them meanwhile; the end frees them into wrap-up.
 - Whatever ends first, every leg and the bridge are torn down; an event with no entry
   for the phase is stale and changes nothing.
+- A withheld number (the abandoned call's "Privacy: id") stays withheld: the callback's
+  record carries the mark (so call takers see it masked like the original) and the call
+  taker's phone rings with "anonymous"; only the trunk is given the digits.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ivr.core import ids
 from ivr.core.acd import events as acd
 from ivr.core.call_state import event_key
 from ivr.core.outcomes import Outcome
+from ivr.core.privacy import shown
 
 TAKER_CALLER_NAME = "112 PANGGIL BALIK"  # what the taker's phone shows
 
@@ -63,6 +67,7 @@ class Callback:
     taker_channel: str | None = None
     callee_channel: str | None = None
     outcome: Outcome | None = None
+    withheld: bool = False  # the network marked the number private: call takers never see it
 
     @property
     def bridge_id(self) -> str:
@@ -90,6 +95,7 @@ def start(
     by: str,
     policy: CallbackPolicy,
     now: float,
+    withheld: bool = False,
 ) -> Result:
     cb = Callback(
         call_id=ids.callback_id(called_back, attempt),
@@ -100,9 +106,11 @@ def start(
         by=by,
         policy=policy,
         started_at=now,
+        withheld=withheld,
     )
+    mark = {"withheld": "yes"} if withheld else {}
     return cb, [
-        _note(cb, "arrived", now, caller=number, dialled="callback", callback_of=called_back, by=by),
+        _note(cb, "arrived", now, caller=number, dialled="callback", callback_of=called_back, by=by, **mark),
         _on_original(cb, "callback-started", now, callback_taker=taker, requested_by=by),
         cmd.ToAcd(acd.AgentOnCall(taker, cb.call_id)),  # held for this callback
         cmd.OfferToTaker(
@@ -110,7 +118,7 @@ def start(
             endpoint=taker_endpoint,
             channel_id=ids.taker_leg_id(cb.call_id, 1),
             caller_channel="",
-            caller_number=number,
+            caller_number=shown(number, withheld),
             ring_seconds=policy.taker_ring_seconds,
             caller_name=TAKER_CALLER_NAME,
         ),

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ivr.core.kpis import ABANDONED, ANSWERED
+from ivr.core.privacy import shown
 
 DIALABLE = re.compile(r"^\+?[0-9]{3,20}$")
 RESULTS = {
@@ -89,7 +90,7 @@ def callback_list(
             {
                 "call_id": row["call_id"],
                 # the operator marked it private: dialled by the system, never shown
-                "caller": "anonymous" if row.get("withheld") else number,
+                "caller": shown(number, bool(row.get("withheld"))),
                 "arrived_at": float(row["arrived_at"]),
                 "ended_at": ended,
                 "waited_seconds": round(float(ended) - float(row["arrived_at"]), 1) if ended else None,

@@ -192,6 +192,7 @@ class CallAdopted:
     arrived_at: float | None = None  # from the call's record, so it keeps its place
     overflow_target: str | None = None  # set instead of taker when bridged with an overflow target
     recorded: bool = True  # False: no record of it yet (it arrived while events were not flowing)
+    withheld: bool = False  # the dialplan marked the number private (Stasis argument "withheld")
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ def plan(
                 taker=taker,
                 taker_channel=leg if taker else None,
                 arrived_at=channel.creationtime.timestamp() if channel.creationtime else None,
+                withheld="withheld" in channel.dialplan.app_data.split(",")[2:],
             )
         )
         adopted.add(channel.id)

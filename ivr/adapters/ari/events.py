@@ -10,6 +10,8 @@ Rules:
 - After every (re)connect, on_connected runs before any event of that connection is
   delivered, so the engine can reconcile with what Asterisk holds.
 - A message that does not parse is logged and skipped; it never ends the loop.
+- The DEBUG dump of an event is written after the event was handled, so a withheld
+  caller's number is already registered with the log's masking (ivr.adapters.log_hygiene).
 """
 
 from __future__ import annotations
@@ -89,7 +91,6 @@ class EventStream:
                 if message.type == aiohttp.WSMsgType.ERROR:
                     log.warning("ARI events WebSocket error: %s", ws.exception())
                 continue
-            log.debug("ARI event: %s", message.data)
             try:
                 event = parse_event(message.data)
             except ValueError as exc:  # not JSON, or not a valid event (pydantic's ValidationError)
@@ -99,3 +100,5 @@ class EventStream:
                 await on_event(event)
             except Exception:  # one bad event must not stop the handling of all calls
                 log.exception("handling ARI event %s failed", event.type)
+            finally:  # after the handler: a withheld caller's number is registered for masking
+                log.debug("ARI event: %s", message.data)

@@ -8,6 +8,8 @@ which order) with each number's prank reports; a call taker always calls back as
 themselves, a supervisor names the call taker; a callback starts only for an abandoned
 call with a dialable number, when no callback to that number is going on and the call
 taker is logged in, idle and reachable (409 naming what is in the way otherwise).
+A number the operator marked private (withheld) is dialled but never shown: replies and
+messages say "anonymous" (ivr.core.privacy), and the callback carries the mark.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.auth import USER
 from ivr.adapters.http.replies import error, parsed, stored_record
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.core.callback_list import callback_list, dialable
 from ivr.core.kpis import ABANDONED
+from ivr.core.privacy import is_withheld, shown
 from ivr.engine.engine import Engine
 
 WINDOW_SECONDS = 24 * 3600
@@ -70,7 +74,7 @@ def add_callback_routes(
     async def start(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
         body = await parsed(request, CallbackBody, "callback request")
-        user = request["user"]
+        user = request[USER]
         taker = user.acting_as(body.taker)
         record = await stored_record(store, call_id)
         if record.get("callback_of"):
@@ -79,11 +83,13 @@ def add_callback_routes(
             outcome = record.get("outcome") or "still going on"
             return error(409, f"call {call_id} is {outcome}: only abandoned callers are called back")
         number = str(record.get("caller", ""))
+        withheld = is_withheld(record)
         if not dialable(number):
-            return error(409, f"call {call_id} has no number to call back ('{number}')")
-        going = [t.state.call_id for t in engine.callbacks.values() if t.state.number == number]
+            return error(409, f"call {call_id} has no number to call back ('{shown(number, withheld)}')")
+        going = [t.state for t in engine.callbacks.values() if t.state.number == number]
         if going:
-            return error(409, f"{number} is being called back already ({going[0]})")
+            hidden = withheld or any(g.withheld for g in going)  # nor linked to a withheld call
+            return error(409, f"{shown(number, hidden)} is being called back already ({going[0].call_id})")
         agent = engine.acd.agents.get(taker)
         if agent is None:
             return error(400, f"no call taker '{taker}'")
@@ -92,10 +98,9 @@ def add_callback_routes(
             reach = "" if agent.reachable else ", phone unreachable"
             return error(409, f"{taker} is not free for a callback ({why}{reach})")
         attempt = 1 + sum(e.get("entry") == "callback-started" for e in record.get("timeline", []))
-        callback = engine.start_callback(call_id, attempt, number, taker, user.agent or user.name)
-        return web.json_response(
-            {"call_id": call_id, "callback": callback, "taker": taker, "number": number}, status=202
-        )
+        callback = engine.start_callback(call_id, attempt, number, taker, user.agent or user.name, withheld)
+        reply = {"call_id": call_id, "callback": callback, "taker": taker, "number": shown(number, withheld)}
+        return web.json_response(reply, status=202)
 
     app.router.add_get("/api/callbacks", listing)
     app.router.add_post("/api/callbacks/{call}", start)

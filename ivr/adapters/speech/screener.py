@@ -130,7 +130,7 @@ class Screener:
                 session.recognizer_error, worker.broken = f"recognizer lost: {exc}", True
         try:
             session.consumer = asyncio.create_task(self._consume(session), name=f"screen-{call_id}")
-            session.reputation = asyncio.create_task(self._lookup(caller_number))
+            session.reputation = asyncio.create_task(self._lookup(call_id, caller_number))
             legs = [ids.snoop_id(call_id), ids.media_id(call_id)]
             ready = [self._waiter.expect(leg) for leg in legs]
             await self._ari.snoop(channel_id, legs[0], f"{SCREEN_ARG},{call_id}")
@@ -193,14 +193,14 @@ class Screener:
                 session.recognizer_error = f"recognizer lost: {exc}"
                 session.worker.broken = True
 
-    async def _lookup(self, number: str) -> Reputation | None:
+    async def _lookup(self, call_id: str, number: str) -> Reputation | None:
         if self._reputation is None or not number:
             return None
         try:
             async with asyncio.timeout(REPUTATION_TIMEOUT):
                 return await self._reputation.reputation(number, self._clock())
-        except (StoreUnavailable, TimeoutError) as exc:
-            log.warning("reputation of %s unavailable: %r", number, exc)
+        except (StoreUnavailable, TimeoutError) as exc:  # the call id, never the number (it may be private)
+            log.warning("call %s: the caller's reputation is unavailable: %r", call_id, exc)
             return None
 
     async def _finish(self, call_id: str) -> None:
