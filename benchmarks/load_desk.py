@@ -63,13 +63,13 @@ class Desk:
 
     def _at_desk(self, call_id: str, caller: str, taker: str) -> None:
         if caller == PRANK_NUMBER:
-            self._ask(call_id, "disposition", {"disposition": "prank", "by": taker})
+            self._ask(call_id, "disposition", {"disposition": "prank"})
             self.figures.verdicts += 1
             return
         self._seen_talking += 1
         if self._seen_talking % self._every == 0:
             agency = AGENCIES[(self._seen_talking // self._every) % len(AGENCIES)]
-            self._ask(call_id, "agencies", {"agency": agency, "by": taker})
+            self._ask(call_id, "agencies", {"agency": agency})
             self.figures.agency_requests += 1
             self.figures.requested[call_id] = agency
 

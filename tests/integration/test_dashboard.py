@@ -1,7 +1,10 @@
 """The live dashboard on the real stack, in the Debian chromium (headless, through
 chromium-driver): a SIPp call shows on the supervisor's wallboard while it waits, moves
 to the call taker when answered, and the call taker's desk pops it up and records the
-disposition clicked. The feed itself: a wrong token is refused, a call taker sees only
+disposition clicked, all under the page's Content-Security-Policy (no violation in the
+console). A "#token=" link never switches an open session to another user; an engineer's
+wallboard shows the call takers and screening only; a page of another origin cannot
+open the feed. The feed itself: a wrong token is refused, a call taker sees only
 themselves. Screenshots are saved under test-artifacts/dashboard/ (or $IVR_TEST_ARTIFACTS)."""
 
 from __future__ import annotations
@@ -9,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,17 +27,22 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.stack import REPO, Process, Stack, place_call, users_file
+from tests.integration.stack import REPO, Process, Stack, place_call, users_file, wait_for
 
 pytestmark = pytest.mark.integration
 
-TOKENS = {"taker06": "taker06-desk-token-0001", "sup": "supervisor-wall-token-01"}
+TOKENS = {
+    "taker06": "taker06-desk-token-0001",
+    "sup": "supervisor-wall-token-01",
+    "eng": "engineer-wall-token-001",
+}
 ARTIFACTS = Path(os.environ.get("IVR_TEST_ARTIFACTS", REPO / "test-artifacts")) / "dashboard"
 
 
 def users(folder: Path) -> Path:
     return users_file(folder, {"taker06": (TOKENS["taker06"], "call-taker", "taker06"),
-                               "sup": (TOKENS["sup"], "supervisor", "")})  # fmt: skip
+                               "sup": (TOKENS["sup"], "supervisor", ""),
+                               "eng": (TOKENS["eng"], "engineer", "")})  # fmt: skip
 
 
 @pytest.fixture
@@ -44,6 +55,7 @@ def browser() -> Iterator[Callable[[], WebDriver]]:
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--window-size=1600,1000"):  # fmt: skip
             options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console: CSP violations
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         opened.append(driver)
         return driver
@@ -67,6 +79,13 @@ def screenshot(driver: WebDriver, name: str) -> None:
 def open_dashboard(driver: WebDriver, stack: Stack, token: str) -> None:
     driver.get(f"http://127.0.0.1:{stack.api_port}/dashboard/#token={token}")
     until(driver, '#conn[data-state="live"]', "the live feed")
+
+
+def no_policy_violation(driver: WebDriver) -> None:
+    """Nothing the page did was blocked by its Content-Security-Policy, and no script failed."""
+    logged = driver.get_log("browser")
+    problems = [e["message"] for e in logged if e["level"] == "SEVERE" or "Content Security" in e["message"]]
+    assert problems == [], problems
 
 
 def test_a_call_moves_across_the_wallboard_and_pops_up_on_the_takers_desk(
@@ -117,6 +136,120 @@ def test_a_call_moves_across_the_wallboard_and_pops_up_on_the_takers_desk(
     assert call.popen.wait(timeout=60) == 0, call.output()
     until(desk, f'#my-call[data-call="{call_id}"][data-ended="true"]', "the call shown as ended")
     screenshot(desk, "4-desk-after-the-call")
+    no_policy_violation(wall)
+    no_policy_violation(desk)
+
+
+def shown(driver: WebDriver, css: str) -> bool:
+    script = "const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null;"
+    return bool(driver.execute_script(script, css))
+
+
+def who(driver: WebDriver) -> str:
+    return str(driver.find_element(By.ID, "who").text)
+
+
+def test_a_token_link_never_switches_an_open_session_to_another_user(
+    stack: Stack, control_plane: Callable[..., Process], browser: Callable[[], WebDriver], tmp_path: Path
+) -> None:
+    control_plane(["taker06"], IVR_USERS_FILE=str(users(tmp_path)))
+    page = browser()
+    open_dashboard(page, stack, TOKENS["sup"])
+    assert who(page).startswith("sup")
+    page.execute_script("location.hash = arguments[0]", f"#token={TOKENS['taker06']}")
+    toast = until(page, '#toast[data-kind="error"]:not([hidden])', "the message to sign out first", 5)
+    assert "Keluar dasbor dulu" in toast.text
+    assert "token=" not in page.current_url  # the other user's token is dropped from the address
+    time.sleep(1.5)  # a few snapshots later: still the supervisor's wallboard
+    assert who(page).startswith("sup") and shown(page, "#wallboard") and not shown(page, "#tab-desk")
+    screenshot(page, "5-link-of-another-user-refused")
+
+    page.execute_script("location.hash = arguments[0]; location.reload()", f"#token={TOKENS['taker06']}")
+    until(page, '#conn[data-state="live"]', "the live feed after the reload")
+    until(page, '#toast[data-kind="error"]:not([hidden])', "the message after the reload", 5)
+    assert who(page).startswith("sup") and "token=" not in page.current_url
+
+    page.execute_script("location.hash = arguments[0]", f"#token={TOKENS['sup']}")  # its own: no change
+    time.sleep(0.5)
+    assert who(page).startswith("sup") and "token=" not in page.current_url
+
+    page.find_element(By.ID, "signout").click()
+    until(page, "#login-view:not([hidden])", "the sign-in form")
+    page.execute_script("location.hash = arguments[0]", f"#token={TOKENS['taker06']}")
+    until(page, '#conn[data-state="live"]', "the live feed of the call taker")
+    WebDriverWait(page, 10).until(lambda d: who(d).startswith("taker06"), message="the call taker signed in")
+    assert shown(page, "#desk")
+    no_policy_violation(page)
+
+
+def test_an_engineer_sees_the_call_takers_and_screening_but_no_caller(
+    stack: Stack,
+    control_plane: Callable[..., Process],
+    browser: Callable[[], WebDriver],
+    media: Path,
+    tmp_path: Path,
+) -> None:
+    control_plane([], IVR_USERS_FILE=str(users(tmp_path)))
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=15000, caller="081288800016", wait=False)
+    call_id = stack.new_call_id(before)
+    wall = browser()
+    open_dashboard(wall, stack, TOKENS["sup"])
+    until(wall, f'#waiting tr[data-call="{call_id}"]', "the caller on the supervisor's wallboard", timeout=30)
+    page = browser()
+    open_dashboard(page, stack, TOKENS["eng"])
+    until(page, '#agents [data-agent="taker06"]', "the call takers on the engineer's wallboard")
+    assert len(page.find_elements(By.CSS_SELECTOR, "#agents [data-agent]")) == 20
+    until(page, '#screening dd[data-screening="running"]', "the screening figures")
+    for panel in (".kpi-panel", ".waiting-panel", ".calls-panel", ".charts-panel", "#callbacks-panel"):
+        assert not shown(page, panel), panel
+    assert shown(page, ".agents-panel") and shown(page, ".screening-panel")
+    assert "081288800016" not in page.find_element(By.TAG_NAME, "body").text
+    screenshot(page, "6-engineer-wallboard")
+    no_policy_violation(page)
+    call.popen.wait(timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+OPEN_FEED = """
+const [url, token, done] = arguments;
+const ws = new WebSocket(url);
+ws.onopen = () => ws.send(JSON.stringify({token}));
+ws.onmessage = (event) => done("message: " + JSON.parse(event.data).type);
+ws.onclose = () => done("closed");
+"""
+
+
+def test_a_page_of_another_origin_cannot_open_the_feed(
+    stack: Stack, control_plane: Callable[..., Process], browser: Callable[[], WebDriver], tmp_path: Path
+) -> None:
+    control_plane([], IVR_USERS_FILE=str(users(tmp_path)))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<!doctype html><title>another site</title><p>elsewhere</p>")
+    port = free_port()
+    serve = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)]
+    other = Process(serve, tmp_path / "other-site.log")
+    try:
+        page = browser()
+        page.set_script_timeout(15)
+
+        def other_site_shown() -> bool:
+            page.get(f"http://127.0.0.1:{port}/")
+            return "another site" in page.title
+
+        wait_for(other_site_shown, 10, "the other site", interval=0.3)
+        feed_url = f"ws://127.0.0.1:{stack.api_port}/api/live"
+        assert page.execute_async_script(OPEN_FEED, feed_url, TOKENS["sup"]) == "closed"
+        open_dashboard(page, stack, TOKENS["sup"])  # the dashboard's own page: the feed opens
+        assert page.execute_async_script(OPEN_FEED, feed_url, TOKENS["sup"]) == "message: snapshot"
+    finally:
+        other.stop()
 
 
 async def feed(stack: Stack, token: str, count: int = 1) -> list[dict[str, Any]]:
@@ -134,8 +267,8 @@ def test_the_feed_refuses_a_wrong_token_and_shows_a_call_taker_only_themselves(
     assert refused == {"type": "error", "error": "missing or wrong token"}
     [mine] = asyncio.run(feed(stack, TOKENS["taker06"]))
     assert [a["id"] for a in mine["agents"]] == ["taker06"] and mine["agents"][0]["declared"] == "available"
-    assert mine["waiting"] == [] and mine["calls"] == [] and mine["kpis"] is None
+    assert "waiting" not in mine and mine["calls"] == [] and "kpis" not in mine
     assert mine["user"] == {"name": "taker06", "roles": ["call-taker"], "agent": "taker06"}
     [wall] = asyncio.run(feed(stack, TOKENS["sup"]))
-    assert len(wall["agents"]) == 20 and wall["kpis"] is not None and wall["my_call"] is None
+    assert len(wall["agents"]) == 20 and wall["kpis"] is not None and "my_call" not in wall
     assert {a["id"] for a in wall["agencies"]} == {"damkar", "ambulans", "bpbd", "polisi"}

@@ -15,8 +15,8 @@ from tests.integration.stack import Process, Stack, place_call
 pytestmark = pytest.mark.integration
 
 
-def disposition(stack: Stack, call_id: str, value: str, by: str) -> tuple[int, Any]:
-    return stack.api("POST", f"/api/calls/{call_id}/disposition", {"disposition": value, "by": by})
+def disposition(stack: Stack, call_id: str, value: str) -> tuple[int, Any]:
+    return stack.api("POST", f"/api/calls/{call_id}/disposition", {"disposition": value})
 
 
 def test_dispositions_build_the_numbers_reputation_and_are_audited(
@@ -30,20 +30,20 @@ def test_dispositions_build_the_numbers_reputation_and_are_audited(
     assert len(calls) == 3
     for call_id in calls:
         stack.wait_ended(call_id)
-        status, body = disposition(stack, call_id, "prank", "taker03")
+        status, body = disposition(stack, call_id, "prank")
         assert status == 200 and body["replaced"] is None, body
     assert stack.api("GET", "/api/reputation/0899111222")[1]["counts"] == {"prank": 3}
 
-    status, body = disposition(stack, calls[0], "genuine", "taker07")
+    status, body = disposition(stack, calls[0], "genuine")
     assert status == 200 and body["replaced"] == "prank"
     assert stack.api("GET", "/api/reputation/0899111222")[1]["counts"] == {"prank": 2, "genuine": 1}
     record = stack.record(calls[0])
     assert record["disposition"] == "genuine" and record["by"] == "caller"  # who ended the call is kept
     audit = [json.loads(raw) for raw in stack.redis().lrange("ivr:disposition-audit", 0, -1)]
     changes = [(a["from"], a["to"], a["by"]) for a in audit if a["call_id"] == calls[0]]
-    assert changes == [(None, "prank", "taker03"), ("prank", "genuine", "taker07")]
+    assert changes == [(None, "prank", "operator"), ("prank", "genuine", "operator")]  # the signed-in user
 
-    status, body = disposition(stack, calls[1], "maybe", "taker03")
+    status, body = disposition(stack, calls[1], "maybe")
     assert status == 400 and any("disposition" in p for p in body["problems"])
-    assert disposition(stack, "nope", "prank", "taker03")[0] == 404
+    assert disposition(stack, "nope", "prank")[0] == 404
     assert stack.api("GET", "/api/reputation/0811000000")[1]["counts"] == {}

@@ -148,7 +148,7 @@ def test_a_number_with_repeated_prank_verdicts_is_warned_and_put_last(
         place_call(folder, "112", hold_ms=1200, caller="081100000666")
     for call_id in [c for c in stack.call_ids() if c not in before]:
         stack.wait_ended(call_id)
-        verdict = {"disposition": "prank", "by": "taker01"}
+        verdict = {"disposition": "prank"}
         assert stack.api("POST", f"/api/calls/{call_id}/disposition", verdict)[0] == 200
     before = stack.call_ids()
     place_call(folder, "112", hold_ms=14000, caller="081100000666", wait=False)
@@ -181,7 +181,7 @@ def test_blocking_is_off_by_default_and_when_on_a_blocked_number_is_warned_then_
     tmp_path: Path,
 ) -> None:
     app = screening_plane()
-    block = {"minutes": 5, "by": "supervisor", "reason": "calls every night with music"}
+    block = {"minutes": 5, "reason": "calls every night with music"}
     status, body = stack.api("POST", "/api/reputation/081100000999/block", block)
     assert status == 409 and "screening.block.enabled" in body["error"]
     app.stop()
@@ -204,8 +204,8 @@ def test_blocking_is_off_by_default_and_when_on_a_blocked_number_is_warned_then_
     assert record["outcome"] == "blocked" and record["verdict"] == "blocked", record
     assert record["by"] == "system"
     audit = stack.api("GET", "/api/blocks/audit")[1]
-    assert audit[-1]["action"] == "block" and audit[-1]["by"] == "supervisor"
-    assert stack.api("DELETE", "/api/reputation/081100000999/block", {"by": "supervisor"})[0] == 200
+    assert audit[-1]["action"] == "block" and audit[-1]["by"] == "operator"
+    assert stack.api("DELETE", "/api/reputation/081100000999/block")[0] == 200
     assert stack.api("GET", "/api/blocks/audit")[1][-1]["action"] == "unblock"
     assert stack.api("GET", "/api/reputation/081100000999")[1]["blocked_until"] is None
 

@@ -1,22 +1,28 @@
 """Who is asking, and what they may do: users, roles and the permission table of the API.
 
-Roles:
+Roles (RULES below is the table; the REST routes and the dashboard's feed both obey it):
 - call-taker: their own status (login, pause, ...) and their own calls (record,
-  disposition, agencies, leaving, recording); the caller reputation shown on an offer.
-- supervisor: everything live and in the history, blocks; metrics.
-- engineer: the configuration (reload, engineers only), metrics and screening status.
+  disposition, agencies, leaving, recording); the callback list. A caller's reputation
+  reaches them only on their desk (the feed's "my call"), not through REST.
+- supervisor: everything live and in the history, reputations and blocks; metrics.
+- engineer: the configuration (reload, engineers only), every call taker's status and
+  phone, screening status and metrics; no caller's number, no call, no key figure.
 The token in IVR_API_TOKEN is the operators' own key, with every role (tools, tests).
 
 Rules:
 - Users come from IVR_USERS_FILE (YAML): name, role, the agent of a call taker, and the
   SHA-256 of their token (the token itself is never stored); `python -m ivr users hash`
-  prints the hash of a token. The file is validated at start; a bad file stops the app
-  with every problem named.
+  prints the hash of a token (and refuses a weak one). The file is validated at start; a
+  bad file stops the app with every problem named, a weak token (ivr/secret_rules.py)
+  too outside development mode.
 - Every request but /api/health, /api/openapi.json and the dashboard's static page must
   authenticate (401 otherwise; the dashboard's feed /api/live with its first message); a route not in the
-  permission table is refused (403): nothing is open by omission. "Own" is checked
-  against the live call (or its record) and the agent in the path.
-- A call taker acts as themselves: the `by` of what they submit is their agent id.
+  permission table is refused (403): nothing is open by omission. scope() is the one
+  reading of the table: ALL of a route's data, only the user's OWN (a call taker: "own" is
+  checked against the live call, or its record, and the agent in the path), or nothing.
+  The feed (snapshot.py) includes a part only when scope() grants its REST route.
+- Whoever submits something is who the audit names (User.who): a call taker's agent id,
+  else the user's name ("operator" for the operators' key); never a name from the body.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from pydantic import (
 )
 
 from ivr.adapters.http.replies import error
+from ivr.secret_rules import weak_hash_reason
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CallTaker = Callable[[str], Awaitable[str | None]]  # call id -> the taker (agent id) of that call
@@ -59,8 +66,13 @@ class User:
     roles: frozenset[Role]
     agent: str | None = None  # a call taker's agent id
 
+    @property
+    def who(self) -> str:
+        """The name the audit records for what this user submits."""
+        return self.agent if self.roles == {Role.CALL_TAKER} and self.agent else self.name
+
     def acting_as(self, given: str) -> str:
-        """Who a submission is by: a call taker is always themselves."""
+        """Who acts for a submission naming `given`: a call taker is always themselves."""
         return self.agent if self.roles == {Role.CALL_TAKER} and self.agent else given
 
 
@@ -98,8 +110,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def load_users(path: Path | None, admin_token: str) -> dict[str, User]:
-    """token hash -> user; the admin token has every role."""
+def load_users(path: Path | None, admin_token: str, development: bool = False) -> dict[str, User]:
+    """token hash -> user; the admin token has every role; a weak token is refused
+    (ivr/secret_rules.py) unless in development mode."""
     users = {token_hash(admin_token): User("operator", frozenset(Role))}
     if path is None:
         return users
@@ -113,17 +126,29 @@ def load_users(path: Path | None, admin_token: str) -> dict[str, User]:
     for entry in parsed.users:
         if entry.token_sha256 in users:
             raise UsersInvalid(f"{path}: user {entry.name}: the same token as another user")
+        if not development and (weak := weak_hash_reason(entry.token_sha256)):
+            raise UsersInvalid(f"{path}: user {entry.name}: {weak}")
         users[entry.token_sha256] = User(entry.name, frozenset({entry.role}), entry.agent)
     return users
+
+
+class Scope(StrEnum):
+    ALL = "all"  # everything the route serves
+    OWN = "own"  # only the user's own: a call taker's status, their calls
+
+
+# What the authenticator learned about a request, for its handler.
+USER = web.RequestKey("user", User)
+SCOPE = web.RequestKey("scope", Scope)
 
 
 # Who may call what: route (method, canonical path) -> rule. Rules: "any" (any user),
 # "staff" (supervisor or engineer), "desk" (supervisor or call taker), a role
 # (supervisor: also every call taker rule; engineer: the configuration, engineers only),
 # "own-agent" (supervisor, or the call taker of {agent}), "own-call" (supervisor, or the
-# call taker of {call}).
+# call taker of {call}), "staff-or-own" (supervisor or engineer: all; a call taker: their own).
 RULES: dict[tuple[str, str], str] = {
-    ("GET", "/api/agents"): "any",  # a call taker sees only themselves
+    ("GET", "/api/agents"): "staff-or-own",  # a call taker sees only themselves
     ("POST", "/api/agents/{agent}/login"): "own-agent",
     ("POST", "/api/agents/{agent}/logout"): "own-agent",
     ("POST", "/api/agents/{agent}/pause"): "own-agent",
@@ -136,7 +161,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/calls/{call}/agencies"): "own-call",
     ("POST", "/api/calls/{call}/leave"): "own-call",
     ("GET", "/api/calls/{call}/recording"): "own-call",
-    ("GET", "/api/reputation/{number}"): "any",
+    ("GET", "/api/reputation/{number}"): Role.SUPERVISOR,  # call takers: on their desk (feed)
     ("POST", "/api/reputation/{number}/block"): Role.SUPERVISOR,
     ("DELETE", "/api/reputation/{number}/block"): Role.SUPERVISOR,
     ("GET", "/api/blocks/audit"): Role.SUPERVISOR,
@@ -145,11 +170,49 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/metrics"): "staff",
     ("GET", "/api/callbacks"): "desk",
     ("POST", "/api/callbacks/{call}"): "desk",  # a call taker calls back as themselves
-    ("GET", "/api/live"): "any",  # in-band token; the feed shows each user what they may see
+    ("GET", "/api/live"): "any",  # in-band token; each part of the feed follows its REST route
 }
 OPEN = frozenset({"/api/health", "/api/openapi.json", "/", "/dashboard/"})  # no secrets in any
 IN_BAND = frozenset({"/api/live"})  # a WebSocket: the token comes in its first message
 STATIC_PREFIX = "/dashboard/"  # the dashboard's page, scripts and styles
+STAFF = frozenset({Role.SUPERVISOR, Role.ENGINEER})
+
+
+def _grant(rule: str, user: User) -> Scope | None:
+    """What a rule gives this user: ALL, their OWN, or nothing (None)."""
+    if rule == "any":
+        return Scope.ALL
+    if rule == "staff":
+        return Scope.ALL if STAFF & user.roles else None
+    if rule == "desk":
+        return Scope.ALL if Role.SUPERVISOR in user.roles or user.agent is not None else None
+    if rule in (Role.SUPERVISOR, Role.ENGINEER):
+        return Scope.ALL if rule in user.roles else None
+    if rule == "staff-or-own" and STAFF & user.roles:
+        return Scope.ALL
+    if rule in ("own-agent", "own-call", "staff-or-own"):
+        if Role.SUPERVISOR in user.roles:
+            return Scope.ALL
+        return Scope.OWN if user.agent is not None else None
+    return None  # an unknown rule opens nothing
+
+
+def scope(user: User, method: str, path: str) -> Scope | None:
+    """How much of what (method, canonical path) serves this user may have; None: nothing."""
+    rule = RULES.get((method, path))
+    return None if rule is None else _grant(rule, user)
+
+
+def _why_not(rule: str, user: User) -> str:
+    if rule == "desk":
+        return f"{user.name} is neither a call taker nor a supervisor"
+    if rule == "staff":
+        return f"{user.name} is neither a supervisor nor an engineer"
+    if rule in (Role.SUPERVISOR, Role.ENGINEER):
+        return f"{user.name} is not a {rule}"
+    if rule in ("own-agent", "own-call", "staff-or-own"):
+        return f"{user.name} is not a call taker"
+    return f"unknown rule {rule}"
 
 
 def user_finder(users: dict[str, User]) -> Callable[[str], User | None]:
@@ -177,7 +240,7 @@ def authenticator(
         user = user_of(token) if scheme == "Bearer" else None
         if user is None:
             return error(401, "missing or wrong API token (Authorization: Bearer ...)")
-        request["user"] = user
+        request[USER] = user
         route = request.match_info.route.resource
         canonical = route.canonical if route is not None else request.path
         rule = RULES.get((request.method, canonical))
@@ -185,33 +248,28 @@ def authenticator(
             if request.match_info.http_exception is not None:  # 404/405 from the router
                 return await handler(request)
             return error(403, f"{request.method} {canonical} is not open to any role")
-        refusal = await _refusal(rule, user, request, taker_of_call)
-        if refusal is not None:
-            return error(403, refusal)
+        granted = _grant(rule, user)
+        if granted is None:
+            return error(403, _why_not(rule, user))
+        if granted is Scope.OWN:
+            refusal = await _not_own(user, request, taker_of_call)
+            if refusal is not None:
+                return error(403, refusal)
+        request[SCOPE] = granted
         return await handler(request)
 
     return authenticate
 
 
-async def _refusal(rule: str, user: User, request: web.Request, taker_of_call: CallTaker) -> str | None:
-    if rule == "any":
-        return None
-    if rule == "desk":
-        desk = Role.SUPERVISOR in user.roles or user.agent is not None
-        return None if desk else f"{user.name} is neither a call taker nor a supervisor"
-    if rule == "staff":
-        staff = {Role.SUPERVISOR, Role.ENGINEER} & user.roles
-        return None if staff else f"{user.name} is neither a supervisor nor an engineer"
-    if rule in (Role.SUPERVISOR, Role.ENGINEER):
-        return None if rule in user.roles else f"{user.name} is not a {rule}"
-    if Role.SUPERVISOR in user.roles:
-        return None
-    if user.agent is None:
-        return f"{user.name} is not a call taker"
-    if rule == "own-agent":
-        agent = request.match_info.get("agent")
-        return None if agent == user.agent else f"{user.name} may only change their own status"
-    if rule == "own-call":
-        taker = await taker_of_call(request.match_info.get("call", ""))
+async def _not_own(user: User, request: web.Request, taker_of_call: CallTaker) -> str | None:
+    """Why a call taker may not act on the agent or call in the path (None: their own).
+
+    A route with neither in its path serves only the user's own part (the handler filters).
+    """
+    if "agent" in request.match_info:
+        own = request.match_info["agent"] == user.agent
+        return None if own else f"{user.name} may only change their own status"
+    if "call" in request.match_info:
+        taker = await taker_of_call(request.match_info["call"])
         return None if taker == user.agent else f"{user.name} may only act on their own calls"
-    return f"unknown rule {rule}"
+    return None

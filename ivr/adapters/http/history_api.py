@@ -1,12 +1,14 @@
 """HTTP routes for what happened: call history and KPIs from the archive, and metrics.
 
 Rules: history and KPIs are read from the SQLite archive (durable beyond Redis); a day
-is a calendar day in the centre's time zone (IVR_TIMEZONE, Kendari: WITA); bad query
+is a calendar day in the centre's time zone (IVR_TIMEZONE, Kendari: WITA), written
+YYYY-MM-DD within FIRST_DAY..LAST_DAY (so no date arithmetic can overflow); bad query
 parameters get 400 naming the parameter; /metrics is the Prometheus text format.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,11 +22,27 @@ from ivr.core.acd.model import Declared
 from ivr.engine.engine import Engine
 
 MAX_ROWS = 1000
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(day: str) -> date:
+    """A YYYY-MM-DD day between FIRST_DAY and LAST_DAY; ValueError naming what is wrong."""
+    wanted = f"expected a day YYYY-MM-DD from {FIRST_DAY} to {LAST_DAY}"
+    if not DAY.fullmatch(day):
+        raise ValueError(wanted)
+    try:
+        chosen = date.fromisoformat(day)
+    except ValueError:
+        raise ValueError(f"{day} is not a calendar day ({wanted})") from None
+    if not FIRST_DAY <= chosen <= LAST_DAY:
+        raise ValueError(wanted)
+    return chosen
 
 
 def _day_bounds(day: str | None, zone: ZoneInfo) -> tuple[float, float, str]:
     """Epoch bounds of a calendar day in `zone` (today when None); ValueError if malformed."""
-    chosen = date.fromisoformat(day) if day else datetime.now(zone).date()
+    chosen = parse_day(day) if day else datetime.now(zone).date()
     start = datetime(chosen.year, chosen.month, chosen.day, tzinfo=zone)
     return start.timestamp(), (start + timedelta(days=1)).timestamp(), chosen.isoformat()
 
@@ -42,8 +60,8 @@ def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> N
     def bounds(request: web.Request) -> tuple[float, float, str]:
         try:
             return _day_bounds(request.query.get("day"), zone)
-        except ValueError:
-            raise refusal(400, "day: expected YYYY-MM-DD") from None
+        except ValueError as exc:
+            raise refusal(400, f"day: {exc}") from None
 
     async def history(request: web.Request) -> web.Response:
         if engine.archive is None:

@@ -2,9 +2,10 @@
 
 Rules: a request is checked against the call's current state before it reaches the
 core (unknown call 404, unknown agency 400 naming the known ones, wrong phase 409), then
-posted as an event exactly like the call taker's phone keys; the reply says what was
-asked, the outcome shows in the call's timeline. A recording is served once the call
-has ended (409 while it is live), as audio/wav; ?download=1 makes it an attachment.
+posted as an event exactly like the call taker's phone keys, by the signed-in user
+(User.who; a "by" in the body is ignored); the reply says what was asked, the outcome
+shows in the call's timeline. A recording is served once the call has ended (409
+while it is live), as audio/wav; ?download=1 makes it an attachment.
 """
 
 from __future__ import annotations
@@ -14,22 +15,16 @@ from pydantic import BaseModel, Field
 
 from ivr.adapters.ari.rest import AriError, AriUnavailable
 from ivr.adapters.call_store import CallStore
+from ivr.adapters.http.auth import USER
 from ivr.adapters.http.replies import error, parsed, refusal, stored_record
 from ivr.core import events as ev
 from ivr.core.call_state import Call, LegStatus, Phase
 from ivr.engine.call_task import CallTask
 from ivr.engine.engine import Engine
 
-Who = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
-
 
 class AgencyBody(BaseModel):
     agency: str = Field(min_length=1, max_length=31)
-    by: str = Who
-
-
-class LeaveBody(BaseModel):
-    by: str = Who
 
 
 def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore) -> None:
@@ -48,18 +43,17 @@ def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore)
             return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})")
         if task.state.phase not in (Phase.CONNECTED, Phase.WITH_AGENCY):
             return error(409, f"call {call_id} is {task.state.phase.value}: agencies join connected calls")
-        task.post(ev.AgencyRequested(call_id, body.agency, request["user"].acting_as(body.by)))
+        task.post(ev.AgencyRequested(call_id, body.agency, request[USER].who))
         return web.json_response({"call_id": call_id, "agency": body.agency, "requested": True}, status=202)
 
     async def leave(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
-        body = await parsed(request, LeaveBody, "leave request")
         state = live(call_id).state
         if state.phase is not Phase.CONNECTED or not any(
             a.status is LegStatus.JOINED for a in state.agencies
         ):
             return error(409, f"call {call_id}: the call taker can leave once an agency has joined")
-        live(call_id).post(ev.TakerLeaveRequested(call_id, request["user"].acting_as(body.by)))
+        live(call_id).post(ev.TakerLeaveRequested(call_id, request[USER].who))
         return web.json_response({"call_id": call_id, "leaving": True}, status=202)
 
     async def recording(request: web.Request) -> web.StreamResponse:

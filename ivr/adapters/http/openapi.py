@@ -3,7 +3,8 @@
 Rules: every route the app serves is in the document and nothing else (a test checks
 both ways); request bodies are the pydantic models the handlers validate with, so the
 document cannot drift from what is enforced; every operation but health needs the
-bearer token, and its description says which role may call it.
+bearer token, and its description says which role may call it (RULE_TEXT, every rule of
+auth.RULES; the operators' key may call everything).
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/"): "Redirects to the dashboard",
     ("GET", "/dashboard/"): "The live dashboard (wallboard and call-taker desk)",
 }
+RULE_TEXT: dict[str, str] = {  # auth.RULES' rules, as the document says them
+    "any": "any user",
+    "staff": "supervisors and engineers",
+    "desk": "supervisors and call takers",
+    "supervisor": "supervisors",
+    "engineer": "engineers",
+    "own-agent": "supervisors; a call taker for themselves",
+    "own-call": "supervisors; a call taker on their own calls",
+    "staff-or-own": "supervisors and engineers; a call taker sees only themselves",
+}
 QUERY: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("GET", "/api/history"): [
         ("day", "string"),
@@ -73,7 +84,7 @@ def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
         if rule is None:
             operation["security"] = []
         else:
-            operation["description"] = f"Allowed: {rule}."
+            operation["description"] = f"Allowed: {RULE_TEXT[rule]} (and the operators' key)."
         parameters = [
             {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
             for name in path.split("/")

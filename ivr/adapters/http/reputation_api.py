@@ -5,7 +5,8 @@ time-limited block exists only when the centre enables blocking: otherwise the b
 routes answer 409 and nothing is blocked. Every block has an expiry no longer than
 max_minutes; blocks and unblocks are audited with who and why. With automatic blocking
 configured, the disposition that reaches after_prank_reports prank verdicts blocks the
-number for `minutes`, by "system".
+number for `minutes`, by "system". Who disposed, blocked or unblocked is always the
+signed-in user (User.who), never a name from the body (a "by" in it is ignored).
 """
 
 from __future__ import annotations
@@ -16,26 +17,19 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.auth import USER
 from ivr.adapters.http.replies import error, parsed
 from ivr.adapters.reputation_store import Disposition, ReputationStore
 from ivr.config.schema import CentreConfig
 
-Who = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
-
 
 class DispositionBody(BaseModel):
     disposition: Disposition
-    by: str = Who
 
 
 class BlockBody(BaseModel):
     minutes: float = Field(gt=0)
-    by: str = Who
     reason: str = Field(min_length=3, max_length=200)
-
-
-class UnblockBody(BaseModel):
-    by: str = Who
 
 
 def add_reputation_routes(
@@ -55,7 +49,7 @@ def add_reputation_routes(
                 return error(404, f"no call '{call_id}'")
             now = clock()
             number = record.get("caller", "")
-            by = request["user"].acting_as(body.by)
+            by = request[USER].who
             previous = await reputation.record(number, call_id, body.disposition, by, now)
             await store.append(
                 call_id,
@@ -99,18 +93,15 @@ def add_reputation_routes(
             return error(400, f"minutes: at most {rules.max_minutes:g} (screening.block.max_minutes)")
         number = request.match_info["number"]
         try:
-            until = await reputation.block(
-                number, body.minutes, request["user"].acting_as(body.by), body.reason, clock()
-            )
+            until = await reputation.block(number, body.minutes, request[USER].who, body.reason, clock())
         except StoreUnavailable as exc:
             return error(503, f"reputation unavailable: {exc}")
         return web.json_response({"number": number, "blocked_until": until})
 
     async def unblock(request: web.Request) -> web.Response:
-        body = await parsed(request, UnblockBody, "unblock")
         number = request.match_info["number"]
         try:
-            lifted = await reputation.unblock(number, body.by, clock())
+            lifted = await reputation.unblock(number, request[USER].who, clock())
         except StoreUnavailable as exc:
             return error(503, f"reputation unavailable: {exc}")
         if not lifted:

@@ -1,12 +1,22 @@
 """What the live dashboard shows one user at one moment: the snapshot sent over its feed.
 
 Rules:
-- A supervisor or engineer sees the wallboard: waiting callers (best placed first) with
-  number, level, verdict and wait; every call taker's status, state and time in state;
-  live calls; today's key figures; the callback list.
-- A call taker sees only themselves: their status, the callback list, and "my call":
-  the call offered to or connected with them, else their last call until the next one,
-  with its verdict, features, transcript, the caller's earlier calls and reputation.
+- One permission table: each part of the snapshot (FEED) is sent only to a user whose
+  role may GET the REST route serving the same data (auth.scope()); a part the user may
+  not see is left out of the snapshot altogether (absent, not empty).
+- So a supervisor sees the wallboard: waiting callers (best placed first) with number,
+  level, verdict and wait; every call taker's status, state and time in state; live
+  calls; today's key figures; the callback list; screening status.
+- An engineer sees every call taker's status, phone and reachability, and screening
+  status: no caller's number, no call, no key figure, no callback list.
+- A call taker sees only themselves: their status, their own live calls, the callback
+  list, and "my call": the call offered to or connected with them, else their last call
+  until the next one, with its verdict, features, transcript, the caller's earlier calls
+  and reputation.
+- A number the operator marked private (withheld) is hidden from call takers everywhere
+  in the snapshot (ivr.core.privacy). Earlier calls: none for a withheld caller (the
+  list would link the call to ones where the number was shown); a shown caller's list
+  leaves out earlier withheld calls. The reputation summary stays.
 - Figures that need the archive (key figures, callbacks) are computed at most every
   few seconds for everyone (SharedFigures), never once per viewer.
 - Reading a record can fail (Redis down): the snapshot then goes without that detail.
@@ -22,14 +32,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable, first_at
-from ivr.adapters.http.auth import Role, User
+from ivr.adapters.http.auth import Scope, User, scope
 from ivr.adapters.http.callback_api import callback_entries
 from ivr.adapters.http.history_api import day_figures
 from ivr.adapters.reputation_store import Disposition, ReputationStore
-from ivr.core.call_state import WITHHELD, Call, Phase
+from ivr.core import privacy
+from ivr.core.call_state import Call, Phase
 from ivr.engine.engine import Engine
 
 PAUSE_REASONS = ("istirahat", "makan", "briefing", "pelatihan", "toilet")
+# Each part of the snapshot -> the REST route that serves the same data: a user gets a part
+# only when auth.scope() grants that route (ALL: every item; OWN: only their own).
+FEED: dict[str, tuple[str, str]] = {
+    "waiting": ("GET", "/api/queue"),
+    "agents": ("GET", "/api/agents"),
+    "calls": ("GET", "/api/calls/{call}"),
+    "kpis": ("GET", "/api/kpis"),
+    "callbacks": ("GET", "/api/callbacks"),
+    "screening": ("GET", "/api/screening"),
+    "my_call": ("GET", "/api/calls/{call}"),  # the call taker's own call, with its reputation
+}
 HISTORY_SHOWN = 10
 TAKER_PHASES = frozenset({Phase.OFFERED, Phase.CONNECTING, Phase.CONNECTED})
 
@@ -147,14 +169,20 @@ class DeskMemory:
         return self.last.get(agent)
 
     async def history(
-        self, engine: Engine, call_id: str, number: str, arrived_at: float
+        self, engine: Engine, call_id: str, number: str, arrived_at: float, withheld: bool = False
     ) -> list[dict[str, Any]]:
+        """The caller's earlier calls (not callbacks), latest first; none for a withheld
+        caller, and never an earlier withheld call."""
+        if withheld:
+            return []
         if call_id not in self._history:
             if engine.archive is None or not number:
                 return []
             rows = await engine.archive.query(
                 "SELECT call_id, arrived_at, outcome, verdict, disposition FROM calls "
-                "WHERE caller = ? AND arrived_at < ? AND callback_of = '' ORDER BY arrived_at DESC LIMIT ?",
+                "WHERE caller = ? AND arrived_at < ? AND callback_of = '' "
+                "AND coalesce(json_extract(record, '$.withheld'), '') != 'yes' "
+                "ORDER BY arrived_at DESC LIMIT ?",
                 number,
                 arrived_at,
                 HISTORY_SHOWN,
@@ -181,7 +209,7 @@ async def _my_call(
     else:  # ended: what the record says
         view = {
             "call_id": call_id,
-            "caller": WITHHELD if record.get("withheld") else record.get("caller", ""),
+            "caller": privacy.shown(record.get("caller", ""), privacy.is_withheld(record)),
             "phase": "ended",
             "taker": record.get("taker"),
             "level": record.get("level", ""),
@@ -193,21 +221,23 @@ async def _my_call(
         }
     answered = first_at(record.get("timeline", []), "taker-answered")
     number = task.state.caller_number if task is not None else record.get("caller", "")  # the real one
+    withheld = task.state.withheld if task is not None else privacy.is_withheld(record)
     try:
         known = await reputation.reputation(number, now)
         rep: dict[str, Any] = {"prank_reports": known.prank, "blocked_until": known.blocked_until}
     except StoreUnavailable:
         rep = {"prank_reports": None, "blocked_until": None}
-    return {
+    mine = {
         **view,
         "ended": task is None,
         "answered_at": answered,
         "features": json.loads(record.get("features", "{}") or "{}"),
         "transcript": record.get("transcript", ""),
         "disposition": record.get("disposition") or None,
-        "history": await desk.history(engine, call_id, number, view["arrived_at"]),
+        "history": await desk.history(engine, call_id, number, view["arrived_at"], withheld),
         "reputation": rep,
     }
+    return privacy.masked(mine, number) if withheld else mine
 
 
 async def snapshot(
@@ -220,23 +250,36 @@ async def snapshot(
     timezone: str,
     now: float | None = None,
 ) -> dict[str, Any]:
+    """What `user` sees now: each part of FEED only if scope() grants its REST route."""
     now = time.time() if now is None else now
-    await shared.refresh(now)
-    wallboard = bool({Role.SUPERVISOR, Role.ENGINEER} & user.roles)
+    given = {part: scope(user, *route) for part, route in FEED.items()}
     agent = user.agent
-    return {
+    view: dict[str, Any] = {
         "type": "snapshot",
         "now": now,
         "timezone": timezone,
         "centre": engine.config.centre,
         "user": {"name": user.name, "roles": sorted(r.value for r in user.roles), "agent": agent},
-        "waiting": _waiting(engine, now) if wallboard else [],
-        "agents": _agents(engine, None if wallboard else agent),
-        "calls": [_call_view(t.state) for t in engine.calls.values()] if wallboard else [],
-        "kpis": shared.kpis if wallboard else None,
-        "callbacks": shared.callbacks if wallboard or agent else [],
-        "my_call": await _my_call(engine, store, reputation, desk, agent, now) if agent else None,
         "agencies": [{"id": a.id, "name": a.name} for a in engine.config.agencies],
         "dispositions": [d.value for d in Disposition],
         "pause_reasons": list(PAUSE_REASONS),
     }
+    if given["kpis"] or given["callbacks"]:
+        await shared.refresh(now)
+    if given["waiting"]:
+        view["waiting"] = _waiting(engine, now)
+    if given["agents"]:
+        view["agents"] = _agents(engine, None if given["agents"] is Scope.ALL else agent)
+    if given["calls"]:
+        mine = given["calls"] is Scope.OWN
+        calls = [t.state for t in engine.calls.values() if not mine or t.state.taker == agent]
+        view["calls"] = [_call_view(c) for c in calls]
+    if given["kpis"]:
+        view["kpis"] = shared.kpis
+    if given["callbacks"]:
+        view["callbacks"] = shared.callbacks
+    if given["screening"]:
+        view["screening"] = engine.screener.status() if engine.screener else {"running": False}
+    if given["my_call"] and agent:
+        view["my_call"] = await _my_call(engine, store, reputation, desk, agent, now)
+    return view

@@ -5,10 +5,14 @@
    counters tick from snapshot.now plus local elapsed time; the socket reconnects with a
    1 s backoff doubling to 10 s; a server rejection (WS error / HTTP 401) returns to the
    login form with its message. "#token=..." in the address (at load or on hashchange)
-   signs in and is removed from the address bar.
+   signs in when no session is open (or it is the open session's own token) and is
+   always removed from the address bar; a link with another user's token never switches
+   an open session: the page says to sign out first. Parts of the snapshot a role may not
+   see are absent (not empty): their panels are hidden. What is submitted carries no
+   "by": the server records the signed-in user.
    Stable hooks (browser tests): #login-form #token #signout #conn[data-state] #lang
    #clock #wallboard #desk #waiting #agents #calls #kpis [data-kpi] #chart-hour
-   #chart-answer #callbacks .callback-start .callback-taker #my-status #login #logout
+   #chart-answer #callbacks .callback-start .callback-taker #screening #my-status #login #logout
    #pause #pause-reason #unpause #my-call [data-disposition] [data-agency] #leave #toast. */
 
 import { applyStatic, getLang, setLang, t, tv } from "./i18n.js";
@@ -41,19 +45,25 @@ function serverNow() {
 
 // ---- sign-in -------------------------------------------------------------------------
 
-function readToken() {
+/** The token of a "#token=..." link, taken out of the address bar; null without one. */
+function takeLinkToken() {
   const match = location.hash.match(/(?:^#|&)token=([^&]*)/);
-  if (match) {
-    let token = match[1];
-    try {
-      token = decodeURIComponent(token);
-    } catch {
-      /* not %-encoded: take it as written */
-    }
-    sessionStorage.setItem(TOKEN_KEY, token);
-    history.replaceState(null, "", location.pathname + location.search);
+  if (!match) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1]; // not %-encoded: take it as written
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** May a link's token sign in? Not over another user's session open in this tab. */
+function linkAllowed(linked, open) {
+  if (open && linked !== open) {
+    toast(t("login.other_user"), "error");
+    return false;
+  }
+  return true;
 }
 
 function showLogin(message) {
@@ -202,7 +212,7 @@ function applyView() {
   const panel = $("callbacks-panel");
   const slot = document.querySelector(`.cb-slot[data-slot="${state.view}"]`);
   if (panel.parentElement !== slot) slot.appendChild(panel);
-  panel.hidden = false;
+  panel.hidden = !("callbacks" in state.snap); // not for this role
 }
 
 function render() {
@@ -331,14 +341,14 @@ function onClick(event) {
     const callId = snap.my_call.call_id;
     const label = button.textContent.trim();
     if (button.dataset.disposition) {
-      const body = { disposition: button.dataset.disposition, by: agent };
+      const body = { disposition: button.dataset.disposition };
       post(`/api/calls/${enc(callId)}/disposition`, body, `disp:${callId}`, t("ok.disposition", { what: label }), button);
     } else if (button.dataset.agency) {
-      const body = { agency: button.dataset.agency, by: agent };
+      const body = { agency: button.dataset.agency };
       const key = `agency:${callId}:${button.dataset.agency}`;
       post(`/api/calls/${enc(callId)}/agencies`, body, key, t("ok.agency", { what: label }), button);
     } else if (id === "leave") {
-      post(`/api/calls/${enc(callId)}/leave`, { by: agent }, `leave:${callId}`, t("ok.leave"), button);
+      post(`/api/calls/${enc(callId)}/leave`, undefined, `leave:${callId}`, t("ok.leave"), button);
     }
   }
 }
@@ -356,14 +366,18 @@ document.addEventListener("change", onChange);
 
 setLang(getLang());
 applyStatic();
-const initial = readToken();
-if (initial) startSession(initial);
-else showLogin("");
-// A "#token=..." typed (or set by a test) into an already open page starts a new session.
+// A session kept in this tab (a reload) wins over a link carrying another user's token.
+const stored = sessionStorage.getItem(TOKEN_KEY);
+const linked = takeLinkToken();
+const initial = linked && linkAllowed(linked, stored) ? linked : stored;
+if (initial) {
+  sessionStorage.setItem(TOKEN_KEY, initial);
+  startSession(initial);
+} else showLogin("");
+// A "#token=..." typed (or set by a test) into an open page signs in only if no one is.
 window.addEventListener("hashchange", () => {
-  if (!/(?:^#|&)token=/.test(location.hash)) return;
-  const token = readToken();
-  showLogin("");
+  const token = takeLinkToken();
+  if (!token || token === state.token || !linkAllowed(token, state.token)) return;
   sessionStorage.setItem(TOKEN_KEY, token);
   startSession(token);
 });

@@ -3,7 +3,9 @@
    Rules: a snapshot replaces the whole view, but a row is rebuilt only when its own data
    changed (a keyed patch), so an open <select> or focus survives the 1 s refresh; ticking
    cells carry data-since (server epoch) and are updated by tick(), never rebuilt for it;
-   test hooks (ids, data-* attributes, classes) are listed in dashboard.js. */
+   a part the snapshot leaves out (the role may not see it) hides its panel, an empty
+   part shows its "none" note; test hooks (ids, data-* attributes, classes) are listed
+   in dashboard.js. */
 
 import { DASH, badge, caller, chip, clockDuration, decimal, esc, flagBadges, percent, timeHM } from "./format.js";
 import { drawAnswerChart, drawHourChart } from "./charts.js";
@@ -261,20 +263,45 @@ function renderCallbacks(snap, ctx) {
   document.getElementById("callbacks-count").textContent = String(list.length);
 }
 
+function renderScreening(snap, lang) {
+  const s = snap.screening || {};
+  const recognizers = s.recognizers ? `${s.recognizers.busy} / ${s.recognizers.size}` : DASH;
+  const items = [
+    ["running", s.running ? t("value.True") : t("value.False")],
+    ["sessions", (s.sessions || []).length],
+    ["rtp_ports", (s.rtp_ports_in_use || []).length],
+    ["recognizers", recognizers],
+  ];
+  patch(document.getElementById("screening"), lang + JSON.stringify(items), () =>
+    items.map(([k, v]) => `<dt>${esc(t(`scr.${k}`))}</dt><dd data-screening="${k}">${esc(v)}</dd>`).join(""),
+  );
+}
+
+/** Show the panel of each part the snapshot holds; hide those this role is not given. */
+function showParts(snap) {
+  const parts = { "kpi-panel": "kpis", "charts-panel": "kpis", "waiting-panel": "waiting",
+    "calls-panel": "calls", "screening-panel": "screening" };
+  for (const [cls, part] of Object.entries(parts)) document.querySelector(`.${cls}`).hidden = !(part in snap);
+}
+
 /** Draw the wallboard and the callback list from a snapshot. ctx: {lang, busy, cbChoice}. */
 export function renderWallboard(snap, ctx) {
-  renderKpis(snap, ctx.lang);
-  renderWaiting(snap, ctx.lang);
+  showParts(snap);
+  if ("kpis" in snap) {
+    renderKpis(snap, ctx.lang);
+    drawHourChart(document.getElementById("chart-hour"), snap.kpis, snap.now, snap.timezone);
+    drawAnswerChart(document.getElementById("chart-answer"), snap.kpis);
+  }
+  if ("waiting" in snap) renderWaiting(snap, ctx.lang);
   renderAgents(snap, ctx.lang);
-  renderCalls(snap, ctx.lang);
-  drawHourChart(document.getElementById("chart-hour"), snap.kpis, snap.now, snap.timezone);
-  drawAnswerChart(document.getElementById("chart-answer"), snap.kpis);
-  renderCallbacks(snap, ctx);
+  if ("calls" in snap) renderCalls(snap, ctx.lang);
+  if ("screening" in snap) renderScreening(snap, ctx.lang);
+  if ("callbacks" in snap) renderCallbacks(snap, ctx);
 }
 
 /** Forget everything drawn (after signing out), so the next user starts clean. */
 export function clearViews() {
-  for (const sel of ["#kpis", "#agents", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#my-status", "#my-call"]) {
+  for (const sel of ["#kpis", "#agents", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#screening", "#my-status", "#my-call"]) {
     const el = document.querySelector(sel);
     el.innerHTML = "";
     meta.delete(el);

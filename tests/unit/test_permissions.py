@@ -1,0 +1,120 @@
+# One permission table (ivr.adapters.http.auth.RULES) for REST and the dashboard's feed:
+# every role against every REST route of the real app, and against every part of the
+# feed's snapshot; a part of the feed reaches exactly the roles its REST route serves.
+from __future__ import annotations
+
+import pytest
+
+from ivr.adapters.http.auth import RULES, Role, User
+from ivr.adapters.http.snapshot import FEED, DeskMemory, SharedFigures, snapshot
+from tests.unit.http_app import CALL_OTHER, CALL_OWN, TAKER, USERS, Api, api
+
+T, S, E, OP = "call-taker", "supervisor", "engineer", "operator"
+ROLES = (T, S, E, OP)
+# Who may call each route (the call taker: with their own agent and their own call).
+REST: dict[tuple[str, str], set[str]] = {
+    ("GET", "/api/agents"): {T, S, E, OP},
+    ("POST", "/api/agents/{agent}/login"): {T, S, OP},
+    ("POST", "/api/agents/{agent}/logout"): {T, S, OP},
+    ("POST", "/api/agents/{agent}/pause"): {T, S, OP},
+    ("POST", "/api/agents/{agent}/unpause"): {T, S, OP},
+    ("GET", "/api/queue"): {S, OP},
+    ("GET", "/api/screening"): {S, E, OP},
+    ("POST", "/api/config/reload"): {E, OP},
+    ("GET", "/api/calls/{call}"): {T, S, OP},
+    ("POST", "/api/calls/{call}/disposition"): {T, S, OP},
+    ("POST", "/api/calls/{call}/agencies"): {T, S, OP},
+    ("POST", "/api/calls/{call}/leave"): {T, S, OP},
+    ("GET", "/api/calls/{call}/recording"): {T, S, OP},
+    ("GET", "/api/reputation/{number}"): {S, OP},
+    ("POST", "/api/reputation/{number}/block"): {S, OP},
+    ("DELETE", "/api/reputation/{number}/block"): {S, OP},
+    ("GET", "/api/blocks/audit"): {S, OP},
+    ("GET", "/api/history"): {S, OP},
+    ("GET", "/api/kpis"): {S, OP},
+    ("GET", "/metrics"): {S, E, OP},
+    ("GET", "/api/callbacks"): {T, S, OP},
+    ("POST", "/api/callbacks/{call}"): {T, S, OP},
+}
+# What each role finds in the feed's snapshot (beside type, user, agencies, ...).
+FEED_PARTS: dict[str, set[str]] = {
+    T: {"agents", "calls", "callbacks", "my_call"},
+    S: {"waiting", "agents", "calls", "kpis", "callbacks", "screening"},
+    E: {"agents", "screening"},
+    OP: {"waiting", "agents", "calls", "kpis", "callbacks", "screening"},
+}
+
+
+def concrete(path: str, agent: str = TAKER, call: str = CALL_OWN) -> str:
+    return path.replace("{agent}", agent).replace("{call}", call).replace("{number}", "081200000009")
+
+
+async def status_of(app: Api, role: str, method: str, path: str) -> int:
+    # "[]" is no body model: a route that reads its body answers 400 once it let the user in
+    response = await app.client.request(method, path, data=b"[]", headers=app.auth(role))
+    if response.status in (401, 403):
+        assert "error" in await response.json()
+    return response.status
+
+
+async def feed_of(app: Api, role: str) -> dict[str, object]:
+    user = USERS[role][1]
+    shared = SharedFigures(app.engine, app.reputation, "Asia/Makassar")
+    return await snapshot(
+        user, app.engine, app.store, app.reputation, shared, DeskMemory(), "Asia/Makassar", 5.0
+    )
+
+
+def test_the_expected_table_covers_every_route_and_every_part() -> None:
+    assert set(REST) == set(RULES) - {("GET", "/api/live")}
+    assert set(FEED) == set().union(*FEED_PARTS.values())
+    assert all(route in REST for route in FEED.values())
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_each_role_reaches_exactly_its_routes(role: str) -> None:
+    async with api() as app:
+        for (method, path), allowed in REST.items():
+            status = await status_of(app, role, method, concrete(path))
+            assert (status == 403) == (role not in allowed), (role, method, path, status)
+            assert status not in (401, 500), (role, method, path, status)
+
+
+async def test_a_call_taker_reaches_no_other_takers_status_or_calls() -> None:
+    async with api() as app:
+        for method, path in REST:
+            if "{agent}" in path or ("{call}" in path and not path.startswith("/api/callbacks")):
+                status = await status_of(app, T, method, concrete(path, "taker02", CALL_OTHER))
+                assert status == 403, (method, path, status)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_each_role_gets_the_feed_parts_of_the_routes_it_may_call(role: str) -> None:
+    async with api() as app:
+        view = await feed_of(app, role)
+        given = {part for part in FEED if part in view}
+        assert given == FEED_PARTS[role]
+        for part, (method, path) in FEED.items():  # the feed follows REST, part by part
+            allowed = await status_of(app, role, method, concrete(path)) != 403
+            expected = allowed and (part != "my_call" or USERS[role][1].agent is not None)
+            assert (part in view) == expected, (role, part)
+
+
+async def test_the_feed_gives_each_role_its_share_of_agents_and_calls() -> None:
+    async with api() as app:
+        taker = await feed_of(app, T)
+        assert [a["id"] for a in taker["agents"]] == [TAKER]  # type: ignore[index]
+        assert [c["call_id"] for c in taker["calls"]] == [CALL_OWN]  # type: ignore[attr-defined]
+        assert taker["my_call"]["call_id"] == CALL_OWN  # type: ignore[index]
+        engineer = await feed_of(app, E)
+        assert len(engineer["agents"]) == 20  # type: ignore[arg-type]
+        assert "081200000001" not in str(engineer)  # no caller's number reaches an engineer
+        supervisor = await feed_of(app, S)
+        assert {c["call_id"] for c in supervisor["calls"]} == {CALL_OWN, CALL_OTHER}  # type: ignore[attr-defined]
+
+
+def test_the_audit_names_the_signed_in_user() -> None:
+    assert USERS[T][1].who == TAKER
+    assert USERS[S][1].who == "ketua-regu"
+    assert USERS[OP][1].who == "operator"
+    assert User("x", frozenset({Role.ENGINEER})).who == "x"
