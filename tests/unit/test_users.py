@@ -75,3 +75,13 @@ def test_users_hash_refuses_a_weak_token_and_hashes_a_random_one() -> None:
     token = secrets.token_urlsafe(24)
     done = users_hash(token)
     assert done.returncode == 0 and done.stdout.strip() == token_hash(token), done.stderr
+
+
+def test_a_users_file_with_aliases_is_refused_at_once(tmp_path: Path) -> None:
+    """The users file is read with the centre file's bounds: nested aliases never expand."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    path = tmp_path / "users.yaml"
+    path.write_text("\n".join(lines) + "\nusers: []\n")
+    with pytest.raises(UsersInvalid, match=r"users.yaml:2: alias \*a0 refused"):
+        load_users(path, ADMIN, development=True)

@@ -12,7 +12,8 @@ The token in IVR_API_TOKEN is the operators' own key, with every role (tools, te
 Rules:
 - Users come from IVR_USERS_FILE (YAML): name, role, the agent of a call taker, and the
   SHA-256 of their token (the token itself is never stored); `python -m ivr users hash`
-  prints the hash of a token (and refuses a weak one). The file is validated at start; a
+  prints the hash of a token (and refuses a weak one). The file is read with the bounds
+  of the centre file (no aliases, size, depth) and validated at start; a
   bad file stops the app with every problem named, a weak token (ivr/secret_rules.py)
   too outside development mode.
 - Every request but /api/health, /api/openapi.json and the dashboard's static page must
@@ -48,6 +49,7 @@ from pydantic import (
 )
 
 from ivr.adapters.http.replies import error
+from ivr.config.bounded_yaml import YamlRefused, load_yaml
 from ivr.secret_rules import weak_hash_reason
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -117,7 +119,9 @@ def load_users(path: Path | None, admin_token: str, development: bool = False) -
     if path is None:
         return users
     try:
-        parsed = UsersFile.model_validate(yaml.safe_load(path.read_text()) or {})
+        parsed = UsersFile.model_validate(load_yaml(path.read_text())[0] or {})
+    except YamlRefused as exc:
+        raise UsersInvalid(f"{path}:{exc.line}: {exc.message}") from exc
     except (OSError, yaml.YAMLError) as exc:
         raise UsersInvalid(f"{path}: {exc}") from exc
     except ValidationError as exc:
