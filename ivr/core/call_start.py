@@ -24,20 +24,25 @@ def _arrival(event: ev.CallArrived) -> dict[str, str]:
     return detail | ({"withheld": "yes"} if event.withheld else {})
 
 
-def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
-    if event.greeted:
-        return _greeted(event, now, policy)
-    call = Call(
+def _call(event: ev.CallArrived | ev.CallAdopted, phase: Phase, policy: CallPolicy, since: float) -> Call:
+    pinned = event.pinned if isinstance(event, ev.CallArrived) else False
+    return Call(
         event.call_id,
         event.caller_number,
         event.dialled,
-        Phase.ANSWERING,
+        phase,
         policy,
         event.level,
-        arrived_at=now,
-        pinned=event.pinned,
+        arrived_at=since,
+        pinned=pinned,
         withheld=event.withheld,
     )
+
+
+def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
+    if event.greeted:
+        return _greeted(event, now, policy)
+    call = _call(event, Phase.ANSWERING, policy, now)
     return call, [
         timeline(call, "arrived", now, **_arrival(event)),
         cmd.Answer(call.call_id),
@@ -46,17 +51,7 @@ def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
 
 def _greeted(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
     since = event.arrived_at if event.arrived_at is not None else now
-    call = Call(
-        event.call_id,
-        event.caller_number,
-        event.dialled,
-        Phase.WAITING,
-        policy,
-        event.level,
-        arrived_at=since,
-        pinned=event.pinned,
-        withheld=event.withheld,
-    )
+    call = _call(event, Phase.WAITING, policy, since)
     recording = [cmd.StartRecording(call.call_id, call.call_id)] if policy.record_calls else []
     return call, [
         timeline(call, "arrived", since, **_arrival(event)),
@@ -70,16 +65,7 @@ def _greeted(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
 def adopt(event: ev.CallAdopted, now: float, policy: CallPolicy) -> Result:
     """A caller found in Asterisk after a (re)connect that no task owns."""
     since = event.arrived_at if event.arrived_at is not None else now
-    call = Call(
-        event.call_id,
-        event.caller_number,
-        event.dialled,
-        Phase.ANSWERING,
-        policy,
-        event.level,
-        since,
-        withheld=event.withheld,
-    )
+    call = _call(event, Phase.ANSWERING, policy, since)
     who = event.taker or event.overflow_target or ""
     note: cmd.Command = timeline(call, "adopted", now, answered=str(event.answered), taker=who)
     if not event.recorded:  # arrived while events were not flowing: its record starts here
