@@ -1,4 +1,5 @@
-"""Command line: `python -m ivr run` starts the control plane; `python -m ivr timeline`
+"""Command line: `python -m ivr run` starts the control plane; `python -m ivr watchdog`
+its watchdog (`watchdog status` prints the watchdog's last status); `python -m ivr timeline`
 prints a call's record and timeline from Redis; `python -m ivr config check FILE`
 validates a command-centre configuration; `python -m ivr users hash` prints the hash of a
 token read from standard input, refusing a weak one (ivr/secret_rules.py).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -159,10 +161,38 @@ def _apply_config(file: Path | None, etc: Path | None, no_reload: bool) -> int:
     return 0
 
 
+def _watchdog(action: str) -> int:
+    from ivr.adapters.watchdog_status import read_status
+    from ivr.settings import WatchdogSettings
+    from ivr.watchdog import run as run_watchdog
+
+    if action == "status":
+        path = Path(os.environ.get("IVR_WATCHDOG_STATUS", "/var/lib/ivr112/watchdog.json"))
+        status = read_status(path)
+        if status is None:
+            print(f"no watchdog status at {path} (IVR_WATCHDOG_STATUS)", file=sys.stderr)
+            return 1
+        print(json.dumps(status, indent=2))
+        return 0
+    from ivr.adapters.log_hygiene import install as install_logging
+
+    settings = _settings(WatchdogSettings)
+    install_logging(settings.log_level)
+    asyncio.run(run_watchdog(settings))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ivr", description="Kendari 112 control plane")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the control plane (settings from IVR_* environment variables)")
+    watchdog = sub.add_parser(
+        "watchdog",
+        help="run the watchdog: stranded callers to the native queue when the control plane is gone",
+    )
+    watchdog.add_argument(
+        "action", nargs="?", choices=["run", "status"], default="run", help="status: print its last status"
+    )
     show = sub.add_parser("timeline", help="print a call's timeline (default: the latest call)")
     show.add_argument("call_id", nargs="?")
     show.add_argument("--json", action="store_true", help="print the whole record as JSON")
@@ -201,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         return _apply_config(args.file, args.asterisk_etc, args.no_reload)
     if args.command == "config":
         return _check_config(args.file)
+    if args.command == "watchdog":
+        return _watchdog(args.action)
     if args.command == "run":
         from ivr.adapters.log_hygiene import install as install_logging
         from ivr.app import run

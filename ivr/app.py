@@ -5,7 +5,9 @@ SIGHUP and POST /api/config/reload re-read the configuration off the event loop,
 time (an invalid file is refused, the old one stays); Redis and ARI being
 unreachable at start are retried with log lines, never a crash; on SIGTERM/SIGINT,
 callers not yet connected are handed to the dialplan's native queue and connected
-calls stay up (the next start adopts them); a crash leaves everything to adoption.
+calls stay up (the next start adopts them); a crash leaves everything to adoption
+(and, past its grace time, to the watchdog). Under systemd it reports READY once
+reconciled and sends heartbeats from its event loop (a hang is restarted).
 Files it creates are its owner's only (umask 077); no secret is logged (the Redis URL holds none).
 """
 
@@ -37,6 +39,7 @@ from ivr.adapters.speech.recognizers import RecognizerPool, load_model
 from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
+from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.config.acd_policy import agency_policies, screening_policy
 from ivr.config.asterisk_centre import CentreEndpointsInvalid
 from ivr.config.loader import ConfigInvalid
@@ -250,6 +253,7 @@ async def run(settings: Settings) -> None:
                 users,
                 reload,
                 timezone=settings.timezone,
+                watchdog_status=settings.watchdog_status,
             )
         )
         await api.setup()
@@ -280,9 +284,14 @@ async def run(settings: Settings) -> None:
             except (AriError, AriUnavailable) as exc:
                 log.warning("ARI event filter not set, Asterisk sends every event: %s", exc)
             await engine.on_connected()
+            notify("READY=1")  # systemd: up once it has reconciled with Asterisk
 
         runner = asyncio.create_task(events.run(engine.on_event, connected), name="ari-events")
+        beating = asyncio.create_task(
+            heartbeat(), name="systemd-heartbeat"
+        )  # from this loop: a hang stops it
         await stop.wait()
+        notify("STOPPING=1")
         waiting = sum(t.state.phase in HANDED_OVER_ON_STOP for t in engine.calls.values())
         log.info(
             "stopping: %d waiting callers go to the native queue, %d connected calls stay up",
@@ -294,7 +303,8 @@ async def run(settings: Settings) -> None:
             watch.close()
         runner.cancel()
         cleanup.cancel()
-        await asyncio.gather(runner, cleanup, return_exceptions=True)
+        beating.cancel()
+        await asyncio.gather(runner, cleanup, beating, return_exceptions=True)
         await api.cleanup()
     await redis_client.aclose()
     if engine.archive is not None:

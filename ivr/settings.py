@@ -1,9 +1,10 @@
-"""Control-plane settings, from the environment (prefix IVR_) or a .env file.
+"""Settings of the control plane, its tools and its watchdog, from the environment
+(prefix IVR_) or a .env file.
 
 Rules: validated once at start with ranges; a missing or invalid setting stops the app
 with a message naming the environment variable and what is wrong. The ARI password
 and the API token have no default, and outside development mode (IVR_DEVELOPMENT)
-every secret (ARI, API, AMI, Redis) must pass ivr/secret_rules.py (16 characters or
+every secret (ARI, API, AMI, the watchdog's AMI, Redis) must pass ivr/secret_rules.py (16 characters or
 more, not a default, not built from common words, walks or runs): a centre never runs on
 a guessable secret. Secrets are SecretStr and never echoed; the Redis password
 (IVR_REDIS_PASSWORD) is kept out of IVR_REDIS_URL so that the URL can be shown.
@@ -108,19 +109,13 @@ class Settings(StoreSettings):
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
     screening_slots: int = Field(12, ge=0, le=500)  # concurrent screenings; more calls go unscreened
+    # The watchdog's status file (its last hand-over), shown in /api/health when it exists.
+    watchdog_status: Path = Path("/var/lib/ivr112/watchdog.json")
 
     @field_validator("ari_password", "api_token", "ami_password", "redis_password")
     @classmethod
     def _no_default_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if value is None or info.data.get("development"):
-            return value
-        reason = weakness(value.get_secret_value())
-        if reason is not None:
-            raise ValueError(
-                f"a default or guessable secret is refused outside development mode (IVR_DEVELOPMENT=true): "
-                f"{reason}"
-            )
-        return value
+        return _strong(value, info)
 
     @property
     def rtp_port_range(self) -> tuple[int, int]:
@@ -134,6 +129,42 @@ class Settings(StoreSettings):
         if not 1024 <= int(low) <= int(high) <= 65535:
             raise ValueError(f"'{value}' is not a range low-high of ports between 1024 and 65535")
         return value
+
+
+class WatchdogSettings(StoreSettings):
+    """What the watchdog needs (python -m ivr watchdog): its own AMI user, the control
+    plane's health URL, and Redis (optional) for the records of the callers it hands over.
+    Nothing of the control plane's secrets."""
+
+    ari_app: str = Field("ivr112", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    ami_host: str = Field("127.0.0.1", pattern=r"^[0-9a-zA-Z.:-]+$")
+    ami_port: int = Field(5038, ge=1, le=65535)
+    watchdog_ami_user: str = Field("ivr112-watchdog", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    watchdog_ami_password: SecretStr = Field(min_length=8)
+    watchdog_health_url: str = Field("http://127.0.0.1:8112/api/health", pattern=r"^https?://\S+$")
+    # Long enough for a restarted control plane to adopt its calls; callers wait this long.
+    watchdog_grace_seconds: float = Field(5.0, ge=1, le=120)
+    watchdog_check_seconds: float = Field(0.5, ge=0.1, le=5)  # between health checks
+    watchdog_status: Path = Path("/var/lib/ivr112/watchdog.json")
+    watchdog_records: bool = True  # close the records of the callers it hands over (Redis)
+
+    @field_validator("watchdog_ami_password", "redis_password")
+    @classmethod
+    def _no_default_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        return _strong(value, info)
+
+
+def _strong(value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+    """A secret outside development mode must not be guessable (ivr/secret_rules.py)."""
+    if value is None or info.data.get("development"):
+        return value
+    reason = weakness(value.get_secret_value())
+    if reason is not None:
+        raise ValueError(
+            f"a default or guessable secret is refused outside development mode (IVR_DEVELOPMENT=true): "
+            f"{reason}"
+        )
+    return value
 
 
 SettingsT = TypeVar("SettingsT", bound=StoreSettings)

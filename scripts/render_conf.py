@@ -6,8 +6,10 @@ Rules kept here:
   replaced from the environment (defaults below); an unknown placeholder is an error
   naming the file and line, never an empty value.
 - Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD (the AMI
-  secret from IVR_AMI_PASSWORD) or from a random secret kept (mode 0600, folder 0700) in
-  the state folder. They are written to ari_users.conf and manager_users.conf in the destination only.
+  secrets from IVR_AMI_PASSWORD and, for the watchdog's own AMI user, from
+  IVR_WATCHDOG_AMI_PASSWORD) or from a random secret kept (mode 0600, folder 0700) in the
+  state folder. They are written to ari_users.conf and manager_users.conf in the
+  destination only. AMI users may connect from loopback only.
 - The centre's phones and agencies (centre/*.conf, with each phone's SIP password) are
   not rendered here: the control plane generates them from queue/*.yaml afterwards
   (`python -m ivr config apply`).
@@ -85,9 +87,18 @@ def main() -> None:
     )
     ami_user = os.environ.get("IVR_AMI_USER", "ivr112")
     ami_password = os.environ.get("IVR_AMI_PASSWORD") or stored_secret(state, "ami_password")
+    # The watchdog moves stranded callers out of Stasis (Redirect, Hangup: class "call"),
+    # so it has a user of its own; the control plane needs no "call" rights.
+    watchdog_user = os.environ.get("IVR_WATCHDOG_AMI_USER", "ivr112-watchdog")
+    watchdog_password = os.environ.get("IVR_WATCHDOG_AMI_PASSWORD") or stored_secret(
+        state, "watchdog_ami_password"
+    )
+    loopback = "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
     (tmp / "manager_users.conf").write_text(
-        f"[{ami_user}]\nsecret = {ami_password}\ndeny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
-        "read = system,reporting\nwrite = system,reporting\n"
+        f"[{ami_user}]\nsecret = {ami_password}\n{loopback}"
+        "read = system,reporting\nwrite = system,reporting\n\n"
+        f"[{watchdog_user}]\nsecret = {watchdog_password}\n{loopback}"
+        "read = system,call,reporting\nwrite = system,call,reporting\n"
     )
     for path in tmp.iterdir():
         path.chmod(0o640)

@@ -6,7 +6,9 @@ Keys (prefix configurable, default "ivr"):
   {p}:calls               sorted set: call id by arrival time
 Rules: the store records decisions, it never makes them; a Redis outage is logged and
 costs the record, never the call (callers of this class catch StoreUnavailable).
-Records are kept for retention_days (default 30), then expire.
+Records are kept for retention_days (default 30), then expire. A call ends once: an
+'ended' entry for a record that already has one is dropped (the watchdog and a control
+plane back from a hang may both close a handed-over call).
 """
 
 from __future__ import annotations
@@ -54,12 +56,14 @@ class CallStore:
             raise StoreUnavailable(str(exc)) from exc
 
     async def append(self, call_id: str, entry: str, at: float, detail: dict[str, str]) -> None:
-        """Append a timeline entry; 'arrived' creates the record, 'ended' closes it."""
+        """Append a timeline entry; 'arrived' creates the record, 'ended' closes it (once)."""
         item = json.dumps({"at": at, "entry": entry, **detail})
         fields = {k: v for k, v in detail.items() if k in RECORD_FIELDS and v}
         if entry in ("arrived", "ended"):
             fields[f"{entry}_at"] = repr(at)
         try:
+            if entry == "ended" and not await self._redis.hsetnx(self._key(call_id), "ended_at", repr(at)):
+                return  # ended already: the first ending stands
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.rpush(self._key(call_id, ":timeline"), item)
                 if fields:

@@ -16,7 +16,9 @@ Rules:
 - Fail open: a greeting that fails or never reports its end still moves the caller
   on to a call taker; when the control plane stops on purpose, a caller not yet
   connected is handed to the dialplan's native queue, a connected call stays as it is
-  (the next start adopts it).
+  (the next start adopts it). A caller that leaves the application alive (the watchdog
+  handed it to the native queue while the control plane was gone or hung) is let go:
+  the call ends handed-to-fallback, the caller is never hung up or taken back.
 """
 
 from __future__ import annotations
@@ -307,6 +309,20 @@ def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
     )
 
 
+def _taken_over(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """The caller left our application alive (the watchdog handed it to the native queue
+    while we were gone or hung): let go of it without a fight. Our own legs go, the
+    caller stays where it is; its recording goes on to the end."""
+    return end(
+        call,
+        Outcome.HANDED_TO_FALLBACK,
+        now,
+        "watchdog",
+        *hangup_leg(call),
+        cmd.ToAcd(acd.CallerLeft(call.call_id)),
+    )
+
+
 def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
     return end(
         call,
@@ -323,6 +339,7 @@ def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 _HAND_OVER = Transition(_hand_over, (Phase.ENDED,))
+_TAKEN_OVER = Transition(_taken_over, (Phase.ENDED,))
 _STRAY = Transition(_stray_leg, ())
 
 TRANSITIONS: dict[Phase, dict[str, Transition]] = {
@@ -331,6 +348,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "CommandFailed:Answer": Transition(_answer_failed, (Phase.ENDED,)),
         "CallerHungUp": Transition(_abandoned_in_greeting, (Phase.ENDED,)),
         "ShutdownRequested": _HAND_OVER,
+        "CallerLeftApp": _TAKEN_OVER,
     },
     Phase.GREETING: {
         **screening.before_answer_events(Phase.GREETING),
@@ -340,6 +358,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "CommandFailed:PlayPrompt": Transition(_to_waiting("greeting-failed"), (Phase.WAITING,)),
         "CallerHungUp": Transition(_abandoned_in_greeting, (Phase.ENDED,)),
         "ShutdownRequested": _HAND_OVER,
+        "CallerLeftApp": _TAKEN_OVER,
     },
     Phase.WAITING: {
         **screening.before_answer_events(Phase.WAITING),
@@ -349,6 +368,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "TakerAnswered": _STRAY,
         "CallerHungUp": Transition(_abandoned_waiting, (Phase.ENDED,)),
         "ShutdownRequested": _HAND_OVER,
+        "CallerLeftApp": _TAKEN_OVER,
     },
     Phase.OFFERED: {
         **screening.before_answer_events(Phase.OFFERED),
@@ -358,6 +378,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         f"TimerFired:{REASSURE}": Transition(_reassure, (Phase.OFFERED,)),
         "CallerHungUp": Transition(_abandoned_offered, (Phase.ENDED,)),
         "ShutdownRequested": _HAND_OVER,
+        "CallerLeftApp": _TAKEN_OVER,
     },
     Phase.CONNECTING: {
         **screening.AFTER_ANSWER_EVENTS,
@@ -366,17 +387,20 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         "TakerLegEnded": Transition(_connect_failed, (Phase.WAITING,)),
         "CommandFailed:ConnectParties": Transition(_connect_failed, (Phase.WAITING,)),
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
+        "CallerLeftApp": Transition(_caller_ended, (Phase.ENDED,)),
     },
     Phase.CONNECTED: {
         **screening.AFTER_ANSWER_EVENTS,
         **agencies.CONNECTED_EVENTS,
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
+        "CallerLeftApp": Transition(_caller_ended, (Phase.ENDED,)),
         "TakerLegEnded": Transition(_taker_ended, (Phase.ENDED, Phase.WITH_AGENCY)),
         "TakerAnswered": _STRAY,
     },
     Phase.WITH_AGENCY: {
         **agencies.WITH_AGENCY_EVENTS,
         "CallerHungUp": Transition(_caller_ended, (Phase.ENDED,)),
+        "CallerLeftApp": Transition(_caller_ended, (Phase.ENDED,)),
         "TakerAnswered": _STRAY,
     },
     Phase.ENDED: {

@@ -80,6 +80,15 @@ class CallerHungUp:
 
 
 @dataclass(frozen=True)
+class CallerLeftApp:
+    """The caller's channel left our application alive, without hanging up: something
+    outside the control plane (the watchdog, while we were gone or hung) moved it on to
+    the dialplan's native queue."""
+
+    call_id: str
+
+
+@dataclass(frozen=True)
 class TimerFired:
     call_id: str
     name: str
@@ -222,6 +231,7 @@ CallEvent = (
     | TakerLegEnded
     | PartiesConnected
     | CallerHungUp
+    | CallerLeftApp
     | TimerFired
     | ShutdownRequested
     | CommandFailed

@@ -1,7 +1,9 @@
 """What to do after a (re)connect, from what Asterisk holds and what we believe.
 
 Rules (Asterisk decides whether a channel exists; we decide what it is for):
-- A call we track whose caller channel is gone: the caller hung up while we were away.
+- A call we track whose caller channel is gone: the caller hung up while we were away;
+  one whose caller channel is no longer in our app (the watchdog handed it to the
+  native queue): it left us, and is never taken back.
 - A call we track whose call-taker leg is gone: that leg ended.
 - A caller channel in our Stasis app that no task owns is adopted: as connected if it
   shares one of our bridges with its call-taker leg, otherwise back to waiting (or to
@@ -58,6 +60,8 @@ def plan(
     for call_id, call in known.items():
         if call_id not in present:
             result.post.append((call_id, ev.CallerHungUp(call_id)))
+        elif not _is_our_caller(present[call_id], app):  # moved on (the watchdog): let go
+            result.post.append((call_id, ev.CallerLeftApp(call_id)))
         elif (
             call.taker_channel
             and call.taker_channel not in present

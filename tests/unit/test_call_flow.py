@@ -360,6 +360,36 @@ def test_shutdown_hands_unconnected_caller_to_native_queue(phase: Phase, expecte
     assert actions(commands) == [*expected, cmd.FinishCall(CALL, Outcome.HANDED_TO_FALLBACK)]
 
 
+@pytest.mark.parametrize(
+    ("phase", "expected"),
+    [
+        (Phase.ANSWERING, [LEFT]),
+        (Phase.GREETING, [LEFT]),
+        (Phase.WAITING, [LEFT]),
+        (Phase.OFFERED, [cmd.Hangup(LEG1), LEFT]),
+    ],
+)
+def test_a_caller_the_watchdog_took_over_is_let_go_never_hung_up(
+    phase: Phase, expected: list[cmd.Command]
+) -> None:
+    """Back from a hang (or a lost connection), the control plane finds its caller moved to
+    the native queue: it ends the call handed-to-fallback, drops its own leg, and neither
+    hangs up the caller nor sends it anywhere."""
+    call, commands = run(reach(phase), (300.0, ev.CallerLeftApp(CALL)))
+    assert call.outcome is Outcome.HANDED_TO_FALLBACK
+    assert actions(commands) == [*expected, cmd.FinishCall(CALL, Outcome.HANDED_TO_FALLBACK)]
+    assert not any(isinstance(c, cmd.Hangup) and c.channel_id == CALL for c in commands)
+    assert not any(isinstance(c, cmd.ContinueInDialplan) for c in commands)
+    ended = [c for c in commands if isinstance(c, cmd.RecordTimeline) and c.entry == "ended"]
+    assert ended[0].detail == {"by": "watchdog", "outcome": "handed-to-fallback"}
+
+
+def test_a_hang_up_then_the_app_left_is_one_ending() -> None:
+    """A real hang-up is reported before StasisEnd: the call ends once, as abandoned."""
+    call, _ = run(reach(Phase.WAITING), (300.0, ev.CallerHungUp(CALL)))
+    assert run(call, (300.1, ev.CallerLeftApp(CALL))) == (call, [])
+
+
 @pytest.mark.parametrize("phase", [Phase.CONNECTING, Phase.CONNECTED])
 def test_shutdown_leaves_a_connecting_or_connected_call_up(phase: Phase) -> None:
     before = reach(phase)

@@ -70,6 +70,17 @@ def test_tracked_call_whose_caller_vanished_hangs_up() -> None:
     assert (result.adopt, result.hangup, result.destroy_bridges) == ([], [], [])
 
 
+def test_tracked_call_whose_caller_went_on_to_the_native_queue_is_let_go_and_not_adopted() -> None:
+    """The watchdog moved it out of our app while we were hung: never taken back."""
+    in_queue = DialplanCEP(context="emergency", exten="112", priority=20, app_name="Queue",
+                           app_data="takers-fallback,r")  # fmt: skip
+    queued = caller("5.5").model_copy(update={"dialplan": in_queue})
+    other = queued.model_copy(update={"id": "6.6"})  # handed over while we were down: not ours either
+    result = plan({"5.5": tracked("5.5", Phase.WAITING)}, [queued, other], [], APP)
+    assert result.post == [("5.5", ev.CallerLeftApp("5.5"))]
+    assert (result.adopt, result.hangup, result.destroy_bridges) == ([], [], [])
+
+
 @pytest.mark.parametrize("phase", [Phase.OFFERED, Phase.CONNECTING, Phase.CONNECTED])
 def test_tracked_call_whose_taker_leg_vanished_gets_leg_ended(phase: Phase) -> None:
     known = {"3.3": tracked("3.3", phase, "3.3-t1")}

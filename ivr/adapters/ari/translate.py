@@ -3,7 +3,9 @@
 Rules: pure mapping, no call-handling decisions; an ARI event that concerns no call of
 ours maps to nothing. ChannelHangupRequest, StasisEnd and ChannelDestroyed all mean "this leg
 is gone" (the first arrives before the PlaybackFinished of an interrupted prompt);
-the core ignores the duplicates. A caller's keys are CallerDtmf, a connected call taker's
+the core ignores the duplicates. For a caller, StasisEnd is CallerLeftApp: after a
+hang-up it comes second and is ignored, alone it means the caller left the application
+alive (the watchdog moved it to the native queue). A caller's keys are CallerDtmf, a connected call taker's
 TakerDtmf; an agency leg answering is AgencyAnswered, its announcement ending
 AgencyAnnounced, its end AgencyLegEnded; a callback's callee leg CalleeAnswered and
 CalleeLegEnded. The screener's and recorder's channels only
@@ -93,7 +95,10 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
         case ari.ChannelHangupRequest(channel=channel):
             return _leg_gone(channel, "hangup")  # the first sign, before playbacks stop
         case ari.StasisEnd(channel=channel):
-            return _leg_gone(channel, "hangup")
+            gone = _leg_gone(channel, "hangup")
+            # A caller leaving the app alive (no hang-up reported first: the watchdog moved
+            # it to the dialplan); after a hang-up the call has ended and this is ignored.
+            return [ev.CallerLeftApp(channel.id)] if gone == [ev.CallerHungUp(channel.id)] else gone
         case ari.ChannelDestroyed(channel=channel, cause_txt=cause):
             return _leg_gone(channel, cause or "hangup")
         case ari.ChannelDtmfReceived(channel=channel, digit=digit):

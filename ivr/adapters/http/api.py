@@ -9,7 +9,7 @@ browser security headers (headers.py); changes go
 through the ACD exactly like feature codes from a phone; a configuration that does not
 validate is refused (422, every problem listed) and the running one stays.
 
-  GET  /api/health                      liveness and alarms (no token)
+  GET  /api/health                      liveness, ARI, alarms, last hand-over (no token; health.py)
   GET  /api/openapi.json                this API's OpenAPI document (no token)
   GET  /api/agents                      every call taker: declared status, activity, reachability
   POST /api/agents/{id}/login|logout|unpause
@@ -40,9 +40,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -52,6 +51,7 @@ from ivr.adapters.http.auth import SCOPE, USER, Role, Scope, User, authenticator
 from ivr.adapters.http.callback_api import CallbackBody, add_callback_routes
 from ivr.adapters.http.dashboard import add_dashboard_routes
 from ivr.adapters.http.headers import add_security_headers
+from ivr.adapters.http.health import add_health_route
 from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.live_call_api import AgencyBody, add_live_call_routes
 from ivr.adapters.http.openapi import document
@@ -70,10 +70,6 @@ class PauseBody(BaseModel):
     reason: str = Field(min_length=1, max_length=60)
 
 
-def _clock_time(at: float, timezone: str) -> str:
-    return datetime.fromtimestamp(at, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
 def build_api(
     engine: Engine,
     store: CallStore,
@@ -82,6 +78,7 @@ def build_api(
     reload: Callable[[], Awaitable[dict[str, Any]]],
     clock: Callable[[], float] = time.time,
     timezone: str = "Asia/Makassar",
+    watchdog_status: Path | None = None,
 ) -> web.Application:
     async def taker_of_call(call_id: str) -> str | None:
         task = engine.calls.get(call_id)
@@ -107,13 +104,6 @@ def build_api(
             "missed_in_a_row": agent.missed_in_a_row,
             "phone": engine.phones.get(agent.endpoint),  # PJSIP contact status (AMI), when known
         }
-
-    async def health(request: web.Request) -> web.Response:
-        alarms = [engine.recorder.alarm] if engine.recorder and engine.recorder.alarm else []
-        if engine.writes.failing:
-            alarms.append(f"records held in memory ({engine.writes.held}): {engine.writes.failing}")
-        alarms += [f"{a.text} ({_clock_time(a.at, timezone)})" for a in engine.agency_contacts.alarms()]
-        return web.json_response({"status": "ok", "calls": len(engine.calls), "alarms": alarms})
 
     async def agents(request: web.Request) -> web.Response:
         user: User = request[USER]
@@ -189,7 +179,7 @@ def build_api(
 
     app = web.Application(middlewares=[authenticator(users, taker_of_call)])
     add_security_headers(app)
-    app.router.add_get("/api/health", health)
+    add_health_route(app, engine, timezone, watchdog_status, clock)
     app.router.add_get("/api/agents", agents)
     app.router.add_post("/api/agents/{agent}/login", simple(acd.AgentLoggedIn))
     app.router.add_post("/api/agents/{agent}/logout", simple(acd.AgentLoggedOut))

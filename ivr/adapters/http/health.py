@@ -1,0 +1,67 @@
+"""GET /api/health: is the control plane alive and connected, and what needs a person.
+
+Rules: open (no token; nothing secret in it); answers at once from memory and one small
+local file, so the watchdog and health checks can rely on its answer time; "ari" says
+whether the control plane is connected to Asterisk (the watchdog hands the callers over
+when it is not, for its grace time); alarms are sentences a supervisor can act on: the
+recordings folder, records held while Redis is away, an agency phone whose contact
+changed, and the watchdog's last hand-over of callers (shown for ALARM_HOURS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from ivr.adapters.watchdog_status import read_status
+from ivr.engine.engine import Engine
+
+ALARM_HOURS = 24
+
+
+def clock_time(at: float, timezone: str) -> str:
+    return datetime.fromtimestamp(at, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _handover_alarm(last: dict[str, Any] | None, now: float, timezone: str) -> list[str]:
+    if not last or now - float(last.get("at", 0)) > ALARM_HOURS * 3600:
+        return []
+    return [
+        f"the watchdog handed {last.get('callers', 0)} callers to the native queue at "
+        f"{clock_time(float(last['at']), timezone)} (control plane: {last.get('reason', 'gone')})"
+    ]
+
+
+def add_health_route(
+    app: web.Application,
+    engine: Engine,
+    timezone: str,
+    watchdog_status: Path | None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    async def health(request: web.Request) -> web.Response:
+        alarms = [engine.recorder.alarm] if engine.recorder and engine.recorder.alarm else []
+        if engine.writes.failing:
+            alarms.append(f"records held in memory ({engine.writes.held}): {engine.writes.failing}")
+        alarms += [f"{a.text} ({clock_time(a.at, timezone)})" for a in engine.agency_contacts.alarms()]
+        watchdog = await asyncio.to_thread(read_status, watchdog_status) if watchdog_status else None
+        last = watchdog.get("last_handover") if watchdog else None
+        alarms += _handover_alarm(last, clock(), timezone)
+        return web.json_response(
+            {
+                "status": "ok",
+                "ari": "connected" if engine.ari_connected() else "disconnected",
+                "calls": len(engine.calls),
+                "alarms": alarms,
+                "watchdog": {"last_handover": last} if watchdog else None,
+            }
+        )
+
+    app.router.add_get("/api/health", health)
