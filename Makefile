@@ -2,9 +2,9 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop deps asterisk prompts unit integration lint diagrams bench load soak
+.PHONY: run test demo stop install uninstall deps asterisk prompts unit integration lint diagrams bench load soak
 
-run:            ## provision what is missing, start Asterisk + Redis + the control plane
+run:            ## provision what is missing, start Asterisk + Redis, then supervise the control plane and its watchdog
 	bash scripts/run.sh
 
 test: deps asterisk lint  ## every test: unit, then integration on the real stack
@@ -13,8 +13,14 @@ test: deps asterisk lint  ## every test: unit, then integration on the real stac
 demo:           ## one 112 call: SIPp caller -> greeting -> taker01's SIPp phone; prints the timeline
 	bash scripts/demo.sh
 
-stop:           ## stop the control plane, Asterisk and Redis started by `make run`
+stop:           ## stop the control plane, the watchdog, Asterisk and Redis started by `make run`
 	bash scripts/stop.sh
+
+install: deps asterisk prompts  ## provision as `make run` does, then install the systemd units (enabled when systemd runs; DESTDIR= stages them)
+	bash scripts/install.sh
+
+uninstall:      ## stop, disable and remove the systemd units (state, secrets, recordings stay)
+	bash scripts/uninstall.sh
 
 deps:           ## host packages (Debian) and the Python virtualenv
 	bash scripts/host-deps.sh

@@ -1,61 +1,16 @@
 #!/usr/bin/env bash
-# Starts Asterisk 22 in its chroot with the repo's configuration.
-# Rules: builds the root first if it is missing; renders the configuration
-# afresh at every start (scripts/render_conf.py, then the centre's endpoints from
-# queue/ by `python -m ivr config apply`); an Asterisk already running from
-# this root is stopped by pid first; returns only when ARI answers, or fails
-# naming what did not come up. Private data stays private: the state folder is its
-# owner's only, the recordings folder Asterisk's only (0700, files 0600, older ones
-# narrowed too), and Asterisk itself runs under umask 077 so that what it writes
-# (recordings, logs, its database) is its own; its configuration stays readable to it
-# (group asterisk, 0640). The ARI password reaches curl on its standard input only.
+# Starts Asterisk 22 in its chroot with the repo's configuration, as a daemon.
+# Rules: the same three steps as the systemd unit ivr112-asterisk.service, one script
+# each: scripts/asterisk-prepare.sh (builds the root if missing, stops an Asterisk
+# already running from it by pid, renders the configuration, the centre's endpoints and
+# the prompts, keeps private data private), scripts/asterisk-launch.sh (Asterisk as
+# user asterisk under umask 077), scripts/asterisk-wait.sh (returns only when ARI
+# answers, or fails naming what did not come up).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 need_root
 
-bash "$REPO_DIR/scripts/asterisk-root.sh"
-[ -f "$ASTERISK_ROOT/run/asterisk/asterisk.pid" ] && bash "$REPO_DIR/scripts/asterisk-stop.sh"
-
-python3 "$REPO_DIR/scripts/render_conf.py" "$ASTERISK_ROOT/etc/asterisk"
-# The centre's phones and agencies, from the centre configuration (the one list).
-[ -x "$REPO_DIR/.venv/bin/python" ] || bash "$REPO_DIR/scripts/host-deps.sh"
-(cd "$REPO_DIR" && IVR_ASTERISK_ETC="$ASTERISK_ROOT/etc/asterisk" IVR_STATE_DIR="$IVR_STATE_DIR" \
-  IVR_CENTRE_CONFIG="${IVR_CENTRE_CONFIG:-$REPO_DIR/queue/kendari.yaml}" \
-  "$REPO_DIR/.venv/bin/python" -m ivr config apply --no-reload) \
-  || die "the centre configuration's endpoints could not be written (see above)"
-chroot "$ASTERISK_ROOT" chgrp -R asterisk /etc/asterisk
-private_state  # the secrets render_conf.py and config apply may just have made, among the rest
-
-sounds="$ASTERISK_ROOT/usr/share/asterisk/sounds/id"
-mkdir -p "$sounds"
-bash "$REPO_DIR/scripts/prompts.sh" "$IVR_CACHE_DIR/prompts"
-rm -rf "$sounds/ivr112"
-cp -r "$IVR_CACHE_DIR/prompts/ivr112" "$sounds/ivr112"
-
-recordings="$ASTERISK_ROOT/var/spool/asterisk/recording"
-mkdir -p "$ASTERISK_ROOT/run/asterisk" "$recordings"
-chroot "$ASTERISK_ROOT" chown asterisk:asterisk /run/asterisk /var/log/asterisk /var/lib/asterisk /var/spool/asterisk \
-  /var/spool/asterisk/recording
-# The callers' voices: Asterisk's only, the recordings of an older install too.
-find "$recordings" -type d ! -perm 0700 -exec chmod 0700 {} +
-find "$recordings" -type f ! -perm 0600 -exec chmod 0600 {} +
-rm -f "$ASTERISK_ROOT/var/log/asterisk/messages.log"
-(umask 077 && exec chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -U asterisk -G asterisk) \
+bash "$REPO_DIR/scripts/asterisk-prepare.sh"
+bash "$REPO_DIR/scripts/asterisk-launch.sh" \
   || die "asterisk did not start (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"
-booted=no
-for _ in $(seq 1 300); do  # the control socket appears a moment after the daemon forks
-  if chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -rx 'core waitfullybooted' >/dev/null 2>&1; then booted=yes; break; fi
-  sleep 0.1
-done
-[ "$booted" = yes ] || die "asterisk did not finish booting within 30 s (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"
-
-password=${IVR_ARI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ari_password")}
-url="http://${ASTERISK_HTTP_BIND:-127.0.0.1}:${ASTERISK_HTTP_PORT}/ari/asterisk/ping"
-for _ in $(seq 1 100); do
-  if curl_with user "${IVR_ARI_USER:-ivr112}:$password" -fsS -o /dev/null "$url" 2>/dev/null; then
-    log "Asterisk up (pid $(cat "$ASTERISK_ROOT/run/asterisk/asterisk.pid")), ARI answering at $url"
-    exit 0
-  fi
-  sleep 0.1
-done
-die "Asterisk started but ARI does not answer at $url (see $ASTERISK_ROOT/var/log/asterisk/messages.log)"
+exec bash "$REPO_DIR/scripts/asterisk-wait.sh"

@@ -2,11 +2,14 @@
 # `make demo`: one 112 call end to end. A SIPp carrier calls 112 from 081234567890, a
 # SIPp phone answers as taker01, the caller talks for a few seconds and hangs up, and
 # the call's timeline is printed from Redis.
-# Rules: reuses a stack started by `make run`; starts whatever is missing (Redis,
-# Asterisk, a control plane) and stops, by pid, only what it started itself; secrets
-# reach curl and redis-cli on standard input or in the environment, never as arguments.
+# Rules: reuses a stack started by `make run` or the systemd units; starts whatever is
+# missing (Redis, Asterisk, a control plane and its watchdog, by scripts/ivr-service.sh
+# as `make run` does) and stops, by pid, only what it started itself; secrets reach
+# curl and redis-cli on standard input or in the environment, never as arguments.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$REPO_DIR/scripts/service-env.sh"
+. "$REPO_DIR/scripts/pids.sh"
 need_root
 
 bash "$REPO_DIR/scripts/host-deps.sh"
@@ -25,11 +28,8 @@ if ! ari_up; then
   IVR_STATIC_CONTACTS=yes bash "$REPO_DIR/scripts/asterisk-start.sh" && started_asterisk=yes
 fi
 
-export IVR_ARI_PASSWORD; IVR_ARI_PASSWORD=$(password)
-export IVR_API_TOKEN="${IVR_API_TOKEN:-$(cat "$IVR_STATE_DIR/secrets/api_token")}"
-export IVR_AMI_PASSWORD="${IVR_AMI_PASSWORD:-$(cat "$IVR_STATE_DIR/secrets/ami_password")}"
-export IVR_REDIS_URL="${IVR_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
-export IVR_REDIS_PASSWORD; IVR_REDIS_PASSWORD=$(redis_password)
+# The control plane's environment (its secrets for curl, redis-cli and the timeline).
+control_plane_env
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -40,11 +40,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pidfile="$IVR_STATE_DIR/control-plane.pid"
-if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
-  log "no control plane running: starting one for this demo"
-  "$REPO_DIR/.venv/bin/python" -m ivr run >"$work/control-plane.log" 2>&1 &
+# One started by `make run` (its pid file) or by systemd (it answers its health route).
+if ! running_pid "$IVR_STATE_DIR/control-plane.pid" "-m ivr run" >/dev/null \
+  && ! curl -fsS -o /dev/null "$(health_url)" 2>/dev/null; then
+  log "no control plane running: starting one, and its watchdog, for this demo"
+  bash "$REPO_DIR/scripts/ivr-service.sh" run >"$work/control-plane.log" 2>&1 &
   pids+=($!)
+  if ! running_pid "$IVR_STATE_DIR/watchdog.pid" "-m ivr watchdog" >/dev/null; then
+    bash "$REPO_DIR/scripts/ivr-service.sh" watchdog >"$work/watchdog.log" 2>&1 &
+    pids+=($!)
+  fi
   for _ in $(seq 1 100); do grep -q "reconciled:" "$work/control-plane.log" && break; sleep 0.1; done
   grep -q "reconciled:" "$work/control-plane.log" || { cat "$work/control-plane.log"; die "the control plane did not connect"; }
 fi

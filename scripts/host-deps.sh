@@ -6,8 +6,10 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# chromium: the dashboard's browser test; systemd: systemd-analyze, which checks the units of
+# deploy/systemd (nothing is started by it: a host without systemd running keeps it so).
 PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata
-chromium chromium-driver fonts-dejavu-core"  # chromium: the dashboard's browser test
+chromium chromium-driver fonts-dejavu-core systemd"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Starts the project's own Redis (Debian redis-server) on loopback.
-# Rules: one instance per port, its data and pid under $IVR_STATE_DIR/redis-PORT, the
-# owner's only (started under umask 077; older files narrowed); append-only persistence
-# so call records survive a restart; clients must authenticate with IVR_REDIS_PASSWORD
-# or the state folder's secrets/redis_password (made once), which redis-server reads on
-# its standard input and redis-cli from REDISCLI_AUTH, never from their arguments; an
+# Starts the project's own Redis (Debian redis-server) on loopback, as a daemon.
+# Rules: one instance per port, run by scripts/redis-serve.sh (the command line the
+# systemd unit runs too: its data and pid under $IVR_STATE_DIR/redis-PORT, the owner's
+# only; append-only persistence; clients must authenticate with IVR_REDIS_PASSWORD or
+# the state folder's secrets/redis_password, which redis-server reads on its standard
+# input); redis-cli gets the password from REDISCLI_AUTH, never from its arguments; an
 # instance of ours already answering on the port is reused when it requires that
-# password and restarted when it requires none (an older start); installs redis-server
-# if missing.
+# password and restarted when it requires none (an older start); older files are
+# narrowed; installs redis-server if missing; returns only once Redis answers.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -39,11 +39,7 @@ fi
 if (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null; then
   die "something else already listens on 127.0.0.1:$REDIS_PORT; stop it or set REDIS_PORT"
 fi
-quoted=${password//\\/\\\\}
-quoted=${quoted//\"/\\\"}
-(umask 077 && printf 'requirepass "%s"\n' "$quoted" | redis-server - --bind 127.0.0.1 --port "$REDIS_PORT" \
-  --daemonize yes --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log" \
-  --appendonly yes --save "" --protected-mode yes >/dev/null) \
+bash "$REPO_DIR/scripts/redis-serve.sh" >/dev/null \
   || die "redis-server did not start on 127.0.0.1:$REDIS_PORT (see $dir/redis.log)"
 for _ in $(seq 1 50); do
   if [ -s "$dir/redis.pid" ] && answers; then

@@ -297,10 +297,15 @@ def test_entrypoint_renders_around_the_centre_folder(tmp_path: Path) -> None:
     env = {
         "IVR_ARI_PASSWORD": "ari-password",
         "IVR_AMI_PASSWORD": "ami-password",
+        "IVR_WATCHDOG_AMI_PASSWORD": "watchdog-ami-password",
         "IVR_STATE_DIR": str(tmp_path / "state"),
     }
     done = run_entrypoint(tmp_path, env)
     assert done.returncode == 0, f"{ENTRYPOINT} failed on a fake root: {done.stderr}"
+    managers = (etc / "manager_users.conf").read_text()
+    assert "[ivr112-watchdog]\nsecret = watchdog-ami-password\n" in managers, (
+        f"{ENTRYPOINT}: the watchdog's AMI user does not get IVR_WATCHDOG_AMI_PASSWORD:\n{managers}"
+    )
     assert {p.name: p.read_text() for p in centre.iterdir()} == generated, (
         f"{ENTRYPOINT} changed {centre.relative_to(tmp_path)}, the control plane's folder"
     )
@@ -362,7 +367,11 @@ def test_one_shots_run_once() -> None:
 
 
 def test_control_plane_starts_after_healthy_redis_and_asterisk() -> None:
-    wanted = {name: {"condition": "service_healthy"} for name in long_running() if name != "control-plane"}
+    # Not after the watchdog: a watchdog that fails to start must not keep the control plane down.
+    wanted = {
+        name: {"condition": "service_healthy"} for name in long_running() if name in ("redis", "asterisk")
+    }
+    assert len(wanted) == 2, f"{COMPOSE_FILE} lost its redis or asterisk service"
     depends = service("control-plane").get("depends_on", {})
     assert isinstance(depends, dict), f"{COMPOSE_FILE}: control-plane depends_on has no conditions"
     found = {name: {"condition": spec.get("condition")} for name, spec in depends.items()}
@@ -370,10 +379,11 @@ def test_control_plane_starts_after_healthy_redis_and_asterisk() -> None:
 
 
 def test_control_plane_health_check_asks_the_open_health_route() -> None:
-    api = (REPO / "ivr" / "adapters" / "http" / "api.py").read_text()
+    http = REPO / "ivr" / "adapters" / "http"
+    api = "".join((http / name).read_text() for name in ("api.py", "health.py"))
     path = HEALTHCHECK.HEALTH_PATH
     assert f'add_get("{path}"' in api, (
-        f"docker/control-plane/healthcheck.py asks {path}, not a route of api.py"
+        f"docker/control-plane/healthcheck.py asks {path}, not a route of api.py or health.py"
     )
     assert path in OPEN, (
         f"{path} (docker/control-plane/healthcheck.py) needs a token (ivr/adapters/http/auth.py)"

@@ -1,6 +1,6 @@
 # The production images (docker/): the Asterisk image installs exactly the package list
 # scripts/asterisk-root.sh uses, from Debian sid; the images come from the bases the
-# project uses; the render finds its sources and prompts land where asterisk-start.sh
+# project uses; the render finds its sources and prompts land where asterisk-prepare.sh
 # puts them; the files each image copies exist and are not excluded from its build context.
 # Rules: no docker, no network, nothing built: files are parsed; every assertion compares
 # two files of the repository, and its message names the files and the values.
@@ -128,7 +128,7 @@ def test_images_come_from_the_bases_the_project_uses() -> None:
     )
 
 
-def test_render_finds_its_sources_and_prompts_land_where_asterisk_start_puts_them() -> None:
+def test_render_finds_its_sources_and_prompts_land_where_asterisk_prepare_puts_them() -> None:
     script = copy_dest(ASTERISK_DOCKERFILE, RENDER_FILE)
     app = script.parent.parent  # render_conf.py: REPO = the parent of its scripts/ folder
     for folder in RENDER.SOURCES:
@@ -141,13 +141,13 @@ def test_render_finds_its_sources_and_prompts_land_where_asterisk_start_puts_the
     assert f"app={app}\n" in entry and '"$app/scripts/render_conf.py"' in entry, (
         f"docker/asterisk/entrypoint.sh does not run the render at {script} ({ASTERISK_DOCKERFILE})"
     )
-    start = (REPO / "scripts" / "asterisk-start.sh").read_text()
+    start = (REPO / "scripts" / "asterisk-prepare.sh").read_text()
     sounds = re.search(r'sounds="\$ASTERISK_ROOT(/\S+)"', start)
     folder = re.fullmatch(r"sound:(\w+)/\S+", str(settings_default("greeting_media")))
-    assert sounds and folder, "scripts/asterisk-start.sh or ivr/settings.py greeting_media changed shape"
+    assert sounds and folder, "scripts/asterisk-prepare.sh or ivr/settings.py greeting_media changed shape"
     from_stage = [c.dest for c in copies(ASTERISK_DOCKERFILE, final_only=True) if c.from_stage == "prompts"]
     assert from_stage == [f"{sounds[1]}/{folder[1]}"], (
-        f"{ASTERISK_DOCKERFILE} puts the prompts in {from_stage}; scripts/asterisk-start.sh and "
+        f"{ASTERISK_DOCKERFILE} puts the prompts in {from_stage}; scripts/asterisk-prepare.sh and "
         f"ivr/settings.py play them from {sounds[1]}/{folder[1]}"
     )
 

@@ -1,10 +1,11 @@
 # The production containers (docker/) agree with what they package: the ports the
 # Dockerfiles expose and docker/compose.yaml uses are those of asterisk-conf/ (through
 # scripts/render_conf.py's defaults) and of ivr/settings.py; every secret the render or
-# the control plane reads is required from the environment, with no default, wherever it
-# is given; no secret is in any command's arguments (Redis reads its password on stdin,
-# redis-cli from REDISCLI_AUTH); the services share the host's network that the loopback
-# paths assume; the volumes exist where the rest of the project looks for them.
+# the control plane or the watchdog reads is required from the environment, with no
+# default, wherever it is given; no secret is in any command's arguments (Redis reads its
+# password on stdin, redis-cli from REDISCLI_AUTH); the services share the host's network
+# that the loopback paths assume; the volumes exist where the rest of the project looks
+# for them.
 # Rules: no docker, no network, nothing built: files are parsed; every assertion compares
 # two files of the repository, and its message names the files and the values.
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import get_args
 import pytest
 from pydantic import SecretStr
 
-from ivr.settings import Settings
+from ivr.settings import Settings, StoreSettings, WatchdogSettings
 from tests.unit.docker_files import (
     ASTERISK_DOCKERFILE,
     COMPOSE,
@@ -164,24 +165,34 @@ def render_secrets() -> set[str]:
     return set(re.findall(r'os\.environ\.get\("(\w+)"\) or stored_secret', source))
 
 
-def settings_secrets() -> set[str]:
+# The services that run the package, and the settings each reads (ivr/settings.py).
+SETTINGS: dict[str, type[StoreSettings]] = {"control-plane": Settings, "watchdog": WatchdogSettings}
+
+
+def settings_secrets(model: type[StoreSettings] | None = None) -> set[str]:
+    models = [model] if model is not None else list(SETTINGS.values())
     return {
         settings_env(name)
-        for name, field in Settings.model_fields.items()
+        for one in models
+        for name, field in one.model_fields.items()
         if field.annotation is SecretStr or SecretStr in get_args(field.annotation)
     }
 
 
 def test_secrets_are_found_in_both_sources() -> None:
     # Guards the two finders below: a renamed variable must not make the checks vacuous.
-    assert {"IVR_ARI_PASSWORD", "IVR_AMI_PASSWORD"} <= render_secrets(), RENDER_FILE
-    assert {"IVR_ARI_PASSWORD", "IVR_API_TOKEN"} <= settings_secrets(), "ivr/settings.py"
+    assert {"IVR_ARI_PASSWORD", "IVR_AMI_PASSWORD", "IVR_WATCHDOG_AMI_PASSWORD"} <= render_secrets(), (
+        RENDER_FILE
+    )
+    assert {"IVR_ARI_PASSWORD", "IVR_API_TOKEN"} <= settings_secrets(Settings), "ivr/settings.py"
+    assert {"IVR_WATCHDOG_AMI_PASSWORD"} <= settings_secrets(WatchdogSettings), "ivr/settings.py"
 
 
 @pytest.mark.parametrize("secret", sorted(render_secrets() | settings_secrets()))
 def test_every_secret_is_required_from_the_environment(secret: str) -> None:
-    readers = {"control-plane": "ivr/settings.py", "asterisk": RENDER_FILE}
-    needed_by = {"control-plane"} if secret in settings_secrets() else set()
+    readers = {name: f"ivr/settings.py {model.__name__}" for name, model in SETTINGS.items()}
+    readers["asterisk"] = RENDER_FILE
+    needed_by = {name for name, model in SETTINGS.items() if secret in settings_secrets(model)}
     needed_by |= {"asterisk"} if secret in render_secrets() else set()
     source = " and ".join(readers[name] for name in sorted(needed_by))
     required = re.compile(rf"\$\{{{secret}:\?[^}}]+\}}")
@@ -213,18 +224,25 @@ def test_asterisk_entrypoint_refuses_to_start_without_the_rendered_secrets() -> 
         )
 
 
-def test_variables_read_by_both_render_and_settings_are_given_alike() -> None:
+@pytest.mark.parametrize(
+    ("name", "guard"),
+    [
+        ("control-plane", {"IVR_ARI_USER", "IVR_ARI_PASSWORD", "IVR_ARI_APP"}),
+        ("watchdog", {"IVR_WATCHDOG_AMI_USER", "IVR_WATCHDOG_AMI_PASSWORD", "IVR_ARI_APP"}),
+    ],
+)
+def test_variables_read_by_both_render_and_settings_are_given_alike(name: str, guard: set[str]) -> None:
     source = (REPO / RENDER_FILE).read_text()
     rendered = set(RENDER.DEFAULTS) | set(re.findall(r'^\s*\w+ = os\.environ\.get\("(\w+)"', source, re.M))
-    shared = rendered & {settings_env(name) for name in Settings.model_fields}
-    assert {"IVR_ARI_USER", "IVR_ARI_PASSWORD", "IVR_ARI_APP"} <= shared, shared
-    asterisk, control = compose_env("asterisk"), compose_env("control-plane")
+    shared = rendered & {settings_env(field) for field in SETTINGS[name].model_fields}
+    assert guard <= shared, shared
+    asterisk, client = compose_env("asterisk"), compose_env(name)
     different = {
-        v: (asterisk.get(v), control.get(v)) for v in sorted(shared) if asterisk.get(v) != control.get(v)
+        v: (asterisk.get(v), client.get(v)) for v in sorted(shared) if asterisk.get(v) != client.get(v)
     }
     assert different == {}, (
-        f"{COMPOSE_FILE}: asterisk and control-plane must get the same value for what both "
-        f"{RENDER_FILE} and ivr/settings.py read; (asterisk, control-plane): {different}"
+        f"{COMPOSE_FILE}: asterisk and {name} must get the same value for what both "
+        f"{RENDER_FILE} and ivr/settings.py {SETTINGS[name].__name__} read; (asterisk, {name}): {different}"
     )
 
 
