@@ -6,8 +6,9 @@ time (an invalid file is refused, the old one stays); Redis and ARI being
 unreachable at start are retried with log lines, never a crash; on SIGTERM/SIGINT,
 callers not yet connected are handed to the dialplan's native queue and connected
 calls stay up (the next start adopts them); a crash leaves everything to adoption
-(and, past its grace time, to the watchdog). Under systemd it reports READY once
-reconciled and sends heartbeats from its event loop (a hang is restarted).
+(and, past its grace time, to the watchdog). Under systemd it reports READY once it
+serves (ARI is retried meanwhile) and sends heartbeats from its event loop (a hang is
+restarted).
 Files it creates are its owner's only (umask 077); no secret is logged (the Redis URL holds none).
 """
 
@@ -284,12 +285,11 @@ async def run(settings: Settings) -> None:
             except (AriError, AriUnavailable) as exc:
                 log.warning("ARI event filter not set, Asterisk sends every event: %s", exc)
             await engine.on_connected()
-            notify("READY=1")  # systemd: up once it has reconciled with Asterisk
 
         runner = asyncio.create_task(events.run(engine.on_event, connected), name="ari-events")
-        beating = asyncio.create_task(
-            heartbeat(), name="systemd-heartbeat"
-        )  # from this loop: a hang stops it
+        # systemd's watchdog: heartbeats from this very loop, so a hung loop is restarted
+        beating = asyncio.create_task(heartbeat(), name="systemd-heartbeat")
+        notify("READY=1")  # serving: ARI is retried meanwhile and /api/health says whether it is up
         await stop.wait()
         notify("STOPPING=1")
         waiting = sum(t.state.phase in HANDED_OVER_ON_STOP for t in engine.calls.values())

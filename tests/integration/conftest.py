@@ -30,6 +30,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stop_stack(started)
 
 
+@pytest.fixture(autouse=True)
+def no_process_outlives_its_test() -> Iterator[None]:
+    """Whatever a test started (SIPp, control planes, ...) is stopped by pid at its end."""
+    Process.started.clear()
+    yield
+    for process in reversed(Process.started):
+        if process.alive():
+            process.stop()
+    Process.started.clear()
+
+
 @pytest.fixture
 def media(tmp_path: Path) -> Path:
     make_audio(tmp_path)

@@ -87,7 +87,12 @@ class Stack:
             return exc.code, None
 
     def api(
-        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+        timeout: float = 5,
     ) -> tuple[int, Any]:
         """The control plane's HTTP API."""
         data = json.dumps(body).encode() if body is not None else None
@@ -95,7 +100,7 @@ class Stack:
         request.add_header("Authorization", f"Bearer {self.api_token if token is None else token}")
         request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=5) as resp:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
                 return resp.status, json.loads(resp.read() or b"null")
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"null")
@@ -236,7 +241,11 @@ def stop_stack(stack: Stack) -> None:
 
 
 class Process:
-    """A child process with its output in a file; stopped by pid."""
+    """A child process with its output in a file; stopped by pid. Every one a test starts
+    is stopped when the test ends (conftest.py), even when the test failed before it could:
+    a SIPp left holding an address would fail every test after it."""
+
+    started: list[Process] = []  # the processes of the running test
 
     def __init__(
         self, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
@@ -246,6 +255,7 @@ class Process:
         self.popen = subprocess.Popen(
             args, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=cwd, stdin=subprocess.DEVNULL
         )
+        Process.started.append(self)
 
     def alive(self) -> bool:
         return self.popen.poll() is None
