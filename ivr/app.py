@@ -42,7 +42,7 @@ from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.config.acd_policy import agency_policies, screening_policy
-from ivr.config.asterisk_centre import CentreEndpointsInvalid
+from ivr.config.asterisk_centre import CentreEndpointsInvalid, registering_agency_phones
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
@@ -152,6 +152,7 @@ async def run(settings: Settings) -> None:
             waiter=engine.waiter,
         )
         engine.use_screener(screener)
+        engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
         recorder = Recorder(
             rest,
             engine.waiter,
@@ -205,6 +206,7 @@ async def run(settings: Settings) -> None:
             fresh = await asyncio.to_thread(load_config, settings.centre_config)
             endpoints_before = {a.endpoint for a in engine.config.agents}
             engine.reload(fresh)
+            engine.agency_contacts.watch(registering_agency_phones(fresh, settings.static_contacts))
             changed = {a.endpoint for a in fresh.agents} != endpoints_before
             endpoints = "not generated (IVR_ASTERISK_ETC unset)"
             if os.environ.get("IVR_ASTERISK_ETC"):  # the phones follow the centre file (one list)

@@ -109,6 +109,9 @@ class Settings(StoreSettings):
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
     screening_slots: int = Field(12, ge=0, le=500)  # concurrent screenings; more calls go unscreened
+    # The test and development profile (IVR_STATIC_CONTACTS, as `config apply` reads it): every
+    # phone has a fixed loopback contact, so no agency phone registers.
+    static_contacts: bool = False
     # The watchdog's status file (its last hand-over), shown in /api/health when it exists.
     watchdog_status: Path = Path("/var/lib/ivr112/watchdog.json")
 

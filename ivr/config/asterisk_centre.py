@@ -94,6 +94,13 @@ def agencies(config: CentreConfig) -> list[str]:
     return [a.name for a in agency_phones(config)]
 
 
+def registering_agency_phones(config: CentreConfig, static_contacts: bool = False) -> list[str]:
+    """The agencies' phones that register (no fixed address, in this profile): the ones whose
+    contact can change, hence are watched for it."""
+    contacts = loopback_contacts(config) if static_contacts else None
+    return [a.name for a in agency_phones(config, contacts) if a.address is None]
+
+
 def secret_names(config: CentreConfig, contacts: Mapping[str, str] | None = None) -> list[str]:
     """Every endpoint that can register, hence needs a SIP password (secrets/sip_<name>)."""
     registering = [a.name for a in agency_phones(config, contacts) if a.address is None]

@@ -38,7 +38,6 @@ from ivr.adapters.recorder import Recorder
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.write_behind import WriteBehind
 from ivr.config.acd_policy import acd_policy, acd_roster
-from ivr.config.asterisk_centre import agencies as agency_phones
 from ivr.config.schema import CentreConfig
 from ivr.core import call as flow
 from ivr.core import callback as callbacks
@@ -99,7 +98,8 @@ class Engine:
         self.metrics = Metrics()
         self.archive: Archive | None = None
         self.phones = Phones(clock)  # PJSIP contact status per endpoint (AMI)
-        self.agency_contacts = AgencyContacts(agency_phones(config), clock)  # alarm on a changed contact
+        # Alarm on a changed contact of the agency phones that register (the app says which).
+        self.agency_contacts = AgencyContacts((), clock)
         # Whether the ARI events WebSocket is up right now (the app links it to its stream).
         self.ari_connected: Callable[[], bool] = lambda: False
 
@@ -185,7 +185,6 @@ class Engine:
         roster = acd_roster(config)
         self.acd = reconfigure(self.acd, acd_policy(config), roster)
         self.config = config
-        self.agency_contacts.watch(agency_phones(config))
         self.to_acd(acd.Tick())  # dispatch under the new policy at once
         log.info("configuration applied: %d call takers, %d priorities", len(roster), len(config.priorities))
 

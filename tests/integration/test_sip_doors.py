@@ -101,7 +101,7 @@ def production(stack: Stack, tmp_path: Path) -> Iterator[Path]:
 def test_nobody_registers_as_an_agency_without_its_password_or_replaces_its_live_phone(
     stack: Stack, production: Path, control_plane: Callable[..., Process], tmp_path: Path
 ) -> None:
-    app = control_plane([])
+    app = control_plane([], IVR_STATIC_CONTACTS="no")  # the production profile, as applied
     wait_for(lambda: "AMI logged in" in app.output(), 15, "the control plane's AMI login")
     assert contacts("polisi") == []
     # Knowing the name is not enough: challenged, then refused with a wrong password.

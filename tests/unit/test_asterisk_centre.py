@@ -19,6 +19,7 @@ from ivr.config.asterisk_centre import (
     QUEUES_FILE,
     CentreEndpointsInvalid,
     loopback_contacts,
+    registering_agency_phones,
     render,
     secret_names,
 )
@@ -63,6 +64,9 @@ def test_an_agency_at_a_fixed_address_cannot_register_and_needs_no_password() ->
     fixed = CENTRE.agencies[3].model_copy(update={"addresses": {"polisi": "10.20.4.5:5060"}})
     config = CENTRE.model_copy(update={"agencies": [*CENTRE.agencies[:3], fixed]})
     assert "polisi" not in secret_names(config)
+    # Only phones that register can change their contact: those are watched for it.
+    assert registering_agency_phones(config) == ["damkar", "ambulans", "bpbd"]
+    assert registering_agency_phones(config, static_contacts=True) == []  # the test profile
     text = render(config, passwords(config))[PJSIP_FILE]
     assert sections(text, "agency-fixed-endpoint") == ["polisi"]
     assert "[polisi](agency-fixed-aor)\ncontact = sip:polisi@10.20.4.5:5060\n" in text
