@@ -31,6 +31,7 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
+from ivr.core.call_handover import answer_failed, hand_over, taken_over
 from ivr.core.call_start import adopt, start
 from ivr.core.call_state import (
     GREETING_GUARD,
@@ -95,22 +96,6 @@ def _recording_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     """The call goes on unrecorded; the timeline says why."""
     assert isinstance(event, ev.CommandFailed)
     return call, [timeline(call, "recording-failed", now, reason=event.reason)]
-
-
-def _answer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
-    """Asterisk did not take the answer (overloaded, or the caller already gone): the
-    caller is never hung up for it, but handed to the dialplan's native queue."""
-    assert isinstance(event, ev.CommandFailed)
-    failed = timeline(call, "answer-failed", now, reason=event.reason)
-    return end(
-        call,
-        Outcome.HANDED_TO_FALLBACK,
-        now,
-        "system",
-        failed,
-        cmd.ToAcd(acd.CallerLeft(call.call_id)),
-        cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
-    )
 
 
 def _to_waiting(entry: str) -> Handler:
@@ -309,43 +294,17 @@ def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
     )
 
 
-def _taken_over(call: Call, event: ev.CallEvent, now: float) -> Result:
-    """The caller left our application alive (the watchdog handed it to the native queue
-    while we were gone or hung): let go of it without a fight. Our own legs go, the
-    caller stays where it is; its recording goes on to the end."""
-    return end(
-        call,
-        Outcome.HANDED_TO_FALLBACK,
-        now,
-        "watchdog",
-        *hangup_leg(call),
-        cmd.ToAcd(acd.CallerLeft(call.call_id)),
-    )
-
-
-def _hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return end(
-        call,
-        Outcome.HANDED_TO_FALLBACK,
-        now,
-        "system",
-        *hangup_leg(call),
-        cmd.ToAcd(acd.CallerLeft(call.call_id)),
-        cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
-    )
-
-
 # ---- the table -------------------------------------------------------------------------
 
 
-_HAND_OVER = Transition(_hand_over, (Phase.ENDED,))
-_TAKEN_OVER = Transition(_taken_over, (Phase.ENDED,))
+_HAND_OVER = Transition(hand_over, (Phase.ENDED,))
+_TAKEN_OVER = Transition(taken_over, (Phase.ENDED,))
 _STRAY = Transition(_stray_leg, ())
 
 TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     Phase.ANSWERING: {
         "CallerAnswered": Transition(_answered, (Phase.GREETING,)),
-        "CommandFailed:Answer": Transition(_answer_failed, (Phase.ENDED,)),
+        "CommandFailed:Answer": Transition(answer_failed, (Phase.ENDED,)),
         "CallerHungUp": Transition(_abandoned_in_greeting, (Phase.ENDED,)),
         "ShutdownRequested": _HAND_OVER,
         "CallerLeftApp": _TAKEN_OVER,
