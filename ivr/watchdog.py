@@ -85,6 +85,7 @@ class Watchdog:
         self._store = store
         self._liveness = Liveness(settings.watchdog_grace_seconds)
         self._why = ""
+        self._ami_said = ""  # the AMI failure already logged in this outage (said once)
 
     async def check_once(self) -> None:
         began = self._clock()
@@ -94,22 +95,26 @@ class Watchdog:
         if verdict is Verdict.DOUBTFUL and why != self._why:
             log.warning("control plane not answering (%s): callers handed over after %g s",
                         why, self._settings.watchdog_grace_seconds)  # fmt: skip
-        self._why = why if not healthy else ""
+        self._why = "" if healthy else why
         if verdict is Verdict.ACT:
             if self._status.status["control_plane"] != "gone":
                 self._status.update(control_plane="gone", since=self._liveness.failing_since, reason=why)
             await self._hand_over(why, self._liveness.gone_for(now))
-        elif verdict is Verdict.BACK or (healthy and self._status.status["control_plane"] != "up"):
-            if verdict is Verdict.BACK:
-                log.warning("control plane answering again: it takes every new caller from now on")
+            return
+        self._ami_said = ""
+        if verdict is Verdict.BACK:
+            log.warning("control plane answering again: it takes every new caller from now on")
+        if healthy and self._status.status["control_plane"] != "up":
             self._status.update(control_plane="up", since=now, reason="")
 
     async def _hand_over(self, why: str, gone_for: float) -> None:
         try:
             legs, bridges = await self._asterisk.listing()
         except AmiUnavailable as exc:
-            log.error("ALARM control plane gone (%s) and AMI unavailable: callers cannot be handed over: %s",
-                      why, exc)  # fmt: skip
+            if str(exc) != self._ami_said:  # once per outage and cause: it is tried at every check
+                log.error("ALARM control plane gone (%s) and AMI unavailable: callers cannot be handed "
+                          "over yet (tried at every check): %s", why, exc)  # fmt: skip
+                self._ami_said = str(exc)
             return
         todo = plan(legs, bridges, self._settings.ari_app)
         if todo.empty:

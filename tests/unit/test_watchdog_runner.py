@@ -128,3 +128,14 @@ async def test_an_ami_failure_is_tried_again_at_the_next_check(rig: Any) -> None
     asterisk.failing = False
     await checks(dog, clock, [5.5])
     assert asterisk.actions[0] == ("redirect", "1.1", *HANDOVER)
+
+
+async def test_ami_away_during_an_outage_is_said_once_not_at_every_check(
+    rig: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    dog, asterisk, health, clock, _ = rig
+    health.answer = (False, "it answers, but is not connected to Asterisk (ARI)")  # Asterisk restarting
+    asterisk.failing = True
+    with caplog.at_level(logging.ERROR):
+        await checks(dog, clock, [0.0, 5.0, 5.5, 6.0, 6.5])
+    assert caplog.text.count("AMI unavailable") == 1
