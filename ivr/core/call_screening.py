@@ -217,8 +217,8 @@ def _apply(
         level=level,
     )
     commands: list[cmd.Command] = [
-        timeline(call, "screened", now, verdict=decision.verdict.value, reason=decision.reason, level=level),
         _record(call, decision, level, features, transcript),
+        timeline(call, "screened", now, verdict=decision.verdict.value, reason=decision.reason, level=level),
     ]
     if call.phase in WAITING_PHASES and level != call.level:
         commands.append(cmd.ToAcd(acd.CallerReprioritized(call.call_id, level)))

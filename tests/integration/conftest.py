@@ -3,6 +3,7 @@ SIPp phones per test, all stopped by pid at the end of their scope."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,14 +32,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture(autouse=True)
-def no_process_outlives_its_test() -> Iterator[None]:
-    """Whatever a test started (SIPp, control planes, ...) is stopped by pid at its end."""
+def no_process_outlives_its_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test started (SIPp, control planes, ...) is stopped by pid at its end, and
+    whatever it left in Asterisk (a stopped SIPp sends no BYE; a failed test stops before its
+    callers hang up) is hung up, so the next test starts from an empty Asterisk."""
     Process.started.clear()
     yield
     for process in reversed(Process.started):
         if process.alive():
             process.stop()
     Process.started.clear()
+    if "stack" in request.fixturenames:
+        with contextlib.suppress(OSError):  # Asterisk is not up (a test of its restart)
+            clear_asterisk(request.getfixturevalue("stack"))
+
+
+def clear_asterisk(stack: Stack) -> None:
+    for channel in stack.channels():
+        stack.ari("DELETE", f"/channels/{channel['id']}")
+    for bridge in stack.ari("GET", "/bridges")[1] or []:
+        stack.ari("DELETE", f"/bridges/{bridge['id']}")
+    wait_for(lambda: not stack.channels(), 10, "Asterisk to have no channel left after the test")
 
 
 @pytest.fixture

@@ -154,9 +154,13 @@ class Stack:
         return [line.rstrip("\x1f").split("\x1f") for line in lines if line]
 
     def record(self, call_id: str) -> dict[str, Any]:
-        client = self.redis()
-        record: dict[str, Any] = dict(client.hgetall(f"ivr:call:{call_id}"))
-        record["timeline"] = [json.loads(x) for x in client.lrange(f"ivr:call:{call_id}:timeline", 0, -1)]
+        """The call's hash and timeline, read together (one transaction: a consistent picture)."""
+        pipe = self.redis().pipeline(transaction=True)
+        pipe.hgetall(f"ivr:call:{call_id}")
+        pipe.lrange(f"ivr:call:{call_id}:timeline", 0, -1)
+        fields, timeline = pipe.execute()
+        record: dict[str, Any] = dict(fields)
+        record["timeline"] = [json.loads(x) for x in timeline]
         return record
 
     def call_ids(self) -> list[str]:

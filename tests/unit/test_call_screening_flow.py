@@ -86,6 +86,15 @@ def test_music_alone_is_a_suspected_prank_warned_and_moved_to_the_lowest_level()
     assert not of(commands, cmd.Hangup)  # never blocked
 
 
+def test_the_verdict_is_on_the_record_before_the_timeline_says_screened() -> None:
+    """A reader who sees "screened" on the timeline finds the verdict on the call's record."""
+    _, commands = reported(SPEECH)
+    screened = next(
+        i for i, c in enumerate(commands) if isinstance(c, cmd.RecordTimeline) and c.entry == "screened"
+    )
+    assert commands.index(of(commands, cmd.RecordScreening)[0]) < screened, commands
+
+
 def test_silence_runs_the_press_55_procedure_before_any_demotion() -> None:
     call, commands = reported(SILENCE)
     assert call.stage is Stage.SILENT_PROMPT
