@@ -85,16 +85,20 @@ class CallStore:
         flags: list[str],
         features: dict[str, str],
         transcript: str,
+        cues: list[str] | None = None,
     ) -> None:
-        """The screening verdict on the call's hash (level too: a restart keeps the caller's place)."""
+        """The screening verdict on the call's hash (level too: a restart keeps the caller's place),
+        with the cues that decided it (JSON list). A later verdict without measurements (after
+        the press-55 prompt) keeps the features and transcript measured before it."""
         fields = {
             "verdict": verdict,
             "level": level,
             "verdict_reason": reason,
             "flags": " ".join(flags),
-            "features": json.dumps(features, sort_keys=True),
-            "transcript": transcript,
+            "cues": json.dumps(cues or []),
         }
+        if features or transcript:
+            fields |= {"features": json.dumps(features, sort_keys=True), "transcript": transcript}
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(self._key(call_id), mapping=cast(dict[Any, Any], fields))
