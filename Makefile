@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop install uninstall deps asterisk prompts unit integration lint diagrams bench load soak
+.PHONY: run test demo stop install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
 
 run:            ## provision what is missing, start Asterisk + Redis, then supervise the control plane and its watchdog
 	bash scripts/run.sh
@@ -51,7 +51,12 @@ load: deps asterisk  ## SIPp load, control plane vs native app_queue in the same
 soak: deps asterisk  ## by hand: steady calls for MINUTES (60) at RATE (0.5/s); growth report under results/
 	.venv/bin/python -m benchmarks.soak --minutes $${MINUTES:-60} --rate $${RATE:-0.5}
 
-bench: deps asterisk  ## benchmarks (print figures): ACD decision time; dispatch latency vs native app_queue; screening load
+bench: deps asterisk  ## benchmarks (print figures): ACD decision time; dispatch latency vs native app_queue; screening CPU and load
 	.venv/bin/python -m benchmarks.acd_core
 	.venv/bin/python -m benchmarks.dispatch_latency
+	.venv/bin/python -m benchmarks.screening_cpu
 	.venv/bin/python -m benchmarks.screening_load
+
+screening-eval: deps  ## the held-out screening corpus, evaluated per category; fails if a genuine caller is ranked below normal
+	rm -rf results/screening-corpus && .venv/bin/python -m ivr screening corpus results/screening-corpus
+	.venv/bin/python -m ivr screening eval results/screening-corpus

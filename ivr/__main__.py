@@ -77,11 +77,13 @@ async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool)
     return 0
 
 
-def _screening(command: str, folder: Path, model: Path | None = None, config: Path | None = None) -> int:
+def _screening(
+    command: str, folder: Path, model: Path | None = None, config: Path | None = None, split: str = "test"
+) -> int:
     if command == "corpus":
         from ivr.tools.screening_corpus import generate
 
-        print(f"{len(generate(folder))} files written under {folder}")
+        print(f"{len(generate(folder, split))} files of the {split} split written under {folder}")
         return 0
     from ivr.adapters.speech.recognizers import load_model
     from ivr.adapters.speech.vosk_model import ModelUnusable
@@ -106,12 +108,12 @@ def _screening(command: str, folder: Path, model: Path | None = None, config: Pa
     results = evaluate(folder, policy, words, keywords)
     if not results:
         print(
-            f"no labelled WAV files under {folder} (expected {folder}/normal|prank|silent/*.wav)",
+            f"no labelled WAV files under {folder} (expected {folder}/genuine|no-speech/*.wav)",
             file=sys.stderr,
         )
         return 1
     print(report(results))
-    return 0
+    return 2 if any(r.expected == "genuine" and r.below_normal for r in results) else 0
 
 
 def _check_config(path: Path) -> int:
@@ -213,11 +215,19 @@ def main(argv: list[str] | None = None) -> int:
     screening = sub.add_parser("screening", help="offline screening: labelled corpus and evaluation")
     screening_sub = screening.add_subparsers(dest="screening_command", required=True)
     for name, text in (
-        ("corpus", "generate the labelled corpus into DIR"),
-        ("eval", "evaluate on DIR/<label>/*.wav"),
+        ("corpus", "generate the labelled corpus into DIR (genuine/ and no-speech/)"),
+        (
+            "eval",
+            "evaluate on DIR/genuine|no-speech/*.wav; exit 2 if a genuine caller is ranked below normal",
+        ),
     ):
         command = screening_sub.add_parser(name, help=text)
-        command.add_argument("folder", type=Path)
+        command.add_argument("folder", type=Path, help="the corpus folder")
+        if name == "corpus":
+            command.add_argument(
+                "--split", choices=("test", "dev"), default="test",
+                help="test: held out, report on it; dev: other seeds and texts, tune on it",
+            )  # fmt: skip
         if name == "eval":
             command.add_argument("--model", type=Path, help="a Vosk model folder: keywords count too")
             command.add_argument("--config", type=Path, help="centre file: screening thresholds, keywords")
@@ -225,8 +235,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "screening":
         return _screening(
-            args.screening_command, args.folder, getattr(args, "model", None), getattr(args, "config", None)
-        )
+            args.screening_command, args.folder, getattr(args, "model", None), getattr(args, "config", None),
+            getattr(args, "split", "test"),
+        )  # fmt: skip
     if args.command == "config" and args.config_command == "apply":
         return _apply_config(args.file, args.asterisk_etc, args.no_reload)
     if args.command == "config":

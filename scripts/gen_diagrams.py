@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Draws the call's phases from the transition table (ivr.core.call.TRANSITIONS), and a
-callback's from ivr.core.callback.TRANSITIONS.
+"""Draws the call's phases from the transition table (ivr.core.call.TRANSITIONS), a
+callback's from ivr.core.callback.TRANSITIONS, and the screening rules from
+ivr.core.screening.RULES.
 
 Writes docs/call-states.md: for each, a Mermaid stateDiagram-v2 with one edge per
 (phase, event key, target) and a table of the same transitions. A transition with no
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from ivr.core import callback  # noqa: E402
+from ivr.core import callback, screening  # noqa: E402
 from ivr.core.call import TRANSITIONS, Phase  # noqa: E402
 
 OUTPUT = REPO / "docs" / "call-states.md"
@@ -46,6 +47,50 @@ Generated from `TRANSITIONS` in `ivr/core/callback.py`. A callback to an abandon
 caller starts in `ringing-taker` (`start()`): the call taker's phone rings first; once
 they answer, the number is dialled through the trunk while they hear ringing.
 """
+
+
+SCREENING_INTRO = """
+## Screening rules
+
+Generated from `RULES` in `ivr/core/screening.py`: the first rule that applies decides.
+No rule warns a caller or puts one at the lowest level because of audio alone: only the
+call takers' verdicts on the number or a block do. "No speech" starts the silent-call
+procedure (the press-55 prompt): "55" makes a silent emergency; no answer gives the
+`silent` level, or keeps `normal` when the second speech cue heard voice-like bursts
+(flag `possible-voice`).
+"""
+
+
+def screening_rules() -> list[str]:
+    policy = screening.ScreeningPolicy()
+    lines = ["```mermaid", "flowchart TD", "    start([first seconds of the call])"]
+    previous = "start"
+    for index, rule in enumerate(screening.RULES):
+        node = f"r{index}"
+        verdict = rule.verdict.value
+        effect = f"{verdict}: {policy.level(rule.verdict)}" + (", warning" if rule.warn else "")
+        if rule.verdict is screening.Verdict.SILENT_PENDING:
+            effect = f"{verdict}: the press-55 prompt, level kept"
+        arrow = "-->" if previous == "start" else "-->|no|"
+        lines.append(f'    {previous} {arrow} {node}{{"{rule.name}?"}}')
+        lines.append(f'    {node} -->|yes| v{index}["{effect}"]')
+        previous = node
+    silent = screening.Verdict.SILENT_PENDING
+    pending = [f"v{i}" for i, r in enumerate(screening.RULES) if r.verdict is silent]
+    for node in pending:
+        lines.append(f'    {node} --> p55{{"55 pressed after the prompt?"}}')
+    emergency = policy.level(screening.Verdict.SILENT_EMERGENCY)
+    lines.append(f'    p55 -->|yes| se["silent-emergency: {emergency}"]')
+    lines.append('    p55 -->|no| pv{"possible-voice (second cue)?"}')
+    lines.append(f'    pv -->|yes| kept["silent: {policy.level(screening.Verdict.NORMAL)}"]')
+    lines.append(f'    pv -->|no| sl["silent: {policy.level(screening.Verdict.SILENT)}"]')
+    lines += ["```", "", "| order | rule | verdict | level | warning |", "|---|---|---|---|---|"]
+    for index, rule in enumerate(screening.RULES, start=1):
+        level = policy.level(rule.verdict)
+        lines.append(
+            f"| {index} | {rule.name} | {rule.verdict.value} | {level} | {'yes' if rule.warn else 'no'} |"
+        )
+    return lines
 
 
 def handler_name(handler: Any) -> str:
@@ -87,6 +132,7 @@ def render() -> str:
     lines = [INTRO, *machine(TRANSITIONS, Phase.ANSWERING.value, "CallArrived", Phase.ENDED.value)]
     P = callback.CallbackPhase
     lines += [CALLBACK_INTRO, *machine(callback.TRANSITIONS, P.RINGING_TAKER.value, "start", P.ENDED.value)]
+    lines += [SCREENING_INTRO, *screening_rules()]
     return "\n".join(lines) + "\n"
 
 

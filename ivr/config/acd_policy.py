@@ -42,6 +42,7 @@ def screening_policy(config: CentreConfig) -> ScreeningPolicy | None:
     levels = screening.levels
     return ScreeningPolicy(
         min_speech_seconds=screening.min_speech_seconds,
+        min_cue_speech_seconds=screening.min_cue_speech_seconds,
         min_sound_seconds=screening.min_sound_seconds,
         prank_reports_to_suspect=screening.prank_reports_to_suspect,
         budget_seconds=screening.budget_seconds,

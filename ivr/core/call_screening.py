@@ -88,11 +88,12 @@ def on_taker_answered(call: Call) -> Result:
         return _finish_listening(call, commands)
     if call.stage is Stage.SILENT_PROMPT:
         commands.append(cmd.CancelTimer(call.call_id, SILENT_RESPONSE))
-        decision = after_silent_prompt(call.digits, _policy(call))
-        return replace(call, stage=Stage.DONE, verdict=decision.verdict.value, flags=decision.flags), [
-            *commands,
-            _record(call, decision, call.level),
-        ]
+        decision = after_silent_prompt(call.digits, _policy(call), call.flags)
+        evidence = _evidence(call, decision)
+        done = replace(
+            call, stage=Stage.DONE, verdict=decision.verdict.value, flags=decision.flags, cues=evidence
+        )
+        return done, [*commands, _record(call, decision, call.level, evidence)]
     return call, commands
 
 
@@ -126,9 +127,12 @@ def _report(call: Call, event: ev.CallEvent, now: float) -> Result:
     features = replace(event.features, dtmf=call.digits)
     decision = decide(features, policy)
     if decision.verdict is Verdict.SILENT_PENDING and call.phase not in BEFORE_ANSWER:
+        heard = "possible-voice" in decision.flags
         decision = Decision(
-            Verdict.SILENT, policy.level(Verdict.SILENT), "no speech before a call taker answered",
-            flags=frozenset({"silent"}),
+            Verdict.SILENT, policy.level(Verdict.NORMAL if heard else Verdict.SILENT),
+            "no speech before a call taker answered",
+            flags=frozenset({"silent"}) | (decision.flags & {"possible-voice"}),
+            cues=(*decision.cues, "no speech before a call taker answered"),
         )  # fmt: skip
     updated, commands = _apply(call, decision, now, features, event.transcript)
     return updated, [cancel, *commands]
@@ -161,7 +165,7 @@ def _dtmf(call: Call, event: ev.CallEvent, now: float) -> Result:
     if pressed.stage is Stage.DECIDING:
         return pressed, note  # the report is due; it is decided with these digits
     if pressed.stage is Stage.SILENT_PROMPT:
-        updated, commands = _apply(pressed, after_silent_prompt(digits, policy), now)
+        updated, commands = _apply(pressed, after_silent_prompt(digits, policy, call.flags), now)
         return updated, [*note, cmd.CancelTimer(call.call_id, SILENT_RESPONSE), *commands]
     if pressed.verdict in EMERGENCY_VERDICTS:
         return pressed, note
@@ -172,7 +176,7 @@ def _dtmf(call: Call, event: ev.CallEvent, now: float) -> Result:
         note_stop = note
     decision = Decision(
         Verdict.EMERGENCY, policy.level(Verdict.EMERGENCY), "pressed 55 while waiting",
-        flags=frozenset({"pressed-55"}),
+        flags=frozenset({"pressed-55"}), cues=("pressed 55 while waiting",),
     )  # fmt: skip
     updated, commands = _apply(pressed, decision, now)
     return updated, [*note_stop, *commands]
@@ -192,7 +196,7 @@ def _prompt_finished(call: Call, event: ev.CallEvent, now: float) -> Result:
 def _silent_timeout(call: Call, event: ev.CallEvent, now: float) -> Result:
     if call.stage is not Stage.SILENT_PROMPT:
         return call, []
-    return _apply(call, after_silent_prompt(call.digits, _policy(call)), now)
+    return _apply(call, after_silent_prompt(call.digits, _policy(call), call.flags), now)
 
 
 # ---- applying a decision -----------------------------------------------------------------
@@ -209,15 +213,17 @@ def _apply(
     pinned = call.pinned and decision.verdict.value not in EMERGENCY_VERDICTS
     keep = "unscreened" in decision.flags or silent_prompt or pinned
     level = call.level if keep else decision.level
+    evidence = _evidence(call, decision)
     updated = replace(
         call,
         stage=Stage.SILENT_PROMPT if silent_prompt else Stage.BLOCKING if blocking else Stage.DONE,
         verdict=decision.verdict.value,
         flags=decision.flags,
         level=level,
+        cues=evidence,
     )
-    commands: list[cmd.Command] = [
-        _record(call, decision, level, features, transcript),
+    commands: list[cmd.Command] = [  # the verdict is on the record before the timeline says so
+        _record(call, decision, level, evidence, features, transcript),
         timeline(call, "screened", now, verdict=decision.verdict.value, reason=decision.reason, level=level),
     ]
     if call.phase in WAITING_PHASES and level != call.level:
@@ -236,12 +242,29 @@ def _apply(
     return updated, commands
 
 
+def _evidence(call: Call, decision: Decision) -> tuple[str, ...]:
+    """The cues so far and this decision's (the silent-call prompt adds to what was heard)."""
+    return tuple(dict.fromkeys((*call.cues, *decision.cues)))
+
+
 def _record(
-    call: Call, decision: Decision, level: str, features: Features | None = None, transcript: str = ""
+    call: Call,
+    decision: Decision,
+    level: str,
+    evidence: tuple[str, ...],
+    features: Features | None = None,
+    transcript: str = "",
 ) -> cmd.RecordScreening:
     measured = {k: _text(v) for k, v in asdict(features).items()} if features is not None else {}
     return cmd.RecordScreening(
-        call.call_id, decision.verdict.value, level, decision.reason, decision.flags, measured, transcript
+        call.call_id,
+        decision.verdict.value,
+        level,
+        decision.reason,
+        decision.flags,
+        measured,
+        transcript,
+        evidence,
     )
 
 

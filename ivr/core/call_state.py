@@ -118,6 +118,7 @@ class Call:
     digits: str = ""  # DTMF the caller pressed before reaching a call taker
     verdict: str = ""  # the screening verdict, once there is one
     flags: frozenset[str] = frozenset()  # shown to the call taker (silent, silent-emergency, ...)
+    cues: tuple[str, ...] = ()  # the screening's evidence so far (what was heard or known)
     screen_prompt: str | None = None  # playback id of a screening prompt that may still play
     agencies: tuple[AgencyLeg, ...] = ()
     agency_legs: int = 0  # agency legs originated so far (numbers the leg ids)

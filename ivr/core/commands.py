@@ -157,6 +157,7 @@ class RecordScreening:
     flags: frozenset[str]
     features: dict[str, str]
     transcript: str = ""
+    cues: tuple[str, ...] = ()  # why: the cues that fired (speech, second cue, keys, reputation)
 
 
 @dataclass(frozen=True)

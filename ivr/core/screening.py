@@ -1,8 +1,9 @@
 """Screening decisions: what the first seconds of a call say about it.
 
-Pure: features measured by the adapters (Silero VAD, Vosk keywords, DTMF, the caller's
-reputation) in, a verdict with a priority level out. The rules, in order, first match
-wins (RULES is the table; the docs list it):
+Pure: features measured by the adapters (Silero VAD and a second, cheap speech cue for
+what Silero misses, Vosk keywords, DTMF, the caller's reputation) in, a verdict with a
+priority level and the cues that decided it out. The rules, in order, first match wins
+(RULES is the table; the docs list it):
 
 1. "55" pressed                    -> emergency (flagged silent-emergency if nobody spoke)
 2. emergency keywords recognised   -> emergency (only when the model supports keywords,
@@ -13,17 +14,22 @@ wins (RULES is the table; the docs list it):
                                       unless the caller presses 55 or a call taker answers first
 4. number with repeated prank verdicts from call takers (more prank than genuine)
                                    -> prank: recorded warning, lowest level
-5. someone spoke                   -> normal
-6. no speech but sound (music, noise, laughter)
-                                   -> prank: recorded warning, lowest level
-7. nothing at all                  -> the silent-call procedure: a prompt asks the caller
+5. Silero heard speech              -> normal
+6. no speech (silence, or sound without speech: music, noise, hum, rustle, DTMF only)
+                                   -> the silent-call procedure: a prompt asks the caller
                                       to press 5 twice; "55" -> silent emergency at the top
-                                      level, anything else -> queued at the silent level,
-                                      flagged "silent" for the call taker
-Rules kept: emergency signals always beat reputation (a repeat prankster may one day be
-in danger); silence alone is never a prank (a caller who cannot speak is the case that
-matters most); any error, timeout or missing model gives a normal call with the reason
-recorded (fail open). A verdict only reorders the queue: nobody is refused or delayed.
+                                      level; no answer -> flagged "silent" for the call taker
+                                      and queued at the silent level, unless the second
+                                      speech cue heard voice-like bursts (a whisper, a quiet
+                                      or short word: flag "possible-voice"), then the caller
+                                      keeps the normal level
+Rules kept: a caller is warned and put at the lowest level only on positive evidence (the
+call takers' verdicts on the number, an active block), never on audio alone: a whisper, a
+phone in a pocket or a line full of hum is someone who may need help; emergency signals
+always beat reputation (a repeat prankster may one day be in danger); any error, timeout
+or missing model gives a normal call with the reason recorded (fail open). A verdict only
+reorders the queue: nobody is refused or delayed. Every decision names the cues that
+fired (cues()), kept on the record for the supervisor and shown on the desk.
 """
 
 from __future__ import annotations
@@ -45,8 +51,9 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class ScreeningPolicy:
-    min_speech_seconds: float = 0.6  # less is a cough or a click, not someone speaking
-    min_sound_seconds: float = 1.5  # non-speech sound that makes a silent line a likely prank
+    min_speech_seconds: float = 0.3  # Silero speech: less is a cough or a click
+    min_cue_speech_seconds: float = 0.2  # the second cue's voice-like bursts (whisper, short word)
+    min_sound_seconds: float = 1.5  # sound without speech this long is flagged for the call taker
     prank_reports_to_suspect: int = 3  # call-taker prank verdicts for the number, in the window
     emergency_code: str = "55"
     levels: dict[Verdict, str] | None = None  # verdict -> priority level name; defaults below
@@ -73,7 +80,8 @@ DEFAULT_LEVELS = {
 
 @dataclass(frozen=True)
 class Features:
-    speech_seconds: float = 0.0
+    speech_seconds: float = 0.0  # Silero's
+    cue_speech_seconds: float = 0.0  # the second speech cue's (what Silero misses)
     speech_segments: int = 0
     first_speech_delay: float | None = None
     sound_seconds: float = 0.0  # loud enough to be sound, yet not speech (music, noise)
@@ -92,6 +100,7 @@ class Decision:
     reason: str
     warn: bool = False  # play the recorded warning (#BijakGunakan112) before queueing
     flags: frozenset[str] = frozenset()
+    cues: tuple[str, ...] = ()  # the evidence: what was heard or known, for the record and desk
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,12 @@ class Rule:
 
 def _spoke(f: Features, p: ScreeningPolicy) -> bool:
     return f.speech_seconds >= p.min_speech_seconds
+
+
+def _voice_heard(f: Features, p: ScreeningPolicy) -> bool:
+    """The second cue heard voice-like bursts: too weak to call speech, enough to never
+    move the caller down."""
+    return f.cue_speech_seconds >= p.min_cue_speech_seconds
 
 
 def _pressed_55(f: Features, p: ScreeningPolicy) -> bool:
@@ -132,10 +147,33 @@ RULES: tuple[Rule, ...] = (
     Rule("emergency keywords", _keywords, Verdict.EMERGENCY),
     Rule("number blocked for a limited time", _blocked, Verdict.BLOCKED, warn=True),
     Rule("repeated prank verdicts for this number", _repeat_prankster, Verdict.PRANK, warn=True),
-    Rule("speech", _spoke, Verdict.NORMAL),
-    Rule("sound but no speech (music or noise)", _sound_without_speech, Verdict.PRANK, warn=True),
-    Rule("no speech, no sound", lambda f, p: True, Verdict.SILENT_PENDING),
+    Rule("speech heard by Silero", _spoke, Verdict.NORMAL),
+    Rule("no speech", lambda f, p: True, Verdict.SILENT_PENDING),
 )
+
+
+def cues(f: Features, p: ScreeningPolicy) -> tuple[str, ...]:
+    """What was heard or known about the call, in words a supervisor reads."""
+    found: list[str] = []
+    if f.speech_seconds > 0:
+        found.append(f"speech (Silero) {f.speech_seconds:.1f} s")
+    if f.cue_speech_seconds > 0:
+        found.append(
+            f"voice-like bursts (second cue: whisper, quiet or short word) {f.cue_speech_seconds:.1f} s"
+        )
+    if f.sound_seconds > 0 and not _spoke(f, p):
+        found.append(f"sound without speech {f.sound_seconds:.1f} s")
+    if f.keywords:
+        found.append(f"keywords: {', '.join(f.keywords)}")
+    if f.dtmf:
+        found.append(f"keys pressed: {f.dtmf}")
+    if f.prank_reports or f.genuine_reports:
+        found.append(
+            f"call-taker verdicts on the number: {f.prank_reports} prank, {f.genuine_reports} genuine"
+        )
+    if f.blocked:
+        found.append("number under a time-limited block")
+    return tuple(found) or ("nothing heard",)
 
 
 def decide(features: Features, policy: ScreeningPolicy) -> Decision:
@@ -148,18 +186,37 @@ def decide(features: Features, policy: ScreeningPolicy) -> Decision:
         reason = f"emergency keywords: {', '.join(features.keywords)}"
     if rule.verdict in (Verdict.PRANK, Verdict.BLOCKED):
         flags.add("prank-suspected")
-    return Decision(rule.verdict, policy.level(rule.verdict), reason, rule.warn, frozenset(flags))
+    if _sound_without_speech(features, policy):
+        flags.add("sound-no-speech")  # music, noise, a phone in a pocket: tell the call taker
+    if rule.verdict is Verdict.SILENT_PENDING and _voice_heard(features, policy):
+        flags.add("possible-voice")  # the silent-call procedure never moves this caller down
+    evidence = cues(features, policy)
+    return Decision(rule.verdict, policy.level(rule.verdict), reason, rule.warn, frozenset(flags), evidence)
 
 
-def after_silent_prompt(digits: str, policy: ScreeningPolicy) -> Decision:
-    """The caller heard the press-55 prompt; `digits` is everything pressed since."""
+CARRIED_FLAGS = frozenset({"sound-no-speech", "possible-voice"})  # kept through the prompt
+
+
+def after_silent_prompt(
+    digits: str, policy: ScreeningPolicy, earlier: frozenset[str] = frozenset()
+) -> Decision:
+    """The caller heard the press-55 prompt; `digits` is everything pressed since, `earlier`
+    the flags of the decision that started the prompt (what was heard stays on the record).
+    With "possible-voice" (the second cue heard voice-like bursts) no answer keeps the
+    caller at the normal level: a whisper is no reason to wait longer."""
+    carried = earlier & CARRIED_FLAGS
     if policy.emergency_code in digits:
         verdict = Verdict.SILENT_EMERGENCY
         return Decision(verdict, policy.level(verdict), "pressed 55 after the silent-call prompt",
-                        flags=frozenset({"silent", "silent-emergency"}))  # fmt: skip
+                        flags=frozenset({"silent", "silent-emergency"}) | carried,
+                        cues=("pressed 55 after the silent-call prompt",))  # fmt: skip
     verdict = Verdict.SILENT
-    return Decision(verdict, policy.level(verdict), "no response to the silent-call prompt",
-                    flags=frozenset({"silent"}))  # fmt: skip
+    why = "no response to the silent-call prompt"
+    if "possible-voice" in earlier:
+        kept = f"{why}; a voice may have been heard: kept at normal"
+        return Decision(verdict, policy.level(Verdict.NORMAL), kept, flags=frozenset({"silent"}) | carried,
+                        cues=(why,))  # fmt: skip
+    return Decision(verdict, policy.level(verdict), why, flags=frozenset({"silent"}) | carried, cues=(why,))
 
 
 # What the call taker's phone shows as the caller's name when the call is offered.
@@ -179,5 +236,6 @@ def offer_label(verdict: str, flags: frozenset[str]) -> str:
 
 def failed(reason: str, policy: ScreeningPolicy) -> Decision:
     """Screening could not run or finish in time: a normal call, with the reason kept."""
-    return Decision(Verdict.NORMAL, policy.level(Verdict.NORMAL), f"screening unavailable: {reason}",
-                    flags=frozenset({"unscreened"}))  # fmt: skip
+    why = f"screening unavailable: {reason}"
+    return Decision(Verdict.NORMAL, policy.level(Verdict.NORMAL), why, flags=frozenset({"unscreened"}),
+                    cues=(why,))  # fmt: skip

@@ -200,7 +200,14 @@ class Executor:
         self._writes.submit(
             f"screening of {c.call_id}",
             lambda: self._store.set_screening(
-                c.call_id, c.verdict, c.level, c.reason, sorted(c.flags), c.features, c.transcript
+                c.call_id,
+                c.verdict,
+                c.level,
+                c.reason,
+                sorted(c.flags),
+                c.features,
+                c.transcript,
+                list(c.cues),
             ),
         )
 

@@ -1,9 +1,15 @@
-"""Runs the offline screening (Silero speech detection + the decision table) on labelled
-WAV files and prints a confusion matrix, per-class timing and the worst cases.
+"""Runs the offline screening (Silero, the second speech cue and the decision table) on
+labelled WAV files and reports what would happen to each caller, per category.
 
-  python -m ivr screening corpus DIR   # generate the labelled corpus
+  python -m ivr screening corpus DIR [--split test|dev]   # generate the labelled corpus
   python -m ivr screening eval DIR [--model MODEL] [--config queue/kendari.yaml]
-                                       # DIR/<label>/*.wav, labels: normal, prank, silent
+                                       # DIR/genuine/*.wav and DIR/no-speech/*.wav
+
+The first line is the count that matters: genuine callers ranked below normal (screened
+to the silent level, or as a prank, when nobody answers the press-55 prompt). The command
+exits with status 2 when it is not zero, so CI can gate on it. Then: how many no-speech
+clips reach the silent-call procedure, and tables per category (the parts of the file
+name, see screening_corpus.name()), the CPU per screened second, and every failure.
 
 With --model, each clip also goes through Vosk (the same checks as at start: keywords
 outside the vocabulary are named and ignored) and the keywords heard count in the
@@ -16,8 +22,11 @@ Rules: audio is fed in 20 ms frames as it would arrive from the call; a file tha
 from __future__ import annotations
 
 import json
+import re
+import sys
 import time
 import wave
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,29 +36,35 @@ import numpy as np
 import soxr
 
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
-from ivr.core.screening import Features, ScreeningPolicy, Verdict, decide
+from ivr.core.screening import Features, ScreeningPolicy, Verdict, after_silent_prompt, decide
 
-LABELS = ("normal", "prank", "silent")
-LABEL_OF = {
-    Verdict.NORMAL: "normal",
-    Verdict.EMERGENCY: "normal",
-    Verdict.PRANK: "prank",
-    Verdict.BLOCKED: "prank",
-    Verdict.SILENT_PENDING: "silent",
-    Verdict.SILENT: "silent",
-    Verdict.SILENT_EMERGENCY: "silent",
-}
+LABELS = ("genuine", "no-speech")
 FRAME_BYTES = 320  # 20 ms at 8 kHz, 16-bit
+# What happens to the caller, assuming nobody answers the press-55 prompt:
+HEARD = "speech heard: normal"
+KEPT = "prompt, then kept at normal (possible voice)"
+SILENT = "prompt, then the silent level"
+PRANK = "warned as a prank"
+BELOW_NORMAL = (SILENT, PRANK)
 
 
 @dataclass(frozen=True)
 class Result:
     path: Path
-    expected: str
-    predicted: str
+    expected: str  # genuine | no-speech
+    outcome: str  # HEARD, KEPT, SILENT or PRANK
     features: SpeechFeatures
-    seconds: float
+    seconds: float  # CPU seconds to screen it
+    audio_seconds: float
     keywords: tuple[str, ...] = ()
+
+    @property
+    def below_normal(self) -> bool:
+        return self.outcome in BELOW_NORMAL
+
+    @property
+    def silent_procedure(self) -> bool:
+        return self.outcome in (KEPT, SILENT)
 
 
 Recognise = Callable[[bytes], tuple[str, ...]]
@@ -71,9 +86,19 @@ def recogniser(model: Any, rate: int, grammar: str | None) -> Recognise:
     return words
 
 
+def outcome(features: Features, policy: ScreeningPolicy) -> str:
+    decision = decide(features, policy)
+    if decision.verdict is Verdict.SILENT_PENDING:
+        after = after_silent_prompt("", policy, decision.flags)
+        return KEPT if after.level == policy.level(Verdict.NORMAL) else SILENT
+    if decision.verdict in (Verdict.PRANK, Verdict.BLOCKED):
+        return PRANK
+    return HEARD
+
+
 def screen(
     path: Path, policy: ScreeningPolicy, words: Recognise | None = None, keywords: tuple[str, ...] = ()
-) -> tuple[str, SpeechFeatures, float, tuple[str, ...]]:
+) -> tuple[str, SpeechFeatures, float, float, tuple[str, ...]]:
     with wave.open(str(path)) as wav:
         if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (8000, 1, 2):
             raise ValueError(f"{path}: not 8 kHz mono 16-bit")
@@ -83,17 +108,18 @@ def screen(
     for offset in range(0, len(pcm), FRAME_BYTES):
         detector.feed(pcm[offset : offset + FRAME_BYTES])
     found = detector.finish()
+    spent = time.process_time() - started
     heard = tuple(w for w in words(pcm) if w in keywords) if words is not None else ()
     features = Features(
         speech_seconds=found.speech_seconds,
+        cue_speech_seconds=found.cue_speech_seconds,
         speech_segments=found.speech_segments,
         first_speech_delay=found.first_speech_seconds,
         sound_seconds=found.sound_seconds,
         keywords=heard,
         keywords_supported=bool(keywords),
     )
-    verdict = decide(features, policy).verdict
-    return LABEL_OF[verdict], found, time.process_time() - started, heard
+    return outcome(features, policy), found, spent, len(pcm) / 2 / 8000, heard
 
 
 def evaluate(
@@ -107,34 +133,96 @@ def evaluate(
     for label in LABELS:
         for path in sorted((folder / label).glob("*.wav")):
             try:
-                predicted, features, seconds, heard = screen(path, policy, words, keywords)
-            except (ValueError, wave.Error) as exc:
-                print(f"skipped: {exc}")
+                result, features, seconds, audio, heard = screen(path, policy, words, keywords)
+            except (ValueError, wave.Error, EOFError) as exc:
+                print(f"skipped: {path.name}: {exc}", file=sys.stderr)
                 continue
-            results.append(Result(path, label, predicted, features, seconds, heard))
+            results.append(Result(path, label, result, features, seconds, audio, heard))
     return results
 
 
+def categories(name: str) -> dict[str, str]:
+    """The categories a corpus file name holds (screening_corpus.name()); unknown parts are
+    ignored, so any labelled WAV file can be evaluated."""
+    parts = Path(name).stem.split("_")
+    found = {"kind": parts[0]}
+    for part in parts[1:]:
+        if "-" in part and part.split("-")[0] in ("id", "ms", "en"):
+            lang, variant = part.split("-", 1)
+            found["language"] = lang
+            found["voice"] = "whispered" if variant.startswith("whisper") else "voiced"
+        elif part.endswith("dBFS"):
+            found["level"] = part
+        elif part.startswith("late") and part.endswith("s"):
+            start = float(part[4:-1])
+            found["start"] = "0-1 s" if start <= 1 else "2-6 s" if start <= 6 else "8-12 s"
+        elif part == "clean":
+            found["noise"] = "clean"
+        elif (noisy := re.fullmatch(r"([a-z-]+?)(\d+dB)", part)) is not None:
+            found["noise"], found["snr"] = noisy.group(1), noisy.group(2)
+        elif part in ("alaw", "pcm"):
+            found["line"] = "A-law" if part == "alaw" else "linear"
+        elif part.startswith("loss"):
+            found["loss"] = "no loss" if part == "loss0" else f"{part[4:]} % lost"
+    return found
+
+
+def _table(
+    results: list[Result], dimension: str, columns: list[tuple[str, Callable[[Result], bool]]]
+) -> list[str]:
+    groups: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        value = categories(r.path.name).get(dimension)
+        if value is not None:
+            groups[value].append(r)
+    if not groups:
+        return []
+    lines = [f"  {dimension:<12}{'clips':>7}" + "".join(f"{title:>14}" for title, _ in columns)]
+    for value in sorted(groups, key=lambda v: (len(v), v)):
+        mine = groups[value]
+        lines.append(
+            f"  {value:<12}{len(mine):>7}" + "".join(f"{sum(map(test, mine)):>14}" for _, test in columns)
+        )
+    return lines
+
+
 def report(results: list[Result]) -> str:
-    lines = ["confusion matrix (rows: expected, columns: screened as)"]
-    lines.append(f"{'':<10}" + "".join(f"{label:>9}" for label in LABELS))
-    for expected in LABELS:
-        row = [sum(r.expected == expected and r.predicted == p for r in results) for p in LABELS]
-        lines.append(f"{expected:<10}" + "".join(f"{n:>9}" for n in row))
-    right = sum(r.expected == r.predicted for r in results)
-    lines.append(f"correct: {right}/{len(results)}")
-    per_class = []
-    for label in LABELS:
-        mine = [r.seconds for r in results if r.expected == label]
-        per_class.append(f"{label} {1000 * sum(mine) / max(1, len(mine)):.0f}")
-    lines.append("CPU per clip (ms): " + ", ".join(per_class))
-    heard = [r for r in results if r.keywords]
-    for r in heard:
+    genuine = [r for r in results if r.expected == "genuine"]
+    silent = [r for r in results if r.expected == "no-speech"]
+    below = [r for r in genuine if r.below_normal]
+    lines = [f"genuine callers ranked below normal: {len(below)} of {len(genuine)}"]
+    procedure = [r for r in silent if r.silent_procedure]
+    share = 100 * len(procedure) / max(1, len(silent))
+    lines.append(
+        f"no-speech clips to the silent-call procedure: {len(procedure)} of {len(silent)} ({share:.1f} %); "
+        f"at the silent level when nobody answers: {sum(r.outcome == SILENT for r in silent)}"
+    )
+    if genuine:
+        lines.append("genuine callers, by category:")
+        columns: list[tuple[str, Callable[[Result], bool]]] = [
+            ("Silero", lambda r: r.outcome == HEARD),
+            ("cue only", lambda r: r.outcome == KEPT),
+            ("below normal", lambda r: r.below_normal),
+        ]
+        for dimension in ("kind", "voice", "language", "level", "start", "noise", "snr", "line", "loss"):
+            lines += _table(genuine, dimension, columns)
+    if silent:
+        lines.append("no-speech clips, by kind:")
+        columns = [
+            ("procedure", lambda r: r.silent_procedure),
+            ("kept normal", lambda r: r.outcome == KEPT),
+            ("called speech", lambda r: r.outcome == HEARD),
+        ]
+        lines += _table(silent, "kind", columns)
+    audio = sum(r.audio_seconds for r in results)
+    cpu = sum(r.seconds for r in results)
+    lines.append(f"CPU per screened second of audio: {1000 * cpu / max(audio, 1e-9):.1f} ms")
+    for r in (r for r in results if r.keywords):
         lines.append(f"keywords in {r.path.parent.name}/{r.path.name}: {', '.join(r.keywords)}")
-    wrong = [r for r in results if r.expected != r.predicted]
-    lines.append("worst cases:" if wrong else "worst cases: none")
+    wrong = below + [r for r in silent if not r.silent_procedure]
+    lines.append("failures:" if wrong else "failures: none")
     for r in wrong:
         f = r.features
-        lines.append(f"  {r.path.parent.name}/{r.path.name}: screened as {r.predicted} "
-                     f"(speech {f.speech_seconds:.2f} s, sound {f.sound_seconds:.2f} s)")  # fmt: skip
+        lines.append(f"  {r.path.parent.name}/{r.path.name}: {r.outcome} (Silero {f.speech_seconds:.2f} s, "
+                     f"second cue {f.cue_speech_seconds:.2f} s, sound {f.sound_seconds:.2f} s)")  # fmt: skip
     return "\n".join(lines)

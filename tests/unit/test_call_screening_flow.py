@@ -21,6 +21,7 @@ CALL = "1795846476.9"
 SPEECH = Features(speech_seconds=3.0, speech_segments=2, first_speech_delay=0.4)
 SILENCE = Features()
 MUSIC = Features(sound_seconds=8.0)
+PRANKSTER = Features(speech_seconds=3.0, speech_segments=2, prank_reports=4)  # the call takers say so
 
 
 def of(commands: list[cmd.Command], kind: type) -> list:
@@ -78,12 +79,18 @@ def test_speech_keeps_the_normal_level_and_is_recorded() -> None:
     assert cmd.CancelTimer(CALL, SCREENING_REPORT) in commands
 
 
-def test_music_alone_is_a_suspected_prank_warned_and_moved_to_the_lowest_level() -> None:
+def test_music_alone_gets_the_press_55_prompt_never_the_warning() -> None:
+    """Sound without speech (music, hum, a phone in a pocket) is no evidence of a prank."""
     call, commands = reported(MUSIC)
-    assert call.verdict == "prank" and "prank-suspected" in call.flags
-    assert cmd.ToAcd(acd.CallerReprioritized(CALL, "low")) in commands
-    assert cmd.PlayPrompt(CALL, f"{CALL}-warning", SCREEN.warning_media) in commands
-    assert not of(commands, cmd.Hangup)  # never blocked
+    assert call.stage is Stage.SILENT_PROMPT and "sound-no-speech" in call.flags
+    assert cmd.PlayPrompt(CALL, f"{CALL}-silent", SCREEN.silent_prompt_media) in commands
+    assert not [c for c in of(commands, cmd.PlayPrompt) if c.media == SCREEN.warning_media]
+    assert not of(commands, cmd.ToAcd) and not of(commands, cmd.Hangup)  # not moved down yet
+    (record,) = of(commands, cmd.RecordScreening)
+    assert record.cues == ("sound without speech 8.0 s",)
+    call, later = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    (record,) = of(later, cmd.RecordScreening)  # the evidence grows with the prompt's outcome
+    assert record.cues == ("sound without speech 8.0 s", "no response to the silent-call prompt")
 
 
 def test_the_verdict_is_on_the_record_before_the_timeline_says_screened() -> None:
@@ -93,6 +100,16 @@ def test_the_verdict_is_on_the_record_before_the_timeline_says_screened() -> Non
         i for i, c in enumerate(commands) if isinstance(c, cmd.RecordTimeline) and c.entry == "screened"
     )
     assert commands.index(of(commands, cmd.RecordScreening)[0]) < screened, commands
+
+
+def test_a_whisper_heard_only_by_the_second_cue_gets_the_prompt_and_stays_normal() -> None:
+    call, commands = reported(Features(cue_speech_seconds=1.2, sound_seconds=2.0))
+    assert call.stage is Stage.SILENT_PROMPT and "possible-voice" in call.flags
+    assert cmd.PlayPrompt(CALL, f"{CALL}-silent", SCREEN.silent_prompt_media) in commands
+    call, later = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    assert call.level == "normal" and not of(later, cmd.ToAcd)  # never moved down
+    (record,) = of(later, cmd.RecordScreening)
+    assert record.level == "normal" and "possible-voice" in record.flags
 
 
 def test_silence_runs_the_press_55_procedure_before_any_demotion() -> None:
@@ -129,7 +146,8 @@ def test_55_while_listening_ends_the_listening_at_once_and_wins() -> None:
 
 
 def test_55_beats_a_prank_verdict_while_waiting() -> None:
-    call, _ = reported(MUSIC)
+    call, _ = reported(PRANKSTER)
+    assert call.verdict == "prank"
     call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 120.0)
     call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 120.2)
     assert call.verdict == "emergency" and call.level == "emergency"
@@ -180,11 +198,12 @@ def test_answer_during_listening_stops_it_and_the_verdict_is_only_recorded() -> 
     assert of(commands, cmd.RecordScreening)
 
 
-def test_answer_stops_a_screening_prompt() -> None:
-    call, _ = reported(MUSIC)
+@pytest.mark.parametrize(("features", "prompt"), [(PRANKSTER, "warning"), (MUSIC, "silent")])
+def test_answer_stops_a_screening_prompt(features: Features, prompt: str) -> None:
+    call, _ = reported(features)
     call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 115.0)
     call, commands = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 116.0)
-    assert cmd.StopPrompt(f"{CALL}-warning") in commands
+    assert cmd.StopPrompt(f"{CALL}-{prompt}") in commands
 
 
 @pytest.mark.parametrize(
@@ -251,7 +270,8 @@ def pinned_waiting(level: str) -> Call:
 def test_a_caller_rule_level_is_kept_whatever_the_verdict(level: str, features: Features) -> None:
     call, commands = reported(features, call=pinned_waiting(level))
     assert call.level == level and not of(commands, cmd.ToAcd)
-    assert not of(commands, cmd.PlayPrompt)  # a hospital line playing music is not warned
+    warned = [c for c in of(commands, cmd.PlayPrompt) if c.media == SCREEN.warning_media]
+    assert not warned  # a hospital line playing music is never warned (at most asked to press 55)
     assert of(commands, cmd.RecordScreening)[0].verdict == call.verdict
 
 

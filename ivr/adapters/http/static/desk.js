@@ -56,7 +56,10 @@ function renderButtons(me, snap, ctx) {
 function infoHTML(call) {
   const features = Object.entries(call.features || {});
   const flags = flagBadges(call.flags, "");
+  const cues = call.cues || [];
   return `<h3>${esc(t("call.flags"))}</h3><p>${flags || DASH}</p>
+    <h3>${esc(t("call.cues"))}</h3>
+    ${cues.length ? `<ul class="cues">${cues.map((c) => `<li>${esc(c)}</li>`).join("")}</ul>` : `<p>${DASH}</p>`}
     <h3>${esc(t("call.features"))}</h3>
     ${features.length
       ? `<dl class="features">${features.map(([k, v]) => `<dt>${esc(tv("feature", k))}</dt><dd>${esc(tv("value", v))}</dd>`).join("")}</dl>`
@@ -168,7 +171,7 @@ function renderMyCall(snap, ctx) {
   el.querySelector(".incoming-banner").hidden = !offered;
   const head = [call.caller, call.verdict, call.level, call.phase, call.ended, call.arrived_at, call.answered_at, tz];
   patch(el.querySelector(".call-head"), JSON.stringify(head), () => headHTML(call, tz));
-  patch(el.querySelector(".mc-info"), JSON.stringify([call.flags, call.features, call.transcript]), () => infoHTML(call));
+  patch(el.querySelector(".mc-info"), JSON.stringify([call.flags, call.cues, call.features, call.transcript]), () => infoHTML(call));
   patch(el.querySelector(".mc-caller"), JSON.stringify([call.history, call.reputation, tz]), () => callerHTML(call, tz));
   updateActions(el, call, snap, ctx);
   el.hidden = false;

@@ -1,0 +1,44 @@
+# The second speech cue (ivr.adapters.speech.voice_cue) on corpus sounds: steady sounds
+# and tones on the line (hum, hiss, silence, ringback, DTMF, a melody) are never voice,
+# whatever their level; a whisper and one short word are; how the audio is cut into
+# packets does not change the result.
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ivr.adapters.speech.voice_cue import VoiceCue
+from ivr.core.screening import ScreeningPolicy
+from ivr.tools import screening_corpus as corpus
+
+NEEDED = ScreeningPolicy().min_cue_speech_seconds
+
+
+def cue_seconds(pcm: np.ndarray, packet: int = 160) -> float:
+    cue = VoiceCue()
+    for start in range(0, pcm.size, packet):
+        cue.feed(pcm[start : start + packet])
+    return cue.seconds()
+
+
+@pytest.mark.parametrize("kind", ["silence", "hum", "hiss", "ringback", "dtmf", "music"])
+@pytest.mark.parametrize("level", [-20, -40])
+def test_steady_sounds_and_tones_are_never_voice(kind: str, level: int) -> None:
+    for seed in (3, 4):
+        pcm = corpus.samples(corpus.Clip(kind, seed, level=level, alaw=seed == 4, loss=3 if seed == 4 else 0))
+        assert cue_seconds(pcm) < NEEDED, (kind, level, seed)
+
+
+@pytest.mark.parametrize("category", ["whisper", "word", "quiet"])
+def test_a_whisper_a_short_word_and_a_quiet_voice_are_heard(category: str, tmp_path: Path) -> None:
+    clip = corpus.render_clip(category, tmp_path / "clip.wav")
+    pcm = np.frombuffer(clip.read_bytes()[44:], dtype="<i2")
+    assert cue_seconds(pcm) >= NEEDED
+
+
+def test_the_result_does_not_depend_on_how_the_audio_was_cut(tmp_path: Path) -> None:
+    clip = corpus.render_clip("whisper", tmp_path / "clip.wav")
+    pcm = np.frombuffer(clip.read_bytes()[44:], dtype="<i2")
+    assert cue_seconds(pcm, 160) == cue_seconds(pcm, 1234) == cue_seconds(pcm, pcm.size)
