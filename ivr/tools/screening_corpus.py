@@ -14,7 +14,7 @@ name holds the category, one part per underscore (see name()); screening eval gr
 Rules:
 - Two splits with nothing in common but the recipe: "test" (the corpus, held out: report
   on it, never tune on it) and "dev" (other seeds, other sentences and words, other noise
-  instances: choose thresholds on it).
+  instances, and HARD_WORDS extra single words under loud noise: choose thresholds on it).
 - Deterministic: a clip's samples depend only on its Clip (the seed is in it).
 - render_clip() writes one clip anywhere (tests, the real-stack SIPp audio); generate()
   writes a whole split.
@@ -35,6 +35,7 @@ GREETING_SECONDS = 7.6  # the recorded greeting (prompts/id.tsv) as synthesised:
 CLIP_SECONDS = GREETING_SECONDS + ScreeningPolicy().budget_seconds
 SPLIT_SEED = {"test": 1_000_000, "dev": 2_000_000}
 GENUINE = {"test": 270, "dev": 180}
+HARD_WORDS = {"test": 0, "dev": 96}  # extra single words in loud noise, to tune the second cue on
 NO_SPEECH = {"test": 11, "dev": 8}  # clips of each no-speech kind (silence: half as many)
 NO_SPEECH_KINDS = ("silence", "hiss", "hum", "ringback", "dtmf", "music", "music-beat", "street", "babble",
                    "rain", "wind", "pocket")  # fmt: skip
@@ -254,6 +255,16 @@ def plan(split: str = "test") -> list[Clip]:
             clips.append(Clip(kind, SPLIT_SEED[split] + index, level, alaw=alaw, loss=loss, split=split,
                               index=index))  # fmt: skip
             index += 1
+    loud = ("street", "music", "music-beat", "babble")
+    for _ in range(HARD_WORDS[split]):  # the hard case: one word under street noise, music or a crowd
+        lang = langs[index % len(langs)]
+        pool = WORDS[split][lang]
+        clips.append(Clip("word", SPLIT_SEED[split] + index, int(rng.choice(LEVELS)), lang,
+                          str(rng.choice((*VOICED, *WHISPERS))), int(rng.choice(SPEEDS)),
+                          str(pool[int(rng.integers(len(pool)))]), float(rng.choice(STARTS)),
+                          str(rng.choice(loud)), int(rng.choice((0, 5, 10))),
+                          bool(rng.random() < 0.5), 0, split, index))  # fmt: skip
+        index += 1
     return clips
 
 

