@@ -56,8 +56,8 @@ Generated from `RULES` in `ivr/core/screening.py`: the first rule that applies d
 No rule warns a caller or puts one at the lowest level because of audio alone: only the
 call takers' verdicts on the number or a block do. "No speech" starts the silent-call
 procedure (the press-55 prompt): "55" makes a silent emergency; no answer gives the
-`silent` level, or keeps `normal` when the second speech cue heard voice-like bursts
-(flag `possible-voice`).
+`silent` level, or keeps `normal` when the second speech cue heard voice-like sound or
+Silero heard at least half the speech it needs (flag `possible-voice`).
 """
 
 

@@ -20,9 +20,10 @@ priority level and the cues that decided it out. The rules, in order, first matc
                                       to press 5 twice; "55" -> silent emergency at the top
                                       level; no answer -> flagged "silent" for the call taker
                                       and queued at the silent level, unless the second
-                                      speech cue heard voice-like bursts (a whisper, a quiet
-                                      or short word: flag "possible-voice"), then the caller
-                                      keeps the normal level
+                                      speech cue heard voice-like sound (a whisper, a quiet
+                                      or short word) or Silero half the speech it needs
+                                      (flag "possible-voice"): then the caller keeps the
+                                      normal level
 Rules kept: a caller is warned and put at the lowest level only on positive evidence (the
 call takers' verdicts on the number, an active block), never on audio alone: a whisper, a
 phone in a pocket or a line full of hum is someone who may need help; emergency signals
@@ -116,9 +117,9 @@ def _spoke(f: Features, p: ScreeningPolicy) -> bool:
 
 
 def _voice_heard(f: Features, p: ScreeningPolicy) -> bool:
-    """The second cue heard voice-like bursts: too weak to call speech, enough to never
-    move the caller down."""
-    return f.cue_speech_seconds >= p.min_cue_speech_seconds
+    """The second cue heard voice-like sound, or Silero heard at least half the speech it
+    needs: too weak to call speech, enough to never move the caller down."""
+    return f.cue_speech_seconds >= p.min_cue_speech_seconds or f.speech_seconds >= p.min_speech_seconds / 2
 
 
 def _pressed_55(f: Features, p: ScreeningPolicy) -> bool:

@@ -68,6 +68,9 @@ PRANKSTER = {"prank_reports": 4, "genuine_reports": 1}
             {"sound-no-speech", "possible-voice"},
         ),
         (Features(cue_speech_seconds=0.1), Verdict.SILENT_PENDING, "silent", False, set()),
+        # Silero heard half the speech it needs (a word in loud noise): kept normal too
+        (Features(speech_seconds=0.16), Verdict.SILENT_PENDING, "silent", False, {"possible-voice"}),
+        (Features(speech_seconds=0.1), Verdict.SILENT_PENDING, "silent", False, set()),
         # a short word Silero heard
         (Features(speech_seconds=0.35, speech_segments=1), Verdict.NORMAL, "normal", False, set()),
         # silence is never a prank by itself
