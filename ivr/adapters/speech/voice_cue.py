@@ -1,5 +1,5 @@
 """The second speech cue: voice-like sound that Silero does not call speech (a whisper, a
-quiet or far voice, one short word), as seconds of syllable-like bursts.
+quiet or far voice, one short word), as seconds.
 
 Rules:
 - Input is 8 kHz int16 mono PCM, any length; it is cut into 20 ms frames (an RTP packet)
@@ -57,7 +57,7 @@ _TONE_WIDTH = 2  # bins either side of a tone's peak that its window spreads it 
 
 
 class VoiceCue:
-    """One caller's audio in, seconds of voice-like bursts out."""
+    """One caller's audio in, seconds of voice-like sound out."""
 
     def __init__(self) -> None:
         self._raw: list[np.ndarray] = []  # samples fed and not yet analysed
