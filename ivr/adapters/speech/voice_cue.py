@@ -74,14 +74,14 @@ class VoiceCue:
             self._analyse()
 
     def _analyse(self) -> None:
-        data = np.concatenate(self._raw).astype(np.float64) / 32768.0 if self._raw else np.zeros(0)
-        whole = data.size - data.size % FRAME
-        self._raw = [np.round(data[whole:] * 32768.0).astype(np.int16)] if whole < data.size else []
-        self._raw_size = data.size - whole
+        raw = np.concatenate(self._raw) if self._raw else np.zeros(0, dtype=np.int16)
+        whole = raw.size - raw.size % FRAME
+        self._raw, self._raw_size = ([raw[whole:]] if whole < raw.size else []), raw.size - whole
         if not whole:
             return
-        frames = data[:whole].reshape(-1, FRAME)
-        reach = np.concatenate((self._history, data[:whole]))
+        data = raw[:whole].astype(np.float64) / 32768.0
+        frames = data.reshape(-1, FRAME)
+        reach = np.concatenate((self._history, data))
         self._history = reach[-(FFT - FRAME) :]
         views = np.lib.stride_tricks.sliding_window_view(reach, FFT)[::FRAME]
         power = np.abs(np.fft.rfft(views * _WINDOW, axis=1)[:, _IN_BAND]) ** 2
