@@ -127,13 +127,10 @@ def _report(call: Call, event: ev.CallEvent, now: float) -> Result:
     features = replace(event.features, dtmf=call.digits)
     decision = decide(features, policy)
     if decision.verdict is Verdict.SILENT_PENDING and call.phase not in BEFORE_ANSWER:
-        heard = "possible-voice" in decision.flags
-        decision = Decision(
-            Verdict.SILENT, policy.level(Verdict.NORMAL if heard else Verdict.SILENT),
-            "no speech before a call taker answered",
-            flags=frozenset({"silent"}) | (decision.flags & {"possible-voice"}),
-            cues=(*decision.cues, "no speech before a call taker answered"),
-        )  # fmt: skip
+        # a call taker is on the line: no prompt, decided as if it went unanswered
+        why = "no speech before a call taker answered"
+        unanswered = after_silent_prompt("", policy, decision.flags)
+        decision = replace(unanswered, reason=why, cues=(*decision.cues, why))
     updated, commands = _apply(call, decision, now, features, event.transcript)
     return updated, [cancel, *commands]
 

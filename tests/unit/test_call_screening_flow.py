@@ -195,7 +195,18 @@ def test_answer_during_listening_stops_it_and_the_verdict_is_only_recorded() -> 
     assert cmd.FinishScreening(CALL) in commands and call.phase is Phase.CONNECTING
     call, commands = handle(call, ev.ScreeningReport(CALL, SILENCE), 111.2)
     assert call.verdict == "silent" and not of(commands, cmd.PlayPrompt) and not of(commands, cmd.ToAcd)
-    assert of(commands, cmd.RecordScreening)
+    (record,) = of(commands, cmd.RecordScreening)
+    assert record.level == "silent" and record.reason == "no speech before a call taker answered"
+
+
+def test_a_whisper_heard_after_the_answer_is_recorded_at_normal() -> None:
+    call, _ = waiting()
+    call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 109.0)
+    call, _ = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 111.0)
+    call, commands = handle(call, ev.ScreeningReport(CALL, Features(cue_speech_seconds=1.0)), 111.2)
+    (record,) = of(commands, cmd.RecordScreening)
+    assert record.level == "normal" and {"silent", "possible-voice"} <= set(record.flags)
+    assert not of(commands, cmd.PlayPrompt)
 
 
 @pytest.mark.parametrize(("features", "prompt"), [(PRANKSTER, "warning"), (MUSIC, "silent")])
