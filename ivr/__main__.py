@@ -225,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("folder", type=Path, help="the corpus folder")
         if name == "corpus":
             command.add_argument(
-                "--split", choices=("test", "dev"), default="test",
-                help="test: held out, report on it; dev: other seeds and texts, tune on it",
+                "--split", choices=("test", "dev", "confirm"), default="test",
+                help="test: held out, report on it; dev: other seeds and texts, tune on it; "
+                "confirm: a second held-out set, run once after a design change is settled",
             )  # fmt: skip
         if name == "eval":
             command.add_argument("--model", type=Path, help="a Vosk model folder: keywords count too")

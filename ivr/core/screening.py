@@ -53,7 +53,9 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class ScreeningPolicy:
     min_speech_seconds: float = 0.3  # Silero speech: less is a cough or a click
-    min_cue_speech_seconds: float = 0.2  # the second cue's voice-like bursts (whisper, short word)
+    min_cue_speech_seconds: float = (
+        0.06  # the second cue's voice-like sound: one syllable (a whisper, a short word)
+    )
     min_sound_seconds: float = 1.5  # sound without speech this long is flagged for the call taker
     prank_reports_to_suspect: int = 3  # call-taker prank verdicts for the number, in the window
     emergency_code: str = "55"

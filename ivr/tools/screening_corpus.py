@@ -12,9 +12,11 @@ Every clip may also pass an A-law round trip and lose 1-5 % of its 20 ms packets
 name holds the category, one part per underscore (see name()); screening eval groups by it.
 
 Rules:
-- Two splits with nothing in common but the recipe: "test" (the corpus, held out: report
-  on it, never tune on it) and "dev" (other seeds, other sentences and words, other noise
-  instances, and HARD_WORDS extra single words under loud noise: choose thresholds on it).
+- Three splits with nothing in common but the recipe: "test" (the corpus, held out: report
+  on it, never tune on it), "dev" (other seeds, other sentences and words, other noise
+  instances, and HARD_WORDS extra single words under loud noise: choose thresholds on it)
+  and "confirm" (the same shape as dev with its own seeds, texts and words: written after a
+  design change is settled and run once, for when the test split's failures were studied).
 - Deterministic: a clip's samples depend only on its Clip (the seed is in it).
 - render_clip() writes one clip anywhere (tests, the real-stack SIPp audio); generate()
   writes a whole split.
@@ -33,10 +35,14 @@ from ivr.tools import screening_audio as audio
 
 GREETING_SECONDS = 7.6  # the recorded greeting (prompts/id.tsv) as synthesised: 7.57 s
 CLIP_SECONDS = GREETING_SECONDS + ScreeningPolicy().budget_seconds
-SPLIT_SEED = {"test": 1_000_000, "dev": 2_000_000}
-GENUINE = {"test": 270, "dev": 180}
-HARD_WORDS = {"test": 0, "dev": 96}  # extra single words in loud noise, to tune the second cue on
-NO_SPEECH = {"test": 11, "dev": 8}  # clips of each no-speech kind (silence: half as many)
+SPLIT_SEED = {"test": 1_000_000, "dev": 2_000_000, "confirm": 3_000_000}
+GENUINE = {"test": 270, "dev": 180, "confirm": 180}
+HARD_WORDS = {
+    "test": 0,
+    "dev": 96,
+    "confirm": 96,
+}  # extra single words in loud noise, to tune the second cue on
+NO_SPEECH = {"test": 11, "dev": 8, "confirm": 8}  # clips of each no-speech kind (silence: half as many)
 NO_SPEECH_KINDS = ("silence", "hiss", "hum", "ringback", "dtmf", "music", "music-beat", "street", "babble",
                    "rain", "wind", "pocket")  # fmt: skip
 NOISES = ("street", "babble", "rain", "music", "music-beat", "hum", "hiss", "wind")
@@ -90,12 +96,32 @@ SENTENCES = {
             "I think my neighbour is having a stroke, she cannot speak.",
         ),
     },
+    "confirm": {
+        "id": (
+            "Ada rumah roboh karena gempa di Poasia, orang terjebak di dalam.",
+            "Saya dipukul orang di jalan, sekarang saya berdarah. Tolong kirim polisi.",
+            "Motor saya ditabrak mobil di Jalan Abdullah Silondae, kaki saya patah.",
+            "Tanah longsor menutup jalan di Kendari Barat, ada mobil tertimbun.",
+        ),
+        "ms": (
+            "Kebakaran besar di kedai runcit sebelah rumah saya, api merebak.",
+            "Nenek saya terjatuh di bilik air dan tidak sedarkan diri.",
+            "Ada budak lemas di kolam, tolong hantar bantuan segera.",
+        ),
+        "en": (
+            "The water is rising fast and we are stuck on the roof with two children.",
+            "A man is lying on the road and is not moving, please send someone.",
+            "My wife is in labour and the bleeding will not stop.",
+        ),
+    },
 }
 WORDS = {
     "test": {"id": ("Tolong!", "Polisi!", "Api!", "Kebakaran!"), "ms": ("Tolong!", "Bomba!", "Polis!"),
              "en": ("Help!", "Fire!", "Ambulance!")},
     "dev": {"id": ("Bantu!", "Maling!", "Cepat!"), "ms": ("Cepat!", "Kecemasan!"),
             "en": ("Hurry!", "Police!")},
+    "confirm": {"id": ("Darurat!", "Ambulans!", "Banjir!"), "ms": ("Lemas!", "Rompak!"),
+                "en": ("Please!", "Emergency!")},
 }  # fmt: skip
 BABBLE_LINES = {
     "test": ("Kemarin saya pergi ke pasar membeli ikan dan sayur untuk makan malam.",
@@ -107,6 +133,10 @@ BABBLE_LINES = {
             "I told him the bus leaves at half past eight from the station.",
             "Kedai kopi di simpang jalan itu selalu penuh setiap pagi.",
             "Besok ada rapat warga di balai desa membahas jalan yang rusak."),
+    "confirm": ("Tolong belikan gula dan kopi kalau lewat toko di depan.",
+                "The weather report says it will rain again tomorrow morning.",
+                "Anak saya baru saja lulus sekolah dan ingin kuliah di Makassar.",
+                "Saya sudah menunggu bus hampir satu jam di halte ini."),
 }  # fmt: skip
 
 
@@ -230,7 +260,7 @@ def render_clip(category: str, path: Path, seconds: float = CLIP_SECONDS, seed: 
 def plan(split: str = "test") -> list[Clip]:
     """Every clip of a split; the choices are drawn from the split's own seed."""
     if split not in SPLIT_SEED:
-        raise ValueError(f"unknown split {split!r}: test or dev")
+        raise ValueError(f"unknown split {split!r}: {', '.join(SPLIT_SEED)}")
     rng = np.random.default_rng(SPLIT_SEED[split])
     clips: list[Clip] = []
     langs = ("id", "id", "ms", "en")

@@ -67,7 +67,8 @@ PRANKSTER = {"prank_reports": 4, "genuine_reports": 1}
             False,
             {"sound-no-speech", "possible-voice"},
         ),
-        (Features(cue_speech_seconds=0.1), Verdict.SILENT_PENDING, "silent", False, set()),
+        # less than one syllable (a click the cue saw for two frames) is no voice
+        (Features(cue_speech_seconds=0.04), Verdict.SILENT_PENDING, "silent", False, set()),
         # Silero heard half the speech it needs (a word in loud noise): kept normal too
         (Features(speech_seconds=0.16), Verdict.SILENT_PENDING, "silent", False, {"possible-voice"}),
         (Features(speech_seconds=0.1), Verdict.SILENT_PENDING, "silent", False, set()),

@@ -1,7 +1,8 @@
 # The second speech cue (ivr.adapters.speech.voice_cue) on corpus sounds: steady sounds
-# and tones on the line (hum, hiss, silence, ringback, DTMF, a melody) are never voice,
+# and signalling tones on the line (hum, hiss, silence, ringback, DTMF) are never voice,
 # whatever their level, even where Silero leans to speech; a whisper and one short word
-# are; how the audio is cut into packets does not change the result.
+# are, also on top of a sound that swells and under music (a line with music may hide a
+# voice); how the audio is cut into packets does not change the result.
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,7 @@ def cue_seconds(pcm: np.ndarray, packet: int = 160, leaning: np.ndarray | None =
     return cue.seconds(leaning)
 
 
-@pytest.mark.parametrize("kind", ["silence", "hum", "hiss", "ringback", "dtmf", "music"])
+@pytest.mark.parametrize("kind", ["silence", "hum", "hiss", "ringback", "dtmf"])
 @pytest.mark.parametrize("level", [-20, -40])
 def test_steady_sounds_and_tones_are_never_voice(kind: str, level: int) -> None:
     for seed in (3, 4):
@@ -31,7 +32,7 @@ def test_steady_sounds_and_tones_are_never_voice(kind: str, level: int) -> None:
         assert cue_seconds(pcm) < NEEDED, (kind, level, seed)
 
 
-@pytest.mark.parametrize("kind", ["silence", "hum", "hiss", "ringback", "dtmf", "music"])
+@pytest.mark.parametrize("kind", ["silence", "hum", "hiss", "ringback", "dtmf"])
 def test_even_silero_leaning_to_speech_everywhere_makes_no_tone_or_steady_sound_a_voice(kind: str) -> None:
     pcm = corpus.samples(corpus.Clip(kind, 9, level=-28))
     always = np.ones(pcm.size // 256 + 1, dtype=np.float32)  # a probability of 1 on every chunk
@@ -43,6 +44,16 @@ def test_a_whisper_a_short_word_and_a_quiet_voice_are_heard(category: str, tmp_p
     clip = corpus.render_clip(category, tmp_path / "clip.wav")
     pcm = np.frombuffer(clip.read_bytes()[44:], dtype="<i2")
     assert cue_seconds(pcm) >= NEEDED
+
+
+def test_a_word_on_top_of_street_noise_that_swelled_is_heard() -> None:
+    # traffic builds up over the first seconds (-50 to -30 dBFS): the whispered word at 10 s
+    # stands above the noise around it, though the whole later part of the call stands
+    # above the quiet start
+    street = corpus.samples(corpus.Clip("street", 31, level=-30)).astype(np.float64)
+    street *= np.clip(np.arange(street.size) / (6 * 8000), 0.1, 1.0)
+    word = corpus.samples(corpus.Clip("word", 31, level=-15, variant="whisperf", text="Tolong!", start=10.0))
+    assert cue_seconds((street + word).clip(-32768, 32767).astype(np.int16)) >= NEEDED
 
 
 def test_the_result_does_not_depend_on_how_the_audio_was_cut(tmp_path: Path) -> None:

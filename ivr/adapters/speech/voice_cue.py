@@ -6,17 +6,21 @@ Rules:
   from the start of the stream, so the result does not depend on how the audio was cut.
 - Each frame's spectrum (300-3400 Hz) is compared with the line's own floor: per band and
   per bin, the FLOOR_PERCENTILE of the frames heard so far, so a steady sound (hum, hiss,
-  a steady chord, engine noise) is floor and never a voice, whatever its level.
+  a steady chord, engine noise) is floor and never a voice, whatever its level. A band's
+  floor is also followed locally (the FLOOR_PERCENTILE within LOCAL_FRAMES either side),
+  so a word is heard on top of a sound that swelled (a car passing, traffic building up).
 - Tones are taken out first: a bin standing MASK_DB above its neighbours in what rose
   (a melody's notes, a horn, ringback) is put back to its floor, so a voice under music
   is still heard. A frame is voice-like when at least two adjacent bands (of BANDS) then
-  stand RISE_DB above their floor, averaged over SMOOTH_FRAMES; frames near a dominant
-  tone (a bin TONE_DB above its neighbours: DTMF, ringback, whose edges splatter) or near
-  a lost packet (a short hole of digital silence, whose edges click) are not voice-like.
+  stand RISE_DB above their floor, averaged over SMOOTH_FRAMES; frames near a signalling
+  tone (one or two bins TONE_DB above their neighbours: DTMF, ringback, whose edges
+  splatter) or near a lost packet (a short hole of digital silence, whose edges click) are
+  not voice-like. Three or more such peaks are a harmonic series (a voiced word on a quiet
+  line, or music), never taken for a signalling tone.
 - Voice-like frames count in runs of MIN_RUN_FRAMES to MAX_RUN_FRAMES (a syllable to a
   phrase; longer runs are a sound that stays, not a voice) that rise and fall by RISE_DB
   within SURROUND_FRAMES (a slow swell of hum or of a beating tone does not); and so does
-  any run of MIN_RUN_FRAMES voice-like frames where Silero leans towards speech
+  any run of LEANING_RUN_FRAMES voice-like frames where Silero leans towards speech
   (probability LEANING, well under its own threshold): a short word in street noise or
   under music.
 - Cheap by design (a 256-point FFT per 20 ms, computed a second at a time, and some
@@ -43,8 +47,11 @@ MIN_RUN_FRAMES = 3  # 60 ms
 MAX_RUN_FRAMES = 150  # 3 s: a phrase; a sound that stays longer is no voice
 SURROUND_FRAMES = 10  # 200 ms either side of a burst
 FLOOR_PERCENTILE = 20
+LOCAL_FRAMES = 50  # 1 s either side: the span a band's local floor is taken over
+SIGNAL_TONES = 2  # a frame with this many prominent peaks or fewer holds a signalling tone
 FLOOR_MIN_DB = -75.0  # a band quieter than this is at the floor of an empty line
-LEANING = 0.15  # Silero's speech probability that, on a voice-like frame, counts as a voice
+LEANING = 0.1  # Silero's speech probability (8 kHz model) that, on a voice-like frame, counts as a voice
+LEANING_RUN_FRAMES = 5  # 100 ms: where Silero leans, a run this long (a short syllable)
 BATCH_FRAMES = 50  # 1 s of audio analysed at once
 DROPOUT_FRAMES = (1, 3)  # a run of all-zero frames this long is a lost packet, not silence
 _HZ = np.fft.rfftfreq(FFT, 1 / RATE)
@@ -100,7 +107,7 @@ class VoiceCue:
             return 0.0
         excess, prominence = _prominence(db)
         rising, level = _rising_bands(_without_tones(db, excess, prominence))
-        tonal = prominence.max(axis=1) >= TONE_DB
+        tonal = _signalling_tone(prominence)
         tonal = np.convolve(tonal.astype(float), np.ones(SMOOTH_FRAMES + 2), mode="same") > 0
         voice = rising & ~tonal & ~_near_dropout(np.concatenate(self._silent))
         voice[:SMOOTH_FRAMES] = False  # the smoothing has nothing before the first frames
@@ -109,7 +116,7 @@ class VoiceCue:
             at = np.minimum(
                 ((np.arange(voice.size) + 0.5) * FRAME / RATE / chunk_seconds).astype(int), leaning.size - 1
             )
-            heard |= _runs(voice & (leaning[at] >= LEANING))
+            heard |= _runs(voice & (leaning[at] >= LEANING), LEANING_RUN_FRAMES)
         return float(heard.sum()) * FRAME / RATE
 
 
@@ -119,10 +126,24 @@ def _rising_bands(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kernel = np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES
     smooth = np.stack([np.convolve(power[:, k], kernel, mode="same") for k in range(len(BANDS))], axis=1)
     level = 10 * np.log10(smooth + 1e-13)
-    floor = np.maximum(np.percentile(level, FLOOR_PERCENTILE, axis=0), FLOOR_MIN_DB)
+    steady = np.percentile(level, FLOOR_PERCENTILE, axis=0)
+    floor = np.maximum(np.maximum(steady, _local_floor(level)), FLOOR_MIN_DB)
     up = level - floor >= RISE_DB
     total = 10 * np.log10(smooth.sum(axis=1) + 1e-13)
     return np.asarray((up[:, :-1] & up[:, 1:]).any(axis=1)), total
+
+
+def _local_floor(level: np.ndarray) -> np.ndarray:
+    """Per frame and band, the FLOOR_PERCENTILE within LOCAL_FRAMES either side; the first
+    and last frames take the first and last whole span's (never a copy of themselves: a
+    word at the very start of the call would be its own floor)."""
+    span = 2 * LOCAL_FRAMES + 1
+    if level.shape[0] < span:
+        whole = np.percentile(level, FLOOR_PERCENTILE, axis=0, keepdims=True)
+        return np.asarray(whole.repeat(level.shape[0], axis=0))
+    spans = np.lib.stride_tricks.sliding_window_view(level, span, axis=0)
+    inner = np.percentile(spans, FLOOR_PERCENTILE, axis=-1)
+    return np.pad(inner, ((LOCAL_FRAMES, LOCAL_FRAMES), (0, 0)), mode="edge")
 
 
 def _prominence(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -132,6 +153,15 @@ def _prominence(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     padded = np.pad(excess, ((0, 0), (_NEIGHBOURS, _NEIGHBOURS)), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * _NEIGHBOURS + 1, axis=1)
     return excess, excess - np.median(windows, axis=2)
+
+
+def _signalling_tone(prominence: np.ndarray) -> np.ndarray:
+    """Frames holding one to SIGNAL_TONES peaks TONE_DB above their neighbours (DTMF is
+    two tones, ringback one or two); a voice's or an instrument's harmonics are more."""
+    strong = prominence >= TONE_DB
+    starts = strong[:, 1:] & ~strong[:, :-1]
+    peaks = starts.sum(axis=1) + strong[:, 0]
+    return np.asarray((peaks >= 1) & (peaks <= SIGNAL_TONES))
 
 
 def _without_tones(db: np.ndarray, excess: np.ndarray, prominence: np.ndarray) -> np.ndarray:
@@ -155,12 +185,12 @@ def _near_dropout(silent: np.ndarray) -> np.ndarray:
     return near
 
 
-def _runs(frames: np.ndarray) -> np.ndarray:
-    """The frames in runs of at least MIN_RUN_FRAMES (a lone frame is no syllable)."""
+def _runs(frames: np.ndarray, least: int) -> np.ndarray:
+    """The frames in runs of at least `least` frames (a lone frame is no syllable)."""
     edges = np.diff(np.concatenate(([0], frames.astype(np.int8), [0])))
     kept = np.zeros(frames.size, dtype=bool)
     for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-        if end - start >= MIN_RUN_FRAMES:
+        if end - start >= least:
             kept[start:end] = True
     return kept
 
