@@ -35,5 +35,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing the control plane and its test tools into $venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -e "$REPO_DIR[test]" \
     || die "pip could not install the project (see the messages above)"
+  # Silero VAD's ONNX model ships in this wheel; its torch dependency is not needed
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "silero-vad==6.2.3" \
+    || die "pip could not install the Silero VAD model (silero-vad, without its dependencies)"
   echo "$want" >"$stamp"
 fi

@@ -1,7 +1,7 @@
 """Runs the offline screening (Silero, the second speech cue and the decision table) on
 labelled WAV files and reports what would happen to each caller, per category.
 
-  python -m ivr screening corpus DIR [--split test|dev]   # generate the labelled corpus
+  python -m ivr screening corpus DIR [--split test|dev|confirm]   # generate the labelled corpus
   python -m ivr screening eval DIR [--model MODEL] [--config queue/kendari.yaml]
                                        # DIR/genuine/*.wav and DIR/no-speech/*.wav
 
@@ -15,8 +15,10 @@ With --model, each clip also goes through Vosk (the same checks as at start: key
 outside the vocabulary are named and ignored) and the keywords heard count in the
 decision; --config takes the screening thresholds and keywords from a centre file.
 
-Rules: audio is fed in 20 ms frames as it would arrive from the call; a file that is not
-8 kHz mono 16-bit is reported by name and skipped, never guessed at.
+Rules: audio is fed in 20 ms frames as it would arrive from the call, STREAMS clips side
+by side judged together every 200 ms (as the screener judges its calls); a clip's result
+does not depend on its companions. A file that is not 8 kHz mono 16-bit is reported by
+name and skipped, never guessed at.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from typing import Any
 import numpy as np
 import soxr
 
-from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
+from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
 from ivr.core.screening import Features, ScreeningPolicy, Verdict, after_silent_prompt, decide
 
 LABELS = ("genuine", "no-speech")
 FRAME_BYTES = 320  # 20 ms at 8 kHz, 16-bit
+BATCH_BYTES = 10 * FRAME_BYTES  # judged every 200 ms, as the screener does
+STREAMS = 64  # clips screened side by side (calls screened at once)
 # What happens to the caller, assuming nobody answers the press-55 prompt:
 HEARD = "speech heard: normal"
 KEPT = "prompt, then kept at normal (possible voice)"
@@ -96,30 +100,43 @@ def outcome(features: Features, policy: ScreeningPolicy) -> str:
     return HEARD
 
 
-def screen(
-    path: Path, policy: ScreeningPolicy, words: Recognise | None = None, keywords: tuple[str, ...] = ()
-) -> tuple[str, SpeechFeatures, float, float, tuple[str, ...]]:
+def _read(path: Path) -> bytes:
     with wave.open(str(path)) as wav:
         if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (8000, 1, 2):
             raise ValueError(f"{path}: not 8 kHz mono 16-bit")
-        pcm = wav.readframes(wav.getnframes())
+        return bytes(wav.readframes(wav.getnframes()))
+
+
+def screen(clips: list[tuple[Path, str, bytes]], policy: ScreeningPolicy, words: Recognise | None = None,
+           keywords: tuple[str, ...] = ()) -> list[Result]:  # fmt: skip
+    """Screens clips side by side as live calls are: fed 20 ms at a time, judged every
+    BATCH_BYTES by one Silero inference per window for all of them."""
     started = time.process_time()
-    detector = SpeechDetector()
-    for offset in range(0, len(pcm), FRAME_BYTES):
-        detector.feed(pcm[offset : offset + FRAME_BYTES])
-    found = detector.finish()
-    spent = time.process_time() - started
-    heard = tuple(w for w in words(pcm) if w in keywords) if words is not None else ()
-    features = Features(
-        speech_seconds=found.speech_seconds,
-        cue_speech_seconds=found.cue_speech_seconds,
-        speech_segments=found.speech_segments,
-        first_speech_delay=found.first_speech_seconds,
-        sound_seconds=found.sound_seconds,
-        keywords=heard,
-        keywords_supported=bool(keywords),
-    )
-    return outcome(features, policy), found, spent, len(pcm) / 2 / 8000, heard
+    detectors = [SpeechDetector(batched=True) for _ in clips]
+    longest = max((len(pcm) for _, _, pcm in clips), default=0)
+    for at in range(0, longest, BATCH_BYTES):
+        for detector, (_, _, pcm) in zip(detectors, clips, strict=True):
+            for offset in range(at, min(at + BATCH_BYTES, len(pcm)), FRAME_BYTES):
+                detector.feed(pcm[offset : offset + FRAME_BYTES])
+        judge_windows(detectors)
+    found = [detector.finish() for detector in detectors]
+    spent = (time.process_time() - started) / max(1, len(clips))
+    results = []
+    for (path, label, pcm), speech in zip(clips, found, strict=True):
+        heard = tuple(w for w in words(pcm) if w in keywords) if words is not None else ()
+        features = Features(
+            speech_seconds=speech.speech_seconds,
+            cue_speech_seconds=speech.cue_speech_seconds,
+            speech_segments=speech.speech_segments,
+            first_speech_delay=speech.first_speech_seconds,
+            sound_seconds=speech.sound_seconds,
+            keywords=heard,
+            keywords_supported=bool(keywords),
+        )
+        results.append(
+            Result(path, label, outcome(features, policy), speech, spent, len(pcm) / 2 / 8000, heard)
+        )
+    return results
 
 
 def evaluate(
@@ -129,15 +146,16 @@ def evaluate(
     keywords: tuple[str, ...] = (),
 ) -> list[Result]:
     policy = policy or ScreeningPolicy()
-    results = []
+    clips = []
     for label in LABELS:
         for path in sorted((folder / label).glob("*.wav")):
             try:
-                result, features, seconds, audio, heard = screen(path, policy, words, keywords)
+                clips.append((path, label, _read(path)))
             except (ValueError, wave.Error, EOFError) as exc:
                 print(f"skipped: {path.name}: {exc}", file=sys.stderr)
-                continue
-            results.append(Result(path, label, result, features, seconds, audio, heard))
+    results: list[Result] = []
+    for start in range(0, len(clips), STREAMS):
+        results += screen(clips[start : start + STREAMS], policy, words, keywords)
     return results
 
 

@@ -2,9 +2,11 @@
 # 16-bit mono) and the real Silero model: speech is found for about its length as one or more
 # segments; silence and low hiss are neither speech nor sound; music-like tones and noise
 # bursts are never speech but clearly sound; speech after 2 s of silence starts at about 2 s;
-# and the result does not depend on how the audio is cut into frames.
+# and the result does not depend on how the audio is cut into frames, nor on the calls judged
+# in the same batch.
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import wave
 from pathlib import Path
@@ -12,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
+from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
+from ivr.adapters.speech.vad_batcher import VadBatcher
 
 RATE = 8000
 SENTENCE = "Tolong, ada kecelakaan di jalan Sudirman. Dua orang terluka parah, cepat kirim ambulans."
@@ -130,3 +133,39 @@ def test_features_midway_and_feed_after_finish(clips: dict[str, np.ndarray]) -> 
     assert detector.finish().speech_seconds >= midway.speech_seconds
     with pytest.raises(RuntimeError):
         detector.feed(b"\x00\x00")
+
+
+def test_a_callers_result_does_not_depend_on_the_calls_judged_beside_it(clips: dict[str, np.ndarray]) -> None:
+    # the screener judges every call's windows in one batch: a caller's speech must come
+    # out the same alone, beside a silent line and beside music and noise
+    alone = detect(clips["late"])
+    crowd = [SpeechDetector(batched=True) for _ in range(4)]
+    audio = [clips["late"], clips["music"], clips["silence"], clips["noise"]]
+    longest = max(a.size for a in audio)
+    for start in range(0, longest, 1600):
+        for detector, samples in zip(crowd, audio, strict=True):
+            detector.feed(samples[start : start + 1600])
+        judge_windows(crowd)
+    together = crowd[0].finish()
+    assert together == alone
+    assert crowd[1].finish().speech_seconds == 0 and crowd[2].finish().sound_seconds == 0
+
+
+async def test_the_batcher_judges_calls_off_the_event_loop_and_answers_each(
+    clips: dict[str, np.ndarray],
+) -> None:
+    batcher = VadBatcher()
+    try:
+        speech, music = batcher.open(), batcher.open()
+        for start in range(0, clips["speech"].size, 1600):
+            batcher.feed(speech, clips["speech"][start : start + 1600].tobytes())
+            batcher.feed(music, clips["music"][start : start + 1600].tobytes())
+        heard, played = await asyncio.gather(batcher.finish(speech), batcher.finish(music))
+        assert heard == detect(clips["speech"]) and heard.speech_seconds > 2
+        assert played.speech_seconds == 0 and played.sound_seconds > 1
+        stats = batcher.stats()
+        assert stats["widest_batch"] == 2 and stats["behind_seconds"] == 0
+    finally:
+        batcher.close()
+    with pytest.raises(RuntimeError):
+        await batcher.finish(batcher.open())

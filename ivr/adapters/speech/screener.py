@@ -12,8 +12,9 @@ Rules:
   idempotent; a start that fails releases what it made before raising.
 - Admission: at most `slots` calls are screened at once (speech detection costs CPU);
   another call goes unscreened, at once, with the reason on its record.
-- Speech detection runs in a small thread pool, fed in 200 ms batches in order, so the
-  event loop never computes audio. Recognizers are admitted, not queued (see
+- Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
+  per window position for every call), handed 200 ms at a time, so the event loop never
+  computes audio. Recognizers are admitted, not queued (see
   recognizers.py): a call with no free recognizer is screened without words.
 - A recognizer that is late or fails costs the words, not the screening; the reputation
   lookup is bounded in time and an outage costs the reputation, not the screening.
@@ -26,7 +27,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,7 @@ from ivr.adapters.reputation_store import Reputation, ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool, Worker
 from ivr.adapters.speech.rtp_receiver import RtpPorts, RtpReceiver
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
+from ivr.adapters.speech.vad_batcher import VadBatcher
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.screening import Features
@@ -90,7 +91,7 @@ class Screener:
         self._clock = clock
         self._blocking = blocking  # whether the centre enables time-limited blocks right now
         self._slots = slots  # concurrent screenings this machine sustains (speech detection CPU)
-        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vad")
+        self._vad = VadBatcher()
         self.sessions: dict[str, Session] = {}
         self._waiter = waiter or StasisWaiter()  # the engine reports our channels' StasisStart
         self._background: set[asyncio.Task[None]] = set()
@@ -108,6 +109,7 @@ class Screener:
             "rtp_ports_in_use": sorted(self._ports.in_use),
             "recognizers": {"size": pool.size, "busy": pool.busy} if pool else None,
             "keywords": list(self.keywords),
+            "speech_detection": self._vad.stats(),
         }
 
     # ---- the core's commands -------------------------------------------------------------
@@ -121,7 +123,7 @@ class Screener:
         except OSError as exc:  # PortsExhaustedError included
             raise ScreeningUnavailable(f"no RTP port: {exc}") from exc
         worker = self._recognizers.acquire() if self._recognizers else None
-        session = Session(call_id, caller_number, receiver, SpeechDetector(), worker, time.monotonic())
+        session = Session(call_id, caller_number, receiver, self._vad.open(), worker, time.monotonic())
         self.sessions[call_id] = session
         if worker is not None:
             try:
@@ -165,7 +167,7 @@ class Screener:
         """The control plane stops: release every session, then the thread pool."""
         await asyncio.gather(*(self._release(s) for s in list(self.sessions.values())))
         await asyncio.gather(*self._background, return_exceptions=True)
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._vad.close()
 
     # ---- inside ----------------------------------------------------------------------------
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
@@ -174,18 +176,17 @@ class Screener:
         task.add_done_callback(self._background.discard)
 
     async def _consume(self, session: Session) -> None:
-        loop = asyncio.get_running_loop()
         batch = bytearray()
         async for frame in session.receiver.frames():
             batch += frame
             if len(batch) >= BATCH_FRAMES * len(frame):
-                await self._feed(loop, session, bytes(batch))
+                await self._feed(session, bytes(batch))
                 batch.clear()
         if batch:
-            await self._feed(loop, session, bytes(batch))
+            await self._feed(session, bytes(batch))
 
-    async def _feed(self, loop: asyncio.AbstractEventLoop, session: Session, pcm: bytes) -> None:
-        await loop.run_in_executor(self._threads, session.detector.feed, pcm)
+    async def _feed(self, session: Session, pcm: bytes) -> None:
+        self._vad.feed(session.detector, pcm)
         if session.worker is not None and not session.recognizer_error:
             try:
                 await session.worker.feed(pcm)
@@ -213,8 +214,7 @@ class Screener:
             await session.receiver.close()  # ends frames(): the consumer drains and stops
             if session.consumer is not None:
                 await session.consumer
-            loop = asyncio.get_running_loop()
-            speech = await loop.run_in_executor(self._threads, session.detector.finish)
+            speech = await self._vad.finish(session.detector)
             words, transcript = await self._words(session)
             reputation = await session.reputation if session.reputation else None
         except Exception as exc:  # fail open: the core keeps the call as it is, with the reason

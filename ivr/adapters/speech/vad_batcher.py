@@ -1,0 +1,137 @@
+"""One worker thread judges every screened call's audio: Silero once per 32 ms window
+position for all calls at once, and the second cue, off the event loop.
+
+Rules:
+- The event loop only hands bytes over (feed: a list append under a lock) and awaits
+  results (finish); it never computes audio. The worker wakes when audio arrives, takes
+  everything handed over so far, feeds each call's detector, then judges all their whole
+  windows with judge_windows() (one inference per window position for every call).
+- A call's result does not depend on which calls shared its batches (rows are independent).
+- finish() answers after everything fed before it was judged; the last step (the tail
+  window and the second cue's analysis of the whole call, the costly part) runs in a
+  pool of FINISHERS threads, so calls ending together neither wait for each other one by
+  one nor hold up the judging of the calls still speaking. A failure in the worker
+  answers every waiting finish() with the error (the screener fails open on it) and the
+  worker goes on with the next calls.
+- stats() says how far behind the worker is (audio handed over and not yet judged) and
+  what it costs: the figures the admission and the benchmarks use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from ivr.adapters.speech import silero
+from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
+
+log = logging.getLogger(__name__)
+
+FINISHERS = 2  # threads finishing calls (numpy releases the GIL: one per core here)
+
+
+class VadBatcher:
+    def __init__(self, cue: bool = True) -> None:
+        self._cue = cue
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._inbox: dict[SpeechDetector, list[bytes]] = {}
+        self._finishing: list[tuple[SpeechDetector, Future[SpeechFeatures]]] = []
+        self._stopping = False
+        self._oldest_waiting: float | None = None  # when the oldest audio not yet taken arrived
+        self._oldest_taken: float | None = None  # when the oldest audio being judged arrived
+        self._busy_seconds = 0.0  # the worker's thread CPU time
+        self._rounds = 0
+        self._windows = 0
+        self._widest = 0
+        try:  # loaded now, so that a missing model is said at start, not at the first call
+            silero.shared()
+        except (silero.ModelMissing, OSError) as exc:
+            log.error("speech detection unavailable, calls go unscreened: %s", exc)
+        self._finishers = ThreadPoolExecutor(FINISHERS, thread_name_prefix="vad-finish")
+        self._thread = threading.Thread(target=self._run, name="vad-batcher", daemon=True)
+        self._thread.start()
+
+    def open(self) -> SpeechDetector:
+        """A detector for one call, judged by this batcher."""
+        return SpeechDetector(cue=self._cue, batched=True)
+
+    def feed(self, detector: SpeechDetector, pcm: bytes) -> None:
+        with self._lock:
+            self._inbox.setdefault(detector, []).append(pcm)
+            if self._oldest_waiting is None:
+                self._oldest_waiting = time.monotonic()
+        self._wake.set()
+
+    async def finish(self, detector: SpeechDetector) -> SpeechFeatures:
+        """The call's features once everything fed before was judged."""
+        done: Future[SpeechFeatures] = Future()
+        with self._lock:
+            if self._stopping:
+                raise RuntimeError("the speech detector is stopped")
+            self._finishing.append((detector, done))
+        self._wake.set()
+        return await asyncio.wrap_future(done)
+
+    def stats(self) -> dict[str, float]:
+        with self._lock:
+            since = [t for t in (self._oldest_taken, self._oldest_waiting) if t is not None]
+            behind = time.monotonic() - min(since) if since else 0.0
+        return {
+            "behind_seconds": round(behind, 3),
+            "busy_seconds": round(self._busy_seconds, 3),
+            "rounds": self._rounds,
+            "windows": self._windows,
+            "widest_batch": self._widest,
+        }
+
+    def close(self) -> None:
+        with self._lock:
+            self._stopping = True
+            waiting, self._finishing = self._finishing, []
+        for _, done in waiting:
+            done.set_exception(RuntimeError("the speech detector stopped"))
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self._finishers.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                if self._stopping:
+                    return
+                inbox, self._inbox = self._inbox, {}
+                finishing, self._finishing = self._finishing, []
+                self._oldest_taken, self._oldest_waiting = self._oldest_waiting, None
+            started = time.thread_time()
+            try:
+                for detector, chunks in inbox.items():
+                    detector.feed(b"".join(chunks))
+                judged = judge_windows(list(inbox))
+                self._rounds += 1
+                self._windows += judged
+                self._widest = max(self._widest, len(inbox))
+                for detector, done in finishing:
+                    self._finishers.submit(_finish, detector, done)
+            except Exception as exc:  # the calls waiting now fail open; the worker goes on
+                log.exception("speech detection failed")
+                for _, done in finishing:
+                    if not done.done():
+                        done.set_exception(exc)
+            finally:
+                with self._lock:
+                    self._oldest_taken = None
+                self._busy_seconds += time.thread_time() - started
+
+
+def _finish(detector: SpeechDetector, done: Future[SpeechFeatures]) -> None:
+    try:
+        done.set_result(detector.finish())
+    except Exception as exc:  # this call fails open; the others go on
+        log.exception("speech detection failed at the end of a call")
+        done.set_exception(exc)
