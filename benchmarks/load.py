@@ -230,6 +230,7 @@ def records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
     outcomes: dict[str, int] = {}
     verdicts: dict[str, int] = {}
     prank_levels: list[str] = []
+    timing: list[dict[str, Any]] = []  # per call: when the verdict came against the greeting and the offer
     no_outcome = 0
     with (folder / "calls.csv").open("w", newline="") as out:
         writer = csv.writer(out)
@@ -250,6 +251,7 @@ def records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
                 if {"screened", "screening-started"} <= set(at)
                 else None
             )
+            timing.append(screening_timing(at, record, wait))
             if wait is not None:
                 to_taker.setdefault(record.get("level") or "?", []).append(wait)
             if screen is not None:
@@ -258,7 +260,28 @@ def records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
                 [call_id, record.get("caller"), record.get("level"), verdict, outcome, wait, screen]
             )
     return {"records": len(ids), "no_outcome": no_outcome, "to_taker_s": to_taker, "screening_s": screening,
-            "verdicts": verdicts, "outcomes": outcomes, "prank_levels": prank_levels}  # fmt: skip
+            "verdicts": verdicts, "outcomes": outcomes, "prank_levels": prank_levels,
+            "timing": timing}  # fmt: skip
+
+
+GREETING_END = ("greeting-done", "greeting-timeout", "greeting-failed")
+WAITED_S = 0.5  # offered later than this after the greeting ended: the caller waited in the queue
+
+
+def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float | None) -> dict[str, Any]:
+    """One call's screening against its wait: screened or not, the first verdict's lateness
+    after the greeting's end, whether it came after the first offer, the wait to a taker."""
+    ended = next((at[e] for e in GREETING_END if e in at), None)
+    verdict_at, offered = at.get("screened"), at.get("offered")
+    first = next((e.get("verdict") for e in record["timeline"] if e["entry"] == "screened"), None)
+    return {
+        "screened": verdict_at is not None and "unscreened" not in (record.get("flags") or "").split(),
+        "late_s": verdict_at - ended if verdict_at is not None and ended is not None else None,
+        "after_offer": verdict_at is not None and offered is not None and verdict_at > offered,
+        "waited": offered is not None and ended is not None and offered - ended > WAITED_S,
+        "verdict": first or "none",
+        "wait_s": wait,
+    }
 
 
 def main() -> None:

@@ -100,6 +100,40 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def screening_in_time(timing: list[dict[str, Any]]) -> list[str]:
+    """Was every caller screened, and before being offered? The first verdict's lateness
+    after the greeting's end, and the time to a taker by first verdict."""
+    if not timing:
+        return []
+    waited = [t for t in timing if t["waited"]]
+    lines = ["", "| screening | all callers | callers who waited |", "|---|---|---|"]
+    for name, test in (
+        ("screened", lambda t: t["screened"]),
+        ("unscreened", lambda t: not t["screened"]),
+        ("first verdict after the first offer", lambda t: t["after_offer"]),
+    ):
+        among_all, among_waited = sum(map(test, timing)), sum(map(test, waited))
+        lines.append(f"| {name} | {among_all} of {len(timing)} | {among_waited} of {len(waited)} |")
+    late = [t["late_s"] for t in timing if t["late_s"] is not None]
+    if late:
+        lines += ["", f"First verdict after the greeting's end: p50 {percentile(late, 50):.2f} s, "
+                      f"p99 {percentile(late, 99):.2f} s."]  # fmt: skip
+    by: dict[str, list[float]] = {}
+    for t in timing:
+        if t["wait_s"] is not None:
+            by.setdefault(t["verdict"], []).append(t["wait_s"])
+    lines += [
+        "",
+        "| first verdict | reached a taker | to a call taker p50 (s) | p99 (s) |",
+        "|---|---|---|---|",
+    ]
+    for verdict, waits in sorted(by.items()):
+        lines.append(
+            f"| {verdict} | {len(waits)} | {percentile(waits, 50):.2f} | {percentile(waits, 99):.2f} |"
+        )
+    return lines
+
+
 def control_plane(result: dict[str, Any]) -> list[str]:
     lines = [f"## {NAMES[result['path']]}: its own records", ""]
     lines.append(f"Records: {result['records']} ({result['no_record']} callers without one); outcomes: "
@@ -116,6 +150,7 @@ def control_plane(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {level} | {len(waits)} | {percentile(waits, 50):.2f} | {percentile(waits, 99):.2f} |"
         )
+    lines += screening_in_time(result.get("timing", []))
     if result["screening_s"]:
         s = result["screening_s"]
         lines += [
