@@ -6,8 +6,13 @@ Rules:
   (CallerReprioritized), and only while the caller still waits (WAITING, OFFERED).
   A verdict reached during the greeting sets the level the caller is queued at; one
   that arrives after a call taker answered is only recorded.
-- Listening starts at answer (callers talk over the greeting) and ends budget_seconds
-  after the greeting; the screener must then report within report_timeout_seconds.
+- Listening starts at answer (callers talk over the greeting); budget_seconds after the
+  greeting the screener reports what it heard (within report_timeout_seconds), so the
+  verdict is there when the caller starts to wait. A caller heard speaking, or known by
+  reputation, is decided then and listening stops. A caller with no speech yet gets the
+  press-55 prompt and listening goes on: when nobody answers the prompt, the screener
+  reports again and the caller is decided on everything heard since answer (a caller who
+  spoke only after the greeting is normal, a whisper keeps the normal level).
 - "55" pressed at any moment before a call taker answers makes the call an emergency:
   while listening it ends the listening at once, after the press-55 prompt it makes a
   silent emergency, later it lifts the caller to the emergency level.
@@ -87,7 +92,7 @@ def on_taker_answered(call: Call) -> Result:
     if call.stage is Stage.LISTENING:
         return _finish_listening(call, commands)
     if call.stage is Stage.SILENT_PROMPT:
-        commands.append(cmd.CancelTimer(call.call_id, SILENT_RESPONSE))
+        commands += [cmd.CancelTimer(call.call_id, SILENT_RESPONSE), cmd.StopScreening(call.call_id)]
         decision = after_silent_prompt(call.digits, _policy(call), call.flags)
         evidence = _evidence(call, decision)
         done = replace(
@@ -97,11 +102,11 @@ def on_taker_answered(call: Call) -> Result:
     return call, commands
 
 
-def _finish_listening(call: Call, commands: list[cmd.Command]) -> Result:
-    return replace(call, stage=Stage.DECIDING), [
+def _finish_listening(call: Call, commands: list[cmd.Command], stage: Stage = Stage.DECIDING) -> Result:
+    return replace(call, stage=stage), [
         *commands,
         cmd.CancelTimer(call.call_id, SCREENING_BUDGET),
-        cmd.FinishScreening(call.call_id),
+        cmd.ReportScreening(call.call_id),
         cmd.StartTimer(call.call_id, SCREENING_REPORT, _policy(call).report_timeout_seconds),
     ]
 
@@ -117,28 +122,36 @@ def _budget_over(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 def _report(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert isinstance(event, ev.ScreeningReport)
-    if call.stage is not Stage.DECIDING:
+    if call.stage not in (Stage.DECIDING, Stage.RECHECKING):
         return call, []  # late: the call already went on unscreened
     policy = _policy(call)
     cancel = cmd.CancelTimer(call.call_id, SCREENING_REPORT)
     if event.features is None:
         updated, commands = _apply(call, failed(event.error or "no features", policy), now)
-        return updated, [cancel, *commands]
+        return updated, [cancel, cmd.StopScreening(call.call_id), *commands]
     features = replace(event.features, dtmf=call.digits)
     decision = decide(features, policy)
-    if decision.verdict is Verdict.SILENT_PENDING and call.phase not in BEFORE_ANSWER:
+    if decision.verdict is Verdict.SILENT_PENDING and call.stage is Stage.RECHECKING:
+        # the prompt went unanswered: decided on all that was heard, and what was before
+        unanswered = after_silent_prompt(call.digits, policy, decision.flags | call.flags)
+        decision = replace(unanswered, cues=(*decision.cues, *unanswered.cues))  # what was heard since
+    elif decision.verdict is Verdict.SILENT_PENDING and call.phase not in BEFORE_ANSWER:
         # a call taker is on the line: no prompt, decided as if it went unanswered
         why = "no speech before a call taker answered"
         unanswered = after_silent_prompt("", policy, decision.flags)
         decision = replace(unanswered, reason=why, cues=(*decision.cues, why))
     updated, commands = _apply(call, decision, now, features, event.transcript)
-    return updated, [cancel, *commands]
+    listening = [] if updated.stage is Stage.SILENT_PROMPT else [cmd.StopScreening(call.call_id)]
+    return updated, [cancel, *commands, *listening]
 
 
 def _report_late(call: Call, event: ev.CallEvent, now: float) -> Result:
-    if call.stage is not Stage.DECIDING:
+    if call.stage not in (Stage.DECIDING, Stage.RECHECKING):
         return call, []
     policy = _policy(call)
+    if call.stage is Stage.RECHECKING:  # decided on what was heard before the prompt
+        updated, commands = _apply(call, after_silent_prompt(call.digits, policy, call.flags), now)
+        return updated, [cmd.StopScreening(call.call_id), *commands]
     decision = failed(f"no result within {policy.report_timeout_seconds:g} s", policy)
     updated, commands = _apply(call, decision, now)
     return updated, [cmd.StopScreening(call.call_id), *commands]
@@ -161,9 +174,10 @@ def _dtmf(call: Call, event: ev.CallEvent, now: float) -> Result:
         return _finish_listening(pressed, note)
     if pressed.stage is Stage.DECIDING:
         return pressed, note  # the report is due; it is decided with these digits
-    if pressed.stage is Stage.SILENT_PROMPT:
+    if pressed.stage in (Stage.SILENT_PROMPT, Stage.RECHECKING):
         updated, commands = _apply(pressed, after_silent_prompt(digits, policy, call.flags), now)
-        return updated, [*note, cmd.CancelTimer(call.call_id, SILENT_RESPONSE), *commands]
+        timers = [cmd.CancelTimer(call.call_id, name) for name in (SILENT_RESPONSE, SCREENING_REPORT)]
+        return updated, [*note, *timers, cmd.StopScreening(call.call_id), *commands]
     if pressed.verdict in EMERGENCY_VERDICTS:
         return pressed, note
     if pressed.stage is Stage.BLOCKING and pressed.screen_prompt is not None:
@@ -191,9 +205,10 @@ def _prompt_finished(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 def _silent_timeout(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """Nobody answered the press-55 prompt: ask the screener what it heard since."""
     if call.stage is not Stage.SILENT_PROMPT:
         return call, []
-    return _apply(call, after_silent_prompt(call.digits, _policy(call), call.flags), now)
+    return _finish_listening(call, [], Stage.RECHECKING)
 
 
 # ---- applying a decision -----------------------------------------------------------------

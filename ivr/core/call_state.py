@@ -36,7 +36,8 @@ class Stage(StrEnum):
     OFF = "off"  # disabled, not started (adopted call) or could not start
     LISTENING = "listening"  # audio flows to the screener
     DECIDING = "deciding"  # asked for the features, waiting for the report
-    SILENT_PROMPT = "silent-prompt"  # the press-55 prompt played, waiting for digits
+    SILENT_PROMPT = "silent-prompt"  # the press-55 prompt played, waiting for digits (still listening)
+    RECHECKING = "rechecking"  # nobody answered the prompt: asked what was heard since the greeting
     BLOCKING = "blocking"  # a blocked number hears the warning; the call ends when it finishes
     DONE = "done"
 

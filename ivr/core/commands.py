@@ -133,8 +133,9 @@ class StartScreening:
 
 
 @dataclass(frozen=True)
-class FinishScreening:
-    """Stop listening and post a ScreeningReport with what was measured."""
+class ReportScreening:
+    """Post a ScreeningReport with what was measured so far; listening goes on until
+    StopScreening (or FinishCall): the press-55 prompt's outcome is decided on it too."""
 
     call_id: str
 
@@ -193,7 +194,7 @@ Command = (
     | AddToBridge
     | StartRecording
     | StartScreening
-    | FinishScreening
+    | ReportScreening
     | StopScreening
     | RecordScreening
     | RecordTimeline

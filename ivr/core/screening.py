@@ -53,14 +53,14 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class ScreeningPolicy:
     min_speech_seconds: float = 0.3  # Silero speech: less is a cough or a click
-    min_cue_speech_seconds: float = (
-        0.06  # the second cue's voice-like sound: one syllable (a whisper, a short word)
-    )
+    min_cue_speech_seconds: float = 0.12  # the second cue's voice-like sound: a short word, not a click
     min_sound_seconds: float = 1.5  # sound without speech this long is flagged for the call taker
     prank_reports_to_suspect: int = 3  # call-taker prank verdicts for the number, in the window
     emergency_code: str = "55"
     levels: dict[Verdict, str] | None = None  # verdict -> priority level name; defaults below
-    budget_seconds: float = 6.0  # listening after the greeting ends, then the verdict
+    budget_seconds: float = (
+        0.3  # after the greeting ends, the verdict on what was heard (listening goes on if silent)
+    )
     report_timeout_seconds: float = 3.0  # the screener must answer this soon, or the call is unscreened
     silent_response_seconds: float = 12.0  # from the start of the press-55 prompt
     silent_prompt_media: str = "sound:ivr112/silent-call"

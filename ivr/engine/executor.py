@@ -68,7 +68,7 @@ class Executor:
             cmd.AddToBridge: self._add_to_bridge,
             cmd.StartRecording: self._start_recording,
             cmd.StartScreening: self._start_screening,
-            cmd.FinishScreening: self._finish_screening,
+            cmd.ReportScreening: self._report_screening,
             cmd.StopScreening: self._stop_screening,
             cmd.RecordScreening: self._record_screening,
             cmd.RecordTimeline: self._record,
@@ -188,9 +188,9 @@ class Executor:
             log.warning("call %s: screening unavailable: %s", call_id, exc)
             self._engine.post(call_id, ev.CommandFailed(call_id, "StartScreening", str(exc)))
 
-    async def _finish_screening(self, call_id: str, c: cmd.FinishScreening) -> None:
+    async def _report_screening(self, call_id: str, c: cmd.ReportScreening) -> None:
         if self.screener is not None:
-            self.screener.finish(c.call_id)
+            self.screener.report(c.call_id)
 
     async def _stop_screening(self, call_id: str, c: cmd.StopScreening) -> None:
         if self.screener is not None:

@@ -31,14 +31,17 @@ import wave
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soxr
 
+from ivr.adapters.speech.screener import screening_features
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
 from ivr.core.screening import Features, ScreeningPolicy, Verdict, after_silent_prompt, decide
+from ivr.tools.screening_corpus import GREETING_SECONDS
 
 LABELS = ("genuine", "no-speech")
 FRAME_BYTES = 320  # 20 ms at 8 kHz, 16-bit
@@ -90,10 +93,16 @@ def recogniser(model: Any, rate: int, grammar: str | None) -> Recognise:
     return words
 
 
-def outcome(features: Features, policy: ScreeningPolicy) -> str:
-    decision = decide(features, policy)
+def outcome(first: Features, policy: ScreeningPolicy, later: Features | None = None) -> str:
+    """What happens to the caller: decided on `first` (heard until the first report, at
+    the greeting's end); with no speech yet, the press-55 prompt, and when nobody answers
+    it, decided again on `later` (everything heard) as the core does."""
+    decision = decide(first, policy)
     if decision.verdict is Verdict.SILENT_PENDING:
-        after = after_silent_prompt("", policy, decision.flags)
+        again = decide(later or first, policy)
+        if again.verdict is not Verdict.SILENT_PENDING:
+            return PRANK if again.verdict in (Verdict.PRANK, Verdict.BLOCKED) else HEARD
+        after = after_silent_prompt("", policy, again.flags | decision.flags)
         return KEPT if after.level == policy.level(Verdict.NORMAL) else SILENT
     if decision.verdict in (Verdict.PRANK, Verdict.BLOCKED):
         return PRANK
@@ -114,28 +123,25 @@ def screen(clips: list[tuple[Path, str, bytes]], policy: ScreeningPolicy, words:
     started = time.process_time()
     detectors = [SpeechDetector(batched=True) for _ in clips]
     longest = max((len(pcm) for _, _, pcm in clips), default=0)
-    for at in range(0, longest, BATCH_BYTES):
+    report_at = round((GREETING_SECONDS + policy.budget_seconds) * 8000) * 2  # the first report (bytes)
+    first: list[SpeechFeatures | None] = [None] * len(clips)
+    edges = sorted({*range(0, longest, BATCH_BYTES), report_at, longest})
+    for at, until in pairwise(edges):
         for detector, (_, _, pcm) in zip(detectors, clips, strict=True):
-            for offset in range(at, min(at + BATCH_BYTES, len(pcm)), FRAME_BYTES):
-                detector.feed(pcm[offset : offset + FRAME_BYTES])
+            for offset in range(at, min(until, len(pcm)), FRAME_BYTES):
+                detector.feed(pcm[offset : min(offset + FRAME_BYTES, until)])
         judge_windows(detectors)
+        if until == report_at:
+            first = [detector.copy().features() for detector in detectors]
     found = [detector.finish() for detector in detectors]
     spent = (time.process_time() - started) / max(1, len(clips))
     results = []
-    for (path, label, pcm), speech in zip(clips, found, strict=True):
+    for (path, label, pcm), early, speech in zip(clips, first, found, strict=True):
         heard = tuple(w for w in words(pcm) if w in keywords) if words is not None else ()
-        features = Features(
-            speech_seconds=speech.speech_seconds,
-            cue_speech_seconds=speech.cue_speech_seconds,
-            speech_segments=speech.speech_segments,
-            first_speech_delay=speech.first_speech_seconds,
-            sound_seconds=speech.sound_seconds,
-            keywords=heard,
-            keywords_supported=bool(keywords),
-        )
-        results.append(
-            Result(path, label, outcome(features, policy), speech, spent, len(pcm) / 2 / 8000, heard)
-        )
+        later = screening_features(speech, heard, keywords, None, False)
+        first_report = screening_features(early, heard, keywords, None, False) if early else later
+        verdict = outcome(first_report, policy, later)
+        results.append(Result(path, label, verdict, speech, spent, len(pcm) / 2 / 8000, heard))
     return results
 
 

@@ -246,7 +246,7 @@ def caller_audio(tmp_path: Path, kind: str) -> Path:
     hears nothing of it), or mains hum at -20 dBFS with nobody speaking."""
     folder = tmp_path / kind
     folder.mkdir()
-    seconds = 14.0
+    seconds = 34.0  # longer than the call: SIPp loops the file, and the jump back clicks
     text = "Tolong, ada orang masuk ke rumah saya. Saya bersembunyi di kamar. Cepat datang."
     whisper = corpus.Clip("sentence", 49, level=-30, variant="whisperf", speed=140, text=text, start=1.0)
     clip = whisper if kind == "whisper" else corpus.Clip("hum", 50, level=-20)

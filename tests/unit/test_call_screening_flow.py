@@ -1,5 +1,6 @@
 # The screening inside a call's flow (ivr.core.call + ivr.core.call_screening), pure:
-# listening starts at answer, the verdict comes budget seconds after the greeting, the
+# listening starts at answer, the verdict comes budget seconds after the greeting, a line
+# with no speech yet is heard on through the press-55 prompt and decided on all of it, the
 # caller is never held back, "55" always lifts a call, and failures leave it as it was.
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ def reported(features: Features | None, error: str = "", call: Call | None = Non
 Result = tuple[Call, list[cmd.Command]]
 
 
+def unanswered(call: Call, features: Features | None, error: str = "") -> Result:
+    """Nobody answers the press-55 prompt: the screener is asked again and reports."""
+    call, commands = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    assert call.stage is Stage.RECHECKING and cmd.ReportScreening(CALL) in commands
+    assert not of(commands, cmd.ToAcd)  # nothing decided before the report
+    return handle(call, ev.ScreeningReport(CALL, features, "", error), 127.2)
+
+
 def test_listening_starts_at_answer_and_the_budget_when_the_greeting_ends() -> None:
     call, commands = answered()
     assert cmd.StartScreening(CALL, CALL, "081299") in commands
@@ -59,7 +68,7 @@ def test_listening_starts_at_answer_and_the_budget_when_the_greeting_ends() -> N
     call, commands = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 114.0)
     assert commands == [
         cmd.CancelTimer(CALL, SCREENING_BUDGET),
-        cmd.FinishScreening(CALL),
+        cmd.ReportScreening(CALL),
         cmd.StartTimer(CALL, SCREENING_REPORT, 3.0),
     ]
 
@@ -88,9 +97,11 @@ def test_music_alone_gets_the_press_55_prompt_never_the_warning() -> None:
     assert not of(commands, cmd.ToAcd) and not of(commands, cmd.Hangup)  # not moved down yet
     (record,) = of(commands, cmd.RecordScreening)
     assert record.cues == ("sound without speech 8.0 s",)
-    call, later = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    assert not of(commands, cmd.StopScreening)  # heard on while the prompt plays
+    call, later = unanswered(call, MUSIC)
     (record,) = of(later, cmd.RecordScreening)  # the evidence grows with the prompt's outcome
     assert record.cues == ("sound without speech 8.0 s", "no response to the silent-call prompt")
+    assert cmd.StopScreening(CALL) in later
 
 
 def test_the_verdict_is_on_the_record_before_the_timeline_says_screened() -> None:
@@ -106,7 +117,7 @@ def test_a_whisper_heard_only_by_the_second_cue_gets_the_prompt_and_stays_normal
     call, commands = reported(Features(cue_speech_seconds=1.2, sound_seconds=2.0))
     assert call.stage is Stage.SILENT_PROMPT and "possible-voice" in call.flags
     assert cmd.PlayPrompt(CALL, f"{CALL}-silent", SCREEN.silent_prompt_media) in commands
-    call, later = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    call, later = unanswered(call, Features(cue_speech_seconds=1.2, sound_seconds=2.0))
     assert call.level == "normal" and not of(later, cmd.ToAcd)  # never moved down
     (record,) = of(later, cmd.RecordScreening)
     assert record.level == "normal" and "possible-voice" in record.flags
@@ -118,9 +129,36 @@ def test_silence_runs_the_press_55_procedure_before_any_demotion() -> None:
     assert cmd.PlayPrompt(CALL, f"{CALL}-silent", SCREEN.silent_prompt_media) in commands
     assert cmd.StartTimer(CALL, SILENT_RESPONSE, 12.0) in commands
     assert not of(commands, cmd.ToAcd)  # not moved down until the caller had the chance to answer
-    return_call, later = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    return_call, later = unanswered(call, SILENCE)
     assert return_call.verdict == "silent" and "silent" in return_call.flags
     assert cmd.ToAcd(acd.CallerReprioritized(CALL, "silent")) in later
+
+
+def test_a_caller_who_speaks_only_after_the_greeting_is_normal_when_the_prompt_ends() -> None:
+    call, _ = reported(SILENCE)  # said nothing during the greeting
+    call, later = unanswered(call, SPEECH)  # ... and spoke after it
+    assert call.verdict == "normal" and call.level == "normal" and not of(later, cmd.ToAcd)
+    assert cmd.StopScreening(CALL) in later
+
+
+def test_a_whisper_only_after_the_greeting_keeps_the_normal_level() -> None:
+    call, _ = reported(MUSIC)
+    call, later = unanswered(call, Features(sound_seconds=8.0, cue_speech_seconds=0.6))
+    assert call.verdict == "silent" and call.level == "normal" and "possible-voice" in call.flags
+    assert not of(later, cmd.ToAcd)
+
+
+def test_what_was_heard_before_the_prompt_still_counts_if_the_second_report_is_late() -> None:
+    call, _ = reported(Features(cue_speech_seconds=1.2, sound_seconds=2.0))
+    call, _ = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
+    call, commands = handle(call, ev.TimerFired(CALL, SCREENING_REPORT), 130.0)
+    assert call.verdict == "silent" and call.level == "normal" and cmd.StopScreening(CALL) in commands
+    assert handle(call, ev.ScreeningReport(CALL, SILENCE), 131.0) == (call, [])  # too late: ignored
+
+
+def test_a_heard_caller_is_decided_at_the_greetings_end_and_listening_stops() -> None:
+    call, commands = reported(SPEECH)
+    assert call.stage is Stage.DONE and cmd.StopScreening(CALL) in commands
 
 
 def test_55_after_the_silent_prompt_is_a_flagged_silent_emergency_at_the_top() -> None:
@@ -137,7 +175,7 @@ def test_55_while_listening_ends_the_listening_at_once_and_wins() -> None:
     call, _ = answered()
     call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 102.0)
     call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 102.2)
-    assert cmd.FinishScreening(CALL) in commands and call.stage is Stage.DECIDING
+    assert cmd.ReportScreening(CALL) in commands and call.stage is Stage.DECIDING
     call, commands = handle(call, ev.ScreeningReport(CALL, SILENCE), 102.4)
     assert call.verdict == "emergency" and "silent-emergency" in call.flags
     assert call.level == "emergency" and not of(commands, cmd.ToAcd)  # still in the greeting
@@ -192,7 +230,7 @@ def test_answer_during_listening_stops_it_and_the_verdict_is_only_recorded() -> 
     call, _ = waiting()
     call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 109.0)
     call, commands = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 111.0)
-    assert cmd.FinishScreening(CALL) in commands and call.phase is Phase.CONNECTING
+    assert cmd.ReportScreening(CALL) in commands and call.phase is Phase.CONNECTING
     call, commands = handle(call, ev.ScreeningReport(CALL, SILENCE), 111.2)
     assert call.verdict == "silent" and not of(commands, cmd.PlayPrompt) and not of(commands, cmd.ToAcd)
     (record,) = of(commands, cmd.RecordScreening)

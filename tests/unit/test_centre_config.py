@@ -96,11 +96,11 @@ def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
             "levels: {emergency",
         ),
         (
-            "  budget_seconds: 6 ",
-            "  budget_seconds: 0 ",
+            "  budget_seconds: 0.3 ",
+            "  budget_seconds: -1 ",
             "screening.budget_seconds",
-            "greater than or equal to 1",
-            "budget_seconds: 0",
+            "greater than or equal to 0",
+            "budget_seconds: -1",
         ),
         (
             "  - name: silent           # no speech, no response to the silent-call prompt\n    base: 150",

@@ -12,6 +12,7 @@ import pytest
 
 from ivr.adapters.speech.voice_cue import VoiceCue
 from ivr.core.screening import ScreeningPolicy
+from ivr.tools import screening_audio as audio
 from ivr.tools import screening_corpus as corpus
 
 NEEDED = ScreeningPolicy().min_cue_speech_seconds
@@ -30,6 +31,18 @@ def test_steady_sounds_and_tones_are_never_voice(kind: str, level: int) -> None:
     for seed in (3, 4):
         pcm = corpus.samples(corpus.Clip(kind, seed, level=level, alaw=seed == 4, loss=3 if seed == 4 else 0))
         assert cue_seconds(pcm) < NEEDED, (kind, level, seed)
+
+
+@pytest.mark.parametrize("kind", ["hum", "hiss", "ringback", "dtmf"])
+def test_a_steady_sound_that_starts_and_stops_on_a_silent_line_is_no_voice(kind: str) -> None:
+    # the caller's audio reaches the screener after 2 s of nothing and stops 8 s before the
+    # prompt goes unanswered: neither step is a syllable
+    for seed in range(4):
+        sound = corpus.samples(corpus.Clip(kind, 21 + seed, level=-20 - 5 * seed))
+        pcm = np.concatenate((np.zeros(16000, dtype=np.int16), sound, np.zeros(64000, dtype=np.int16)))
+        if seed % 2:
+            pcm = audio.alaw_round_trip(pcm)
+        assert cue_seconds(pcm) == 0.0, (kind, seed)
 
 
 @pytest.mark.parametrize("kind", ["silence", "hum", "hiss", "ringback", "dtmf"])

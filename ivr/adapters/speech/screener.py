@@ -2,13 +2,15 @@
 
 Per call: an RTP port and receiver, a snoop on the caller (what the caller says, never
 what they hear), an externalMedia channel sending it to the receiver, a bridge joining
-the two, a speech detector, and a recognizer when one is free.
+the two, a speech detector, and a recognizer when one is free. report() posts what was
+heard so far and listening goes on (the core asks again when the press-55 prompt goes
+unanswered); stop() ends it.
 
 Rules:
 - The caller hears nothing of this and is never held by it: the core's commands return
-  at once, finish() reports through `post` when it has the features.
-- Everything a session holds is released on every path (finish, stop, a failed start,
-  the control plane stopping): port, socket, channels, bridge, recognizer. release is
+  at once, report() posts through `post` when it has the features.
+- Everything a session holds is released on every path (stop, the call's end, a failed
+  start or report, the control plane stopping): port, socket, channels, bridge, recognizer. release is
   idempotent; a start that fails releases what it made before raising.
 - Admission: at most `slots` calls are screened at once (speech detection costs CPU);
   another call goes unscreened, at once, with the reason on its record.
@@ -27,7 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
@@ -68,6 +70,8 @@ class Session:
     recognizer_error: str = ""
     media_down: bool = False
     released: bool = False
+    words: tuple[tuple[str, ...], str] | None = None  # the recognizer's final result, once given
+    recognizer_turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # feeding, or asking for the words
 
 
 class Screener:
@@ -153,9 +157,9 @@ class Screener:
             "none free" if worker is None and self._recognizers else (worker.index if worker else "none"),
         )
 
-    def finish(self, call_id: str) -> None:
-        """Stop listening; a ScreeningReport is posted to the call when measured."""
-        self._spawn(self._finish(call_id))
+    def report(self, call_id: str) -> None:
+        """Post a ScreeningReport with what was heard so far; listening goes on until stop()."""
+        self._spawn(self._report(call_id))
 
     def stop(self, call_id: str) -> None:
         """Release the call's screening with no report (hang-up, end, late report)."""
@@ -187,7 +191,9 @@ class Screener:
 
     async def _feed(self, session: Session, pcm: bytes) -> None:
         self._vad.feed(session.detector, pcm)
-        if session.worker is not None and not session.recognizer_error:
+        async with session.recognizer_turn:
+            if session.worker is None or session.recognizer_error:
+                return
             try:
                 await session.worker.feed(pcm)
             except OSError as exc:
@@ -204,29 +210,32 @@ class Screener:
             log.warning("call %s: the caller's reputation is unavailable: %r", call_id, exc)
             return None
 
-    async def _finish(self, call_id: str) -> None:
+    async def _report(self, call_id: str) -> None:
         session = self.sessions.get(call_id)
         if session is None:
             self._post(call_id, ev.ScreeningReport(call_id, None, error="screening was not running"))
             return
         try:
-            await self._teardown_media(session)
-            await session.receiver.close()  # ends frames(): the consumer drains and stops
-            if session.consumer is not None:
-                await session.consumer
-            speech = await self._vad.finish(session.detector)
+            speech = await self._vad.features(session.detector)
             words, transcript = await self._words(session)
             reputation = await session.reputation if session.reputation else None
         except Exception as exc:  # fail open: the core keeps the call as it is, with the reason
             log.exception("call %s: screening failed", call_id)
             self._post(call_id, ev.ScreeningReport(call_id, None, error=repr(exc)))
-        else:
-            features = _features(speech, words, self.keywords, reputation, self._blocking())
-            self._post(call_id, ev.ScreeningReport(call_id, features, transcript, session.recognizer_error))
-        finally:
             await self._release(session)
+        else:
+            features = screening_features(speech, words, self.keywords, reputation, self._blocking())
+            self._post(call_id, ev.ScreeningReport(call_id, features, transcript, session.recognizer_error))
 
     async def _words(self, session: Session) -> tuple[tuple[str, ...], str]:
+        """The recognizer's words, once: it is given back after its final result (a later
+        report of the same call counts the words of the first)."""
+        async with session.recognizer_turn:
+            return await self._final_words(session)
+
+    async def _final_words(self, session: Session) -> tuple[tuple[str, ...], str]:
+        if session.words is not None:
+            return session.words
         if session.worker is None or session.recognizer_error:
             return (), ""
         try:
@@ -234,7 +243,11 @@ class Screener:
         except RecognizerError as exc:
             session.recognizer_error = str(exc)
             return (), ""
-        return recognition.words, recognition.text
+        session.words = recognition.words, recognition.text
+        if self._recognizers is not None:  # free for the next call at once
+            self._recognizers.release(session.worker)
+        session.worker = None
+        return session.words
 
     async def _teardown_media(self, session: Session) -> None:
         if session.media_down:
@@ -263,13 +276,15 @@ class Screener:
             self._recognizers.release(session.worker)
 
 
-def _features(
+def screening_features(
     speech: SpeechFeatures,
     words: tuple[str, ...],
     keywords: tuple[str, ...],
     reputation: Reputation | None,
     blocking: bool,
 ) -> Features:
+    """What the core decides on: the speech measured, the keywords among the words heard,
+    the number's reputation."""
     wanted = set(keywords)
     return Features(
         speech_seconds=speech.speech_seconds,

@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,6 +143,16 @@ class SpeechDetector:
             judge_windows([self])
             self._close_segment()
         return self.features()
+
+    def copy(self) -> SpeechDetector:
+        """An independent copy of the measurements so far: its features() may be computed
+        in another thread while this detector is fed on."""
+        other = copy.copy(self)
+        other._cue = self._cue.copy() if self._cue is not None else None
+        other._leaning = list(self._leaning)
+        other._pending = list(self._pending)
+        other._finished = True
+        return other
 
     def features(self) -> SpeechFeatures:
         """The numbers so far; an open segment counts if it already holds enough speech."""

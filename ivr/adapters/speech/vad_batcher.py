@@ -7,7 +7,9 @@ Rules:
   everything handed over so far, feeds each call's detector, then judges all their whole
   windows with judge_windows() (one inference per window position for every call).
 - A call's result does not depend on which calls shared its batches (rows are independent).
-- finish() answers after everything fed before it was judged; the last step (the tail
+- features() answers with what was heard so far (measured on a copy, so the call is fed
+  on); finish() answers at the end. Both answer after everything fed before was judged;
+  the last step (the tail
   window and the second cue's analysis of the whole call, the costly part) runs in a
   pool of FINISHERS threads, so calls ending together neither wait for each other one by
   one nor hold up the judging of the calls still speaking. A failure in the worker
@@ -23,6 +25,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ivr.adapters.speech import silero
@@ -40,6 +43,7 @@ class VadBatcher:
         self._wake = threading.Event()
         self._inbox: dict[SpeechDetector, list[bytes]] = {}
         self._finishing: list[tuple[SpeechDetector, Future[SpeechFeatures]]] = []
+        self._measuring: list[tuple[SpeechDetector, Future[SpeechFeatures]]] = []
         self._stopping = False
         self._oldest_waiting: float | None = None  # when the oldest audio not yet taken arrived
         self._oldest_taken: float | None = None  # when the oldest audio being judged arrived
@@ -76,6 +80,16 @@ class VadBatcher:
         self._wake.set()
         return await asyncio.wrap_future(done)
 
+    async def features(self, detector: SpeechDetector) -> SpeechFeatures:
+        """The call's features so far (everything fed before judged); it keeps listening."""
+        done: Future[SpeechFeatures] = Future()
+        with self._lock:
+            if self._stopping:
+                raise RuntimeError("the speech detector is stopped")
+            self._measuring.append((detector, done))
+        self._wake.set()
+        return await asyncio.wrap_future(done)
+
     def stats(self) -> dict[str, float]:
         with self._lock:
             since = [t for t in (self._oldest_taken, self._oldest_waiting) if t is not None]
@@ -91,7 +105,8 @@ class VadBatcher:
     def close(self) -> None:
         with self._lock:
             self._stopping = True
-            waiting, self._finishing = self._finishing, []
+            waiting, self._finishing = [*self._finishing, *self._measuring], []
+            self._measuring = []
         for _, done in waiting:
             done.set_exception(RuntimeError("the speech detector stopped"))
         self._wake.set()
@@ -107,6 +122,7 @@ class VadBatcher:
                     return
                 inbox, self._inbox = self._inbox, {}
                 finishing, self._finishing = self._finishing, []
+                measuring, self._measuring = self._measuring, []
                 self._oldest_taken, self._oldest_waiting = self._oldest_waiting, None
             started = time.thread_time()
             try:
@@ -117,10 +133,12 @@ class VadBatcher:
                 self._windows += judged
                 self._widest = max(self._widest, len(inbox))
                 for detector, done in finishing:
-                    self._finishers.submit(_finish, detector, done)
+                    self._finishers.submit(_answer, detector.finish, done)
+                for detector, done in measuring:  # measured on a copy: the call is fed on
+                    self._finishers.submit(_answer, detector.copy().features, done)
             except Exception as exc:  # the calls waiting now fail open; the worker goes on
                 log.exception("speech detection failed")
-                for _, done in finishing:
+                for _, done in [*finishing, *measuring]:
                     if not done.done():
                         done.set_exception(exc)
             finally:
@@ -129,9 +147,9 @@ class VadBatcher:
                 self._busy_seconds += time.thread_time() - started
 
 
-def _finish(detector: SpeechDetector, done: Future[SpeechFeatures]) -> None:
+def _answer(measure: Callable[[], SpeechFeatures], done: Future[SpeechFeatures]) -> None:
     try:
-        done.set_result(detector.finish())
+        done.set_result(measure())
     except Exception as exc:  # this call fails open; the others go on
         log.exception("speech detection failed at the end of a call")
         done.set_exception(exc)

@@ -48,6 +48,8 @@ MAX_RUN_FRAMES = 150  # 3 s: a phrase; a sound that stays longer is no voice
 SURROUND_FRAMES = 10  # 200 ms either side of a burst
 FLOOR_PERCENTILE = 20
 LOCAL_FRAMES = 50  # 1 s either side: the span a band's local floor is taken over
+EMPTY_DB = -45.0  # a frame's in-band level (this module's scale) below this holds no signal
+EMPTY_RANK = 1e6  # where an empty frame ranks in a local floor: above every real level
 SIGNAL_TONES = 2  # a frame with this many prominent peaks or fewer holds a signalling tone
 FLOOR_MIN_DB = -75.0  # a band quieter than this is at the floor of an empty line
 LEANING = 0.1  # Silero's speech probability (8 kHz model) that, on a voice-like frame, counts as a voice
@@ -80,6 +82,14 @@ class VoiceCue:
         if self._raw_size >= BATCH_FRAMES * FRAME:
             self._analyse()
 
+    def copy(self) -> VoiceCue:
+        """An independent copy of what was fed so far (to measure while feeding goes on)."""
+        other = VoiceCue.__new__(VoiceCue)
+        other._raw, other._raw_size = list(self._raw), self._raw_size  # their arrays are never changed
+        other._history = self._history.copy()
+        other._spectra, other._silent = list(self._spectra), list(self._silent)
+        return other
+
     def _analyse(self) -> None:
         raw = np.concatenate(self._raw) if self._raw else np.zeros(0, dtype=np.int16)
         whole = raw.size - raw.size % FRAME
@@ -109,7 +119,9 @@ class VoiceCue:
         rising, level = _rising_bands(_without_tones(db, excess, prominence))
         tonal = _signalling_tone(prominence)
         tonal = np.convolve(tonal.astype(float), np.ones(SMOOTH_FRAMES + 2), mode="same") > 0
-        voice = rising & ~tonal & ~_near_dropout(np.concatenate(self._silent))
+        voice = (
+            rising & ~tonal & ~_near_dropout(np.concatenate(self._silent)) & ~_near_edges(level < EMPTY_DB)
+        )
         voice[:SMOOTH_FRAMES] = False  # the smoothing has nothing before the first frames
         heard = _bursts(voice, level)
         if leaning is not None and leaning.size:
@@ -126,23 +138,29 @@ def _rising_bands(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     kernel = np.ones(SMOOTH_FRAMES) / SMOOTH_FRAMES
     smooth = np.stack([np.convolve(power[:, k], kernel, mode="same") for k in range(len(BANDS))], axis=1)
     level = 10 * np.log10(smooth + 1e-13)
-    steady = np.percentile(level, FLOOR_PERCENTILE, axis=0)
-    floor = np.maximum(np.maximum(steady, _local_floor(level)), FLOOR_MIN_DB)
-    up = level - floor >= RISE_DB
     total = 10 * np.log10(smooth.sum(axis=1) + 1e-13)
+    steady = np.percentile(level, FLOOR_PERCENTILE, axis=0)
+    floor = np.maximum(np.maximum(steady, _local_floor(level, total < EMPTY_DB)), FLOOR_MIN_DB)
+    up = level - floor >= RISE_DB
     return np.asarray((up[:, :-1] & up[:, 1:]).any(axis=1)), total
 
 
-def _local_floor(level: np.ndarray) -> np.ndarray:
-    """Per frame and band, the FLOOR_PERCENTILE within LOCAL_FRAMES either side; the first
-    and last frames take the first and last whole span's (never a copy of themselves: a
-    word at the very start of the call would be its own floor)."""
+def _local_floor(level: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """Per frame and band, the FLOOR_PERCENTILE within LOCAL_FRAMES either side, of the
+    frames that hold a signal: `empty` frames (no signal: before the caller's audio
+    starts, after it stops) do not lower it, or a steady sound that starts or stops would
+    rise above its own edge; a span mostly empty has no local floor (the line's own
+    applies). The first and last frames take the first and last whole span's (never a
+    copy of themselves: a word at the very start of the call would be its own floor)."""
     span = 2 * LOCAL_FRAMES + 1
     if level.shape[0] < span:
         whole = np.percentile(level, FLOOR_PERCENTILE, axis=0, keepdims=True)
         return np.asarray(whole.repeat(level.shape[0], axis=0))
-    spans = np.lib.stride_tricks.sliding_window_view(level, span, axis=0)
+    held = np.where(empty[:, None], EMPTY_RANK, level)  # empty frames rank above every real one
+    spans = np.lib.stride_tricks.sliding_window_view(held, span, axis=0)
     inner = np.percentile(spans, FLOOR_PERCENTILE, axis=-1)
+    filled = np.convolve(~empty, np.ones(span), mode="valid") / span
+    inner = np.where(filled[:, None] >= 0.5, inner, -np.inf)
     return np.pad(inner, ((LOCAL_FRAMES, LOCAL_FRAMES), (0, 0)), mode="edge")
 
 
@@ -182,6 +200,16 @@ def _near_dropout(silent: np.ndarray) -> np.ndarray:
     for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
         if DROPOUT_FRAMES[0] <= end - start <= DROPOUT_FRAMES[1]:
             near[max(0, start - SMOOTH_FRAMES) : end + SMOOTH_FRAMES] = True
+    return near
+
+
+def _near_edges(empty: np.ndarray) -> np.ndarray:
+    """Frames within SMOOTH_FRAMES of where the signal starts or stops (the frame that
+    holds the step clicks across every band)."""
+    steps = np.flatnonzero(np.diff(empty.astype(np.int8)))
+    near = np.zeros(empty.size, dtype=bool)
+    for step in steps:
+        near[max(0, step - SMOOTH_FRAMES) : step + SMOOTH_FRAMES + 2] = True
     return near
 
 
