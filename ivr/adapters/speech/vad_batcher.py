@@ -72,21 +72,18 @@ class VadBatcher:
 
     async def finish(self, detector: SpeechDetector) -> SpeechFeatures:
         """The call's features once everything fed before was judged."""
-        done: Future[SpeechFeatures] = Future()
-        with self._lock:
-            if self._stopping:
-                raise RuntimeError("the speech detector is stopped")
-            self._finishing.append((detector, done))
-        self._wake.set()
-        return await asyncio.wrap_future(done)
+        return await self._ask(detector, measure=False)
 
     async def features(self, detector: SpeechDetector) -> SpeechFeatures:
         """The call's features so far (everything fed before judged); it keeps listening."""
+        return await self._ask(detector, measure=True)
+
+    async def _ask(self, detector: SpeechDetector, measure: bool) -> SpeechFeatures:
         done: Future[SpeechFeatures] = Future()
-        with self._lock:
+        with self._lock:  # the list is chosen under the lock: the worker swaps it for a new one
             if self._stopping:
                 raise RuntimeError("the speech detector is stopped")
-            self._measuring.append((detector, done))
+            (self._measuring if measure else self._finishing).append((detector, done))
         self._wake.set()
         return await asyncio.wrap_future(done)
 
