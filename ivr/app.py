@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -31,9 +34,10 @@ from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.models import KNOWN_TYPES
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
-from ivr.adapters.call_store import CallStore
+from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.api import build_api
 from ivr.adapters.http.auth import load_users
+from ivr.adapters.native_calls import NativeCalls
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerPool, load_model
@@ -106,13 +110,40 @@ def _recognizers(settings: Settings, config: CentreConfig) -> RecognizerPool | N
     return RecognizerPool(model, report, settings.recognizer_slots)
 
 
-async def _clean_recordings(recorder: Recorder, every_seconds: float = 3600) -> None:
-    """Deletes recordings past retention, at start and then every hour."""
+async def _look_after_recordings(recorder: Recorder, switch: bool) -> None:
+    """Deletes recordings past retention, at start and then every hour; checks the free
+    space every minute and, when calls are recorded (`switch`), sets the dialplan's
+    recording switch to match."""
+    last_cleanup = -math.inf
     while True:
-        try:
-            await recorder.clean_up()
-        except (AriError, AriUnavailable) as exc:
-            log.warning("recording cleanup postponed: %s", exc)
+        if switch:
+            try:
+                await recorder.watch_space()
+            except (AriError, AriUnavailable) as exc:
+                log.warning("dialplan recording switch not set: %s", exc)
+        if time.monotonic() - last_cleanup >= 3600:
+            try:
+                await recorder.clean_up()
+                last_cleanup = time.monotonic()
+            except (AriError, AriUnavailable) as exc:
+                log.warning("recording cleanup postponed: %s", exc)
+        await asyncio.sleep(60)
+
+
+async def _collect_native_calls(
+    native: NativeCalls, connected: Callable[[], bool], every_seconds: float = 10
+) -> None:
+    """Records for the calls the native queue handled, every few seconds while ARI is up."""
+    failing = False
+    while True:
+        if connected():
+            try:
+                await native.collect()
+                failing = False
+            except (AriError, AriUnavailable, StoreUnavailable) as exc:
+                if not failing:
+                    log.warning("native queue calls not recorded yet (retried): %s", exc)
+                failing = True
         await asyncio.sleep(every_seconds)
 
 
@@ -150,6 +181,7 @@ async def run(settings: Settings) -> None:
             blocking=blocking,
             slots=settings.screening_slots,
             waiter=engine.waiter,
+            cpu_share=settings.screening_cpu_share,
         )
         engine.use_screener(screener)
         engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
@@ -167,7 +199,9 @@ async def run(settings: Settings) -> None:
             dial_seconds=settings.callback_ring_seconds,
         )
         engine.archive = Archive(settings.archive_path)
-        cleanup = asyncio.create_task(_clean_recordings(recorder), name="recording-cleanup")
+        cleanup = asyncio.create_task(
+            _look_after_recordings(recorder, settings.record_calls), name="recording-cleanup"
+        )
         await engine.restore_agents()
 
         watch: PhoneWatch | None = None
@@ -265,6 +299,14 @@ async def run(settings: Settings) -> None:
             session, settings.ari_url, settings.ari_app, max_delay=settings.reconnect_max_seconds
         )
         engine.ari_connected = events.connected.is_set
+
+        def taker_of(interface: str) -> str:
+            return next((a.id for a in engine.config.agents if a.endpoint == interface), interface)
+
+        native = NativeCalls(rest, store, taker_of, engine.finished, engine.archive_again)
+        collecting = asyncio.create_task(
+            _collect_native_calls(native, events.connected.is_set), name="native-calls"
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -306,7 +348,8 @@ async def run(settings: Settings) -> None:
         runner.cancel()
         cleanup.cancel()
         beating.cancel()
-        await asyncio.gather(runner, cleanup, beating, return_exceptions=True)
+        collecting.cancel()
+        await asyncio.gather(runner, cleanup, beating, collecting, return_exceptions=True)
         await api.cleanup()
     await redis_client.aclose()
     if engine.archive is not None:

@@ -39,7 +39,10 @@ DEFAULTS = {
     "IVR_ARI_APP": "ivr112",
     "AMI_BIND": "127.0.0.1",
     "AMI_PORT": "5038",
+    "IVR_RECORD_CALLS": "yes",  # the control plane reads the same variable (a boolean)
 }
+BOOLEANS = {"IVR_RECORD_CALLS"}  # rendered "yes" or "no", whichever spelling pydantic accepts
+FALSE_WORDS = {"0", "false", "f", "no", "n", "off"}
 
 
 def stored_secret(state: Path, name: str) -> str:
@@ -70,6 +73,8 @@ def main() -> None:
     dest = Path(sys.argv[1])
     state = Path(os.environ.get("IVR_STATE_DIR", "/var/lib/ivr112"))
     values = {name: os.environ.get(name, default) for name, default in DEFAULTS.items()}
+    for name in BOOLEANS:
+        values[name] = "no" if values[name].strip().lower() in FALSE_WORDS else "yes"
 
     tmp = dest.with_name(dest.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)

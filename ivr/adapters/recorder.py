@@ -1,17 +1,21 @@
 """Records every call, from answer to end, one WAV file per call.
 
-How: a snoop on the caller's channel that hears both directions (what the caller says,
-and everything they hear: greeting, prompts, the call taker, the agencies) is recorded
-by Asterisk as <call id>.wav in its recordings folder (IVR_RECORDINGS_PATH: the same
-folder as the control plane sees it). The snoop ends with the caller's channel, so the
-recording covers the whole call even when the caller goes on to the native queue.
+How: an emergency call is recorded by the dialplan (MixMonitor from its answer, on every
+path, the native queue's too) as <call id>.wav in Asterisk's recordings folder
+(IVR_RECORDINGS_PATH: the same folder as the control plane sees it). What the dialplan
+did not record (a callback, or a call that arrived while recording was switched off) is
+recorded here: a snoop on the channel that hears both directions (what the caller says,
+and everything they hear: prompts, the call taker, the agencies), recorded by Asterisk
+under the same name. Both end with the caller's channel.
 
 Rules:
 - A recording is stopped (ARI "stop", which keeps the file), never cancelled or deleted
   while live.
-- Before each recording the folder's free space is checked; below the minimum, an alarm
-  is raised (log line, /api/health) and the call goes on unrecorded, with the reason on
-  its timeline. Any other failure to record also costs the recording, never the call.
+- The folder's free space is checked every minute and before each snoop recording; below
+  the minimum, an alarm is raised (log line, /api/health), the dialplan's switch
+  (the global IVR_RECORD) is turned off until there is room again, and calls go on
+  unrecorded with the reason on their timeline. Any other failure to record also costs the
+  recording, never the call.
 - Retention: recordings older than IVR_RECORDING_RETENTION_DAYS are deleted through ARI
   by the cleanup job (the call id begins with the epoch second the call arrived).
 """
@@ -34,6 +38,7 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 2.0
 RECORD_ARG = "record"
+SWITCH = "IVR_RECORD"  # the dialplan's global: "yes" records every emergency call
 
 
 class RecordingUnavailable(Exception):
@@ -57,6 +62,7 @@ class Recorder:
         self._retention = retention_days * 86400
         self._clock = clock
         self.alarm: str | None = None  # set while the recordings folder is (nearly) full
+        self._switch: str | None = None  # the dialplan's switch as last set here (None: not yet)
 
     def free_bytes(self) -> int | None:
         if self.folder is None:
@@ -81,6 +87,18 @@ class Recorder:
             log.error("ALARM %s; calls go on unrecorded until there is room", alarm)
         self.alarm = alarm
         raise RecordingUnavailable(alarm)
+
+    async def watch_space(self) -> None:
+        """Check the free space and set the dialplan's recording switch to match."""
+        try:
+            self._check_space()
+            wanted = "yes"
+        except RecordingUnavailable:
+            wanted = "no"
+        if wanted != self._switch:
+            await self._ari.set_global(SWITCH, wanted)
+            log.info("dialplan recording switched %s", "on" if wanted == "yes" else "off")
+            self._switch = wanted
 
     async def start(self, call_id: str, channel_id: str) -> None:
         self._check_space()

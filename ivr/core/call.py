@@ -48,6 +48,7 @@ from ivr.core.call_state import (
     event_key,
     hangup_leg,
     queued,
+    recording,
     taker_free,
     timeline,
 )
@@ -79,15 +80,11 @@ def _stop_waiting_sounds(call: Call) -> list[cmd.Command]:
 
 def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
     listening, screen = screening.begin(replace(call, phase=Phase.GREETING), now)
-    recording: list[cmd.Command] = []
-    if call.policy.record_calls:
-        recording = [timeline(call, "recording", now, recording=call.call_id),
-                     cmd.StartRecording(call.call_id, call.call_id)]  # fmt: skip
     return listening, [
         timeline(call, "answered", now),
         cmd.PlayPrompt(call.call_id, ids.greeting_id(call.call_id), call.policy.greeting_media),
         cmd.StartTimer(call.call_id, GREETING_GUARD, call.policy.greeting_guard_seconds),
-        *recording,
+        *recording(call, now),
         *screen,
     ]
 

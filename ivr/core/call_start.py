@@ -16,7 +16,7 @@ from dataclasses import replace
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
-from ivr.core.call_state import REASSURE, Call, CallPolicy, Phase, Result, queued, timeline
+from ivr.core.call_state import REASSURE, Call, CallPolicy, Phase, Result, queued, recording, timeline
 
 
 def _arrival(event: ev.CallArrived) -> dict[str, str]:
@@ -26,6 +26,7 @@ def _arrival(event: ev.CallArrived) -> dict[str, str]:
 
 def _call(event: ev.CallArrived | ev.CallAdopted, phase: Phase, policy: CallPolicy, since: float) -> Call:
     pinned = event.pinned if isinstance(event, ev.CallArrived) else False
+    recorded = event.recorded if isinstance(event, ev.CallArrived) else False
     return Call(
         event.call_id,
         event.caller_number,
@@ -36,6 +37,7 @@ def _call(event: ev.CallArrived | ev.CallAdopted, phase: Phase, policy: CallPoli
         arrived_at=since,
         pinned=pinned,
         withheld=event.withheld,
+        recorded=recorded,
     )
 
 
@@ -52,11 +54,10 @@ def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
 def _greeted(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
     since = event.arrived_at if event.arrived_at is not None else now
     call = _call(event, Phase.WAITING, policy, since)
-    recording = [cmd.StartRecording(call.call_id, call.call_id)] if policy.record_calls else []
     return call, [
         timeline(call, "arrived", since, **_arrival(event)),
         timeline(call, "greeted-in-dialplan", now),
-        *recording,
+        *recording(call, now),
         queued(call),
         cmd.StartTimer(call.call_id, REASSURE, 0.1),
     ]

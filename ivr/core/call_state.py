@@ -126,6 +126,7 @@ class Call:
     taker_keys: str = ""  # the call taker's keys since their last '*'
     caller_gone: bool = False  # the caller hung up; taker and agencies stay (configured so)
     withheld: bool = False  # Privacy: id from the network: the number is not shown to call takers
+    recorded: bool = False  # the dialplan records the call: nothing to start
     dtmf_count: int = 0  # every key the caller pressed (listed or not)
     taker_unknown_count: int = 0  # the call taker's unknown *codes (listed or not)
 
@@ -176,6 +177,19 @@ def queued(call: Call, *, overflow: bool = True) -> cmd.ToAcd:
     return cmd.ToAcd(
         acd.CallerQueued(call.call_id, call.level, arrived_at=call.arrived_at, overflow=overflow)
     )
+
+
+def recording(call: Call, now: float) -> list[cmd.Command]:
+    """The call's recording: already running when the dialplan records it, otherwise
+    started here (its failure goes on the timeline)."""
+    if not call.policy.record_calls:
+        return []
+    if call.recorded:
+        return [timeline(call, "recording", now, recording=call.call_id, recorder="dialplan")]
+    return [
+        timeline(call, "recording", now, recording=call.call_id),
+        cmd.StartRecording(call.call_id, call.call_id),
+    ]
 
 
 def hangup_leg(call: Call) -> list[cmd.Command]:

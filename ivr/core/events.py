@@ -25,6 +25,8 @@ class CallArrived:
     # The network marked the number private (SIP Privacy: id): kept for the record and a
     # callback, never shown to call takers.
     withheld: bool = False
+    # The dialplan records the call (MixMonitor, from its answer to its end, on every path).
+    recorded: bool = False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from base64 import b64encode
 from collections.abc import Callable
@@ -162,6 +163,17 @@ class Stack:
         record: dict[str, Any] = dict(fields)
         record["timeline"] = [json.loads(x) for x in timeline]
         return record
+
+    @staticmethod
+    def variable(expression: str) -> str:
+        """The ARI path that reads (GET) or sets (POST, add &value=) a global or a function."""
+        return "/asterisk/variable?variable=" + urllib.parse.quote(expression)
+
+    def native_lines(self) -> list[str]:
+        """Call ids of the lines the dialplan left for calls the native queue handled."""
+        status, body = self.ari("GET", self.variable("DB_KEYS(ivr112-native)"))
+        assert status == 200, body
+        return [key for key in body["value"].split(",") if key]
 
     def call_ids(self) -> list[str]:
         return list(self.redis().zrange("ivr:calls", 0, -1))

@@ -86,3 +86,75 @@ def test_deliberate_stop_hands_the_waiting_caller_to_the_native_queue(
     phones("taker07", "phone_answers.xml")  # the first call taker to come free
     wait_for(lambda: stack.taker_leg_up("taker07"), 15, "app_queue to ring taker07 and the phone to answer")
     assert call.popen.wait(timeout=40) == 0, call.output()
+
+
+def test_calls_the_native_queue_took_are_recorded_and_get_records_when_the_control_plane_is_back(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    """Control plane stopped: three callers reach the native queue. One hangs up during the
+    greeting, one waits with nobody free and gives up, one is answered by a call taker.
+    Once the control plane runs again, each has a record with its named outcome, and the
+    answered one its recording."""
+    before = stack.call_ids()
+    in_greeting = place_call(media, "112", hold_ms=3000, caller="081288800021", wait=False, port=5062)
+    gave_up = place_call(media, "112", hold_ms=13000, caller="081288800022", wait=False, port=5063)
+    assert in_greeting.popen.wait(timeout=20) == 0, in_greeting.output()
+    assert gave_up.popen.wait(timeout=30) == 0, gave_up.output()
+    phones("taker08", "phone_answers.xml")
+    answered = place_call(media, "112", hold_ms=16000, caller="081288800023", wait=False, port=5064)
+    wait_for(lambda: stack.taker_leg_up("taker08"), 25, "app_queue to ring taker08 and the phone to answer")
+    assert answered.popen.wait(timeout=40) == 0, answered.output()
+    assert stack.call_ids() == before, "no control plane was running, yet a record appeared"
+    assert len(stack.native_lines()) == 3
+
+    control_plane(["taker08"])
+    by_caller: dict[str, dict] = {}
+
+    def three_records() -> bool:
+        for call_id in stack.call_ids():
+            if call_id not in before:
+                record = stack.record(call_id)
+                by_caller[record.get("caller", "")] = record | {"call_id": call_id}
+        return len(by_caller) == 3 and all(r.get("outcome") for r in by_caller.values())
+
+    wait_for(three_records, 30, "records of the three native calls")
+    outcomes = {caller: r["outcome"] for caller, r in by_caller.items()}
+    assert outcomes == {
+        "081288800021": "abandoned-in-greeting",
+        "081288800022": "abandoned-in-queue",
+        "081288800023": "answered",
+    }
+    record = by_caller["081288800023"]
+    names = [e["entry"] for e in record["timeline"]]
+    assert names == ["arrived", "recording", "queued-natively", "taker-answered", "ended"]
+    assert record["taker"] == "taker08"
+    queued = next(e for e in record["timeline"] if e["entry"] == "queued-natively")
+    assert queued["reason"] == "control plane not connected"
+    # recorded by the dialplan from answer to end: the whole call
+    status, audio, _ = stack.recording(record["call_id"])
+    assert status == 200
+    seconds = (len(audio) - 44) / 16000
+    assert abs(seconds - (float(record["ended_at"]) - float(record["arrived_at"]))) < 1.5, seconds
+    wait_for(lambda: not stack.native_lines(), 10, "the native lines to be deleted once kept")
+
+
+def test_a_handed_over_caller_s_record_tells_what_the_native_queue_did(
+    stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
+) -> None:
+    app = control_plane(["taker09"])
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=22000, wait=False)
+    call_id = stack.new_call_id(before)
+    stack.wait_entry(call_id, "greeting-done")
+    assert app.stop(signal.SIGTERM) == 0, app.output()
+    phones("taker09", "phone_answers.xml")
+    wait_for(lambda: stack.taker_leg_up("taker09"), 15, "app_queue to ring taker09 and the phone to answer")
+    assert call.popen.wait(timeout=40) == 0, call.output()
+
+    control_plane(["taker09"])
+    record = stack.wait_entry(call_id, "left-natively", timeout=30)
+    assert record["outcome"] == "handed-to-fallback"  # a call ends once: its outcome stands
+    after = [e["entry"] for e in record["timeline"]]
+    assert after[-3:] == ["queued-natively", "taker-answered", "left-natively"]
+    left = record["timeline"][-1]
+    assert left["result"] == "answered" and record["taker"] == "taker09"

@@ -368,8 +368,14 @@ def test_emergency_path_keeps_the_dialled_number_and_enters_our_app_as_caller() 
     assert trunk[pattern][0] == "Set(__EMERGENCY_DIALLED=${EXTEN})"
     emergency = context("emergency")["112"]
     # answered before the control plane hears of it, then handed over with the privacy mark
-    stasis = emergency.index(f"Stasis(${{ARI_APP}},{CALLER_ARG},${{EMERGENCY_DIALLED}},${{IVR_NUMBER}})")
-    assert "Answer()" in emergency[:stasis]
+    stasis = emergency.index(
+        f"Stasis(${{ARI_APP}},{CALLER_ARG},${{EMERGENCY_DIALLED}},${{IVR_NUMBER}},${{IVR_RECORDED}})"
+    )
+    answer = emergency.index("Answer()")
+    assert answer < stasis
+    # recorded from the answer, before the control plane hears of the call (every path)
+    record = emergency.index("MixMonitor(${ASTSPOOLDIR}/recording/${UNIQUEID}.wav)")
+    assert answer < record < stasis
     assert any(a.startswith("Set(__IVR_NUMBER=") and "withheld" in a for a in emergency[:stasis])
     # Not connected: the native queue of all call takers takes the caller.
     assert "Queue(takers-fallback,r)" in emergency

@@ -420,9 +420,20 @@ def test_a_caller_greeted_by_the_dialplan_is_queued_at_once_keeping_its_arrival(
     assert call.phase is Phase.WAITING and call.arrived_at == 90.0
     assert not [c for c in commands if isinstance(c, cmd.Answer | cmd.PlayPrompt)]  # no second greeting
     entries = [(c.entry, c.at) for c in commands if isinstance(c, cmd.RecordTimeline)]
-    assert entries == [("arrived", 90.0), ("greeted-in-dialplan", 100.0)]
+    assert entries == [("arrived", 90.0), ("greeted-in-dialplan", 100.0), ("recording", 100.0)]
     assert cmd.ToAcd(acd.CallerQueued("c9", "normal", arrived_at=90.0, overflow=True)) in commands
     assert cmd.StartRecording("c9", "c9") in commands
+
+
+@pytest.mark.parametrize("greeted", [False, True])
+def test_a_call_the_dialplan_records_is_not_recorded_twice(greeted: bool) -> None:
+    arrived = ev.CallArrived("c8", "0812", "112", greeted=greeted, arrived_at=90.0, recorded=True)
+    call, commands = start(arrived, 100.0, CallPolicy())
+    if not greeted:
+        call, commands = handle(call, ev.CallerAnswered("c8"), 101.0)
+    assert not [c for c in commands if isinstance(c, cmd.StartRecording)]
+    (noted,) = [c for c in timeline(commands) if c.entry == "recording"]
+    assert noted.detail == {"recording": "c8", "recorder": "dialplan"}  # where the API finds it
 
 
 def test_an_adopted_caller_with_no_record_gets_one_from_its_arrival() -> None:

@@ -20,7 +20,17 @@ def test_no_application_on_the_emergency_path_prints_the_callers_number() -> Non
     assert sum("${IVR_SHOWN}" in path[i] for i in logs) == 3  # arrival, fallback, handover
     # app_queue writes the caller's number into queue_log: a withheld one is gone before it
     hide = 'ExecIf($["${IVR_NUMBER}" = "withheld"]?Set(CALLERID(num)=anonymous))'
-    queues = [i for i, app in enumerate(path) if app.startswith("Queue(")]
-    assert len(queues) == 2 and all(path[i - 1] == hide for i in queues)
+    (queue,) = [i for i, app in enumerate(path) if app.startswith("Queue(")]  # every native path
+    assert hide in path[queue - 2 : queue]
     for name in ("emergency-hangup", "from-trunk"):
         assert not [a for apps in context(name).values() for a in apps if "CALLERID" in a], name
+
+
+def test_the_native_line_of_a_withheld_caller_holds_no_digits() -> None:
+    # The line a natively handled call leaves in Asterisk's database is written by Set,
+    # whose argument is logged: its number field is empty for a withheld caller.
+    (handler,) = context("emergency-hangup").values()
+    digits = 'Set(IVR_SHOWN_DIGITS=${IF($["${IVR_NUMBER}" = "withheld"]?:${IVR_SHOWN})})'
+    (line,) = [app for app in handler if app.startswith("Set(DB(")]
+    assert handler.index(digits) < handler.index(line)
+    assert "${IVR_SHOWN_DIGITS}" in line and "IVR_SHOWN}" not in line

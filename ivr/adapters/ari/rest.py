@@ -65,6 +65,19 @@ class AriRest:
         body = {"allowed": [{"type": t} for t in sorted(allowed)]}  # the body is the filter
         await self._call("PUT", f"/applications/{self.app}/eventFilter", "event filter", body=body)
 
+    async def global_value(self, expression: str) -> str:
+        """A global variable or a dialplan function's value (e.g. DB(family/key))."""
+        data = await self._call("GET", "/asterisk/variable", "get variable", {"variable": expression})
+        return str((data or {}).get("value", ""))
+
+    async def set_global(self, expression: str, value: str) -> None:
+        params = {"variable": expression, "value": value}
+        await self._call("POST", "/asterisk/variable", "set variable", params)
+
+    async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
+        params = {"variable": variable, "value": value}
+        await self._call("POST", f"/channels/{channel_id}/variable", "set channel variable", params)
+
     async def ping(self) -> None:
         await self._call("GET", "/asterisk/ping", "ping")
 

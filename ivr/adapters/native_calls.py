@@ -1,0 +1,94 @@
+"""Turns the lines the dialplan leaves for calls the native queue handled into call
+records, when the control plane is (back) connected.
+
+Where the lines are: Asterisk's database, family ivr112-native, one key per call (its
+id), read and deleted through ARI (DB_KEYS, DB, DB_DELETE), so this works wherever ARI
+reaches. What a line becomes: ivr/core/native_line.py.
+
+Rules:
+- A line is deleted only after its entries are stored; a sweep that fails (Redis or ARI
+  away) leaves every line where it is for the next one, and a line whose entries are
+  already stored is not written twice.
+- A line that cannot be read is kept in Asterisk's database and logged (once per run)
+  with what is wrong: nothing is lost, a person can read it there.
+- A new record is finished like any call (counted, archived); a handed-over call's
+  archive row follows its record.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from ivr.adapters.ari.rest import AriRest
+from ivr.adapters.call_store import CallStore
+from ivr.core import native_line
+
+log = logging.getLogger(__name__)
+
+FAMILY = "ivr112-native"
+CALL_ID = re.compile(r"^[0-9]+\.[0-9]+$")  # Asterisk's unique ids: nothing else goes into an expression
+
+
+class NativeCalls:
+    def __init__(
+        self,
+        ari: AriRest,
+        store: CallStore,
+        taker_of: Callable[[str], str],
+        finished: Callable[[str, str], None],
+        changed: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self._ari = ari
+        self._store = store
+        self._taker_of = taker_of
+        self._finished = finished  # a new record: count and archive it
+        self._changed = changed  # an existing record changed: its archive row follows
+        self._reported: set[str] = set()  # unreadable lines already logged
+
+    async def collect(self) -> int:
+        """Store every native line Asterisk holds; returns how many became records.
+        Raises AriError/AriUnavailable or StoreUnavailable (the sweep stops, lines stay)."""
+        listing = await self._ari.global_value(f"DB_KEYS({FAMILY})")
+        done = 0
+        for call_id in filter(None, listing.split(",")):
+            if not CALL_ID.match(call_id):
+                self._report(call_id, f"key {call_id!r} is not a call id")
+                continue
+            line = await self._ari.global_value(f"DB({FAMILY}/{call_id})")
+            try:
+                call = native_line.parse(call_id, line)
+            except native_line.NativeLineInvalid as exc:
+                self._report(call_id, str(exc))
+                continue
+            if await self._keep(call):
+                done += 1
+            await self._ari.global_value(f"DB_DELETE({FAMILY}/{call_id})")
+        return done
+
+    async def _keep(self, call: native_line.NativeCall) -> bool:
+        record = await self._store.get(call.call_id)
+        if record is not None and native_line.already_kept(record.get("timeline", [])):
+            return False
+        # The control plane's own record of the call (it handed the caller over) has ended;
+        # anything else is ours to write whole.
+        handed_over = record is not None and bool(record.get("outcome"))
+        for entry in native_line.entries(call, handed_over, self._taker_of):
+            await self._store.append(entry.call_id, entry.entry, entry.at, entry.detail)
+        log.info(
+            "call %s handled by the native queue (%s): %s",
+            call.call_id,
+            native_line.WHY[call.why],
+            call.outcome.value,
+        )
+        if not handed_over:
+            self._finished(call.call_id, call.outcome.value)
+        else:
+            await self._changed(call.call_id)
+        return True
+
+    def _report(self, key: str, problem: str) -> None:
+        if key not in self._reported:
+            self._reported.add(key)
+            log.error("native call line %s/%s kept unread in Asterisk's database: %s", FAMILY, key, problem)
