@@ -108,7 +108,11 @@ class Settings(StoreSettings):
     callback_ring_seconds: int = Field(45, ge=10, le=120)  # how long the called-back number rings
     reconnect_max_seconds: float = Field(30.0, ge=1, le=300)
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
-    screening_slots: int = Field(60, ge=0, le=500)  # concurrent screenings; more calls go unscreened
+    # Speech detection takes as many callers at once as fit in this share of one core (its
+    # cost per call is measured at start), at most screening_slots; callers beyond that are
+    # screened by sound energy and keys only.
+    screening_slots: int = Field(200, ge=0, le=1000)
+    screening_cpu_share: float = Field(0.5, gt=0, le=4)
     # The test and development profile (IVR_STATIC_CONTACTS, as `config apply` reads it): every
     # phone has a fixed loopback contact, so no agency phone registers.
     static_contacts: bool = False

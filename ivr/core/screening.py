@@ -94,6 +94,8 @@ class Features:
     prank_reports: int = 0  # call-taker dispositions for this number within the window
     genuine_reports: int = 0
     blocked: bool = False  # the number is under an active block and this centre enables blocking
+    # Speech detection was full: sound energy only (TALK_DETECT), in cue_speech_seconds.
+    energy_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,12 @@ def _blocked(f: Features, p: ScreeningPolicy) -> bool:
     return f.blocked
 
 
+def _sound_heard(f: Features, p: ScreeningPolicy) -> bool:
+    """Screened by energy only: as much sound as speech would need. It may be noise; it is
+    no reason to ask a caller who is talking to press keys, nor to move one down."""
+    return f.energy_only and f.cue_speech_seconds >= p.min_speech_seconds
+
+
 def _sound_without_speech(f: Features, p: ScreeningPolicy) -> bool:
     return not _spoke(f, p) and f.sound_seconds >= p.min_sound_seconds
 
@@ -151,6 +159,7 @@ RULES: tuple[Rule, ...] = (
     Rule("number blocked for a limited time", _blocked, Verdict.BLOCKED, warn=True),
     Rule("repeated prank verdicts for this number", _repeat_prankster, Verdict.PRANK, warn=True),
     Rule("speech heard by Silero", _spoke, Verdict.NORMAL),
+    Rule("sound heard (energy only: speech detection full)", _sound_heard, Verdict.NORMAL),
     Rule("no speech", lambda f, p: True, Verdict.SILENT_PENDING),
 )
 
@@ -158,9 +167,13 @@ RULES: tuple[Rule, ...] = (
 def cues(f: Features, p: ScreeningPolicy) -> tuple[str, ...]:
     """What was heard or known about the call, in words a supervisor reads."""
     found: list[str] = []
+    if f.energy_only:
+        found.append(
+            f"screened by sound energy and keys only (speech detection full): {f.cue_speech_seconds:.1f} s"
+        )
     if f.speech_seconds > 0:
         found.append(f"speech (Silero) {f.speech_seconds:.1f} s")
-    if f.cue_speech_seconds > 0:
+    if f.cue_speech_seconds > 0 and not f.energy_only:
         found.append(
             f"voice-like bursts (second cue: whisper, quiet or short word) {f.cue_speech_seconds:.1f} s"
         )
@@ -193,11 +206,13 @@ def decide(features: Features, policy: ScreeningPolicy) -> Decision:
         flags.add("sound-no-speech")  # music, noise, a phone in a pocket: tell the call taker
     if rule.verdict is Verdict.SILENT_PENDING and _voice_heard(features, policy):
         flags.add("possible-voice")  # the silent-call procedure never moves this caller down
+    if features.energy_only:
+        flags.add("energy-only")
     evidence = cues(features, policy)
     return Decision(rule.verdict, policy.level(rule.verdict), reason, rule.warn, frozenset(flags), evidence)
 
 
-CARRIED_FLAGS = frozenset({"sound-no-speech", "possible-voice"})  # kept through the prompt
+CARRIED_FLAGS = frozenset({"sound-no-speech", "possible-voice", "energy-only"})  # kept through the prompt
 
 
 def after_silent_prompt(

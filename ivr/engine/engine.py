@@ -26,6 +26,7 @@ from ivr.adapters.ari import models as ari
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.ari.translate import (
+    CallerTalking,
     EndpointReachability,
     FeatureCode,
     FeaturePromptDone,
@@ -313,6 +314,9 @@ class Engine:
                     await self.features.done(channel_id)
                 case HelperChannelReady(channel_id):
                     self.waiter.ready(channel_id)
+                case CallerTalking(call_id, seconds):
+                    if self.screener is not None:
+                        self.screener.talking(call_id, seconds)
                 case ev.TakerAnswered(call_id=call_id) | ev.CalleeAnswered(call_id=call_id) if (
                     call_id not in self.calls and call_id not in self.callbacks
                 ):

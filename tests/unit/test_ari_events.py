@@ -272,6 +272,21 @@ def test_a_number_the_network_marked_private_arrives_withheld(
     assert (arrived.greeted, arrived.withheld, arrived.dialled) == (greeted, withheld, "112")
 
 
+def test_a_caller_the_dialplan_records_says_so() -> None:
+    [arrived] = tr.translate(stasis_start(["caller", "112", "shown", "recorded"], "c3"))
+    assert isinstance(arrived, ev.CallArrived) and arrived.recorded and not arrived.withheld
+    [unrecorded] = tr.translate(stasis_start(["caller", "112", "shown", ""], "c4"))
+    assert isinstance(unrecorded, ev.CallArrived) and not unrecorded.recorded
+
+
+def test_talk_detection_reports_reach_the_screener_in_seconds() -> None:
+    channel = {"id": "1795846600.9", "name": "PJSIP/carrier-00000001", "state": "Up"}
+    started = ari.parse_event({"type": "ChannelTalkingStarted", "channel": channel})
+    finished = ari.parse_event({"type": "ChannelTalkingFinished", "duration": 1250, "channel": channel})
+    assert tr.translate(started) == [tr.CallerTalking("1795846600.9", None)]
+    assert tr.translate(finished) == [tr.CallerTalking("1795846600.9", 1.25)]
+
+
 @pytest.mark.parametrize(
     ("name", "taker"),
     [

@@ -108,6 +108,19 @@ class ChannelDtmfReceived(Event):
     duration_ms: int = 0
 
 
+class ChannelTalkingStarted(Event):
+    """TALK_DETECT on the channel heard sound above its energy threshold."""
+
+    type: Literal["ChannelTalkingStarted"]
+    channel: Channel
+
+
+class ChannelTalkingFinished(Event):
+    type: Literal["ChannelTalkingFinished"]
+    channel: Channel
+    duration: int = 0  # milliseconds of talking that just ended
+
+
 class PlaybackStarted(Event):
     type: Literal["PlaybackStarted"]
     playback: Playback
@@ -154,6 +167,8 @@ KnownEvent = Annotated[
     | ChannelDestroyed
     | ChannelHangupRequest
     | ChannelDtmfReceived
+    | ChannelTalkingStarted
+    | ChannelTalkingFinished
     | PlaybackStarted
     | PlaybackFinished
     | ChannelEnteredBridge

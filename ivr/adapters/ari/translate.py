@@ -9,7 +9,8 @@ alive (the watchdog moved it to the native queue). A caller's keys are CallerDtm
 TakerDtmf; an agency leg answering is AgencyAnswered, its announcement ending
 AgencyAnnounced, its end AgencyLegEnded; a callback's callee leg CalleeAnswered and
 CalleeLegEnded. The screener's and recorder's channels only
-report that they entered the app.
+report that they entered the app. Talk detection (only ever set on a caller being
+screened by energy) is CallerTalking, for the screener.
 """
 
 from __future__ import annotations
@@ -56,7 +57,18 @@ class HelperChannelReady:
     channel_id: str
 
 
-Translated = ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone | HelperChannelReady
+@dataclass(frozen=True)
+class CallerTalking:
+    """Talk detection (energy, TALK_DETECT) on a caller screened without speech detection:
+    talking started (seconds None) or finished after `seconds`."""
+
+    call_id: str
+    seconds: float | None
+
+
+Translated = (
+    ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone | HelperChannelReady | CallerTalking
+)
 
 
 def _helper(channel_id: str) -> bool:
@@ -78,13 +90,15 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
         # Literal strings here: a bare name in a pattern would capture, not compare.
         case ari.StasisStart(args=["caller", *rest], channel=channel):
             # caller,<dialled>[,<mark>...]: "greeted" (by the dialplan while we were away),
-            # "withheld" (the network marked the number private).
+            # "withheld" (the network marked the number private), "recorded" (the dialplan
+            # records the call).
             dialled, marks = (rest[0], set(rest[1:])) if rest else ("112", set())
             created = channel.creationtime.timestamp() if channel.creationtime else None
             greeted = "greeted" in marks
             return [
                 ev.CallArrived(channel.id, channel.caller.number, dialled, greeted=greeted,
-                               arrived_at=created if greeted else None, withheld="withheld" in marks)
+                               arrived_at=created if greeted else None, withheld="withheld" in marks,
+                               recorded="recorded" in marks)
             ]  # fmt: skip
         case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
             return [ev.TakerAnswered(call_id, channel.id)]
@@ -108,6 +122,10 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             if _helper(channel.id) or ids.agency_of_leg(channel.id):
                 return []
             return [ev.CallerDtmf(channel.id, digit)]
+        case ari.ChannelTalkingStarted(channel=channel):
+            return [CallerTalking(channel.id, None)]
+        case ari.ChannelTalkingFinished(channel=channel, duration=duration):
+            return [CallerTalking(channel.id, duration / 1000)]
         case ari.PlaybackFinished(playback=playback):
             if playback.id.startswith(FEATURE_PROMPT):
                 return [FeaturePromptDone(playback.id.removeprefix(FEATURE_PROMPT))]

@@ -12,8 +12,11 @@ Rules:
 - Everything a session holds is released on every path (stop, the call's end, a failed
   start or report, the control plane stopping): port, socket, channels, bridge, recognizer. release is
   idempotent; a start that fails releases what it made before raising.
-- Admission: at most `slots` calls are screened at once (speech detection costs CPU);
-  another call goes unscreened, at once, with the reason on its record.
+- Admission by capacity: speech detection takes as many calls at once as its measured
+  cost per call allows in its CPU share (measured at start on this machine, capped by
+  `slots`); a caller beyond that is screened by sound energy and keys only
+  (talk_detection.py: Asterisk's TALK_DETECT, nothing leaves Asterisk), with the reason on
+  its record, never unscreened for want of room.
 - Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
   per window position for every call), handed 200 ms at a time, so the event loop never
   computes audio. Recognizers are admitted, not queued (see
@@ -29,7 +32,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
@@ -38,8 +41,9 @@ from ivr.adapters.call_store import StoreUnavailable
 from ivr.adapters.reputation_store import Reputation, ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool, Worker
 from ivr.adapters.speech.rtp_receiver import RtpPorts, RtpReceiver
+from ivr.adapters.speech.talk_detection import TalkDetection
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
-from ivr.adapters.speech.vad_batcher import VadBatcher
+from ivr.adapters.speech.vad_batcher import VadBatcher, capacity
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.screening import Features
@@ -86,6 +90,7 @@ class Screener:
         blocking: Callable[[], bool] = lambda: False,
         slots: int = 12,
         waiter: StasisWaiter | None = None,
+        cpu_share: float | None = None,
     ) -> None:
         self._ari = ari
         self._ports = ports
@@ -94,8 +99,11 @@ class Screener:
         self._post = post
         self._clock = clock
         self._blocking = blocking  # whether the centre enables time-limited blocks right now
-        self._slots = slots  # concurrent screenings this machine sustains (speech detection CPU)
         self._vad = VadBatcher()
+        # concurrent speech detections this machine sustains: measured, at most `slots`
+        self.capacity = slots if cpu_share is None else capacity(slots, cpu_share)
+        self._talk = TalkDetection(ari)
+        self._light: dict[str, asyncio.Task[Reputation | None]] = {}  # by energy: reputation lookups
         self.sessions: dict[str, Session] = {}
         self._waiter = waiter or StasisWaiter()  # the engine reports our channels' StasisStart
         self._background: set[asyncio.Task[None]] = set()
@@ -113,15 +121,17 @@ class Screener:
             "rtp_ports_in_use": sorted(self._ports.in_use),
             "recognizers": {"size": pool.size, "busy": pool.busy} if pool else None,
             "keywords": list(self.keywords),
-            "speech_detection": self._vad.stats(),
+            "speech_detection": self._vad.stats() | {"capacity": self.capacity},
+            "energy_only": sorted(self._light),
         }
 
     # ---- the core's commands -------------------------------------------------------------
     async def start(self, call_id: str, channel_id: str, caller_number: str) -> None:
-        if call_id in self.sessions:
+        if call_id in self.sessions or call_id in self._light:
             return
-        if len(self.sessions) >= self._slots:
-            raise ScreeningUnavailable(f"all {self._slots} screening slots busy")
+        if len(self.sessions) >= self.capacity:
+            await self._start_light(call_id, channel_id, caller_number)
+            return
         try:
             receiver = await RtpReceiver.open(self._ports)
         except OSError as exc:  # PortsExhaustedError included
@@ -157,19 +167,36 @@ class Screener:
             "none free" if worker is None and self._recognizers else (worker.index if worker else "none"),
         )
 
+    async def _start_light(self, call_id: str, channel_id: str, caller_number: str) -> None:
+        try:
+            await self._talk.start(call_id, channel_id)
+        except (AriError, AriUnavailable) as exc:
+            raise ScreeningUnavailable(f"talk detection refused: {exc}") from exc
+        self._light[call_id] = asyncio.create_task(self._lookup(call_id, caller_number))
+        log.info(
+            "call %s: screened by energy and keys (speech detection at its %d calls)", call_id, self.capacity
+        )
+
+    def talking(self, call_id: str, seconds: float | None) -> None:
+        """Talk detection on a caller screened by energy: started (None) or finished."""
+        self._talk.talking(call_id, seconds)
+
     def report(self, call_id: str) -> None:
         """Post a ScreeningReport with what was heard so far; listening goes on until stop()."""
-        self._spawn(self._report(call_id))
+        self._spawn(self._report_light(call_id) if call_id in self._light else self._report(call_id))
 
     def stop(self, call_id: str) -> None:
         """Release the call's screening with no report (hang-up, end, late report)."""
         session = self.sessions.get(call_id)
         if session is not None:
             self._spawn(self._release(session))
+        if call_id in self._light:
+            self._spawn(self._release_light(call_id))
 
     async def close(self) -> None:
         """The control plane stops: release every session, then the thread pool."""
         await asyncio.gather(*(self._release(s) for s in list(self.sessions.values())))
+        await asyncio.gather(*(self._release_light(c) for c in list(self._light)))
         await asyncio.gather(*self._background, return_exceptions=True)
         self._vad.close()
 
@@ -226,6 +253,19 @@ class Screener:
         else:
             features = screening_features(speech, words, self.keywords, reputation, self._blocking())
             self._post(call_id, ev.ScreeningReport(call_id, features, transcript, session.recognizer_error))
+
+    async def _report_light(self, call_id: str) -> None:
+        lookup = self._light.get(call_id)
+        reputation = await lookup if lookup is not None else None
+        heard = SpeechFeatures(0.0, 0.0, 0, None, 0.0, cue_speech_seconds=self._talk.heard(call_id))
+        features = screening_features(heard, (), (), reputation, self._blocking())
+        self._post(call_id, ev.ScreeningReport(call_id, replace(features, energy_only=True), ""))
+
+    async def _release_light(self, call_id: str) -> None:
+        lookup = self._light.pop(call_id, None)
+        if lookup is not None and not lookup.done():
+            lookup.cancel()
+        await self._talk.stop(call_id, call_id)  # a caller's channel id is its call id
 
     async def _words(self, session: Session) -> tuple[tuple[str, ...], str]:
         """The recognizer's words, once: it is given back after its final result (a later

@@ -28,6 +28,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
+
 from ivr.adapters.speech import silero
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
 
@@ -142,6 +144,50 @@ class VadBatcher:
                 with self._lock:
                     self._oldest_taken = None
                 self._busy_seconds += time.thread_time() - started
+
+
+def cost_per_call_second(streams: int = 32, seconds: float = 2.0) -> float:
+    """CPU seconds speech detection spends per second of one call's audio, measured on this
+    machine (this thread's CPU time, so other load does not inflate it): `streams` calls
+    of a synthetic line (noise, and a voiced tone that comes and goes) fed 200 ms at a time
+    and judged together as the worker does, then measured as a report measures them."""
+    rng = np.random.default_rng(7)
+    t = np.arange(int(8000 * seconds)) / 8000
+    voiced = 3000 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0)
+    pcm = np.clip(voiced + rng.normal(0, 300, t.size), -32768, 32767).astype("<i2").tobytes()
+    step = 3200  # 200 ms of 16-bit samples
+    warm = [SpeechDetector(batched=True) for _ in range(4)]
+    for detector in warm:  # the model's first inferences allocate: not a call's cost
+        detector.feed(pcm[: 4 * step])
+    judge_windows(warm)
+    detectors = [SpeechDetector(batched=True) for _ in range(streams)]
+    started = time.thread_time()
+    for at in range(0, len(pcm), step):
+        for detector in detectors:
+            detector.feed(pcm[at : at + step])
+        judge_windows(detectors)
+    for detector in detectors:
+        detector.copy().features()
+    return (time.thread_time() - started) / (streams * seconds)
+
+
+def capacity(most: int, cpu_share: float) -> int:
+    """How many calls speech detection takes at once within `cpu_share` of one core (at
+    most `most`); 0 when the model is missing (every caller is then screened by energy)."""
+    try:
+        cost = cost_per_call_second()
+    except (silero.ModelMissing, OSError) as exc:
+        log.error("speech detection unavailable: %s", exc)
+        return 0
+    fits = int(cpu_share / cost) if cost > 0 else most
+    log.info(
+        "speech detection costs %.2f ms of CPU per call-second here: %d calls at once in %.0f%% of a core%s",
+        cost * 1000,
+        fits,
+        cpu_share * 100,
+        f" (capped at {most})" if fits > most else "",
+    )
+    return min(most, fits)
 
 
 def _answer(measure: Callable[[], SpeechFeatures], done: Future[SpeechFeatures]) -> None:
