@@ -26,7 +26,7 @@ taker by priority, screening latency and the agencies' time to join.
 from __future__ import annotations
 
 import argparse
-import csv
+import random
 import subprocess
 import tempfile
 import threading
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dispatch_latency import gaps
+from benchmarks.load_calls import native_records, records
 from benchmarks.load_desk import AGENCIES, PRANK_NUMBER, Desk, agency_outcomes
 from benchmarks.load_measure import (
     asterisk_pid,
@@ -84,8 +85,21 @@ SCENARIOS = {
     "surge": Scenario(
         "surge", "200 callers waiting, then 20 calls/s for 60 s", 1400, 20.0, 1400, 180, (2, 6)
     ),
+    "surge10": Scenario("surge10", "10 callers/s for 60 s", 600, 10.0, 600, 300, (2, 6)),
     "greet": Scenario("greet", "answer-and-greet, callers hang up after 5 s", 1200, 40.0, 400, 5, (2, 6)),
 }
+KINDS = ("speech", "speech", "noise", "silent")  # what each caller sends: half speak
+
+
+def caller_kinds(sc: Scenario) -> list[tuple[str, str]]:
+    """(number, audio) per caller, the same on every path of a run: numbers in order, the
+    repeat prank number every prank_every-th, the audio drawn from KINDS (fixed seed)."""
+    draw = random.Random(112)
+    return [
+        (PRANK_NUMBER if sc.prank_every and i % sc.prank_every == sc.prank_every - 1 else f"0812{i:06d}",
+         draw.choice(KINDS))
+        for i in range(sc.calls)
+    ]  # fmt: skip
 
 
 def scenario_files(folder: Path, sc: Scenario) -> tuple[Path, Path]:
@@ -101,11 +115,8 @@ def scenario_files(folder: Path, sc: Scenario) -> tuple[Path, Path]:
     phone = phone.replace("<pause/>", f'<pause distribution="uniform" min="{low}" max="{high}"/>')
     (folder / "callers.xml").write_text(callers)
     (folder / "phone.xml").write_text(phone)
-    numbers = [
-        PRANK_NUMBER if sc.prank_every and i % sc.prank_every == sc.prank_every - 1 else f"0812{i:06d}"
-        for i in range(sc.calls)
-    ]
-    (folder / "callers.csv").write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers))
+    callers = "".join(f"{number};{kind};\n" for number, kind in caller_kinds(sc))
+    (folder / "callers.csv").write_text("SEQUENTIAL\n" + callers)
     return folder / "callers.xml", folder / "phone.xml"
 
 
@@ -148,6 +159,8 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
         app = start_control_plane(stack, folder / "control-plane.log", **extra)
         wait_ready(stack, app)
         stack.login(*TAKERS)
+    # The dialplan records every call unless told not to: the bare path records nothing.
+    stack.ari("POST", stack.variable("IVR_RECORD") + ("&value=no" if path == "bare" else "&value=yes"))
     phones = [start_phone(stack, t, str(phone_xml), folder) for t in TAKERS]
     agencies = [start_phone(stack, a, str(phone_xml), folder) for a in AGENCIES] if sc.desk else []
     before = set(stack.call_ids())
@@ -194,8 +207,11 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
         "peak_app_mb": peaks.app_mb,
         "lost": failed,
     }
+    if app is None:  # the native queue's own record of each call: the dialplan's lines
+        result |= native_records(stack, sc)
+        result["lost"] = failed + result["no_record"]
     if app is not None:
-        result |= records(stack, before, folder)
+        result |= records(stack, before, folder, sc)
         # a caller the control plane never recorded has no named outcome either
         result["no_record"] = max(0, sc.calls - result["records"])
         result["lost"] = failed + result["no_outcome"] + result["no_record"]
@@ -220,68 +236,6 @@ def settle(stack: Stack, before: set[str] | None, most_s: float = 90) -> None:
         if not stack.channels() and not open_records:
             return
         time.sleep(1)
-
-
-def records(stack: Stack, before: set[str], folder: Path) -> dict[str, Any]:
-    """Per-call figures from the control plane's records (calls.csv in the run folder)."""
-    ids = [c for c in stack.call_ids() if c not in before]
-    to_taker: dict[str, list[float]] = {}
-    screening: list[float] = []
-    outcomes: dict[str, int] = {}
-    verdicts: dict[str, int] = {}
-    prank_levels: list[str] = []
-    timing: list[dict[str, Any]] = []  # per call: when the verdict came against the greeting and the offer
-    no_outcome = 0
-    with (folder / "calls.csv").open("w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["call_id", "caller", "level", "verdict", "outcome", "to_taker_s", "screening_s"])
-        for call_id in ids:
-            record = stack.record(call_id)
-            at = {e["entry"]: e["at"] for e in reversed(record["timeline"])}
-            outcome = record.get("outcome") or ""
-            no_outcome += not outcome
-            outcomes[outcome or "none"] = outcomes.get(outcome or "none", 0) + 1
-            verdict = record.get("verdict") or "none"
-            verdicts[verdict] = verdicts.get(verdict, 0) + 1
-            if record.get("caller") == PRANK_NUMBER:
-                prank_levels.append(record.get("level") or "?")
-            wait = at["taker-answered"] - at["arrived"] if {"taker-answered", "arrived"} <= set(at) else None
-            screen = (
-                at["screened"] - at["screening-started"]
-                if {"screened", "screening-started"} <= set(at)
-                else None
-            )
-            timing.append(screening_timing(at, record, wait))
-            if wait is not None:
-                to_taker.setdefault(record.get("level") or "?", []).append(wait)
-            if screen is not None:
-                screening.append(screen)
-            writer.writerow(
-                [call_id, record.get("caller"), record.get("level"), verdict, outcome, wait, screen]
-            )
-    return {"records": len(ids), "no_outcome": no_outcome, "to_taker_s": to_taker, "screening_s": screening,
-            "verdicts": verdicts, "outcomes": outcomes, "prank_levels": prank_levels,
-            "timing": timing}  # fmt: skip
-
-
-GREETING_END = ("greeting-done", "greeting-timeout", "greeting-failed")
-WAITED_S = 0.5  # offered later than this after the greeting ended: the caller waited in the queue
-
-
-def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float | None) -> dict[str, Any]:
-    """One call's screening against its wait: screened or not, the first verdict's lateness
-    after the greeting's end, whether it came after the first offer, the wait to a taker."""
-    ended = next((at[e] for e in GREETING_END if e in at), None)
-    verdict_at, offered = at.get("screened"), at.get("offered")
-    first = next((e.get("verdict") for e in record["timeline"] if e["entry"] == "screened"), None)
-    return {
-        "screened": verdict_at is not None and "unscreened" not in (record.get("flags") or "").split(),
-        "late_s": verdict_at - ended if verdict_at is not None and ended is not None else None,
-        "after_offer": verdict_at is not None and offered is not None and verdict_at > offered,
-        "waited": offered is not None and ended is not None and offered - ended > WAITED_S,
-        "verdict": first or "none",
-        "wait_s": wait,
-    }
 
 
 def main() -> None:

@@ -217,7 +217,7 @@ def test_blocking_is_off_by_default_and_when_on_a_blocked_number_is_warned_then_
     assert stack.api("GET", "/api/reputation/081100000999")[1]["blocked_until"] is None
 
 
-def test_busy_recognizers_and_screening_slots_never_hold_a_caller_back(
+def test_busy_recognizers_and_full_speech_detection_never_hold_a_caller_back(
     stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
 ) -> None:
     screening_plane(IVR_RECOGNIZER_SLOTS="1", IVR_SCREENING_SLOTS="2")
@@ -229,15 +229,28 @@ def test_busy_recognizers_and_screening_slots_never_hold_a_caller_back(
         before = stack.call_ids()
         place_call(folder, "112", hold_ms=16000, caller=f"0812000{port}", wait=False, port=port)
         calls.append(stack.new_call_id(before))
+    before = stack.call_ids()
+    place_call(audio_folder(tmp_path, "silence"), "112", hold_ms=32000, caller="081200005065", wait=False,
+               port=5065)  # fmt: skip
+    silent_id = stack.new_call_id(before)
     first, second, third = (screened(stack, c) for c in calls)
     # one recognizer: the first caller's words are recognised, the second is judged by speech alone
     assert first["verdict"] == "normal" and first["transcript"]
     assert second["verdict"] == "normal" and not second["transcript"]
-    # two screening slots: the third caller is queued at once, unscreened, with the reason
-    assert "unscreened" in third["flags"] and "all 2 screening slots busy" in third["verdict_reason"]
+    # speech detection takes two at once: the third caller is screened by sound energy
+    # (Asterisk's talk detection) and keys, kept normal without the prompt, reason on record
+    assert "energy-only" in third["flags"] and third["verdict"] == "normal", third
+    assert "speech detection full" in third["verdict_reason"]
     assert third["level"] == "normal" and queued_level(stack, calls[2]) is not None
-    for call_id in calls:
+    # a silent line screened by energy goes the silent caller's way: prompt, then silent
+    silent = screened(stack, silent_id, count=2, timeout=40)
+    verdicts = [e["verdict"] for e in silent["timeline"] if e["entry"] == "screened"]
+    assert verdicts == ["silent-pending", "silent"] and {"energy-only", "silent"} <= set(
+        silent["flags"].split()
+    )
+    for call_id in [*calls, silent_id]:
         stack.wait_ended(call_id, timeout=30)
+    assert stack.api("GET", "/api/screening")[1]["energy_only"] == []  # nothing left listening
 
 
 def caller_audio(tmp_path: Path, kind: str) -> Path:

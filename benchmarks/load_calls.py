@@ -1,0 +1,143 @@
+"""Per-call figures of a load run, from the records each path leaves: the control plane's
+call records (Redis) and the native queue's lines (Asterisk's database, read then deleted
+so the next path's control plane does not take them over).
+
+What is measured per call: its audio (the injection file's, the same on every path),
+the wait from arrival to a call taker answering, the screening (first verdict against
+the greeting's end and the first offer, energy-only or speech detection, how long it
+listened) and the order callers reached call takers in (a caller moved down never before
+a normal caller who arrived earlier).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from benchmarks.load_desk import PRANK_NUMBER
+from ivr.adapters.native_calls import FAMILY
+from ivr.core import native_line
+from tests.integration.stack import Stack
+
+if TYPE_CHECKING:
+    from benchmarks.load import Scenario
+
+GREETING_END = ("greeting-done", "greeting-timeout", "greeting-failed")
+WAITED_S = 0.5  # offered later than this after the greeting ended: the caller waited in the queue
+MOVED_DOWN = frozenset({"silent", "prank", "blocked"})  # final verdicts that rank a caller below normal
+
+
+def kinds_by_number(sc: Scenario) -> dict[str, str]:
+    from benchmarks.load import caller_kinds  # the harness owns the mix
+
+    return {number: kind for number, kind in caller_kinds(sc) if number != PRANK_NUMBER}
+
+
+def native_records(stack: Stack, sc: Scenario) -> dict[str, Any]:
+    """The native path's figures from the dialplan's lines; the lines are deleted after."""
+    kinds = kinds_by_number(sc)
+    waits: dict[str, list[float]] = {}
+    outcomes: dict[str, int] = {}
+    lines = stack.native_lines()
+    for call_id in lines:
+        value = stack.ari("GET", stack.variable(f"DB({FAMILY}/{call_id})"))[1]["value"]
+        call = native_line.parse(call_id, value)
+        outcomes[call.outcome.value] = outcomes.get(call.outcome.value, 0) + 1
+        if call.answered_at is not None:
+            waits.setdefault(kinds.get(call.number, "prank number"), []).append(
+                call.answered_at - call.arrived
+            )
+        stack.ari("GET", stack.variable(f"DB_DELETE({FAMILY}/{call_id})"))
+    return {"records": len(lines), "no_record": max(0, sc.calls - len(lines)), "outcomes": outcomes,
+            "wait_by_kind_s": waits}  # fmt: skip
+
+
+def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[str, Any]:
+    """Per-call figures from the control plane's records (calls.csv in the run folder)."""
+    kinds = kinds_by_number(sc)
+    ids = [c for c in stack.call_ids() if c not in before]
+    to_taker: dict[str, list[float]] = {}
+    by_kind: dict[str, list[float]] = {}
+    screening: list[float] = []
+    outcomes: dict[str, int] = {}
+    verdicts: dict[str, int] = {}
+    prank_levels: list[str] = []
+    timing: list[dict[str, Any]] = []  # per call: when the verdict came against the greeting and the offer
+    order: list[tuple[float, float | None, str]] = []  # arrived, answered, final verdict
+    listened = 0.0
+    no_outcome = 0
+    with (folder / "calls.csv").open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["call_id", "caller", "audio", "level", "verdict", "outcome", "to_taker_s", "screening_s"]
+        )
+        for call_id in ids:
+            record = stack.record(call_id)
+            at = {e["entry"]: e["at"] for e in reversed(record["timeline"])}
+            last_verdict = max(
+                (e["at"] for e in record["timeline"] if e["entry"] == "screened"), default=None
+            )
+            outcome = record.get("outcome") or ""
+            no_outcome += not outcome
+            outcomes[outcome or "none"] = outcomes.get(outcome or "none", 0) + 1
+            verdict = record.get("verdict") or "none"
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+            caller = record.get("caller") or ""
+            kind = kinds.get(caller, "prank number")
+            if caller == PRANK_NUMBER:
+                prank_levels.append(record.get("level") or "?")
+            wait = at["taker-answered"] - at["arrived"] if {"taker-answered", "arrived"} <= set(at) else None
+            screen = (
+                at["screened"] - at["screening-started"]
+                if {"screened", "screening-started"} <= set(at)
+                else None
+            )
+            if last_verdict is not None and "screening-started" in at:
+                listened += last_verdict - at["screening-started"]
+            timing.append(screening_timing(at, record, wait))
+            if "arrived" in at:
+                order.append((at["arrived"], at.get("taker-answered"), verdict))
+            if wait is not None:
+                to_taker.setdefault(record.get("level") or "?", []).append(wait)
+                by_kind.setdefault(kind, []).append(wait)
+            if screen is not None:
+                screening.append(screen)
+            writer.writerow([call_id, caller, kind, record.get("level"), verdict, outcome, wait, screen])
+    return {"records": len(ids), "no_outcome": no_outcome, "to_taker_s": to_taker, "screening_s": screening,
+            "verdicts": verdicts, "outcomes": outcomes, "prank_levels": prank_levels,
+            "timing": timing, "wait_by_kind_s": by_kind, "listened_s": listened,
+            "order_violations": order_violations(order)}  # fmt: skip
+
+
+def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float | None) -> dict[str, Any]:
+    """One call's screening against its wait: screened or not (and how), the first verdict's
+    lateness after the greeting's end, whether it came after the first offer, the wait."""
+    ended = next((at[e] for e in GREETING_END if e in at), None)
+    verdict_at, offered = at.get("screened"), at.get("offered")
+    first = next((e.get("verdict") for e in record["timeline"] if e["entry"] == "screened"), None)
+    flags = (record.get("flags") or "").split()
+    return {
+        "screened": verdict_at is not None and "unscreened" not in flags,
+        "energy_only": "energy-only" in flags,
+        "late_s": verdict_at - ended if verdict_at is not None and ended is not None else None,
+        "after_offer": verdict_at is not None and offered is not None and verdict_at > offered,
+        "waited": offered is not None and ended is not None and offered - ended > WAITED_S,
+        "verdict": first or "none",
+        "wait_s": wait,
+    }
+
+
+def order_violations(calls: list[tuple[float, float | None, str]]) -> int:
+    """Callers moved down (silent, prank) who reached a call taker before a normal caller
+    who arrived at the same time or earlier and was still waiting."""
+    normal = sorted((arrived, answered) for arrived, answered, verdict in calls if verdict == "normal")
+    count = 0
+    for arrived, answered, verdict in calls:
+        if verdict in MOVED_DOWN and answered is not None:
+            count += sum(
+                1
+                for n_arrived, n_answered in normal
+                if n_arrived <= arrived and (n_answered is None or n_answered > answered)
+            )
+    return count
