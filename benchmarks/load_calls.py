@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.load_desk import PRANK_NUMBER
-from ivr.adapters.native_calls import FAMILY
 from ivr.core import native_line
 from tests.integration.stack import Stack
 
@@ -40,15 +39,13 @@ def native_records(stack: Stack, sc: Scenario) -> dict[str, Any]:
     waits: dict[str, list[float]] = {}
     outcomes: dict[str, int] = {}
     lines = stack.native_lines()
-    for call_id in lines:
-        value = stack.ari("GET", stack.variable(f"DB({FAMILY}/{call_id})"))[1]["value"]
+    for call_id, value in lines.items():
         call = native_line.parse(call_id, value)
         outcomes[call.outcome.value] = outcomes.get(call.outcome.value, 0) + 1
         if call.answered_at is not None:
-            waits.setdefault(kinds.get(call.number, "prank number"), []).append(
-                call.answered_at - call.arrived
-            )
-        stack.ari("GET", stack.variable(f"DB_DELETE({FAMILY}/{call_id})"))
+            kind = kinds.get(call.number, "prank number")
+            waits.setdefault(kind, []).append(call.answered_at - call.arrived)
+    stack.clear_native_lines()
     return {"records": len(lines), "no_record": max(0, sc.calls - len(lines)), "outcomes": outcomes,
             "wait_by_kind_s": waits}  # fmt: skip
 

@@ -133,14 +133,14 @@ async def _look_after_recordings(recorder: Recorder, switch: bool) -> None:
 async def _collect_native_calls(
     native: NativeCalls, connected: Callable[[], bool], every_seconds: float = 10
 ) -> None:
-    """Records for the calls the native queue handled, every few seconds while ARI is up."""
+    """Records for the calls the native queue handled, every few seconds while AMI is up."""
     failing = False
     while True:
         if connected():
             try:
                 await native.collect()
                 failing = False
-            except (AriError, AriUnavailable, StoreUnavailable) as exc:
+            except (AmiUnavailable, StoreUnavailable) as exc:
                 if not failing:
                     log.warning("native queue calls not recorded yet (retried): %s", exc)
                 failing = True
@@ -303,10 +303,14 @@ async def run(settings: Settings) -> None:
         def taker_of(interface: str) -> str:
             return next((a.id for a in engine.config.agents if a.endpoint == interface), interface)
 
-        native = NativeCalls(rest, store, taker_of, engine.finished, engine.archive_again)
-        collecting = asyncio.create_task(
-            _collect_native_calls(native, events.connected.is_set), name="native-calls"
-        )
+        if watch is not None:
+            native = NativeCalls(watch, store, taker_of, engine.finished, engine.archive_again)
+            collecting = asyncio.create_task(
+                _collect_native_calls(native, lambda: watch.logged_in), name="native-calls"
+            )
+        else:
+            log.warning("AMI off: calls the native queue handles will get no record here")
+            collecting = asyncio.create_task(asyncio.sleep(0), name="native-calls")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -15,6 +15,9 @@ Rules:
 - reload_pjsip() asks Asterisk to re-read its PJSIP configuration and the fallback
   queue's members (after the call-taker list changed); calls in progress are not
   touched by it.
+- database() and database_delete() read and delete entries of Asterisk's database (the
+  lines the dialplan leaves for calls the native queue handled: ARI cannot read it).
+  Every request is bounded in time; AMI down raises AmiUnavailable.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ StatusReport = Callable[[str, str, float | None, str, bool], None]
 
 
 LISTING_SECONDS = 10.0
+REQUEST_SECONDS = 10.0
 
 
 class AmiUnavailable(Exception):
@@ -122,6 +126,30 @@ class PhoneWatch:
                 event.get("URI", ""),
                 False,
             )
+
+    async def _request(self, action: dict[str, str]) -> Any:
+        if not self.logged_in:
+            raise AmiUnavailable("not logged in to AMI")
+        try:
+            return await asyncio.wait_for(self._manager.send_action(action), REQUEST_SECONDS)
+        except (OSError, TimeoutError) as exc:
+            raise AmiUnavailable(f"AMI {action['Action']}: {exc!r}") from exc
+
+    async def database(self, family: str) -> dict[str, str]:
+        """Every key of one family of Asterisk's database, with its value."""
+        replies = await self._request({"Action": "DBGetTree", "Family": family})
+        found: dict[str, str] = {}
+        for message in replies if isinstance(replies, list) else [replies]:
+            if message.get("Response") == "Error":
+                raise AmiUnavailable(f"DBGetTree {family}: {message.get('Message', message)}")
+            if message.get("Event") == "DBGetTreeResponse":
+                found[str(message.get("Key", "")).rpartition("/")[2]] = str(message.get("Val", ""))
+        return found
+
+    async def database_delete(self, family: str, key: str) -> None:
+        reply = await self._request({"Action": "DBDel", "Family": family, "Key": key})
+        if reply.get("Response") != "Success":
+            raise AmiUnavailable(f"DBDel {family}/{key}: {reply.get('Message', reply)}")
 
     async def reload_pjsip(self) -> str:
         if not self.logged_in:

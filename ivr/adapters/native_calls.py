@@ -2,8 +2,9 @@
 records, when the control plane is (back) connected.
 
 Where the lines are: Asterisk's database, family ivr112-native, one key per call (its
-id), read and deleted through ARI (DB_KEYS, DB, DB_DELETE), so this works wherever ARI
-reaches. What a line becomes: ivr/core/native_line.py.
+id), read and deleted through AMI (DBGetTree, DBDel: ARI cannot read the database), so
+without AMI these calls get no record (said once in the log). What a line becomes:
+ivr/core/native_line.py.
 
 Rules:
 - A line is deleted only after its entries are stored; a sweep that fails (Redis or ARI
@@ -20,27 +21,35 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.call_store import CallStore
 from ivr.core import native_line
 
 log = logging.getLogger(__name__)
 
 FAMILY = "ivr112-native"
-CALL_ID = re.compile(r"^[0-9]+\.[0-9]+$")  # Asterisk's unique ids: nothing else goes into an expression
+CALL_ID = re.compile(r"^[0-9]+\.[0-9]+$")  # Asterisk's unique ids: another key is not a call's line
+
+
+class Database(Protocol):
+    """Asterisk's database (ami.PhoneWatch)."""
+
+    async def database(self, family: str) -> dict[str, str]: ...
+
+    async def database_delete(self, family: str, key: str) -> None: ...
 
 
 class NativeCalls:
     def __init__(
         self,
-        ari: AriRest,
+        database: Database,
         store: CallStore,
         taker_of: Callable[[str], str],
         finished: Callable[[str, str], None],
         changed: Callable[[str], Awaitable[None]],
     ) -> None:
-        self._ari = ari
+        self._db = database
         self._store = store
         self._taker_of = taker_of
         self._finished = finished  # a new record: count and archive it
@@ -49,14 +58,12 @@ class NativeCalls:
 
     async def collect(self) -> int:
         """Store every native line Asterisk holds; returns how many became records.
-        Raises AriError/AriUnavailable or StoreUnavailable (the sweep stops, lines stay)."""
-        listing = await self._ari.global_value(f"DB_KEYS({FAMILY})")
+        Raises AmiUnavailable or StoreUnavailable (the sweep stops, the lines stay)."""
         done = 0
-        for call_id in filter(None, listing.split(",")):
+        for call_id, line in (await self._db.database(FAMILY)).items():
             if not CALL_ID.match(call_id):
                 self._report(call_id, f"key {call_id!r} is not a call id")
                 continue
-            line = await self._ari.global_value(f"DB({FAMILY}/{call_id})")
             try:
                 call = native_line.parse(call_id, line)
             except native_line.NativeLineInvalid as exc:
@@ -64,7 +71,7 @@ class NativeCalls:
                 continue
             if await self._keep(call):
                 done += 1
-            await self._ari.global_value(f"DB_DELETE({FAMILY}/{call_id})")
+            await self._db.database_delete(FAMILY, call_id)
         return done
 
     async def _keep(self, call: native_line.NativeCall) -> bool:

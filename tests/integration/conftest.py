@@ -55,8 +55,7 @@ def clear_asterisk(stack: Stack) -> None:
     wait_for(lambda: not stack.channels(), 10, "Asterisk to have no channel left after the test")
     # The native queue's lines of this test's calls would become records in the next
     # test's control plane; the dialplan records every call again.
-    for call_id in stack.native_lines():
-        stack.ari("GET", stack.variable(f"DB_DELETE(ivr112-native/{call_id})"))
+    stack.clear_native_lines()
     stack.ari("POST", stack.variable("IVR_RECORD") + "&value=yes")
 
 

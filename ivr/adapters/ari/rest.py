@@ -65,11 +65,6 @@ class AriRest:
         body = {"allowed": [{"type": t} for t in sorted(allowed)]}  # the body is the filter
         await self._call("PUT", f"/applications/{self.app}/eventFilter", "event filter", body=body)
 
-    async def global_value(self, expression: str) -> str:
-        """A global variable or a dialplan function's value (e.g. DB(family/key))."""
-        data = await self._call("GET", "/asterisk/variable", "get variable", {"variable": expression})
-        return str((data or {}).get("value", ""))
-
     async def set_global(self, expression: str, value: str) -> None:
         params = {"variable": expression, "value": value}
         await self._call("POST", "/asterisk/variable", "set variable", params)
