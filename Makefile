@@ -45,7 +45,7 @@ lint: deps
 diagrams: deps  ## regenerate docs/call-states.md from the transition table
 	.venv/bin/python scripts/gen_diagrams.py
 
-load: deps asterisk  ## SIPp load, control plane vs native app_queue in the same run; report under results/ (SCENARIO=steady|surge|greet, CALLS=, RATE=)
+load: deps asterisk  ## SIPp load, control plane vs native app_queue in the same run; report under results/ (SCENARIO=steady|surge10|surge|greet, CALLS=, RATE=)
 	.venv/bin/python -m benchmarks.load --scenario $${SCENARIO:-steady} $${CALLS:+--calls $$CALLS} $${RATE:+--rate $$RATE}
 
 soak: deps asterisk  ## by hand: steady calls for MINUTES (60) at RATE (0.5/s); growth report under results/

@@ -4,16 +4,19 @@ through the control plane with screening and recording off (the bare ARI path), 
 the same stack and phones in the same run. Writes a Markdown report, PNG charts and
 per-call CSVs under results/<time>-<scenario>/ and prints the report; asserts nothing.
 
-    python -m benchmarks.load [--scenario steady|surge|greet] [--calls N] [--rate R] ...
-    (as root; `make load`, `make load SCENARIO=surge`)
+    python -m benchmarks.load [--scenario steady|surge10|surge|greet] [--calls N] [--rate R] ...
+    (as root; `make load`, `make load SCENARIO=surge10`)
 
 Scenarios (each bounded in calls and time; loopback only; every process stopped by pid):
   steady  60 callers at 2/s; the desk gives a repeat prank number its "prank" verdicts
           and brings agencies (answered by their SIPp phones) into every 6th call
   surge   200 callers waiting at once, then 20 calls/s for 60 s (1400 callers, 20
           takers); callers give up after 3 minutes
+  surge10 10 callers/s for 60 s (600 callers, 20 takers): the queue grows to hundreds,
+          which is when screening's order counts; callers give up after 5 minutes
   greet   40 calls/s for 30 s, answered and greeted; each caller hangs up after 5 s
-Callers: half speak, a quarter send noise, a quarter say nothing; one in five calls
+Callers: half speak, a quarter send noise, a quarter say nothing (the same callers on
+every path of a run); one in five calls
 (steady) comes from the repeat prank number. Call takers talk 2-6 s (uniform).
 Measured per path: INVITE -> 200 OK (SIPp's own response times), calls a call taker's
 phone took, callers that gave up, lost calls, CPU seconds of Asterisk and of the control
