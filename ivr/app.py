@@ -155,7 +155,9 @@ async def run(settings: Settings) -> None:
     )
     recognizers = _recognizers(settings, config)  # forks its workers before any thread starts
     auth = aiohttp.BasicAuth(settings.ari_user, settings.ari_password.get_secret_value())
-    timeout = aiohttp.ClientTimeout(total=10, connect=3)
+    # sock_connect, not connect: under a surge requests wait for a pooled connection (up to
+    # the total), rather than failing after 3 s as if Asterisk were unreachable.
+    timeout = aiohttp.ClientTimeout(total=10, sock_connect=3)
     # Timeouts: a hung Redis must fail fast (writes are held and retried, reads fail open).
     # The password comes apart from the URL (IVR_REDIS_PASSWORD), so the URL logged below holds none.
     redis_client = aioredis.from_url(

@@ -162,7 +162,7 @@ class Blocking(Strict):
 
 class Screening(Strict):
     enabled: bool = True
-    budget_seconds: float = Field(0.3, ge=0, le=30)
+    budget_seconds: float = Field(0.1, ge=0, le=30)
     silent_response_seconds: float = Field(12.0, ge=3, le=60)
     min_speech_seconds: float = Field(0.3, ge=0.1, le=10)
     min_cue_speech_seconds: float = Field(0.12, ge=0.05, le=10)

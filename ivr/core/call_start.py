@@ -47,7 +47,7 @@ def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
     call = _call(event, Phase.ANSWERING, policy, now)
     return call, [
         timeline(call, "arrived", now, **_arrival(event)),
-        cmd.Answer(call.call_id),
+        cmd.Answer(call.call_id, done=event.answered),
     ]
 
 

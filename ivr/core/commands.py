@@ -16,6 +16,9 @@ from ivr.core.outcomes import Outcome
 @dataclass(frozen=True)
 class Answer:
     channel_id: str
+    # The dialplan answered it already: nothing to ask Asterisk (one request less per call,
+    # and no hand-over because an answer that changes nothing timed out under load).
+    done: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ class CallArrived:
     withheld: bool = False
     # The dialplan records the call (MixMonitor, from its answer to its end, on every path).
     recorded: bool = False
+    answered: bool = False  # the channel was up when it entered the app (the dialplan answered)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,8 @@ class Executor:
             self._engine.post(call_id, ev.CommandFailed(call_id, type(command).__name__, repr(exc)))
 
     async def _answer(self, call_id: str, c: cmd.Answer) -> None:
-        await self._ari.answer(c.channel_id)
+        if not c.done:
+            await self._ari.answer(c.channel_id)
         self._engine.post(call_id, ev.CallerAnswered(call_id))
 
     async def _play(self, call_id: str, c: cmd.PlayPrompt) -> None:

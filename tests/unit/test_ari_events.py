@@ -246,7 +246,9 @@ def test_stasis_start_arguments_are_compared_not_captured(
 
 @pytest.mark.parametrize(("args", "dialled"), [(["caller", "113"], "113"), (["caller"], "112")])
 def test_caller_stasis_start_is_a_new_call(args: list[str], dialled: str) -> None:
-    assert tr.translate(stasis_start(args, "1795846700.1")) == [ev.CallArrived("1795846700.1", "", dialled)]
+    # answered by the dialplan before it entered the app: the control plane does not answer again
+    expected = ev.CallArrived("1795846700.1", "", dialled, answered=True)
+    assert tr.translate(stasis_start(args, "1795846700.1")) == [expected]
 
 
 def test_a_caller_the_dialplan_greeted_comes_back_greeted_with_its_creation_time() -> None:
@@ -255,7 +257,9 @@ def test_a_caller_the_dialplan_greeted_comes_back_greeted_with_its_creation_time
                "caller": {"name": "", "number": "0812"}}  # fmt: skip
     event = ari.parse_event({"type": "StasisStart", "args": ["caller", "113", "greeted"], "channel": channel})
     [arrived] = tr.translate(event)
-    assert arrived == ev.CallArrived("c1", "0812", "113", greeted=True, arrived_at=arrived.arrived_at)
+    assert arrived == ev.CallArrived(
+        "c1", "0812", "113", greeted=True, arrived_at=arrived.arrived_at, answered=True
+    )
     assert arrived.arrived_at == 1795881600.0
 
 

@@ -169,3 +169,19 @@ async def test_the_batcher_judges_calls_off_the_event_loop_and_answers_each(
         batcher.close()
     with pytest.raises(RuntimeError):
         await batcher.finish(batcher.open())
+
+
+async def test_audio_arriving_after_a_call_ended_costs_no_other_call_its_verdict(
+    clips: dict[str, np.ndarray],
+) -> None:
+    batcher = VadBatcher()
+    try:
+        ended, speaking = batcher.open(), batcher.open()
+        batcher.feed(ended, clips["music"][:1600].tobytes())
+        await batcher.finish(ended)
+        batcher.feed(ended, clips["music"][1600:3200].tobytes())  # a late packet of the ended call
+        batcher.feed(speaking, clips["speech"].tobytes())
+        heard = await batcher.features(speaking)
+        assert heard.speech_seconds > 2
+    finally:
+        batcher.close()

@@ -98,7 +98,7 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             return [
                 ev.CallArrived(channel.id, channel.caller.number, dialled, greeted=greeted,
                                arrived_at=created if greeted else None, withheld="withheld" in marks,
-                               recorded="recorded" in marks)
+                               recorded="recorded" in marks, answered=channel.state == "Up")
             ]  # fmt: skip
         case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
             return [ev.TakerAnswered(call_id, channel.id)]

@@ -106,6 +106,10 @@ class SpeechDetector:
         self._quiet_run = 0
         self._finished = False
 
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
     def feed(self, pcm: bytes | bytearray | memoryview | np.ndarray) -> None:
         """Add 8 kHz int16 mono audio, any length."""
         if self._finished:

@@ -125,12 +125,13 @@ class VadBatcher:
                 self._oldest_taken, self._oldest_waiting = self._oldest_waiting, None
             started = time.thread_time()
             try:
-                for detector, chunks in inbox.items():
-                    detector.feed(b"".join(chunks))
-                judged = judge_windows(list(inbox))
+                live = [d for d in inbox if not d.finished]  # audio after a call's end: dropped
+                for detector in live:
+                    detector.feed(b"".join(inbox[detector]))
+                judged = judge_windows(live)
                 self._rounds += 1
                 self._windows += judged
-                self._widest = max(self._widest, len(inbox))
+                self._widest = max(self._widest, len(live))
                 for detector, done in finishing:
                     self._finishers.submit(_answer, detector.finish, done)
                 for detector, done in measuring:  # measured on a copy: the call is fed on
