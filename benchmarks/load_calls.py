@@ -61,7 +61,7 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
     verdicts: dict[str, int] = {}
     prank_levels: list[str] = []
     timing: list[dict[str, Any]] = []  # per call: when the verdict came against the greeting and the offer
-    order: list[tuple[float, float | None, str]] = []  # arrived, answered, final verdict
+    order: list[tuple[float, float | None, str]] = []  # arrived, first offered, final verdict
     listened = 0.0
     no_outcome = 0
     with (folder / "calls.csv").open("w", newline="") as out:
@@ -94,7 +94,7 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
                 listened += last_verdict - at["screening-started"]
             timing.append(screening_timing(at, record, wait))
             if "arrived" in at:
-                order.append((at["arrived"], at.get("taker-answered"), verdict))
+                order.append((at["arrived"], at.get("offered"), verdict))
             if wait is not None:
                 to_taker.setdefault(record.get("level") or "?", []).append(wait)
                 by_kind.setdefault(kind, []).append(wait)
@@ -126,15 +126,16 @@ def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float |
 
 
 def order_violations(calls: list[tuple[float, float | None, str]]) -> int:
-    """Callers moved down (silent, prank) who reached a call taker before a normal caller
-    who arrived at the same time or earlier and was still waiting."""
-    normal = sorted((arrived, answered) for arrived, answered, verdict in calls if verdict == "normal")
+    """Pairs where a caller moved down (silent, prank) was offered to a call taker while a
+    normal caller who arrived at the same time or earlier was still waiting (not offered
+    yet). Offers, not answers: two callers offered together may be answered in either order."""
+    normal = sorted((arrived, offered) for arrived, offered, verdict in calls if verdict == "normal")
     count = 0
-    for arrived, answered, verdict in calls:
-        if verdict in MOVED_DOWN and answered is not None:
+    for arrived, offered, verdict in calls:
+        if verdict in MOVED_DOWN and offered is not None:
             count += sum(
                 1
-                for n_arrived, n_answered in normal
-                if n_arrived <= arrived and (n_answered is None or n_answered > answered)
+                for n_arrived, n_offered in normal
+                if n_arrived <= arrived and (n_offered is None or n_offered > offered)
             )
     return count

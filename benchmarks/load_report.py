@@ -119,7 +119,7 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
             lines.append(f"- first verdict p99 <= {TARGET_LATE_P99_S} s after the greeting's end: "
                          f"{p99_late:.2f} s, {met(p99_late <= TARGET_LATE_P99_S)}")  # fmt: skip
         wrong = ari["order_violations"]
-        lines.append(f"- no caller moved down reached a taker before a normal caller who arrived earlier: "
+        lines.append(f"- no caller moved down offered while a normal caller who arrived earlier waited: "
                      f"{wrong} such pairs, {met(wrong == 0)}")  # fmt: skip
         speaking = ari["wait_by_kind_s"].get("speech", [])
         native_speaking = raw.get("native", {}).get("wait_by_kind_s", {}).get("speech", [])
@@ -144,7 +144,7 @@ def screening_in_time(timing: list[dict[str, Any]]) -> list[str]:
     lines = ["", "| screening | all callers | callers who waited |", "|---|---|---|"]
     for name, test in (
         ("screened", lambda t: t["screened"]),
-        ("screened by energy and keys only (speech detection full)", lambda t: t["energy_only"]),
+        ("screened by energy and keys only (speech detection at capacity)", lambda t: t["energy_only"]),
         ("unscreened", lambda t: not t["screened"]),
         ("first verdict after the first offer", lambda t: t["after_offer"]),
     ):

@@ -57,6 +57,7 @@ from ivr.settings import Settings
 from ivr.tools.config_apply import ApplySettings, write_files
 
 log = logging.getLogger("ivr")
+DISPATCH_CONNECTIONS = 24  # Asterisk's http.conf sessionlimit (200) covers both pools
 
 
 def _call_policy(settings: Settings, config: CentreConfig) -> CallPolicy:
@@ -155,19 +156,28 @@ async def run(settings: Settings) -> None:
     )
     recognizers = _recognizers(settings, config)  # forks its workers before any thread starts
     auth = aiohttp.BasicAuth(settings.ari_user, settings.ari_password.get_secret_value())
-    # sock_connect, not connect: under a surge requests wait for a pooled connection (up to
-    # the total), rather than failing after 3 s as if Asterisk were unreachable.
-    timeout = aiohttp.ClientTimeout(total=10, sock_connect=3)
+    # Prompts, screening and recording: a request that finds no free connection within 3 s
+    # fails (and fails open) rather than queueing behind a saturated Asterisk. Putting a
+    # caller through (answers, offers, bridges, hand-overs) has its own smaller pool, where a
+    # request waits for a connection up to the total.
+    timeout = aiohttp.ClientTimeout(total=10, connect=3)
+    dispatch_timeout = aiohttp.ClientTimeout(total=10, sock_connect=3)
     # Timeouts: a hung Redis must fail fast (writes are held and retried, reads fail open).
     # The password comes apart from the URL (IVR_REDIS_PASSWORD), so the URL logged below holds none.
     redis_client = aioredis.from_url(
         settings.redis_url, password=settings.redis_secret, socket_timeout=2, socket_connect_timeout=2
     )
-    async with aiohttp.ClientSession(auth=auth, timeout=timeout) as session:
+    async with (
+        aiohttp.ClientSession(auth=auth, timeout=timeout) as session,
+        aiohttp.ClientSession(
+            auth=auth, timeout=dispatch_timeout, connector=aiohttp.TCPConnector(limit=DISPATCH_CONNECTIONS)
+        ) as dispatch_session,
+    ):
         rest = AriRest(session, settings.ari_url, settings.ari_app)
+        dispatch = AriRest(dispatch_session, settings.ari_url, settings.ari_app)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
         agents = AgentStore(redis_client, settings.redis_prefix)
-        engine = Engine(rest, store, agents, config, _call_policy(settings, config))
+        engine = Engine(rest, store, agents, config, _call_policy(settings, config), dispatch_rest=dispatch)
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
 

@@ -159,7 +159,7 @@ RULES: tuple[Rule, ...] = (
     Rule("number blocked for a limited time", _blocked, Verdict.BLOCKED, warn=True),
     Rule("repeated prank verdicts for this number", _repeat_prankster, Verdict.PRANK, warn=True),
     Rule("speech heard by Silero", _spoke, Verdict.NORMAL),
-    Rule("sound heard (energy only: speech detection full)", _sound_heard, Verdict.NORMAL),
+    Rule("sound heard (energy only: speech detection at capacity)", _sound_heard, Verdict.NORMAL),
     Rule("no speech", lambda f, p: True, Verdict.SILENT_PENDING),
 )
 
@@ -168,9 +168,8 @@ def cues(f: Features, p: ScreeningPolicy) -> tuple[str, ...]:
     """What was heard or known about the call, in words a supervisor reads."""
     found: list[str] = []
     if f.energy_only:
-        found.append(
-            f"screened by sound energy and keys only (speech detection full): {f.cue_speech_seconds:.1f} s"
-        )
+        heard = f"{f.cue_speech_seconds:.1f} s"
+        found.append(f"screened by sound energy and keys only (speech detection at capacity): sound {heard}")
     if f.speech_seconds > 0:
         found.append(f"speech (Silero) {f.speech_seconds:.1f} s")
     if f.cue_speech_seconds > 0 and not f.energy_only:

@@ -76,6 +76,7 @@ class Engine:
         config: CentreConfig,
         policy: flow.CallPolicy,
         clock: Callable[[], float] = time.time,
+        dispatch_rest: AriRest | None = None,
     ) -> None:
         self._ari = ari_rest
         self._store = store
@@ -84,7 +85,7 @@ class Engine:
         self._policy = policy
         self._clock = clock
         self.writes = WriteBehind()  # records and statuses, in order, held while Redis is away
-        self._executor = Executor(ari_rest, store, self, self.writes)
+        self._executor = Executor(ari_rest, store, self, self.writes, dispatch=dispatch_rest)
         self.calls: dict[str, CallTask[flow.Call]] = {}
         self.callbacks: dict[str, CallTask[callbacks.Callback]] = {}  # by the callback's id
         self.callback_policy = callbacks.CallbackPolicy()

@@ -43,8 +43,13 @@ class Executor:
         engine: EngineLink,
         writes: WriteBehind,
         screener: Screener | None = None,
+        dispatch: AriRest | None = None,
     ) -> None:
         self._ari = ari
+        # Requests that put a caller through (answer, offers, bridges, hand-over, hang-ups)
+        # have their own connections: under a surge they never wait behind prompts and
+        # screening's channels for one.
+        self._dispatch = dispatch or ari
         self._store = store
         self._writes = writes
         self._engine = engine
@@ -87,7 +92,7 @@ class Executor:
 
     async def _answer(self, call_id: str, c: cmd.Answer) -> None:
         if not c.done:
-            await self._ari.answer(c.channel_id)
+            await self._dispatch.answer(c.channel_id)
         self._engine.post(call_id, ev.CallerAnswered(call_id))
 
     async def _play(self, call_id: str, c: cmd.PlayPrompt) -> None:
@@ -114,7 +119,7 @@ class Executor:
         await _unless_gone(self._ari.stop_playback(c.playback_id))
 
     async def _offer(self, call_id: str, c: cmd.OfferToTaker) -> None:
-        await self._ari.originate(
+        await self._dispatch.originate(
             endpoint=c.endpoint,
             channel_id=c.channel_id,
             app_args=f"{TAKER_ARG},{c.call_id}",
@@ -125,7 +130,7 @@ class Executor:
         )
 
     async def _dial_out(self, call_id: str, c: cmd.DialOut) -> None:
-        await self._ari.originate(
+        await self._dispatch.originate(
             endpoint=c.endpoint,
             channel_id=c.channel_id,
             app_args=f"{CALLBACK_ARG},{c.call_id}",
@@ -134,18 +139,18 @@ class Executor:
         )
 
     async def _connect(self, call_id: str, c: cmd.ConnectParties) -> None:
-        await self._ari.create_bridge(c.bridge_id, c.bridge_id)
-        await self._ari.add_channels(c.bridge_id, [c.caller_channel, c.taker_channel])
+        await self._dispatch.create_bridge(c.bridge_id, c.bridge_id)
+        await self._dispatch.add_channels(c.bridge_id, [c.caller_channel, c.taker_channel])
         self._engine.post(call_id, ev.PartiesConnected(call_id))
 
     async def _continue(self, call_id: str, c: cmd.ContinueInDialplan) -> None:
-        await self._ari.continue_in_dialplan(c.channel_id, "emergency", "112", c.label)
+        await self._dispatch.continue_in_dialplan(c.channel_id, "emergency", "112", c.label)
 
     async def _hangup(self, call_id: str, c: cmd.Hangup) -> None:
-        await _unless_gone(self._ari.hangup(c.channel_id))
+        await _unless_gone(self._dispatch.hangup(c.channel_id))
 
     async def _destroy_bridge(self, call_id: str, c: cmd.DestroyBridge) -> None:
-        await _unless_gone(self._ari.destroy_bridge(c.bridge_id))
+        await _unless_gone(self._dispatch.destroy_bridge(c.bridge_id))
 
     async def _record(self, call_id: str, c: cmd.RecordTimeline) -> None:
         self._writes.submit(
@@ -155,7 +160,7 @@ class Executor:
 
     async def _call_agency(self, call_id: str, c: cmd.CallAgency) -> None:
         try:
-            await self._ari.originate(
+            await self._dispatch.originate(
                 endpoint=c.endpoint,
                 channel_id=c.channel_id,
                 app_args=f"{AGENCY_ARG},{c.call_id}",
@@ -169,7 +174,7 @@ class Executor:
             self._engine.post(call_id, ev.AgencyLegEnded(call_id, c.channel_id, f"not placed: {exc}"))
 
     async def _add_to_bridge(self, call_id: str, c: cmd.AddToBridge) -> None:
-        await self._ari.add_channels(c.bridge_id, [c.channel_id])
+        await self._dispatch.add_channels(c.bridge_id, [c.channel_id])
 
     async def _start_recording(self, call_id: str, c: cmd.StartRecording) -> None:
         try:

@@ -240,7 +240,7 @@ def test_busy_recognizers_and_full_speech_detection_never_hold_a_caller_back(
     # speech detection takes two at once: the third caller is screened by sound energy
     # (Asterisk's talk detection) and keys, kept normal without the prompt, reason on record
     assert "energy-only" in third["flags"] and third["verdict"] == "normal", third
-    assert "speech detection full" in third["verdict_reason"]
+    assert "speech detection at capacity" in third["verdict_reason"]
     assert third["level"] == "normal" and queued_level(stack, calls[2]) is not None
     # a silent line screened by energy goes the silent caller's way: prompt, then silent
     silent = screened(stack, silent_id, count=2, timeout=40)

@@ -14,7 +14,9 @@ Rules:
   idempotent; a start that fails releases what it made before raising.
 - Admission by capacity: speech detection takes as many calls at once as its measured
   cost per call allows in its CPU share (measured at start on this machine, capped by
-  `slots`); a caller beyond that is screened by sound energy and keys only
+  `slots`), and only while Asterisk sets up screening channels promptly (at most
+  STARTING_LIMIT set-ups in progress); a caller beyond that is screened by sound energy
+  and keys only
   (talk_detection.py: Asterisk's TALK_DETECT, nothing leaves Asterisk), with the reason on
   its record, never unscreened for want of room.
 - Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
@@ -55,6 +57,9 @@ SCREEN_ARG = "screen"
 RECOGNIZER_TIMEOUT = 2.0  # seconds a recognizer may take for its final result
 REPUTATION_TIMEOUT = 0.5
 READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
+# Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
+# normally takes tens of ms): further callers are screened by energy (one request, no channel).
+STARTING_LIMIT = 16
 
 
 class ScreeningUnavailable(Exception):
@@ -104,6 +109,7 @@ class Screener:
         self.capacity = slots if cpu_share is None else capacity(slots, cpu_share)
         self._talk = TalkDetection(ari)
         self._light: dict[str, asyncio.Task[Reputation | None]] = {}  # by energy: reputation lookups
+        self._starting = 0  # screenings whose channels are being set up right now
         self.sessions: dict[str, Session] = {}
         self._waiter = waiter or StasisWaiter()  # the engine reports our channels' StasisStart
         self._background: set[asyncio.Task[None]] = set()
@@ -129,9 +135,16 @@ class Screener:
     async def start(self, call_id: str, channel_id: str, caller_number: str) -> None:
         if call_id in self.sessions or call_id in self._light:
             return
-        if len(self.sessions) >= self.capacity:
+        if len(self.sessions) >= self.capacity or self._starting >= STARTING_LIMIT:
             await self._start_light(call_id, channel_id, caller_number)
             return
+        self._starting += 1
+        try:
+            await self._start_full(call_id, channel_id, caller_number)
+        finally:
+            self._starting -= 1
+
+    async def _start_full(self, call_id: str, channel_id: str, caller_number: str) -> None:
         try:
             receiver = await RtpReceiver.open(self._ports)
         except OSError as exc:  # PortsExhaustedError included
