@@ -7,7 +7,7 @@ without AMI these calls get no record (said once in the log). What a line become
 ivr/core/native_line.py.
 
 Rules:
-- A line is deleted only after its entries are stored; a sweep that fails (Redis or ARI
+- A line is deleted only after its entries are stored; a sweep that fails (Redis or AMI
   away) leaves every line where it is for the next one, and a line whose entries are
   already stored is not written twice.
 - A line that cannot be read is kept in Asterisk's database and logged (once per run)

@@ -16,9 +16,8 @@ Rules:
   cost per call allows in its CPU share (measured at start on this machine, capped by
   `slots`), and only while Asterisk sets up screening channels promptly (at most
   STARTING_LIMIT set-ups in progress); a caller beyond that is screened by sound energy
-  and keys only
-  (talk_detection.py: Asterisk's TALK_DETECT, nothing leaves Asterisk), with the reason on
-  its record, never unscreened for want of room.
+  and keys only (talk_detection.py: Asterisk's TALK_DETECT, nothing leaves Asterisk),
+  with the reason on its record, never unscreened for want of room.
 - Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
   per window position for every call), handed 200 ms at a time, so the event loop never
   computes audio. Recognizers are admitted, not queued (see
@@ -187,7 +186,11 @@ class Screener:
             raise ScreeningUnavailable(f"talk detection refused: {exc}") from exc
         self._light[call_id] = asyncio.create_task(self._lookup(call_id, caller_number))
         log.info(
-            "call %s: screened by energy and keys (speech detection at its %d calls)", call_id, self.capacity
+            "call %s: screened by energy and keys (speech detection at capacity: %d of %d calls, %d set-ups)",
+            call_id,
+            len(self.sessions),
+            self.capacity,
+            self._starting,
         )
 
     def talking(self, call_id: str, seconds: float | None) -> None:
