@@ -122,6 +122,8 @@ def main() -> None:
     print(
         f"\n{args.callers} callers at {args.rate}/s, 20 takers (ring {RING_S} s, talk {TALK_S} s), wrap-up 0"
     )
+    print("features on: the control plane as shipped (screening, every call recorded); both paths record "
+          "every call (MixMonitor in the dialplan)")  # fmt: skip
     print(f"{'taker free -> next INVITE (ms)':<34}{'samples':>8}{'p50':>12}{'p99':>12}")
     if not ours[0] or not native[0]:
         print("not enough samples: the queue never filled (raise --callers or --rate)")
