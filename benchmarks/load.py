@@ -29,7 +29,6 @@ taker by priority, screening latency and the agencies' time to join.
 from __future__ import annotations
 
 import argparse
-import random
 import subprocess
 import tempfile
 import threading
@@ -40,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.dispatch_latency import gaps
-from benchmarks.load_calls import native_records, records
-from benchmarks.load_desk import AGENCIES, PRANK_NUMBER, Desk, agency_outcomes
+from benchmarks.load_calls import caller_kinds, native_records, records
+from benchmarks.load_desk import AGENCIES, Desk, agency_outcomes
 from benchmarks.load_measure import (
     asterisk_pid,
     cpu_seconds,
@@ -91,18 +90,6 @@ SCENARIOS = {
     "surge10": Scenario("surge10", "10 callers/s for 60 s", 600, 10.0, 600, 300, (2, 6)),
     "greet": Scenario("greet", "answer-and-greet, callers hang up after 5 s", 1200, 40.0, 400, 5, (2, 6)),
 }
-KINDS = ("speech", "speech", "noise", "silent")  # what each caller sends: half speak
-
-
-def caller_kinds(sc: Scenario) -> list[tuple[str, str]]:
-    """(number, audio) per caller, the same on every path of a run: numbers in order, the
-    repeat prank number every prank_every-th, the audio drawn from KINDS (fixed seed)."""
-    draw = random.Random(112)
-    return [
-        (PRANK_NUMBER if sc.prank_every and i % sc.prank_every == sc.prank_every - 1 else f"0812{i:06d}",
-         draw.choice(KINDS))
-        for i in range(sc.calls)
-    ]  # fmt: skip
 
 
 def scenario_files(folder: Path, sc: Scenario) -> tuple[Path, Path]:

@@ -12,6 +12,7 @@ a normal caller who arrived earlier).
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +28,21 @@ WAITED_S = 0.5  # offered later than this after the greeting ended: the caller w
 MOVED_DOWN = frozenset({"silent", "prank", "blocked"})  # final verdicts that rank a caller below normal
 
 
-def kinds_by_number(sc: Scenario) -> dict[str, str]:
-    from benchmarks.load import caller_kinds  # the harness owns the mix
+KINDS = ("speech", "speech", "noise", "silent")  # what each caller sends: half speak
 
+
+def caller_kinds(sc: Scenario) -> list[tuple[str, str]]:
+    """(number, audio) per caller, the same on every path of a run: numbers in order, the
+    repeat prank number every prank_every-th, the audio drawn from KINDS (fixed seed)."""
+    draw = random.Random(112)
+    return [
+        (PRANK_NUMBER if sc.prank_every and i % sc.prank_every == sc.prank_every - 1 else f"0812{i:06d}",
+         draw.choice(KINDS))
+        for i in range(sc.calls)
+    ]  # fmt: skip
+
+
+def kinds_by_number(sc: Scenario) -> dict[str, str]:
     return {number: kind for number, kind in caller_kinds(sc) if number != PRANK_NUMBER}
 
 

@@ -315,14 +315,16 @@ async def run(settings: Settings) -> None:
         def taker_of(interface: str) -> str:
             return next((a.id for a in engine.config.agents if a.endpoint == interface), interface)
 
+        background = [cleanup]
         if watch is not None:
             native = NativeCalls(watch, store, taker_of, engine.finished, engine.archive_again)
-            collecting = asyncio.create_task(
-                _collect_native_calls(native, lambda: watch.logged_in), name="native-calls"
+            background.append(
+                asyncio.create_task(
+                    _collect_native_calls(native, lambda: watch.logged_in), name="native-calls"
+                )
             )
         else:
             log.warning("AMI off: calls the native queue handles will get no record here")
-            collecting = asyncio.create_task(asyncio.sleep(0), name="native-calls")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -361,11 +363,10 @@ async def run(settings: Settings) -> None:
         await engine.stop()
         if watch is not None:
             watch.close()
-        runner.cancel()
-        cleanup.cancel()
-        beating.cancel()
-        collecting.cancel()
-        await asyncio.gather(runner, cleanup, beating, collecting, return_exceptions=True)
+        background += [runner, beating]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await api.cleanup()
     await redis_client.aclose()
     if engine.archive is not None:

@@ -151,7 +151,8 @@ def cost_per_call_second(streams: int = 32, seconds: float = 2.0) -> float:
     """CPU seconds speech detection spends per second of one call's audio, measured on this
     machine (this thread's CPU time, so other load does not inflate it): `streams` calls
     of a synthetic line (noise, and a voiced tone that comes and goes) fed 200 ms at a time
-    and judged together as the worker does, then measured as a report measures them."""
+    and judged together as the worker does, then measured as a report measures them.
+    It uses the shared model: run it only while the worker has no call (at start)."""
     rng = np.random.default_rng(7)
     t = np.arange(int(8000 * seconds)) / 8000
     voiced = 3000 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0)
