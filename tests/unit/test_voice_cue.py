@@ -73,3 +73,19 @@ def test_the_result_does_not_depend_on_how_the_audio_was_cut(tmp_path: Path) -> 
     clip = corpus.render_clip("whisper", tmp_path / "clip.wav")
     pcm = np.frombuffer(clip.read_bytes()[44:], dtype="<i2")
     assert cue_seconds(pcm, 160) == cue_seconds(pcm, 1234) == cue_seconds(pcm, pcm.size)
+
+
+@pytest.mark.parametrize("span", [3, 13, 101, 40])
+@pytest.mark.parametrize("q", [20, 50])
+def test_the_fast_floor_ranks_like_numpys_percentile(span: int, q: int) -> None:
+    # the cue's floors come from a partial sort: the same values as np.percentile, so a
+    # faster cue hears exactly what the evaluated one heard
+    from ivr.adapters.speech.voice_cue import _percentile_last_axis
+
+    levels = np.random.default_rng(span).normal(-50, 12, (300, 8))
+    windows = np.lib.stride_tricks.sliding_window_view(levels, span, axis=0)
+    fast, numpys = _percentile_last_axis(windows, q), np.percentile(windows, q, axis=-1)
+    if ((span - 1) * q / 100).is_integer():  # the cue's own windows: the very same values
+        assert np.array_equal(fast, numpys)
+    else:  # between two ranks: the same within rounding
+        assert np.allclose(fast, numpys, rtol=0, atol=1e-9)

@@ -23,8 +23,8 @@ Rules:
   any run of LEANING_RUN_FRAMES voice-like frames where Silero leans towards speech
   (probability LEANING, well under its own threshold): a short word in street noise or
   under music.
-- Cheap by design (a 256-point FFT per 20 ms, computed a second at a time, and some
-  sorting at the end); pure computation: no I/O, no clock.
+- Cheap by design (a 256-point FFT per 20 ms, computed a second at a time, and partial
+  sorting of short windows at the end); pure computation: no I/O, no clock.
 - The cue is weak evidence: screening uses it only to keep a caller at their level (never
   to move anyone down or up alone). The thresholds were chosen on the corpus's dev split
   and are reported on its held-out test split (docs/architecture.md).
@@ -158,7 +158,7 @@ def _local_floor(level: np.ndarray, empty: np.ndarray) -> np.ndarray:
         return np.asarray(whole.repeat(level.shape[0], axis=0))
     held = np.where(empty[:, None], EMPTY_RANK, level)  # empty frames rank above every real one
     spans = np.lib.stride_tricks.sliding_window_view(held, span, axis=0)
-    inner = np.percentile(spans, FLOOR_PERCENTILE, axis=-1)
+    inner = _percentile_last_axis(spans, FLOOR_PERCENTILE)
     filled = np.convolve(~empty, np.ones(span), mode="valid") / span
     inner = np.where(filled[:, None] >= 0.5, inner, -np.inf)
     return np.pad(inner, ((LOCAL_FRAMES, LOCAL_FRAMES), (0, 0)), mode="edge")
@@ -170,7 +170,22 @@ def _prominence(db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     excess = db - np.maximum(np.percentile(db, FLOOR_PERCENTILE, axis=0), FLOOR_MIN_DB - 15)
     padded = np.pad(excess, ((0, 0), (_NEIGHBOURS, _NEIGHBOURS)), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * _NEIGHBOURS + 1, axis=1)
-    return excess, excess - np.median(windows, axis=2)
+    return excess, excess - _percentile_last_axis(windows, 50)
+
+
+def _percentile_last_axis(view: np.ndarray, q: float) -> np.ndarray:
+    """np.percentile(view, q, axis=-1) (its linear method: the very same values where the
+    rank is whole, as for the cue's windows; within rounding between two ranks) by partial
+    sorting of a contiguous copy: several times faster on the short sliding windows here."""
+    size = view.shape[-1]
+    at = (size - 1) * q / 100
+    low, high = int(np.floor(at)), int(np.ceil(at))
+    ranked = np.partition(np.ascontiguousarray(view), low if low == high else [low, high], axis=-1)
+    below, above = ranked[..., low], ranked[..., high]
+    if low == high:
+        return np.asarray(below)
+    step, part = above - below, at - low  # interpolated from the nearer side, as numpy does
+    return np.asarray(below + step * part if part < 0.5 else above - step * (1 - part))
 
 
 def _signalling_tone(prominence: np.ndarray) -> np.ndarray:
