@@ -185,3 +185,28 @@ async def test_audio_arriving_after_a_call_ended_costs_no_other_call_its_verdict
         assert heard.speech_seconds > 2
     finally:
         batcher.close()
+
+
+async def test_calls_handing_audio_over_at_different_moments_are_judged_together(
+    clips: dict[str, np.ndarray],
+) -> None:
+    # four callers whose 20 ms packets arrive one after the other, as RTP does: judged in
+    # wide rounds (one inference for all of them), not one round per hand-over; a call
+    # that ends is answered on everything it handed over
+    batcher = VadBatcher()
+    try:
+        calls = [batcher.open() for _ in range(4)]
+        sources = [clips["speech"], clips["music"], clips["silence"], clips["noise"]]
+        hand_overs = 0
+        for start in range(0, 8000, 160):  # 1 s of each
+            for call, source in zip(calls, sources, strict=True):
+                batcher.feed(call, source[start : start + 160].tobytes())
+                hand_overs += 1
+                await asyncio.sleep(0.005)
+        heard = await batcher.finish(calls[0])
+        stats = batcher.stats()
+        assert stats["widest_batch"] == 4
+        assert stats["rounds"] <= hand_overs / 8  # 200 hand-overs in about 1 s: a dozen rounds
+        assert heard == detect(clips["speech"][:8000])
+    finally:
+        batcher.close()

@@ -3,9 +3,12 @@ position for all calls at once, and the second cue, off the event loop.
 
 Rules:
 - The event loop only hands bytes over (feed: a list append under a lock) and awaits
-  results (finish); it never computes audio. The worker wakes when audio arrives, takes
-  everything handed over so far, feeds each call's detector, then judges all their whole
-  windows with judge_windows() (one inference per window position for every call).
+  results (finish); it never computes audio. The worker runs a round at most once per
+  ROUND_SECONDS while audio only arrives (calls hand audio over at different moments: a
+  round per hand-over would judge one call at a time, at several times the cost per
+  window), and at once when a call asks for its features. A round takes everything
+  handed over so far, feeds each call's detector, then judges all their whole windows
+  with judge_windows() (one inference per window position for every call).
 - A call's result does not depend on which calls shared its batches (rows are independent).
 - features() answers with what was heard so far (measured on a copy, so the call is fed
   on); finish() answers at the end. Both answer after everything fed before was judged;
@@ -36,13 +39,15 @@ from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_window
 log = logging.getLogger(__name__)
 
 FINISHERS = 2  # threads finishing calls (numpy releases the GIL: one per core here)
+ROUND_SECONDS = 0.1  # at most this often while calls only hand audio over (half a hand-over)
 
 
 class VadBatcher:
     def __init__(self, cue: bool = True) -> None:
         self._cue = cue
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # audio or a question arrived
+        self._asked = threading.Event()  # a call waits for an answer: no waiting for the round
         self._inbox: dict[SpeechDetector, list[bytes]] = {}
         self._finishing: list[tuple[SpeechDetector, Future[SpeechFeatures]]] = []
         self._measuring: list[tuple[SpeechDetector, Future[SpeechFeatures]]] = []
@@ -86,6 +91,7 @@ class VadBatcher:
             if self._stopping:
                 raise RuntimeError("the speech detector is stopped")
             (self._measuring if measure else self._finishing).append((detector, done))
+        self._asked.set()
         self._wake.set()
         return await asyncio.wrap_future(done)
 
@@ -108,15 +114,20 @@ class VadBatcher:
             self._measuring = []
         for _, done in waiting:
             done.set_exception(RuntimeError("the speech detector stopped"))
+        self._asked.set()
         self._wake.set()
         self._thread.join(timeout=5)
         self._finishers.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
+        last_round = 0.0
         while True:
             self._wake.wait()
-            self._wake.clear()
+            self._asked.wait(last_round + ROUND_SECONDS - time.monotonic())  # gather the calls' audio
+            last_round = time.monotonic()
             with self._lock:
+                self._wake.clear()
+                self._asked.clear()
                 if self._stopping:
                     return
                 inbox, self._inbox = self._inbox, {}
