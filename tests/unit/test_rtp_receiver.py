@@ -2,13 +2,15 @@
 # native int16 frames, exactly and in order; reordering is undone, a lost packet becomes one
 # frame of silence, duplicates and late packets are dropped and counted, the sequence wraps
 # at 65535, malformed packets are counted and never raise; close() ends the frames()
-# iterator and frees the port, and allocation skips ports in use and says when none is left.
+# iterator and frees the port, and allocation skips ports in use and says when none is left;
+# reception goes on while the event loop is busy (it runs on its own thread).
 from __future__ import annotations
 
 import asyncio
 import random
 import socket
 import struct
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -203,3 +205,17 @@ async def test_allocation_skips_busy_port_and_reports_exhaustion() -> None:
         await again.close()
     finally:
         other.close()
+
+
+async def test_audio_is_received_while_the_event_loop_is_busy(ports: RtpPorts, sender: socket.socket) -> None:
+    # reception runs on its own thread: a control plane busy with other calls (here the
+    # event loop blocked outright) neither delays nor loses a caller's audio
+    frames: list[bytes] = []
+    receiver = await RtpReceiver.open(ports, on_frame=frames.append)
+    for s in range(50):
+        sender.sendto(packet(s), (HOST, receiver.port))
+    deadline = time.monotonic() + 2
+    while len(frames) < 50 and time.monotonic() < deadline:  # the loop never runs meanwhile
+        time.sleep(0.01)  # noqa: ASYNC251 (blocking on purpose: the event loop is busy)
+    assert same([np.frombuffer(f, np.int16) for f in frames], list(range(50)))
+    await receiver.close()

@@ -10,6 +10,10 @@ Rules:
   frames in order; a missing frame is filled with one frame of silence once `depth` later
   frames have arrived; duplicates and packets older than the play-out point are dropped.
 - A jump of more than MAX_GAP frames, or a new SSRC, is a new stream: the buffer restarts there.
+- Reception runs off the event loop: one RtpReader thread waits on every call's socket
+  (epoll), drains what arrived and runs the jitter buffer, so packets never wake the event
+  loop. An on_frame callback runs on that thread (it must be quick and thread-safe);
+  without one, frames reach frames() through the event loop, in order.
 - close() is idempotent and safe at any moment: buffered frames are flushed, the iterator of
   frames() ends, and the port is free again when close() returns.
 """
@@ -17,13 +21,15 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import select
 import socket
 import struct
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 
@@ -36,6 +42,7 @@ FRAME_SAMPLES = 160  # 20 ms at 8 kHz
 MAX_GAP = 50  # frames (1 s): a bigger forward jump restarts the stream instead of filling it
 RECENT = 128  # delivered sequence numbers remembered to tell duplicates from late packets
 QUEUE_LIMIT = 500  # frames (10 s) buffered for a frames() consumer that falls behind
+DRAIN_LIMIT = 64  # packets read from one socket per wake-up (then the others get their turn)
 
 FrameCallback = Callable[[bytes], None]
 
@@ -119,18 +126,71 @@ def parse_rtp(packet: bytes) -> tuple[int, int, bytes] | None:
     return seq, ssrc, packet[start:end]
 
 
-class RtpReceiver(asyncio.DatagramProtocol):
+class RtpReader:
+    """One thread that receives every call's RTP: it waits on all the receivers' sockets at
+    once and hands each arriving packet to its receiver. Started on first use."""
+
+    _shared: RtpReader | None = None
+
+    def __init__(self) -> None:
+        self._poll = select.epoll()
+        self._receivers: dict[int, RtpReceiver] = {}  # by socket descriptor
+        self._thread = threading.Thread(target=self._run, name="rtp-reader", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def shared(cls) -> RtpReader:
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
+
+    def add(self, receiver: RtpReceiver, sock: socket.socket) -> None:
+        self._receivers[sock.fileno()] = receiver
+        self._poll.register(sock.fileno(), select.EPOLLIN)
+
+    def remove(self, sock: socket.socket) -> None:
+        fd = sock.fileno()
+        self._receivers.pop(fd, None)
+        with contextlib.suppress(OSError, ValueError):  # already gone
+            self._poll.unregister(fd)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                ready = self._poll.poll(1.0)
+            except InterruptedError:
+                continue
+            for fd, _ in ready:
+                receiver = self._receivers.get(fd)
+                if receiver is None:
+                    continue
+                try:
+                    receiver.drain()
+                except Exception:  # one call's failure must not stop every call's reception
+                    log.exception("RTP reception on port %d failed", receiver.port)
+
+
+class RtpReceiver:
     """Receives one call's RTP on one port and delivers its PCM frames in order."""
 
-    def __init__(self, ports: RtpPorts, port: int, depth: int, on_frame: FrameCallback | None) -> None:
+    def __init__(
+        self,
+        ports: RtpPorts,
+        sock: socket.socket,
+        depth: int,
+        on_frame: FrameCallback | None,
+        reader: RtpReader,
+    ) -> None:
         self._ports = ports
-        self.port = port
+        self._sock = sock
+        self.port: int = sock.getsockname()[1]
         self.depth = depth
         self.stats = RtpStats()
         self._on_frame = on_frame
+        self._reader = reader
+        self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._transport: asyncio.DatagramTransport | None = None
-        self._closed = asyncio.Event()
+        self._lock = threading.Lock()  # the reader thread's turn, or close()
         self._closing = False
         self._next: int | None = None
         self._ssrc: int | None = None
@@ -147,39 +207,38 @@ class RtpReceiver(asyncio.DatagramProtocol):
         *,
         depth: int = 3,
         on_frame: FrameCallback | None = None,
+        reader: RtpReader | None = None,
     ) -> RtpReceiver:
-        """Bind a port of `ports` and start receiving; frames go to on_frame, else to frames()."""
+        """Bind a port of `ports` and start receiving; frames go to on_frame (called on the
+        reader thread), else to frames()."""
         if depth < 1:
             raise ValueError("jitter buffer depth must be at least 1 frame")
         sock = ports.allocate(host)
-        port = sock.getsockname()[1]
-        receiver = cls(ports, port, depth, on_frame)
+        receiver = cls(ports, sock, depth, on_frame, reader or RtpReader.shared())
         try:
-            await asyncio.get_running_loop().create_datagram_endpoint(lambda: receiver, sock=sock)
+            receiver._reader.add(receiver, sock)
         except BaseException:
             sock.close()
-            ports.release(port)
+            ports.release(receiver.port)
             raise
         return receiver
 
-    # asyncio.DatagramProtocol
+    def drain(self) -> None:
+        """Read what arrived (the reader thread)."""
+        with self._lock:
+            for _ in range(DRAIN_LIMIT):
+                if self._closing:
+                    return
+                try:
+                    data = self._sock.recv(2048)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as exc:  # e.g. ICMP port unreachable from an earlier send: not fatal
+                    log.debug("RTP socket on port %d: %s", self.port, exc)
+                    return
+                self._packet(data)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.DatagramTransport, transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if exc is not None:
-            log.warning("RTP socket on port %d lost: %s", self.port, exc)
-        self._shutdown()
-        self._ports.release(self.port)
-        self._closed.set()
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("RTP socket on port %d: %s", self.port, exc)
-
-    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        if self._closing:
-            return
+    def _packet(self, data: bytes) -> None:
         parsed = parse_rtp(data)
         if parsed is None:
             self.stats.malformed += 1
@@ -200,11 +259,14 @@ class RtpReceiver(asyncio.DatagramProtocol):
 
     async def close(self) -> None:
         """Flush, end frames(), close the socket and give the port back. Idempotent."""
-        self._shutdown()
-        if self._transport is not None:
-            self._transport.close()
-            await self._closed.wait()
-        else:
+        with self._lock:  # after the reader thread's current turn for this call
+            if self._closing:
+                return
+            self._reader.remove(self._sock)
+            self._flush()
+            self._closing = True
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, None)  # after the frames before it
+            self._sock.close()
             self._ports.release(self.port)
 
     @property
@@ -266,14 +328,7 @@ class RtpReceiver(asyncio.DatagramProtocol):
         elif self._queue.qsize() >= QUEUE_LIMIT:
             self.stats.overflowed += 1
         else:
-            self._queue.put_nowait(frame)
-
-    def _shutdown(self) -> None:
-        if self._closing:
-            return
-        self._flush()
-        self._closing = True
-        self._queue.put_nowait(None)
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, frame)
 
 
 def _to_native(payload: bytes) -> bytes:

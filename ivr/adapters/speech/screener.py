@@ -19,9 +19,11 @@ Rules:
   and keys only (talk_detection.py: Asterisk's TALK_DETECT, nothing leaves Asterisk),
   with the reason on its record, never unscreened for want of room.
 - Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
-  per window position for every call), handed 200 ms at a time, so the event loop never
-  computes audio. Recognizers are admitted, not queued (see
-  recognizers.py): a call with no free recognizer is screened without words.
+  per window position for every call), handed 200 ms at a time straight from the RTP
+  reader thread (Listening), so the event loop never sees a packet nor computes audio;
+  only a recognizer's share of the audio goes through the event loop. Recognizers are
+  admitted, not queued (see recognizers.py): a call with no free recognizer is screened
+  without words.
 - A recognizer that is late or fails costs the words, not the screening; the reputation
   lookup is bounded in time and an outage costs the reputation, not the screening.
 """
@@ -65,15 +67,43 @@ class ScreeningUnavailable(Exception):
     """The screening of a call could not start; the message says why."""
 
 
+class Listening:
+    """One call's frames, on the RTP reader thread: handed to speech detection BATCH_FRAMES
+    at a time, and queued for the recognizer (fed on the event loop) while one listens."""
+
+    def __init__(self, vad: VadBatcher, detector: SpeechDetector, recognizing: bool) -> None:
+        self._vad = vad
+        self._detector = detector
+        self._loop = asyncio.get_running_loop()
+        self._batch = bytearray()
+        self.chunks: asyncio.Queue[bytes | None] | None = asyncio.Queue() if recognizing else None
+
+    def __call__(self, frame: bytes) -> None:
+        self._batch += frame
+        if len(self._batch) < BATCH_FRAMES * len(frame):
+            return
+        chunk = bytes(self._batch)
+        self._batch.clear()
+        self._vad.feed(self._detector, chunk)
+        if self.chunks is not None:
+            self._loop.call_soon_threadsafe(self.chunks.put_nowait, chunk)
+
+    def end(self) -> None:
+        """No more audio for the recognizer (its feeding task ends)."""
+        if self.chunks is not None:
+            self.chunks.put_nowait(None)
+
+
 @dataclass
 class Session:
     call_id: str
     caller_number: str
     receiver: RtpReceiver
+    listening: Listening
     detector: SpeechDetector
     worker: Worker | None
     started: float
-    consumer: asyncio.Task[None] | None = None
+    consumer: asyncio.Task[None] | None = None  # feeds the recognizer
     reputation: asyncio.Task[Reputation | None] | None = None
     recognizer_error: str = ""
     media_down: bool = False
@@ -144,12 +174,16 @@ class Screener:
             self._starting -= 1
 
     async def _start_full(self, call_id: str, channel_id: str, caller_number: str) -> None:
-        try:
-            receiver = await RtpReceiver.open(self._ports)
-        except OSError as exc:  # PortsExhaustedError included
-            raise ScreeningUnavailable(f"no RTP port: {exc}") from exc
+        detector = self._vad.open()
         worker = self._recognizers.acquire() if self._recognizers else None
-        session = Session(call_id, caller_number, receiver, self._vad.open(), worker, time.monotonic())
+        listening = Listening(self._vad, detector, recognizing=worker is not None)
+        try:
+            receiver = await RtpReceiver.open(self._ports, on_frame=listening)
+        except OSError as exc:  # PortsExhaustedError included
+            if worker is not None and self._recognizers is not None:
+                self._recognizers.release(worker)
+            raise ScreeningUnavailable(f"no RTP port: {exc}") from exc
+        session = Session(call_id, caller_number, receiver, listening, detector, worker, time.monotonic())
         self.sessions[call_id] = session
         if worker is not None:
             try:
@@ -157,7 +191,8 @@ class Screener:
             except OSError as exc:  # the recognizer is lost, not the screening
                 session.recognizer_error, worker.broken = f"recognizer lost: {exc}", True
         try:
-            session.consumer = asyncio.create_task(self._consume(session), name=f"screen-{call_id}")
+            if worker is not None:
+                session.consumer = asyncio.create_task(self._recognize(session), name=f"screen-{call_id}")
             session.reputation = asyncio.create_task(self._lookup(call_id, caller_number))
             legs = [ids.snoop_id(call_id), ids.media_id(call_id)]
             ready = [self._waiter.expect(leg) for leg in legs]
@@ -222,26 +257,17 @@ class Screener:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _consume(self, session: Session) -> None:
-        batch = bytearray()
-        async for frame in session.receiver.frames():
-            batch += frame
-            if len(batch) >= BATCH_FRAMES * len(frame):
-                await self._feed(session, bytes(batch))
-                batch.clear()
-        if batch:
-            await self._feed(session, bytes(batch))
-
-    async def _feed(self, session: Session, pcm: bytes) -> None:
-        self._vad.feed(session.detector, pcm)
-        async with session.recognizer_turn:
-            if session.worker is None or session.recognizer_error:
-                return
-            try:
-                await session.worker.feed(pcm)
-            except OSError as exc:
-                session.recognizer_error = f"recognizer lost: {exc}"
-                session.worker.broken = True
+    async def _recognize(self, session: Session) -> None:
+        chunks = session.listening.chunks
+        while chunks is not None and (pcm := await chunks.get()) is not None:
+            async with session.recognizer_turn:
+                if session.worker is None or session.recognizer_error:
+                    continue
+                try:
+                    await session.worker.feed(pcm)
+                except OSError as exc:
+                    session.recognizer_error = f"recognizer lost: {exc}"
+                    session.worker.broken = True
 
     async def _lookup(self, call_id: str, number: str) -> Reputation | None:
         if self._reputation is None or not number:
@@ -323,6 +349,7 @@ class Screener:
         self.sessions.pop(session.call_id, None)
         await self._teardown_media(session)
         await session.receiver.close()
+        session.listening.end()
         for task in (session.consumer, session.reputation):
             if task is not None and not task.done():
                 task.cancel()
