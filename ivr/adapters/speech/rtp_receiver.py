@@ -12,8 +12,10 @@ Rules:
 - A jump of more than MAX_GAP frames, or a new SSRC, is a new stream: the buffer restarts there.
 - Reception runs off the event loop: one RtpReader thread waits on every call's socket
   (epoll), drains what arrived and runs the jitter buffer, so packets never wake the event
-  loop. An on_frame callback runs on that thread (it must be quick and thread-safe);
-  without one, frames reach frames() through the event loop, in order.
+  loop; it passes at most every PASS_SECONDS (20 ms, one packet), so it competes with the
+  event loop for the interpreter a few dozen times a second, not once per packet. An
+  on_frame callback runs on that thread (it must be quick and thread-safe); without one,
+  frames reach frames() through the event loop, in order.
 - close() is idempotent and safe at any moment: buffered frames are flushed, the iterator of
   frames() ends, and the port is free again when close() returns.
 """
@@ -27,11 +29,14 @@ import select
 import socket
 import struct
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from ivr.adapters.thread_names import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +47,8 @@ FRAME_SAMPLES = 160  # 20 ms at 8 kHz
 MAX_GAP = 50  # frames (1 s): a bigger forward jump restarts the stream instead of filling it
 RECENT = 128  # delivered sequence numbers remembered to tell duplicates from late packets
 QUEUE_LIMIT = 500  # frames (10 s) buffered for a frames() consumer that falls behind
-DRAIN_LIMIT = 64  # packets read from one socket per wake-up (then the others get their turn)
+DRAIN_LIMIT = 64  # packets read from one socket per pass (then the others get their turn)
+PASS_SECONDS = 0.02  # the reader's cadence: one packet per call per pass at most, on average
 
 FrameCallback = Callable[[bytes], None]
 
@@ -155,11 +161,18 @@ class RtpReader:
             self._poll.unregister(fd)
 
     def _run(self) -> None:
+        name_this_thread()
+        last_pass = 0.0
         while True:
+            # a pass at most every PASS_SECONDS: what arrived meanwhile waits in the sockets
+            # and is read in one go, so the thread takes the interpreter from the event loop
+            # a few dozen times a second, not once per packet
+            time.sleep(max(0.0, last_pass + PASS_SECONDS - time.monotonic()))
             try:
                 ready = self._poll.poll(1.0)
             except InterruptedError:
                 continue
+            last_pass = time.monotonic()
             for fd, _ in ready:
                 receiver = self._receivers.get(fd)
                 if receiver is None:
