@@ -47,6 +47,7 @@ from benchmarks.load_measure import (
     response_times,
     rss_mb,
     sipp_counter,
+    thread_cpu,
     with_children,
 )
 from benchmarks.load_report import report
@@ -157,6 +158,7 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
     desk = Desk(stack, before) if sc.desk and path == "ari" else None
     star = asterisk_pid()
     cpu0 = (cpu_seconds([star]), cpu_seconds(with_children(app.popen.pid)) if app else 0.0)
+    threads0 = thread_cpu(app.popen.pid) if app else {}
     peaks = Peaks(app)
     started = time.monotonic()
     callers = carrier(folder, str(caller_xml), "112", "load", "-inf", str(folder / "callers.csv"),
@@ -173,6 +175,8 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
             cpu_seconds([star]) - cpu0[0],
             cpu_seconds(with_children(app.popen.pid)) - cpu0[1] if app else 0.0,
         )
+        threads = thread_cpu(app.popen.pid) if app else {}
+        by_thread = {name: spent - threads0.get(name, 0.0) for name, spent in threads.items()}
     finally:
         peaks.stop()
         if desk:
@@ -193,6 +197,7 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
         "ring_gap_ms": ring_gaps if sc.queue_full else [],
         "cpu_asterisk_s": cpu[0],
         "cpu_app_s": cpu[1],
+        "cpu_app_threads_s": by_thread,
         "peak_asterisk_mb": peaks.asterisk_mb,
         "peak_app_mb": peaks.app_mb,
         "lost": failed,

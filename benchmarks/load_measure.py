@@ -29,6 +29,28 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name of a process: the control plane names its threads; the
+    main thread is the event loop; the rest carry the process's name ("unnamed": the
+    libraries' own, e.g. the HTTP client's resolver)."""
+    spent: dict[str, float] = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        process = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return spent
+    for tid in tasks:
+        try:
+            comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+            name = "event loop" if int(tid) == pid else "unnamed" if comm == process else comm
+            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = name.rstrip("_0123456789") or name  # a pool's threads count together
+        spent[name] = spent.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+    return spent
+
+
 def rss_mb(pids: Iterable[int]) -> float:
     total = 0
     for pid in pids:

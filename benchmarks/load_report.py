@@ -211,6 +211,11 @@ def control_plane(result: dict[str, Any]) -> list[str]:
         heard = result["listened_s"]
         lines += ["", f"Control plane CPU per screened call-second (all its CPU over {heard:.0f} s "
                   f"listened to): {per:.1f} ms."]  # fmt: skip
+    threads = result.get("cpu_app_threads_s") or {}
+    if threads and result["calls"]:
+        parts = sorted(threads.items(), key=lambda item: -item[1])
+        each = [f"{name} {1000 * spent / result['calls']:.1f} ms" for name, spent in parts if spent > 0]
+        lines += ["", "Control plane CPU per call by thread: " + ", ".join(each) + "."]
     if result["screening_s"]:
         s = result["screening_s"]
         lines += [

@@ -35,6 +35,7 @@ import numpy as np
 
 from ivr.adapters.speech import silero
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
+from ivr.adapters.thread_names import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class VadBatcher:
             silero.shared()
         except (silero.ModelMissing, OSError) as exc:
             log.error("speech detection unavailable, calls go unscreened: %s", exc)
-        self._finishers = ThreadPoolExecutor(FINISHERS, thread_name_prefix="vad-finish")
+        self._finishers = ThreadPoolExecutor(FINISHERS, "vad-finish", initializer=name_this_thread)
         self._thread = threading.Thread(target=self._run, name="vad-batcher", daemon=True)
         self._thread.start()
 
@@ -120,6 +121,7 @@ class VadBatcher:
         self._finishers.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
+        name_this_thread()
         last_round = 0.0
         while True:
             self._wake.wait()
