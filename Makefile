@@ -51,11 +51,12 @@ load: deps asterisk  ## SIPp load, control plane vs native app_queue in the same
 soak: deps asterisk  ## by hand: steady calls for MINUTES (60) at RATE (0.5/s); growth report under results/
 	.venv/bin/python -m benchmarks.soak --minutes $${MINUTES:-60} --rate $${RATE:-0.5}
 
-bench: deps asterisk  ## benchmarks (print figures): ACD decision time; dispatch latency vs native app_queue; screening CPU and load
+bench: deps asterisk  ## benchmarks (print figures): ACD decision time; dispatch latency vs native app_queue; screening CPU, load and audio transports
 	.venv/bin/python -m benchmarks.acd_core
 	.venv/bin/python -m benchmarks.dispatch_latency
 	.venv/bin/python -m benchmarks.screening_cpu
 	.venv/bin/python -m benchmarks.screening_load
+	.venv/bin/python -m benchmarks.screening_transport
 
 screening-eval: deps  ## the held-out screening corpus, evaluated per category; fails if a genuine caller is ranked below normal
 	rm -rf results/screening-corpus && .venv/bin/python -m ivr screening corpus results/screening-corpus
