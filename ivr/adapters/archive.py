@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.adapters.call_store import first_at
+from ivr.adapters.thread_names import name_this_thread
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class Archive:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        self._pool = ThreadPoolExecutor(1, "archive", initializer=name_this_thread)
         private_file(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
