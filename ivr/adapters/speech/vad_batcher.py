@@ -40,7 +40,7 @@ from ivr.adapters.thread_names import name_this_thread
 log = logging.getLogger(__name__)
 
 FINISHERS = 2  # threads finishing calls (numpy releases the GIL: one per core here)
-ROUND_SECONDS = 0.1  # at most this often while calls only hand audio over (half a hand-over)
+ROUND_SECONDS = 0.2  # while calls only hand audio over: one hand-over (all calls in one round)
 
 
 class VadBatcher:
