@@ -22,19 +22,19 @@ Rules:
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import logging
 import select
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-
-import numpy as np
 
 from ivr.adapters.thread_names import name_this_thread
 
@@ -345,4 +345,7 @@ class RtpReceiver:
 
 
 def _to_native(payload: bytes) -> bytes:
-    return np.frombuffer(payload, dtype=">i2").astype(np.int16).tobytes()
+    samples = array.array("h", payload)  # network order in, this machine's order out
+    if sys.byteorder == "little":
+        samples.byteswap()
+    return samples.tobytes()
