@@ -89,3 +89,22 @@ def test_the_fast_floor_ranks_like_numpys_percentile(span: int, q: int) -> None:
         assert np.array_equal(fast, numpys)
     else:  # between two ranks: the same within rounding
         assert np.allclose(fast, numpys, rtol=0, atol=1e-9)
+
+
+def test_the_tone_masks_are_those_of_the_neighbours_median() -> None:
+    # the prominence is computed exactly only where it could reach MASK_DB: the tones it
+    # masks and the signalling tones it finds are those of the plain definition (a bin's
+    # rise over the median of its neighbours), on noise with tones and a swept whistle
+    from ivr.adapters.speech import voice_cue as vc
+
+    rng = np.random.default_rng(5)
+    db = rng.normal(-60, 6, (400, 99))
+    db[100:200, 30] += 40  # a steady tone
+    db[150:170, 60:62] += 30  # a two-bin tone
+    db[np.arange(300, 380), np.arange(10, 90)] += 25  # a sweep
+    excess, prominence = vc._prominence(db)
+    padded = np.pad(excess, ((0, 0), (6, 6)), mode="edge")
+    plain = excess - np.median(np.lib.stride_tricks.sliding_window_view(padded, 13, axis=1), axis=-1)
+    for threshold in (vc.MASK_DB, vc.TONE_DB):
+        assert np.array_equal(prominence >= threshold, plain >= threshold)
+    assert (prominence >= vc.MASK_DB).sum() > 100  # the tones are there to be found
