@@ -85,7 +85,7 @@ class ReputationStore:
         try:
             entries = await self._redis.hvals(self._key(number))
         except RedisError as exc:
-            raise StoreUnavailable(f"reading the reputation of {number}: {exc}") from exc
+            raise StoreUnavailable(f"reading a number's reputation: {exc}") from exc  # no number: it may be private
         recent = [json.loads(e) for e in entries]
         counts = Counter(e["disposition"] for e in recent if now - e["at"] <= self._window)
         return Reputation(number, dict(counts), await self.blocked_until(number, now))
@@ -94,7 +94,7 @@ class ReputationStore:
         try:
             raw = await self._redis.get(f"{self._prefix}:block:{number}") if number else None
         except RedisError as exc:
-            raise StoreUnavailable(f"reading the block of {number}: {exc}") from exc
+            raise StoreUnavailable(f"reading a number's block: {exc}") from exc
         until = float(json.loads(raw)["until"]) if raw else None
         return until if until is not None and until > now else None
 
@@ -128,7 +128,7 @@ class ReputationStore:
                 pipe.ltrim(f"{self._prefix}:block-audit", -AUDIT_KEEP, -1)
                 await pipe.execute()
         except RedisError as exc:
-            raise StoreUnavailable(f"changing the block of {number}: {exc}") from exc
+            raise StoreUnavailable(f"changing a number's block: {exc}") from exc
 
     async def block_audit(self, count: int = 100) -> list[dict[str, object]]:
         return await self._log("block-audit", count)
