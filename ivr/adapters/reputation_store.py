@@ -84,8 +84,8 @@ class ReputationStore:
             return Reputation(number, {})
         try:
             entries = await self._redis.hvals(self._key(number))
-        except RedisError as exc:
-            raise StoreUnavailable(f"reading a number's reputation: {exc}") from exc  # no number: it may be private
+        except RedisError as exc:  # the message names no number: it reaches the logs, and may be private
+            raise StoreUnavailable(f"reading a number's reputation: {exc}") from exc
         recent = [json.loads(e) for e in entries]
         counts = Counter(e["disposition"] for e in recent if now - e["at"] <= self._window)
         return Reputation(number, dict(counts), await self.blocked_until(number, now))
