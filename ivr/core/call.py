@@ -206,7 +206,11 @@ def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     if call.taker is None:  # the overflow target did not take it: back in line, no second overflow
         tell = queued(call, overflow=False)
     else:
-        rang = now - call.offered_at >= call.policy.quick_failure_seconds
+        # The phone rang and the leg ended (no answer, busy) unless it ended at once; a
+        # request that failed (Asterisk refused it or answered too late) is never the call
+        # taker's miss, however long it took, or an overloaded Asterisk would pause takers.
+        requested = isinstance(event, ev.CommandFailed)
+        rang = not requested and now - call.offered_at >= call.policy.quick_failure_seconds
         tell = cmd.ToAcd(acd.OfferMissed(call.taker, call.call_id, rang=rang))
     failed = timeline(
         call, "offer-failed", now, taker=call.taker or call.overflow_target or "", reason=reason

@@ -171,6 +171,9 @@ def test_caller_hangs_up_in_each_phase(phase: Phase, outcome: Outcome, expected:
         (2.0, lambda: ev.TakerLegEnded(CALL, LEG1, "Busy"), True),  # exactly the limit
         (1.9, lambda: ev.TakerLegEnded(CALL, LEG1, "Busy"), False),  # refused at once
         (0.0, lambda: ev.CommandFailed(CALL, "OfferToTaker", "endpoint not found"), False),
+        # the request to ring the phone timed out (Asterisk overloaded): whatever it took,
+        # the call taker missed nothing (counted, two such would pause them in a surge)
+        (3.0, lambda: ev.CommandFailed(CALL, "OfferToTaker", "ARI originate: TimeoutError"), False),
     ],
 )
 def test_failed_offer_goes_back_to_waiting_in_its_place(
