@@ -15,7 +15,9 @@ Rules:
 - Admission by capacity: speech detection takes as many calls at once as its measured
   cost per call allows in its CPU share (measured at start on this machine, capped by
   `slots`), and only while Asterisk sets up screening channels promptly (at most
-  STARTING_LIMIT set-ups in progress); a caller beyond that is screened by sound energy
+  STARTING_LIMIT set-ups in progress) and speech detection keeps up with the audio (at
+  most BEHIND_LIMIT behind: a machine saturated in a surge gives it less than measured at
+  start, and a late verdict is no verdict); a caller beyond that is screened by sound energy
   and keys only (talk_detection.py: Asterisk's TALK_DETECT, nothing leaves Asterisk),
   with the reason on its record, never unscreened for want of room.
 - Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
@@ -61,6 +63,7 @@ READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter
 # Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
 # normally takes tens of ms): further callers are screened by energy (one request, no channel).
 STARTING_LIMIT = 16
+BEHIND_LIMIT = 0.5  # seconds speech detection may lag the audio (a round is 0.2 s) and take new calls
 
 
 class ScreeningUnavailable(Exception):
@@ -164,8 +167,9 @@ class Screener:
     async def start(self, call_id: str, channel_id: str, caller_number: str) -> None:
         if call_id in self.sessions or call_id in self._light:
             return
-        if len(self.sessions) >= self.capacity or self._starting >= STARTING_LIMIT:
-            await self._start_light(call_id, channel_id, caller_number)
+        behind = float(self._vad.stats()["behind_seconds"])
+        if not admits(len(self.sessions), self.capacity, self._starting, behind):
+            await self._start_light(call_id, channel_id, caller_number, behind)
             return
         self._starting += 1
         try:
@@ -214,18 +218,20 @@ class Screener:
             "none free" if worker is None and self._recognizers else (worker.index if worker else "none"),
         )
 
-    async def _start_light(self, call_id: str, channel_id: str, caller_number: str) -> None:
+    async def _start_light(self, call_id: str, channel_id: str, caller_number: str, behind: float) -> None:
         try:
             await self._talk.start(call_id, channel_id)
         except (AriError, AriUnavailable) as exc:
             raise ScreeningUnavailable(f"talk detection refused: {exc}") from exc
         self._light[call_id] = asyncio.create_task(self._lookup(call_id, caller_number))
         log.info(
-            "call %s: screened by energy and keys (speech detection at capacity: %d of %d calls, %d set-ups)",
+            "call %s: screened by energy and keys (speech detection at capacity: %d of %d calls, "
+            "%d set-ups, %.1f s behind)",
             call_id,
             len(self.sessions),
             self.capacity,
             self._starting,
+            behind,
         )
 
     def talking(self, call_id: str, seconds: float | None) -> None:
@@ -357,6 +363,12 @@ class Screener:
             if not session.worker.broken:
                 await session.worker.abort()  # a no-op for a worker that already answered
             self._recognizers.release(session.worker)
+
+
+def admits(sessions: int, capacity: int, starting: int, behind: float) -> bool:
+    """Whether a new caller gets speech detection (else energy and keys): room within the
+    measured capacity, Asterisk setting channels up promptly, detection keeping up."""
+    return sessions < capacity and starting < STARTING_LIMIT and behind <= BEHIND_LIMIT
 
 
 def screening_features(
