@@ -209,8 +209,8 @@ def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
         # The phone rang and the leg ended (no answer, busy) unless it ended at once; a
         # request that failed (Asterisk refused it or answered too late) is never the call
         # taker's miss, however long it took, or an overloaded Asterisk would pause takers.
-        requested = isinstance(event, ev.CommandFailed)
-        rang = not requested and now - call.offered_at >= call.policy.quick_failure_seconds
+        request_failed = isinstance(event, ev.CommandFailed)
+        rang = not request_failed and now - call.offered_at >= call.policy.quick_failure_seconds
         tell = cmd.ToAcd(acd.OfferMissed(call.taker, call.call_id, rang=rang))
     failed = timeline(
         call, "offer-failed", now, taker=call.taker or call.overflow_target or "", reason=reason

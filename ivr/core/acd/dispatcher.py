@@ -11,8 +11,8 @@ Rules:
 - Ring no answer: the caller is offered again at once (to the next agent); an agent
   who missed missed_offers_to_pause offers in a row is paused with reason "missed calls".
   An offer refused at once (busy, unreachable) or whose request failed (Asterisk
-  overloaded) does not count as missed: the agent
-  rests refused_rest_seconds before the next offer, so a broken phone cannot spin.
+  overloaded) does not count as missed: the agent rests refused_rest_seconds before the
+  next offer, so a broken phone cannot spin.
 - After a call the agent is in wrap-up (per-agent seconds, else the policy's); wrap-up
   of 0 makes them free at once. Longest idle counts from the end of wrap-up.
 - A caller whose level has a maximum wait is overflowed when it passes it (unless it is
