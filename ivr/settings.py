@@ -110,8 +110,10 @@ class Settings(StoreSettings):
     recognizer_slots: int = Field(4, ge=0, le=64)  # concurrent recognitions; more calls go without
     # Speech detection takes as many callers at once as fit in this share of one core (its
     # cost per call is measured at start), at most screening_slots; callers beyond that are
-    # screened by sound energy and keys only.
-    screening_slots: int = Field(200, ge=0, le=1000)
+    # screened by sound energy and keys only. The cap is Asterisk's side: each caller's
+    # screening leg (snoop, bridge, RTP out) costs it 4-5 ms of CPU per second (make bench,
+    # screening transport), so 60 at once take about a quarter of a core from the calls.
+    screening_slots: int = Field(60, ge=0, le=1000)
     screening_cpu_share: float = Field(0.5, gt=0, le=4)
     # The test and development profile (IVR_STATIC_CONTACTS, as `config apply` reads it): every
     # phone has a fixed loopback contact, so no agency phone registers.

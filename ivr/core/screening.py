@@ -94,8 +94,9 @@ class Features:
     prank_reports: int = 0  # call-taker dispositions for this number within the window
     genuine_reports: int = 0
     blocked: bool = False  # the number is under an active block and this centre enables blocking
-    # Speech detection was full: sound energy only (TALK_DETECT), in cue_speech_seconds.
-    energy_only: bool = False
+    # Why speech detection did not listen (at capacity, could not start): empty when it did;
+    # else the sound energy heard (Asterisk's talk detection) is in cue_speech_seconds.
+    energy_only: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _blocked(f: Features, p: ScreeningPolicy) -> bool:
 def _sound_heard(f: Features, p: ScreeningPolicy) -> bool:
     """Screened by energy only: as much sound as speech would need. It may be noise; it is
     no reason to ask a caller who is talking to press keys, nor to move one down."""
-    return f.energy_only and f.cue_speech_seconds >= p.min_speech_seconds
+    return bool(f.energy_only) and f.cue_speech_seconds >= p.min_speech_seconds
 
 
 def _sound_without_speech(f: Features, p: ScreeningPolicy) -> bool:
@@ -159,7 +160,7 @@ RULES: tuple[Rule, ...] = (
     Rule("number blocked for a limited time", _blocked, Verdict.BLOCKED, warn=True),
     Rule("repeated prank verdicts for this number", _repeat_prankster, Verdict.PRANK, warn=True),
     Rule("speech heard by Silero", _spoke, Verdict.NORMAL),
-    Rule("sound heard (energy only: speech detection at capacity)", _sound_heard, Verdict.NORMAL),
+    Rule("sound heard (screened by energy only)", _sound_heard, Verdict.NORMAL),
     Rule("no speech", lambda f, p: True, Verdict.SILENT_PENDING),
 )
 
@@ -169,7 +170,7 @@ def cues(f: Features, p: ScreeningPolicy) -> tuple[str, ...]:
     found: list[str] = []
     if f.energy_only:
         heard = f"{f.cue_speech_seconds:.1f} s"
-        found.append(f"screened by sound energy and keys only (speech detection at capacity): sound {heard}")
+        found.append(f"screened by sound energy and keys only ({f.energy_only}): sound {heard}")
     if f.speech_seconds > 0:
         found.append(f"speech (Silero) {f.speech_seconds:.1f} s")
     if f.cue_speech_seconds > 0 and not f.energy_only:
@@ -199,6 +200,8 @@ def decide(features: Features, policy: ScreeningPolicy) -> Decision:
         flags.add("silent-emergency")
     if rule.name == "emergency keywords":
         reason = f"emergency keywords: {', '.join(features.keywords)}"
+    if rule.applies is _sound_heard:
+        reason = f"sound heard (screened by energy only: {features.energy_only})"
     if rule.verdict in (Verdict.PRANK, Verdict.BLOCKED):
         flags.add("prank-suspected")
     if _sound_without_speech(features, policy):

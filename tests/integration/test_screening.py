@@ -9,6 +9,7 @@ the cues it rests on) and in what is left behind. Audio alone never makes a pran
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -251,6 +252,29 @@ def test_busy_recognizers_and_full_speech_detection_never_hold_a_caller_back(
     for call_id in [*calls, silent_id]:
         stack.wait_ended(call_id, timeout=30)
     assert stack.api("GET", "/api/screening")[1]["energy_only"] == []  # nothing left listening
+
+
+def test_a_caller_whose_speech_detection_cannot_start_is_screened_by_energy(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    # The only RTP port screening may use is taken: speech detection cannot start for the
+    # caller, who is screened by the dialplan's talk detection instead, never unscreened.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        app = screening_plane(IVR_SCREENING_RTP_PORTS=f"{port}-{port}")
+        before = stack.call_ids()
+        place_call(audio_folder(tmp_path, "speech"), "112", hold_ms=16000, caller="081200005070", wait=False)
+        call_id = stack.new_call_id(before)
+        record = screened(stack, call_id)
+    assert record["verdict"] == "normal" and "energy-only" in record["flags"].split(), record
+    assert "speech detection could not start: no RTP port" in record["verdict_reason"], record
+    features = json.loads(record["features"])
+    assert float(features["cue_speech_seconds"]) >= 0.3, features  # the caller's sound, by energy
+    assert "unscreened" not in record["flags"].split()
+    stack.wait_ended(call_id, timeout=30)
+    assert_nothing_left(stack, app)
+    assert stack.api("GET", "/api/screening")[1]["energy_only"] == []
 
 
 def caller_audio(tmp_path: Path, kind: str) -> Path:

@@ -198,18 +198,23 @@ def test_every_feature_set_gets_exactly_one_rule_and_the_last_rule_catches_all()
     assert len(names) == len(set(names))
 
 
+FULL = "speech detection at capacity: 50 of 50 calls"
+
+
 def test_a_caller_screened_by_energy_alone_is_never_moved_down_for_sound() -> None:
     # Speech detection full: TALK_DETECT's seconds of sound. Talking as long as speech would
     # need keeps the caller normal without the press-55 prompt; any shorter sound keeps it
     # normal after an unanswered prompt; only a line without sound goes the silent way.
-    talking = decide(Features(cue_speech_seconds=3.0, energy_only=True), POLICY)
+    # Why speech detection did not listen is on the record.
+    talking = decide(Features(cue_speech_seconds=3.0, energy_only=FULL), POLICY)
     assert (talking.verdict, talking.level) == (Verdict.NORMAL, "normal")
     assert "energy-only" in talking.flags
-    assert any("sound energy and keys only" in cue for cue in talking.cues)
-    short = decide(Features(cue_speech_seconds=0.2, energy_only=True), POLICY)
+    assert any("sound energy and keys only (speech detection at capacity" in cue for cue in talking.cues)
+    assert talking.reason == f"sound heard (screened by energy only: {FULL})"
+    short = decide(Features(cue_speech_seconds=0.2, energy_only=FULL), POLICY)
     assert short.verdict is Verdict.SILENT_PENDING and {"possible-voice", "energy-only"} <= short.flags
     assert after_silent_prompt("", POLICY, short.flags).level == "normal"
-    quiet = decide(Features(energy_only=True), POLICY)
+    quiet = decide(Features(energy_only=FULL), POLICY)
     assert after_silent_prompt("", POLICY, quiet.flags).level == "silent"
     assert "energy-only" in after_silent_prompt("", POLICY, quiet.flags).flags  # the record says how
-    assert decide(Features(dtmf="55", energy_only=True), POLICY).verdict is Verdict.EMERGENCY
+    assert decide(Features(dtmf="55", energy_only=FULL), POLICY).verdict is Verdict.EMERGENCY

@@ -53,7 +53,7 @@ PASS_SECONDS = 0.02  # the reader's cadence: one packet per call per pass at mos
 FrameCallback = Callable[[bytes], None]
 
 
-class PortsExhaustedError(RuntimeError):
+class PortsExhaustedError(OSError):
     """No port of the RTP range could be bound."""
 
 

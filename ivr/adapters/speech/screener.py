@@ -13,13 +13,15 @@ Rules:
   start or report, the control plane stopping): port, socket, channels, bridge, recognizer. release is
   idempotent; a start that fails releases what it made before raising.
 - Admission by capacity: speech detection takes as many calls at once as its measured
-  cost per call allows in its CPU share (measured at start on this machine, capped by
-  `slots`), and only while Asterisk sets up screening channels promptly (at most
-  STARTING_LIMIT set-ups in progress) and speech detection keeps up with the audio (at
-  most BEHIND_LIMIT behind: a machine saturated in a surge gives it less than measured at
-  start, and a late verdict is no verdict); a caller beyond that is screened by sound energy
-  and keys only (talk_detection.py: Asterisk's TALK_DETECT, nothing leaves Asterisk),
-  with the reason on its record, never unscreened for want of room.
+  cost per call allows in its CPU share (measured at start on this machine), at most
+  `slots` (what the screening legs cost Asterisk: see IVR_SCREENING_SLOTS), and only while
+  Asterisk sets up screening channels promptly (at most STARTING_LIMIT set-ups in
+  progress) and speech detection keeps up with the audio (at most BEHIND_LIMIT behind: a
+  machine saturated in a surge gives it less than measured at start, and a late verdict is
+  no verdict). A caller beyond that, or whose screening channels could not be set up, is
+  screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
+  the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
+  the reason on its record: never unscreened for want of room or a slow Asterisk.
 - Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
   per window position for every call), handed 200 ms at a time straight from the RTP
   reader thread (Listening), so the event loop never sees a packet nor computes audio;
@@ -62,7 +64,7 @@ REPUTATION_TIMEOUT = 0.5
 READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
 # Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
 # normally takes tens of ms): further callers are screened by energy (one request, no channel).
-STARTING_LIMIT = 16
+STARTING_LIMIT = 8
 BEHIND_LIMIT = 0.5  # seconds speech detection may lag the audio (a round is 0.2 s) and take new calls
 
 
@@ -95,6 +97,14 @@ class Listening:
         """No more audio for the recognizer (its feeding task ends)."""
         if self.chunks is not None:
             self.chunks.put_nowait(None)
+
+
+@dataclass
+class Light:
+    """A call screened by sound energy and keys: why, and its reputation lookup."""
+
+    reason: str
+    reputation: asyncio.Task[Reputation | None]
 
 
 @dataclass
@@ -139,8 +149,8 @@ class Screener:
         self._vad = VadBatcher()
         # concurrent speech detections this machine sustains: measured, at most `slots`
         self.capacity = slots if cpu_share is None else capacity(slots, cpu_share)
-        self._talk = TalkDetection(ari)
-        self._light: dict[str, asyncio.Task[Reputation | None]] = {}  # by energy: reputation lookups
+        self._talk = TalkDetection()  # sound energy heard, for every call being screened
+        self._light: dict[str, Light] = {}  # calls screened by energy and keys
         self._starting = 0  # screenings whose channels are being set up right now
         self.sessions: dict[str, Session] = {}
         self._waiter = waiter or StasisWaiter()  # the engine reports our channels' StasisStart
@@ -167,13 +177,18 @@ class Screener:
     async def start(self, call_id: str, channel_id: str, caller_number: str) -> None:
         if call_id in self.sessions or call_id in self._light:
             return
+        self._talk.start(call_id)
         behind = float(self._vad.stats()["behind_seconds"])
         if not admits(len(self.sessions), self.capacity, self._starting, behind):
-            await self._start_light(call_id, channel_id, caller_number, behind)
+            load = f"{len(self.sessions)} of {self.capacity} calls, {self._starting} set-ups"
+            load += f", {behind:.1f} s behind"
+            self._start_light(call_id, caller_number, f"speech detection at capacity: {load}")
             return
         self._starting += 1
         try:
             await self._start_full(call_id, channel_id, caller_number)
+        except ScreeningUnavailable as exc:
+            self._start_light(call_id, caller_number, f"speech detection could not start: {exc}")
         finally:
             self._starting -= 1
 
@@ -207,7 +222,10 @@ class Screener:
                 await asyncio.gather(*ready)
             await self._ari.add_channels(ids.screen_bridge_id(call_id), legs)
         except (AriError, AriUnavailable, OSError, TimeoutError) as exc:
+            stopped = session.released  # the call's screening was stopped meanwhile (hang-up)
             await self._release(session)
+            if stopped:
+                return
             raise ScreeningUnavailable(str(exc) or "screening channels did not enter the app") from exc
         finally:
             self._waiter.forget(ids.snoop_id(call_id), ids.media_id(call_id))
@@ -218,21 +236,11 @@ class Screener:
             "none free" if worker is None and self._recognizers else (worker.index if worker else "none"),
         )
 
-    async def _start_light(self, call_id: str, channel_id: str, caller_number: str, behind: float) -> None:
-        try:
-            await self._talk.start(call_id, channel_id)
-        except (AriError, AriUnavailable) as exc:
-            raise ScreeningUnavailable(f"talk detection refused: {exc}") from exc
-        self._light[call_id] = asyncio.create_task(self._lookup(call_id, caller_number))
-        log.info(
-            "call %s: screened by energy and keys (speech detection at capacity: %d of %d calls, "
-            "%d set-ups, %.1f s behind)",
-            call_id,
-            len(self.sessions),
-            self.capacity,
-            self._starting,
-            behind,
-        )
+    def _start_light(self, call_id: str, caller_number: str, reason: str) -> None:
+        if call_id not in self._talk:  # stopped while speech detection was being set up
+            return
+        self._light[call_id] = Light(reason, asyncio.create_task(self._lookup(call_id, caller_number)))
+        log.info("call %s: screened by energy and keys (%s)", call_id, reason)
 
     def talking(self, call_id: str, seconds: float | None) -> None:
         """Talk detection on a caller screened by energy: started (None) or finished."""
@@ -244,16 +252,18 @@ class Screener:
 
     def stop(self, call_id: str) -> None:
         """Release the call's screening with no report (hang-up, end, late report)."""
+        self._talk.stop(call_id)
         session = self.sessions.get(call_id)
         if session is not None:
             self._spawn(self._release(session))
-        if call_id in self._light:
-            self._spawn(self._release_light(call_id))
+        self._release_light(call_id)
 
     async def close(self) -> None:
         """The control plane stops: release every session, then the thread pool."""
         await asyncio.gather(*(self._release(s) for s in list(self.sessions.values())))
-        await asyncio.gather(*(self._release_light(c) for c in list(self._light)))
+        for call_id in list(self._light):
+            self._release_light(call_id)
+            self._talk.stop(call_id)
         await asyncio.gather(*self._background, return_exceptions=True)
         self._vad.close()
 
@@ -303,17 +313,19 @@ class Screener:
             self._post(call_id, ev.ScreeningReport(call_id, features, transcript, session.recognizer_error))
 
     async def _report_light(self, call_id: str) -> None:
-        lookup = self._light.get(call_id)
-        reputation = await lookup if lookup is not None else None
+        light = self._light.get(call_id)
+        if light is None:
+            self._post(call_id, ev.ScreeningReport(call_id, None, error="screening was not running"))
+            return
+        reputation = await light.reputation
         heard = SpeechFeatures(0.0, 0.0, 0, None, 0.0, cue_speech_seconds=self._talk.heard(call_id))
         features = screening_features(heard, (), (), reputation, self._blocking())
-        self._post(call_id, ev.ScreeningReport(call_id, replace(features, energy_only=True), ""))
+        self._post(call_id, ev.ScreeningReport(call_id, replace(features, energy_only=light.reason), ""))
 
-    async def _release_light(self, call_id: str) -> None:
-        lookup = self._light.pop(call_id, None)
-        if lookup is not None and not lookup.done():
-            lookup.cancel()
-        await self._talk.stop(call_id, call_id)  # a caller's channel id is its call id
+    def _release_light(self, call_id: str) -> None:
+        light = self._light.pop(call_id, None)
+        if light is not None and not light.reputation.done():
+            light.reputation.cancel()
 
     async def _words(self, session: Session) -> tuple[tuple[str, ...], str]:
         """The recognizer's words, once: it is given back after its final result (a later
