@@ -52,6 +52,7 @@ from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
 from ivr.core.call import CallPolicy
 from ivr.core.callback import CallbackPolicy
+from ivr.engine.centre_service import CentreService
 from ivr.engine.engine import HANDED_OVER_ON_STOP, Engine
 from ivr.settings import Settings
 from ivr.tools.config_apply import ApplySettings, write_files
@@ -296,7 +297,7 @@ async def run(settings: Settings) -> None:
 
         api = web.AppRunner(
             build_api(
-                engine,
+                CentreService(engine),
                 store,
                 reputation,
                 users,

@@ -26,6 +26,7 @@ from ivr.core import commands as cmd
 from ivr.core.call import CallPolicy
 from ivr.core.call_state import Call, Phase
 from ivr.engine.call_task import CallTask
+from ivr.engine.centre_service import CentreService
 from ivr.engine.engine import Engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +87,7 @@ async def api(archive: Path | None = None) -> AsyncIterator[Api]:
         engine.calls[CALL_OTHER] = _live_call(CALL_OTHER, "taker02", "081200000002")
         reputation = ReputationStore(redis)
         users = {token_hash(token): user for token, user in USERS.values()}
-        app = build_api(engine, store, reputation, users, _reloaded)
+        app = build_api(CentreService(engine), store, reputation, users, _reloaded)
         async with TestClient(TestServer(app)) as client:
             yield Api(client, engine, store, reputation)
         if engine.archive is not None:

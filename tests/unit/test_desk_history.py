@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from ivr.adapters.archive import Archive
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.snapshot import DeskMemory
-from ivr.engine.engine import Engine
 
 NUMBER = "085712345678"
 
@@ -26,10 +26,10 @@ async def test_earlier_calls_are_never_linked_across_a_withheld_number(tmp_path:
     await archive.put(record("shown-1", 1000.0, withheld=False, outcome="answered"))
     await archive.put(record("private-1", 2000.0, withheld=True))
     await archive.put(record("shown-2", 3000.0, withheld=False))
-    engine = cast(Engine, SimpleNamespace(archive=archive))
+    centre = cast(Centre, SimpleNamespace(archive=archive))
     desk = DeskMemory()
 
-    assert await desk.history(engine, "private-now", NUMBER, 5000.0, withheld=True) == []
-    earlier = await desk.history(engine, "shown-now", NUMBER, 5000.0, withheld=False)
+    assert await desk.history(centre, "private-now", NUMBER, 5000.0, withheld=True) == []
+    earlier = await desk.history(centre, "shown-now", NUMBER, 5000.0, withheld=False)
     assert [row["call_id"] for row in earlier] == ["shown-2", "shown-1"]  # latest first, no withheld one
     archive.close()

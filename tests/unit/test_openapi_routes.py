@@ -19,6 +19,7 @@ from ivr.adapters.http.auth import OPEN, RULES, load_users
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import load
 from ivr.core.call import CallPolicy
+from ivr.engine.centre_service import CentreService
 from ivr.engine.engine import Engine
 
 
@@ -28,7 +29,7 @@ async def test_the_document_lists_exactly_the_served_routes() -> None:
         engine = Engine(AriRest(session, "http://127.0.0.1:1", "ivr112"), CallStore(client),
                         AgentStore(client), load(Path("queue/kendari.yaml")), CallPolicy())  # fmt: skip
         users = load_users(None, "operators-own-token-0001")
-        app = build_api(engine, CallStore(client), ReputationStore(client), users, dict)
+        app = build_api(CentreService(engine), CallStore(client), ReputationStore(client), users, dict)
         served = {
             (route.method, route.resource.canonical)
             for route in app.router.routes()

@@ -7,6 +7,7 @@ import pytest
 
 from ivr.adapters.http.auth import RULES, Role, User
 from ivr.adapters.http.snapshot import FEED, DeskMemory, SharedFigures, snapshot
+from ivr.engine.centre_service import CentreService
 from tests.unit.http_app import CALL_OTHER, CALL_OWN, TAKER, USERS, Api, api
 
 T, S, E, OP = "call-taker", "supervisor", "engineer", "operator"
@@ -59,9 +60,9 @@ async def status_of(app: Api, role: str, method: str, path: str) -> int:
 
 async def feed_of(app: Api, role: str) -> dict[str, object]:
     user = USERS[role][1]
-    shared = SharedFigures(app.engine, app.reputation, "Asia/Makassar")
+    shared = SharedFigures(CentreService(app.engine), app.reputation, "Asia/Makassar")
     return await snapshot(
-        user, app.engine, app.store, app.reputation, shared, DeskMemory(), "Asia/Makassar", 5.0
+        user, CentreService(app.engine), app.store, app.reputation, shared, DeskMemory(), "Asia/Makassar", 5.0
     )
 
 

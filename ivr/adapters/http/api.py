@@ -49,6 +49,7 @@ from pydantic import BaseModel, Field
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import SCOPE, USER, Role, Scope, User, authenticator, user_finder
 from ivr.adapters.http.callback_api import CallbackBody, add_callback_routes
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.dashboard import add_dashboard_routes
 from ivr.adapters.http.headers import add_security_headers
 from ivr.adapters.http.health import add_health_route
@@ -58,10 +59,10 @@ from ivr.adapters.http.openapi import document
 from ivr.adapters.http.replies import as_call_takers_see, parsed, stored_record
 from ivr.adapters.http.replies import error as _error
 from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, add_reputation_routes
+from ivr.adapters.http.views import agent_views, waiting_views
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
 from ivr.core.acd import events as acd
-from ivr.engine.engine import Engine
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -71,7 +72,7 @@ class PauseBody(BaseModel):
 
 
 def build_api(
-    engine: Engine,
+    centre: Centre,
     store: CallStore,
     reputation: ReputationStore,
     users: dict[str, User],
@@ -81,9 +82,9 @@ def build_api(
     watchdog_status: Path | None = None,
 ) -> web.Application:
     async def taker_of_call(call_id: str) -> str | None:
-        task = engine.calls.get(call_id)
-        if task is not None:
-            return task.state.taker
+        call = centre.calls().get(call_id)
+        if call is not None:
+            return call.taker
         try:
             record = await store.get(call_id)
         except StoreUnavailable:
@@ -91,29 +92,16 @@ def build_api(
         return record.get("taker") if record else None
 
     def agent_view(agent_id: str) -> dict[str, Any]:
-        agent = engine.acd.agents[agent_id]
-        return {
-            "id": agent.agent_id,
-            "endpoint": agent.endpoint,
-            "declared": agent.declared.value,
-            "pause_reason": agent.pause_reason,
-            "activity": agent.activity.value,
-            "activity_since": agent.activity_since,
-            "reachable": agent.reachable,
-            "call_id": agent.call_id,
-            "missed_in_a_row": agent.missed_in_a_row,
-            "phone": engine.phones.get(agent.endpoint),  # PJSIP contact status (AMI), when known
-        }
+        return agent_views(centre, agent_id)[0]
 
     async def agents(request: web.Request) -> web.Response:
         user: User = request[USER]
         everyone = request[SCOPE] is Scope.ALL  # else a call taker: only themselves
-        shown = [a for a in sorted(engine.acd.agents) if everyone or a == user.agent]
-        return web.json_response([agent_view(a) for a in shown])
+        return web.json_response(agent_views(centre, None if everyone else user.agent or ""))
 
     def known_agent(request: web.Request) -> str:
         agent_id = request.match_info["agent"]
-        if agent_id not in engine.acd.agents:
+        if agent_id not in centre.agents():
             raise web.HTTPNotFound(
                 text=json.dumps({"error": f"no call taker '{agent_id}'"}), content_type="application/json"
             )
@@ -122,7 +110,7 @@ def build_api(
     def simple(make: Callable[[str], acd.AcdEvent]) -> Handler:
         async def change(request: web.Request) -> web.Response:
             agent_id = known_agent(request)
-            engine.to_acd(make(agent_id))
+            centre.to_acd(make(agent_id))
             return web.json_response(agent_view(agent_id))
 
         return change
@@ -130,37 +118,14 @@ def build_api(
     async def pause(request: web.Request) -> web.Response:
         agent_id = known_agent(request)
         body = await parsed(request, PauseBody, "pause request")
-        engine.to_acd(acd.AgentPaused(agent_id, body.reason))
+        centre.to_acd(acd.AgentPaused(agent_id, body.reason))
         return web.json_response(agent_view(agent_id))
 
     async def queue(request: web.Request) -> web.Response:
-        now = clock()
-        return web.json_response(
-            [
-                {
-                    "call_id": w.call_id,
-                    "level": w.level,
-                    "waited_seconds": round(now - w.arrived_at, 1),
-                    "score": round(engine.acd.score(w, now), 1),
-                    "offered_to": w.offered_to,
-                    **screening_of(w.call_id),
-                }
-                for w in engine.acd.waiting
-            ]
-        )
-
-    def screening_of(call_id: str) -> dict[str, Any]:
-        task = engine.calls.get(call_id)
-        if task is None:
-            return {}
-        state = task.state
-        return {"verdict": state.verdict, "flags": sorted(state.flags), "screening": state.stage.value}
+        return web.json_response(waiting_views(centre, clock()))
 
     async def screening(request: web.Request) -> web.Response:
-        screener = engine.screener
-        if screener is None:
-            return web.json_response({"running": False})
-        return web.json_response(screener.status())
+        return web.json_response(centre.screening())
 
     async def reload_config(request: web.Request) -> web.Response:
         try:
@@ -179,7 +144,7 @@ def build_api(
 
     app = web.Application(middlewares=[authenticator(users, taker_of_call)])
     add_security_headers(app)
-    add_health_route(app, engine, timezone, watchdog_status, clock)
+    add_health_route(app, centre, timezone, watchdog_status, clock)
     app.router.add_get("/api/agents", agents)
     app.router.add_post("/api/agents/{agent}/login", simple(acd.AgentLoggedIn))
     app.router.add_post("/api/agents/{agent}/logout", simple(acd.AgentLoggedOut))
@@ -189,11 +154,11 @@ def build_api(
     app.router.add_get("/api/screening", screening)
     app.router.add_post("/api/config/reload", reload_config)
     app.router.add_get("/api/calls/{call}", call_record)
-    add_reputation_routes(app, lambda: engine.config, store, reputation, clock, engine.archive_again)
-    add_live_call_routes(app, engine, store)
-    add_history_routes(app, engine, timezone)
-    add_callback_routes(app, engine, store, reputation, clock)
-    add_dashboard_routes(app, engine, store, reputation, user_finder(users), timezone)
+    add_reputation_routes(app, lambda: centre.config, store, reputation, clock, centre.archive_again)
+    add_live_call_routes(app, centre, store)
+    add_history_routes(app, centre, timezone)
+    add_callback_routes(app, centre, store, reputation, clock)
+    add_dashboard_routes(app, centre, store, reputation, user_finder(users), timezone)
     spec = document(
         {
             ("POST", "/api/agents/{agent}/pause"): PauseBody,

@@ -23,12 +23,12 @@ from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import USER
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.replies import error, parsed, stored_record
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.core.callback_list import callback_list, dialable
 from ivr.core.kpis import ABANDONED
 from ivr.core.privacy import is_withheld, shown
-from ivr.engine.engine import Engine
 
 WINDOW_SECONDS = 24 * 3600
 COLUMNS = (
@@ -41,14 +41,13 @@ class CallbackBody(BaseModel):
     taker: str = Field(min_length=1, max_length=31, pattern=r"^[a-z][a-z0-9_-]*$")
 
 
-async def callback_entries(engine: Engine, reputation: ReputationStore, now: float) -> list[dict[str, Any]]:
+async def callback_entries(centre: Centre, reputation: ReputationStore, now: float) -> list[dict[str, Any]]:
     """The callback list as the API and the dashboard show it."""
-    if engine.archive is None:
+    archive = centre.archive
+    if archive is None:
         return []
-    rows = await engine.archive.query(
-        f"SELECT {COLUMNS} FROM calls WHERE arrived_at >= ?", now - WINDOW_SECONDS
-    )
-    live = {task.state.called_back: cb_id for cb_id, task in engine.callbacks.items()}
+    rows = await archive.query(f"SELECT {COLUMNS} FROM calls WHERE arrived_at >= ?", now - WINDOW_SECONDS)
+    live = {callback.called_back: cb_id for cb_id, callback in centre.callbacks().items()}
     entries = callback_list(rows, live, {})
     numbers = {row["call_id"]: row["caller"] for row in rows}  # the real ones, for the reputation
     for entry in entries:
@@ -61,15 +60,15 @@ async def callback_entries(engine: Engine, reputation: ReputationStore, now: flo
 
 def add_callback_routes(
     app: web.Application,
-    engine: Engine,
+    centre: Centre,
     store: CallStore,
     reputation: ReputationStore,
     clock: Callable[[], float] = time.time,
 ) -> None:
     async def listing(request: web.Request) -> web.Response:
-        if engine.archive is None:
+        if centre.archive is None:
             return error(503, "no call archive in this control plane")
-        return web.json_response({"callbacks": await callback_entries(engine, reputation, clock())})
+        return web.json_response({"callbacks": await callback_entries(centre, reputation, clock())})
 
     async def start(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
@@ -86,11 +85,11 @@ def add_callback_routes(
         withheld = is_withheld(record)
         if not dialable(number):
             return error(409, f"call {call_id} has no number to call back ('{shown(number, withheld)}')")
-        going = [t.state for t in engine.callbacks.values() if t.state.number == number]
+        going = [c for c in centre.callbacks().values() if c.number == number]
         if going:
             hidden = withheld or any(g.withheld for g in going)  # nor linked to a withheld call
             return error(409, f"{shown(number, hidden)} is being called back already ({going[0].call_id})")
-        agent = engine.acd.agents.get(taker)
+        agent = centre.agents().get(taker)
         if agent is None:
             return error(400, f"no call taker '{taker}'")
         if not agent.free(clock()):
@@ -98,7 +97,7 @@ def add_callback_routes(
             reach = "" if agent.reachable else ", phone unreachable"
             return error(409, f"{taker} is not free for a callback ({why}{reach})")
         attempt = 1 + sum(e.get("entry") == "callback-started" for e in record.get("timeline", []))
-        callback = engine.start_callback(call_id, attempt, number, taker, user.agent or user.name, withheld)
+        callback = centre.start_callback(call_id, attempt, number, taker, user.agent or user.name, withheld)
         reply = {"call_id": call_id, "callback": callback, "taker": taker, "number": shown(number, withheld)}
         return web.json_response(reply, status=202)
 

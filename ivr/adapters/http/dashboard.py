@@ -31,10 +31,10 @@ from aiohttp import WSMsgType, web
 
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.auth import User
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.replies import error
 from ivr.adapters.http.snapshot import DeskMemory, SharedFigures, snapshot
 from ivr.adapters.reputation_store import ReputationStore
-from ivr.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,13 @@ MAX_MESSAGE = 16384  # bytes; the browser only ever sends its token (larger: clo
 
 def add_dashboard_routes(
     app: web.Application,
-    engine: Engine,
+    centre: Centre,
     store: CallStore,
     reputation: ReputationStore,
     user_of: Callable[[str], User | None],
     timezone: str,
 ) -> None:
-    shared = SharedFigures(engine, reputation, timezone)
+    shared = SharedFigures(centre, reputation, timezone)
     desk = DeskMemory()
 
     async def page(request: web.Request) -> web.FileResponse:
@@ -79,7 +79,7 @@ def add_dashboard_routes(
         reader = asyncio.create_task(_drain(ws))
         try:
             while not ws.closed and not reader.done():
-                view = await snapshot(user, engine, store, reputation, shared, desk, timezone)
+                view = await snapshot(user, centre, store, reputation, shared, desk, timezone)
                 body = json.dumps({k: v for k, v in view.items() if k != "now"}, sort_keys=True)
                 if body != sent or loop.time() - since >= HEARTBEAT:
                     await ws.send_str(json.dumps(view))

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.watchdog_status import read_status
-from ivr.engine.engine import Engine
 
 ALARM_HOURS = 24
 
@@ -41,24 +41,23 @@ def _handover_alarm(last: dict[str, Any] | None, now: float, timezone: str) -> l
 
 def add_health_route(
     app: web.Application,
-    engine: Engine,
+    centre: Centre,
     timezone: str,
     watchdog_status: Path | None,
     clock: Callable[[], float] = time.time,
 ) -> None:
     async def health(request: web.Request) -> web.Response:
-        alarms = [engine.recorder.alarm] if engine.recorder and engine.recorder.alarm else []
-        if engine.writes.failing:
-            alarms.append(f"records held in memory ({engine.writes.held}): {engine.writes.failing}")
-        alarms += [f"{a.text} ({clock_time(a.at, timezone)})" for a in engine.agency_contacts.alarms()]
+        alarms = [
+            a.text if a.at is None else f"{a.text} ({clock_time(a.at, timezone)})" for a in centre.alarms()
+        ]
         watchdog = await asyncio.to_thread(read_status, watchdog_status) if watchdog_status else None
         last = watchdog.get("last_handover") if watchdog else None
         alarms += _handover_alarm(last, clock(), timezone)
         return web.json_response(
             {
                 "status": "ok",
-                "ari": "connected" if engine.ari_connected() else "disconnected",
-                "calls": len(engine.calls),
+                "ari": "connected" if centre.ari_connected() else "disconnected",
+                "calls": len(centre.calls()),
                 "alarms": alarms,
                 "watchdog": {"last_handover": last} if watchdog else None,
             }

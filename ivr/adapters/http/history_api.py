@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from ivr.adapters.archive import Archive
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.replies import error, refusal
 from ivr.core import kpis
 from ivr.core.acd.model import Declared
-from ivr.engine.engine import Engine
 
 MAX_ROWS = 1000
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
@@ -54,7 +54,7 @@ async def day_figures(archive: Archive, since: float, until: float, zone: ZoneIn
     return kpis.compute(rows, int(offset.total_seconds()))
 
 
-def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> None:
+def add_history_routes(app: web.Application, centre: Centre, timezone: str) -> None:
     zone = ZoneInfo(timezone)
 
     def bounds(request: web.Request) -> tuple[float, float, str]:
@@ -64,7 +64,8 @@ def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> N
             raise refusal(400, f"day: {exc}") from None
 
     async def history(request: web.Request) -> web.Response:
-        if engine.archive is None:
+        archive = centre.archive
+        if archive is None:
             return error(503, "no call archive in this control plane")
         since, until, day = bounds(request)
         try:
@@ -73,37 +74,38 @@ def add_history_routes(app: web.Application, engine: Engine, timezone: str) -> N
             return error(400, "limit: expected a whole number")
         if not 1 <= limit <= MAX_ROWS:
             return error(400, f"limit: between 1 and {MAX_ROWS}")
-        rows = await engine.archive.history(
+        rows = await archive.history(
             since, until, request.query.get("outcome"), request.query.get("caller"), limit
         )
         return web.json_response({"day": day, "calls": rows})
 
     async def key_figures(request: web.Request) -> web.Response:
-        if engine.archive is None:
+        archive = centre.archive
+        if archive is None:
             return error(503, "no call archive in this control plane")
         since, until, day = bounds(request)
-        figures = await day_figures(engine.archive, since, until, zone)
+        figures = await day_figures(archive, since, until, zone)
         return web.json_response({"day": day, "timezone": timezone, **figures})
 
     def gauges() -> dict[str, dict[str, float]]:
         waiting: dict[str, float] = {}
-        for caller in engine.acd.waiting:
+        for caller in centre.waiting():
             waiting[f'{{level="{caller.level}"}}'] = waiting.get(f'{{level="{caller.level}"}}', 0) + 1
         agents: dict[str, float] = {}
-        for agent in engine.acd.agents.values():
+        for agent in centre.agents().values():
             state = agent.activity.value if agent.declared is Declared.AVAILABLE else agent.declared.value
             key = f'{{state="{state}",reachable="{str(agent.reachable).lower()}"}}'
             agents[key] = agents.get(key, 0) + 1
         return {
             "waiting_callers": waiting or {'{level="none"}': 0},
             "agents": agents,
-            "calls_in_progress": {"": len(engine.calls)},
-            "ari_connected": {"": 1.0 if engine.ari_connected() else 0.0},
-            "screenings_running": {"": len(engine.screener.sessions) if engine.screener else 0},
+            "calls_in_progress": {"": len(centre.calls())},
+            "ari_connected": {"": 1.0 if centre.ari_connected() else 0.0},
+            "screenings_running": {"": centre.screenings_running()},
         }
 
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(text=engine.metrics.render(gauges), content_type="text/plain", charset="utf-8")
+        return web.Response(text=centre.metrics(gauges), content_type="text/plain", charset="utf-8")
 
     app.router.add_get("/api/history", history)
     app.router.add_get("/api/kpis", key_figures)

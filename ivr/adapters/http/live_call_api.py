@@ -16,53 +16,52 @@ from pydantic import BaseModel, Field
 from ivr.adapters.ari.rest import AriError, AriUnavailable
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.auth import USER
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.replies import error, parsed, refusal, stored_record
 from ivr.core import events as ev
 from ivr.core.call_state import Call, LegStatus, Phase
-from ivr.engine.call_task import CallTask
-from ivr.engine.engine import Engine
 
 
 class AgencyBody(BaseModel):
     agency: str = Field(min_length=1, max_length=31)
 
 
-def add_live_call_routes(app: web.Application, engine: Engine, store: CallStore) -> None:
-    def live(call_id: str) -> CallTask[Call]:
-        task = engine.calls.get(call_id)
-        if task is None:
+def add_live_call_routes(app: web.Application, centre: Centre, store: CallStore) -> None:
+    def live(call_id: str) -> Call:
+        call = centre.calls().get(call_id)
+        if call is None:
             raise refusal(404, f"no live call '{call_id}'")
-        return task
+        return call
 
     async def agencies(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
         body = await parsed(request, AgencyBody, "agency request")
-        task = live(call_id)
-        known = [a.id for a in engine.config.agencies]
+        call = live(call_id)
+        known = [a.id for a in centre.config.agencies]
         if body.agency not in known:
             return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})")
-        if task.state.phase not in (Phase.CONNECTED, Phase.WITH_AGENCY):
-            return error(409, f"call {call_id} is {task.state.phase.value}: agencies join connected calls")
-        task.post(ev.AgencyRequested(call_id, body.agency, request[USER].who))
+        if call.phase not in (Phase.CONNECTED, Phase.WITH_AGENCY):
+            return error(409, f"call {call_id} is {call.phase.value}: agencies join connected calls")
+        centre.post(call_id, ev.AgencyRequested(call_id, body.agency, request[USER].who))
         return web.json_response({"call_id": call_id, "agency": body.agency, "requested": True}, status=202)
 
     async def leave(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
-        state = live(call_id).state
+        state = live(call_id)
         if state.phase is not Phase.CONNECTED or not any(
             a.status is LegStatus.JOINED for a in state.agencies
         ):
             return error(409, f"call {call_id}: the call taker can leave once an agency has joined")
-        live(call_id).post(ev.TakerLeaveRequested(call_id, request[USER].who))
+        centre.post(call_id, ev.TakerLeaveRequested(call_id, request[USER].who))
         return web.json_response({"call_id": call_id, "leaving": True}, status=202)
 
     async def recording(request: web.Request) -> web.StreamResponse:
         call_id = request.match_info["call"]
-        if call_id in engine.calls:
+        if call_id in centre.calls():
             return error(409, f"call {call_id} is still going on: its recording is not finished")
         await stored_record(store, call_id)  # a call we know of (404 otherwise)
         try:
-            audio = await engine.ari_rest.recording_file(call_id)
+            audio = await centre.recording(call_id)
         except AriError as exc:
             if exc.status == 404:
                 return error(404, f"call {call_id} has no recording")

@@ -34,11 +34,12 @@ from zoneinfo import ZoneInfo
 from ivr.adapters.call_store import CallStore, StoreUnavailable, first_at
 from ivr.adapters.http.auth import Scope, User, scope
 from ivr.adapters.http.callback_api import callback_entries
+from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.history_api import day_figures
+from ivr.adapters.http.views import agent_views, waiting_views
 from ivr.adapters.reputation_store import Disposition, ReputationStore
 from ivr.core import privacy
 from ivr.core.call_state import Call, Phase
-from ivr.engine.engine import Engine
 
 PAUSE_REASONS = ("istirahat", "makan", "briefing", "pelatihan", "toilet")
 # Each part of the snapshot -> the REST route that serves the same data: a user gets a part
@@ -60,9 +61,9 @@ class SharedFigures:
     """Today's key figures and the callback list, refreshed at most every `every` seconds."""
 
     def __init__(
-        self, engine: Engine, reputation: ReputationStore, timezone: str, every: float = 3.0
+        self, centre: Centre, reputation: ReputationStore, timezone: str, every: float = 3.0
     ) -> None:
-        self._engine = engine
+        self._centre = centre
         self._reputation = reputation
         self._zone = ZoneInfo(timezone)
         self._every = every
@@ -78,8 +79,8 @@ class SharedFigures:
             await self._refresh(now)
 
     async def _refresh(self, now: float) -> None:
-        archive = self._engine.archive
-        seen = (sum(self._engine.metrics.outcomes.values()), frozenset(self._engine.callbacks))
+        archive = self._centre.archive
+        seen = (self._centre.finished_calls(), frozenset(self._centre.callbacks()))
         if archive is None or (
             now - self._at < self._every and seen == (self._finished_seen, self._callbacks_seen)
         ):
@@ -88,47 +89,7 @@ class SharedFigures:
         today = datetime.fromtimestamp(now, self._zone).replace(hour=0, minute=0, second=0, microsecond=0)
         since, until = today.timestamp(), (today + timedelta(days=1)).timestamp()
         self.kpis = await day_figures(archive, since, until, self._zone)
-        self.callbacks = await callback_entries(self._engine, self._reputation, now)
-
-
-def _waiting(engine: Engine, now: float) -> list[dict[str, Any]]:
-    out = []
-    for w in engine.acd.waiting:
-        task = engine.calls.get(w.call_id)
-        state = task.state if task else None
-        out.append(
-            {
-                "call_id": w.call_id,
-                "caller": state.shown_number if state else "",
-                "level": w.level,
-                "arrived_at": w.arrived_at,
-                "waited_seconds": round(now - w.arrived_at, 1),
-                "verdict": state.verdict if state else "",
-                "flags": sorted(state.flags) if state else [],
-                "screening": state.stage.value if state else "",
-                "offered_to": w.offered_to,
-            }
-        )
-    return out
-
-
-def _agents(engine: Engine, only: str | None) -> list[dict[str, Any]]:
-    names = {a.id: a.name for a in engine.config.agents}
-    return [
-        {
-            "id": a.agent_id,
-            "name": names.get(a.agent_id, a.agent_id),
-            "declared": a.declared.value,
-            "pause_reason": a.pause_reason,
-            "activity": a.activity.value,
-            "activity_since": a.activity_since or None,  # None: unchanged since the start
-            "reachable": a.reachable,
-            "phone": engine.phones.get(a.endpoint),
-            "call_id": a.call_id,
-        }
-        for a in sorted(engine.acd.agents.values(), key=lambda a: a.agent_id)
-        if only is None or a.agent_id == only
-    ]
+        self.callbacks = await callback_entries(self._centre, self._reputation, now)
 
 
 def _call_view(call: Call) -> dict[str, Any]:
@@ -153,32 +114,27 @@ class DeskMemory:
         self.last: dict[str, str] = {}  # agent -> call id
         self._history: dict[str, list[dict[str, Any]]] = {}  # call id -> the caller's earlier calls
 
-    def current(self, engine: Engine, agent: str) -> str | None:
-        live = next(
-            (
-                t.state
-                for t in engine.calls.values()
-                if t.state.taker == agent and t.state.phase in TAKER_PHASES
-            ),
-            None,
-        )
+    def current(self, centre: Centre, agent: str) -> str | None:
+        calls = centre.calls().values()
+        live = next((c for c in calls if c.taker == agent and c.phase in TAKER_PHASES), None)
         if live is None:
-            live = next((t.state for t in engine.calls.values() if t.state.taker == agent), None)
+            live = next((c for c in calls if c.taker == agent), None)
         if live is not None:
             self.last[agent] = live.call_id
         return self.last.get(agent)
 
     async def history(
-        self, engine: Engine, call_id: str, number: str, arrived_at: float, withheld: bool = False
+        self, centre: Centre, call_id: str, number: str, arrived_at: float, withheld: bool = False
     ) -> list[dict[str, Any]]:
         """The caller's earlier calls (not callbacks), latest first; none for a withheld
         caller, and never an earlier withheld call."""
         if withheld:
             return []
         if call_id not in self._history:
-            if engine.archive is None or not number:
+            archive = centre.archive
+            if archive is None or not number:
                 return []
-            rows = await engine.archive.query(
+            rows = await archive.query(
                 "SELECT call_id, arrived_at, outcome, verdict, disposition FROM calls "
                 "WHERE caller = ? AND arrived_at < ? AND callback_of = '' "
                 "AND coalesce(json_extract(record, '$.withheld'), '') != 'yes' "
@@ -194,18 +150,18 @@ class DeskMemory:
 
 
 async def _my_call(
-    engine: Engine, store: CallStore, reputation: ReputationStore, desk: DeskMemory, agent: str, now: float
+    centre: Centre, store: CallStore, reputation: ReputationStore, desk: DeskMemory, agent: str, now: float
 ) -> dict[str, Any] | None:
-    call_id = desk.current(engine, agent)
+    call_id = desk.current(centre, agent)
     if call_id is None:
         return None
-    task = engine.calls.get(call_id)
+    live = centre.calls().get(call_id)
     try:
         record = await store.get(call_id) or {}
     except StoreUnavailable:
         record = {}
-    if task is not None:
-        view = _call_view(task.state)
+    if live is not None:
+        view = _call_view(live)
     else:  # ended: what the record says
         view = {
             "call_id": call_id,
@@ -220,8 +176,8 @@ async def _my_call(
             "agencies": [],
         }
     answered = first_at(record.get("timeline", []), "taker-answered")
-    number = task.state.caller_number if task is not None else record.get("caller", "")  # the real one
-    withheld = task.state.withheld if task is not None else privacy.is_withheld(record)
+    number = live.caller_number if live is not None else record.get("caller", "")  # the real one
+    withheld = live.withheld if live is not None else privacy.is_withheld(record)
     try:
         known = await reputation.reputation(number, now)
         rep: dict[str, Any] = {"prank_reports": known.prank, "blocked_until": known.blocked_until}
@@ -229,13 +185,13 @@ async def _my_call(
         rep = {"prank_reports": None, "blocked_until": None}
     mine = {
         **view,
-        "ended": task is None,
+        "ended": live is None,
         "answered_at": answered,
         "features": json.loads(record.get("features", "{}") or "{}"),
         "cues": json.loads(record.get("cues", "[]") or "[]"),  # why it was screened so
         "transcript": record.get("transcript", ""),
         "disposition": record.get("disposition") or None,
-        "history": await desk.history(engine, call_id, number, view["arrived_at"], withheld),
+        "history": await desk.history(centre, call_id, number, view["arrived_at"], withheld),
         "reputation": rep,
     }
     return privacy.masked(mine, number) if withheld else mine
@@ -243,7 +199,7 @@ async def _my_call(
 
 async def snapshot(
     user: User,
-    engine: Engine,
+    centre: Centre,
     store: CallStore,
     reputation: ReputationStore,
     shared: SharedFigures,
@@ -259,28 +215,28 @@ async def snapshot(
         "type": "snapshot",
         "now": now,
         "timezone": timezone,
-        "centre": engine.config.centre,
+        "centre": centre.config.centre,
         "user": {"name": user.name, "roles": sorted(r.value for r in user.roles), "agent": agent},
-        "agencies": [{"id": a.id, "name": a.name} for a in engine.config.agencies],
+        "agencies": [{"id": a.id, "name": a.name} for a in centre.config.agencies],
         "dispositions": [d.value for d in Disposition],
         "pause_reasons": list(PAUSE_REASONS),
     }
     if given["kpis"] or given["callbacks"]:
         await shared.refresh(now)
     if given["waiting"]:
-        view["waiting"] = _waiting(engine, now)
+        view["waiting"] = waiting_views(centre, now)
     if given["agents"]:
-        view["agents"] = _agents(engine, None if given["agents"] is Scope.ALL else agent)
+        view["agents"] = agent_views(centre, None if given["agents"] is Scope.ALL else agent or "")
     if given["calls"]:
         mine = given["calls"] is Scope.OWN
-        calls = [t.state for t in engine.calls.values() if not mine or t.state.taker == agent]
+        calls = [c for c in centre.calls().values() if not mine or c.taker == agent]
         view["calls"] = [_call_view(c) for c in calls]
     if given["kpis"]:
         view["kpis"] = shared.kpis
     if given["callbacks"]:
         view["callbacks"] = shared.callbacks
     if given["screening"]:
-        view["screening"] = engine.screener.status() if engine.screener else {"running": False}
+        view["screening"] = centre.screening()
     if given["my_call"] and agent:
-        view["my_call"] = await _my_call(engine, store, reputation, desk, agent, now)
+        view["my_call"] = await _my_call(centre, store, reputation, desk, agent, now)
     return view

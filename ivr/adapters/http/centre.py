@@ -1,0 +1,100 @@
+"""The one door from HTTP into the running centre: what the API and the dashboard read,
+and what they ask of it.
+
+Rules:
+- HTTP modules reach the live centre only through Centre (never the engine): reads give
+  the core's own immutable values (Call, Callback, Agent, Waiting) or plain data, taken
+  from memory at once; requests are events for the core, which decides (the HTTP module
+  only refuses what cannot be asked: an unknown call, a call in the wrong phase).
+- The recording is the one read that goes to Asterisk (AriError / AriUnavailable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ivr.adapters.archive import Archive
+from ivr.config.schema import CentreConfig
+from ivr.core import events as ev
+from ivr.core.acd import events as acd
+from ivr.core.acd.model import Agent, Waiting
+from ivr.core.call_state import Call
+from ivr.core.callback import Callback
+
+Gauges = Callable[[], dict[str, dict[str, float]]]
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """Something a supervisor must act on; `at` when it began, if known."""
+
+    text: str
+    at: float | None = None
+
+
+class Centre(Protocol):
+    @property
+    def config(self) -> CentreConfig: ...
+
+    @property
+    def archive(self) -> Archive | None: ...
+
+    def ari_connected(self) -> bool: ...
+
+    def alarms(self) -> list[Alarm]: ...
+
+    def calls(self) -> Mapping[str, Call]:
+        """Live calls by call id."""
+        ...
+
+    def callbacks(self) -> Mapping[str, Callback]:
+        """Callbacks in progress by the callback's id."""
+        ...
+
+    def agents(self) -> Mapping[str, Agent]: ...
+
+    def waiting(self) -> Sequence[Waiting]:
+        """Waiting callers, best placed first."""
+        ...
+
+    def score(self, caller: Waiting, now: float) -> float: ...
+
+    def phone(self, endpoint: str) -> dict[str, Any] | None:
+        """The phone's contact status (PJSIP, via AMI), when known."""
+        ...
+
+    def screening(self) -> dict[str, object]:
+        """What screening holds right now ({"running": False} without a screener)."""
+        ...
+
+    def screenings_running(self) -> int:
+        """Calls whose speech detection is listening."""
+        ...
+
+    def finished_calls(self) -> int:
+        """Calls finished since the start (a change means new figures)."""
+        ...
+
+    def metrics(self, gauges: Gauges) -> str:
+        """The Prometheus exposition, with these gauges."""
+        ...
+
+    def post(self, call_id: str, event: ev.CallEvent) -> None:
+        """An event for a live call (the caller checked that it is live)."""
+        ...
+
+    def to_acd(self, event: acd.AcdEvent) -> None: ...
+
+    def start_callback(
+        self, called_back: str, attempt: int, number: str, agent_id: str, by: str, withheld: bool
+    ) -> str:
+        """Calls an abandoned caller back with a free call taker; the callback's id."""
+        ...
+
+    async def recording(self, call_id: str) -> bytes: ...
+
+    async def archive_again(self, call_id: str) -> None:
+        """The call's record changed after it ended (a disposition): archive it again."""
+        ...

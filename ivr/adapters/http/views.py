@@ -1,0 +1,59 @@
+"""The call-taker and waiting-caller views, built once for the REST API and the dashboard
+feed alike (the same fields in both).
+
+Rules: a waiting caller's number is the shown one (a withheld number never appears);
+activity_since is None while a call taker's activity is unchanged since the start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivr.adapters.http.centre import Centre
+from ivr.core.acd.model import Agent
+
+
+def agent_view(centre: Centre, agent: Agent, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": agent.agent_id,
+        "name": names.get(agent.agent_id, agent.agent_id),
+        "endpoint": agent.endpoint,
+        "declared": agent.declared.value,
+        "pause_reason": agent.pause_reason,
+        "activity": agent.activity.value,
+        "activity_since": agent.activity_since or None,
+        "reachable": agent.reachable,
+        "call_id": agent.call_id,
+        "missed_in_a_row": agent.missed_in_a_row,
+        "phone": centre.phone(agent.endpoint),  # PJSIP contact status (AMI), when known
+    }
+
+
+def agent_views(centre: Centre, only: str | None = None) -> list[dict[str, Any]]:
+    """Every call taker (or only `only`), by id."""
+    names = {a.id: a.name for a in centre.config.agents}
+    agents = centre.agents()
+    return [agent_view(centre, agents[a], names) for a in sorted(agents) if only is None or a == only]
+
+
+def waiting_views(centre: Centre, now: float) -> list[dict[str, Any]]:
+    """The waiting callers, best placed first, with what screening said of each."""
+    calls = centre.calls()
+    out = []
+    for w in centre.waiting():
+        state = calls.get(w.call_id)
+        out.append(
+            {
+                "call_id": w.call_id,
+                "caller": state.shown_number if state else "",
+                "level": w.level,
+                "arrived_at": w.arrived_at,
+                "waited_seconds": round(now - w.arrived_at, 1),
+                "score": round(centre.score(w, now), 1),
+                "offered_to": w.offered_to,
+                "verdict": state.verdict if state else "",
+                "flags": sorted(state.flags) if state else [],
+                "screening": state.stage.value if state else "",
+            }
+        )
+    return out

@@ -1,0 +1,93 @@
+"""The engine seen through HTTP's one door (ivr.adapters.http.centre.Centre).
+
+Rules: a read-through view, holding nothing of its own: every read is the engine's state
+at that moment; every request goes where the engine sends it (a call's task, the ACD, a
+new callback). Nothing here decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ivr.adapters.archive import Archive
+from ivr.adapters.http.centre import Alarm, Gauges
+from ivr.config.schema import CentreConfig
+from ivr.core import events as ev
+from ivr.core.acd import events as acd
+from ivr.core.acd.model import Agent, Waiting
+from ivr.core.call_state import Call
+from ivr.core.callback import Callback
+from ivr.engine.engine import Engine
+
+
+class CentreService:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def config(self) -> CentreConfig:
+        return self._engine.config
+
+    @property
+    def archive(self) -> Archive | None:
+        return self._engine.archive
+
+    def ari_connected(self) -> bool:
+        return self._engine.ari_connected()
+
+    def alarms(self) -> list[Alarm]:
+        engine = self._engine
+        alarms = [Alarm(engine.recorder.alarm)] if engine.recorder and engine.recorder.alarm else []
+        if engine.writes.failing:
+            alarms.append(Alarm(f"records held in memory ({engine.writes.held}): {engine.writes.failing}"))
+        return alarms + [Alarm(a.text, a.at) for a in engine.agency_contacts.alarms()]
+
+    def calls(self) -> Mapping[str, Call]:
+        return {call_id: task.state for call_id, task in self._engine.calls.items()}
+
+    def callbacks(self) -> Mapping[str, Callback]:
+        return {cb_id: task.state for cb_id, task in self._engine.callbacks.items()}
+
+    def agents(self) -> Mapping[str, Agent]:
+        return self._engine.acd.agents
+
+    def waiting(self) -> Sequence[Waiting]:
+        return self._engine.acd.waiting
+
+    def score(self, caller: Waiting, now: float) -> float:
+        return self._engine.acd.score(caller, now)
+
+    def phone(self, endpoint: str) -> dict[str, Any] | None:
+        return self._engine.phones.get(endpoint)
+
+    def screening(self) -> dict[str, object]:
+        screener = self._engine.screener
+        return screener.status() if screener is not None else {"running": False}
+
+    def screenings_running(self) -> int:
+        screener = self._engine.screener
+        return len(screener.sessions) if screener is not None else 0
+
+    def finished_calls(self) -> int:
+        return sum(self._engine.metrics.outcomes.values())
+
+    def metrics(self, gauges: Gauges) -> str:
+        return self._engine.metrics.render(gauges)
+
+    def post(self, call_id: str, event: ev.CallEvent) -> None:
+        self._engine.post(call_id, event)
+
+    def to_acd(self, event: acd.AcdEvent) -> None:
+        self._engine.to_acd(event)
+
+    def start_callback(
+        self, called_back: str, attempt: int, number: str, agent_id: str, by: str, withheld: bool
+    ) -> str:
+        return self._engine.start_callback(called_back, attempt, number, agent_id, by, withheld)
+
+    async def recording(self, call_id: str) -> bytes:
+        return await self._engine.ari_rest.recording_file(call_id)
+
+    async def archive_again(self, call_id: str) -> None:
+        await self._engine.archive_again(call_id)

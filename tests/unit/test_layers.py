@@ -1,0 +1,39 @@
+"""The floors import downwards only: the core decides without I/O and knows no other floor;
+adapters talk to the world and never reach into the engine, the app or the command-line
+tools (HTTP goes through its one door, ivr.adapters.http.centre). A module that breaks
+the rule is named with the import that breaks it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+IVR = Path(__file__).resolve().parents[2] / "ivr"
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def breaking(floor: str, forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(
+        f"{path.relative_to(IVR.parent)} imports {module}"
+        for path in (IVR / floor).rglob("*.py")
+        for module in imports(path)
+        if module.startswith(forbidden)
+    )
+
+
+def test_adapters_never_import_the_engine_the_app_or_the_tools() -> None:
+    assert breaking("adapters", ("ivr.engine", "ivr.app", "ivr.tools")) == []
+
+
+def test_the_core_imports_no_other_floor() -> None:
+    forbidden = ("ivr.adapters", "ivr.engine", "ivr.app", "ivr.tools", "ivr.config", "aiohttp", "redis")
+    assert breaking("core", forbidden) == []
