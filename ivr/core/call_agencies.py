@@ -43,6 +43,30 @@ from ivr.core.call_state import (
 )
 
 LEAVE_KEY = "0"
+AGENCY_PHASES = frozenset({Phase.CONNECTED, Phase.WITH_AGENCY})  # where a request is heard
+
+
+def agency_refusal(call: Call, agency: str) -> str | None:
+    """Why asking for `agency` in this call now would be refused (None: it would ring);
+    the HTTP API answers with it before posting, the core records it."""
+    if call.phase not in AGENCY_PHASES:
+        return f"the call is {call.phase.value}: agencies join connected calls"
+    if call.agency_policy(agency) is None:
+        return "unknown agency"
+    if any(leg.agency == agency for leg in call.live_legs()):
+        return "already in the call"
+    return None
+
+
+def leave_refusal(call: Call) -> str | None:
+    """Why the call taker may not leave now (None: caller and agencies stay, taker goes)."""
+    if call.phase is not Phase.CONNECTED:
+        return f"the call is {call.phase.value}: the call taker can leave a connected call"
+    if call.caller_gone:
+        return "the caller has hung up"
+    if not any(leg.status is LegStatus.JOINED for leg in call.agencies):
+        return "no agency has joined"
+    return None
 
 
 def hangup_agencies(call: Call) -> list[cmd.Command]:
@@ -77,11 +101,9 @@ def _new_leg(call: Call, agency: str, endpoint_index: int) -> tuple[Call, Agency
 def _requested(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert isinstance(event, ev.AgencyRequested)
     policy = call.agency_policy(event.agency)
-    if policy is None:
-        return call, [timeline(call, "agency-refused", now, agency=event.agency, reason="unknown agency")]
-    if any(leg.agency == event.agency for leg in call.live_legs()):
-        refused = timeline(call, "agency-refused", now, agency=event.agency, reason="already in the call")
-        return call, [refused]
+    refusal = agency_refusal(call, event.agency)
+    if refusal is not None or policy is None:
+        return call, [timeline(call, "agency-refused", now, agency=event.agency, reason=refusal or "")]
     numbered, leg = _new_leg(call, event.agency, 0)
     updated = replace(numbered, agencies=(*call.agencies, leg))
     asked = timeline(call, "agency-requested", now, agency=event.agency, by=event.by)
@@ -153,10 +175,9 @@ def stay_after_caller(call: Call) -> bool:
 
 def _taker_leaves(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert isinstance(event, ev.TakerLeaveRequested)
-    if call.caller_gone:
-        return call, [timeline(call, "taker-leave-refused", now, reason="the caller has hung up")]
-    if not any(leg.status is LegStatus.JOINED for leg in call.agencies):
-        return call, [timeline(call, "taker-leave-refused", now, reason="no agency has joined")]
+    refusal = leave_refusal(call)
+    if refusal is not None:
+        return call, [timeline(call, "taker-leave-refused", now, reason=refusal)]
     assert call.taker_channel is not None
     gone = replace(call, phase=Phase.WITH_AGENCY, taker_channel=None)
     return gone, [

@@ -10,6 +10,7 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
 from ivr.core.call import Call, CallPolicy, Phase, handle, start
+from ivr.core.call_agencies import agency_refusal, leave_refusal
 from ivr.core.call_state import AgencyPolicy, LegStatus
 from ivr.core.outcomes import Outcome
 
@@ -173,3 +174,21 @@ def test_a_taker_hanging_up_before_any_agency_answered_ends_the_ringing_legs_too
     call, _ = handle(connected(), ev.AgencyRequested(CALL, "damkar", "taker03"), 120.0)
     call, commands = handle(call, ev.TakerLegEnded(CALL, TAKER_LEG, "Normal Clearing"), 125.0)
     assert call.phase is Phase.ENDED and cmd.Hangup(leg(1)) in commands
+
+
+def test_the_reason_the_api_gives_is_the_one_the_core_records() -> None:
+    # The HTTP API answers 409 with agency_refusal / leave_refusal before posting; the
+    # core, handed the same request, records the same reason on the timeline.
+    call = joined(connected())
+    reason = agency_refusal(call, "damkar")
+    assert reason == "already in the call"
+    _, commands = handle(call, ev.AgencyRequested(CALL, "damkar", "taker03"), 130.0)
+    assert [c.detail.get("reason") for c in of(commands, cmd.RecordTimeline)] == [reason]
+    assert agency_refusal(call, "ambulans") is None
+    waiting = start(ev.CallArrived(CALL, "081299", "112"), 100.0, POLICY)[0]
+    assert "agencies join connected calls" in (agency_refusal(waiting, "damkar") or "")
+    alone = connected()
+    assert leave_refusal(alone) == "no agency has joined"
+    _, commands = handle(alone, ev.TakerLeaveRequested(CALL, "taker03"), 130.0)
+    assert [c.detail.get("reason") for c in of(commands, cmd.RecordTimeline)] == ["no agency has joined"]
+    assert leave_refusal(call) is None

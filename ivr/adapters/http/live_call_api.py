@@ -1,7 +1,8 @@
 """HTTP routes that act on a live call (agencies, leaving) and serve its recording.
 
 Rules: a request is checked against the call's current state before it reaches the
-core (unknown call 404, unknown agency 400 naming the known ones, wrong phase 409), then
+core (unknown call 404, unknown agency 400 naming the known ones, 409 with the core's own
+reason when the core would refuse it: ivr.core.call_agencies, no rule restated here), then
 posted as an event exactly like the call taker's phone keys, by the signed-in user
 (User.who; a "by" in the body is ignored); the reply says what was asked, the outcome
 shows in the call's timeline. A recording is served once the call has ended (409
@@ -19,7 +20,8 @@ from ivr.adapters.http.auth import USER
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.replies import error, parsed, refusal, stored_record
 from ivr.core import events as ev
-from ivr.core.call_state import Call, LegStatus, Phase
+from ivr.core.call_agencies import agency_refusal, leave_refusal
+from ivr.core.call_state import Call
 
 
 class AgencyBody(BaseModel):
@@ -40,18 +42,17 @@ def add_live_call_routes(app: web.Application, centre: Centre, store: CallStore)
         known = [a.id for a in centre.config.agencies]
         if body.agency not in known:
             return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})")
-        if call.phase not in (Phase.CONNECTED, Phase.WITH_AGENCY):
-            return error(409, f"call {call_id} is {call.phase.value}: agencies join connected calls")
+        refusal = agency_refusal(call, body.agency)
+        if refusal is not None:
+            return error(409, f"call {call_id}: {refusal}")
         centre.post(call_id, ev.AgencyRequested(call_id, body.agency, request[USER].who))
         return web.json_response({"call_id": call_id, "agency": body.agency, "requested": True}, status=202)
 
     async def leave(request: web.Request) -> web.Response:
         call_id = request.match_info["call"]
-        state = live(call_id)
-        if state.phase is not Phase.CONNECTED or not any(
-            a.status is LegStatus.JOINED for a in state.agencies
-        ):
-            return error(409, f"call {call_id}: the call taker can leave once an agency has joined")
+        refusal = leave_refusal(live(call_id))
+        if refusal is not None:
+            return error(409, f"call {call_id}: {refusal}")
         centre.post(call_id, ev.TakerLeaveRequested(call_id, request[USER].who))
         return web.json_response({"call_id": call_id, "leaving": True}, status=202)
 
