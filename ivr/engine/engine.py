@@ -265,6 +265,8 @@ class Engine:
 
     def finished(self, call_id: str, outcome: str) -> None:
         log.info("call %s ended: %s", call_id, outcome)
+        if self.screener is not None:
+            self.screener.call_ended(call_id)
         self._spawn(self._after_call(call_id))
 
     async def _after_call(self, call_id: str) -> None:
@@ -296,6 +298,8 @@ class Engine:
 
     # ---- ARI side --------------------------------------------------------------------
     async def on_event(self, event: ari.AnyEvent) -> None:
+        """Routes one ARI event; never waits on Asterisk (a slow reply would hold every
+        call's events): requests to Asterisk go to the call's task or the background."""
         for item in translate(event):
             match item:
                 case ev.CallArrived(call_id=call_id) if call_id not in self.calls:
@@ -309,19 +313,19 @@ class Engine:
                     for agent in self.acd.agents.values():
                         if agent.endpoint == endpoint and agent.reachable != reachable:
                             self.to_acd(acd.AgentReachability(agent.agent_id, reachable))
-                case FeatureCode():
-                    await self.features.dialled(item)
+                case FeatureCode():  # decided at once; the confirmation prompt off the event path
+                    self._spawn(self.features.confirm(item, self.features.dialled(item)))
                 case FeaturePromptDone(channel_id):
-                    await self.features.done(channel_id)
+                    self._spawn(self.features.done(channel_id))
                 case HelperChannelReady(channel_id):
                     self.waiter.ready(channel_id)
                 case CallerTalking(call_id, seconds):
-                    if self.screener is not None:
+                    if self.screener is not None and call_id in self.calls:
                         self.screener.talking(call_id, seconds)
                 case ev.TakerAnswered(call_id=call_id) | ev.CalleeAnswered(call_id=call_id) if (
                     call_id not in self.calls and call_id not in self.callbacks
                 ):
-                    await self._hangup_quietly(item.channel_id)  # answered for a call that is over
+                    self._spawn(self._hangup_quietly(item.channel_id))  # answered for a call that is over
                 case _ if hasattr(item, "call_id") and item.call_id in self.calls:
                     self.calls[item.call_id].post(item)
                 case _ if hasattr(item, "call_id") and item.call_id in self.callbacks:

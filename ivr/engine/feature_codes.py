@@ -40,7 +40,8 @@ class FeatureCodes:
         self._ari = ari
         self._engine = engine
 
-    async def dialled(self, code: FeatureCode) -> None:
+    def dialled(self, code: FeatureCode) -> str:
+        """Decides at once (the ACD event); the prompt that confirms it, for confirm()."""
         agent = self._engine.agent_of_endpoint(code.endpoint)
         known = CODES.get(code.code)
         if agent is None or known is None:
@@ -52,6 +53,10 @@ class FeatureCodes:
             make_event, prompt = known
             log.info("call taker %s dialled %s", agent, code.code)
             self._engine.to_acd(make_event(agent))
+        return prompt
+
+    async def confirm(self, code: FeatureCode, prompt: str) -> None:
+        """Answers the feature-code call and plays the confirmation; hangs up on failure."""
         try:
             await self._ari.answer(code.channel_id)
             await self._ari.play(

@@ -59,7 +59,7 @@ class HelperChannelReady:
 
 @dataclass(frozen=True)
 class CallerTalking:
-    """Talk detection (energy, TALK_DETECT) on a caller screened without speech detection:
+    """Talk detection (energy, TALK_DETECT, set by the dialplan on every emergency caller):
     talking started (seconds None) or finished after `seconds`."""
 
     call_id: str

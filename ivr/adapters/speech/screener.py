@@ -243,8 +243,11 @@ class Screener:
         log.info("call %s: screened by energy and keys (%s)", call_id, reason)
 
     def talking(self, call_id: str, seconds: float | None) -> None:
-        """Talk detection on a caller screened by energy: started (None) or finished."""
+        """Talk detection on a live caller: started (None) or finished after `seconds`."""
         self._talk.talking(call_id, seconds)
+
+    def call_ended(self, call_id: str) -> None:
+        self._talk.forget(call_id)
 
     def report(self, call_id: str) -> None:
         """Post a ScreeningReport with what was heard so far; listening goes on until stop()."""
@@ -263,7 +266,7 @@ class Screener:
         await asyncio.gather(*(self._release(s) for s in list(self.sessions.values())))
         for call_id in list(self._light):
             self._release_light(call_id)
-            self._talk.stop(call_id)
+            self._talk.forget(call_id)
         await asyncio.gather(*self._background, return_exceptions=True)
         self._vad.close()
 

@@ -12,9 +12,12 @@ Rules:
 - Energy cannot tell a voice from noise: sound counts as a possible voice, never as speech
   (the core decides on it: ivr/core/screening.py), so a caller heard making sound is never
   moved down; only a line without sound above the threshold goes the silent caller's way.
-- Counted from the start of screening for every screened call, so a caller whose speech
-  detection fails to start falls back to what was heard since; talking still going on when
-  asked counts up to now. Reports for calls not being screened are ignored.
+- Counted from the call's first report (the engine passes reports of live calls only):
+  Asterisk reports talking from the answer, before the control plane has even started
+  screening, and a caller who talks without a pause sends no second report until they
+  stop; so a caller whose speech detection fails to start falls back to all that was
+  heard. Talking still going on when asked counts up to now. After stop() (screening
+  over) the call's reports are ignored until forget() (the call ended).
 - Nothing here talks to Asterisk: it cannot fail under load.
 """
 
@@ -35,6 +38,7 @@ class TalkDetection:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._talks: dict[str, Talk] = {}
+        self._over: set[str] = set()  # screened: reports ignored until the call ends
 
     def __contains__(self, call_id: str) -> bool:
         return call_id in self._talks
@@ -46,10 +50,10 @@ class TalkDetection:
         self._talks.setdefault(call_id, Talk())
 
     def talking(self, call_id: str, seconds: float | None) -> None:
-        """Asterisk's report: talking started (None) or finished after `seconds`."""
-        talk = self._talks.get(call_id)
-        if talk is None:
+        """Asterisk's report on a live call: talking started (None) or finished after `seconds`."""
+        if call_id in self._over:
             return
+        talk = self._talks.setdefault(call_id, Talk())
         if seconds is None:
             talk.since = self._clock()
         else:
@@ -64,4 +68,10 @@ class TalkDetection:
         return talk.seconds + going_on
 
     def stop(self, call_id: str) -> None:
+        if self._talks.pop(call_id, None) is not None:
+            self._over.add(call_id)
+
+    def forget(self, call_id: str) -> None:
+        """The call ended: nothing of it is kept."""
         self._talks.pop(call_id, None)
+        self._over.discard(call_id)
