@@ -2,8 +2,8 @@
 
 Rules: one CallTask per call, created on CallArrived or adoption and forgotten when the
 core finishes the call. ACD decisions are pure and synchronous (handled inline, in
-event order); its offers and overflows are posted to the calls, its wrap-up and
-overflow deadlines become timers. After every ARI (re)connect the engine subscribes
+event order, by acd_runner.py); its offers and overflows are posted to the calls. The
+event path never waits on Asterisk. After every ARI (re)connect the engine subscribes
 to the call takers' endpoints, reads their reachability and reconciles its calls with
 the channels and bridges Asterisk holds. On a deliberate stop, callers not yet
 connected are handed to the dialplan's native queue; connected calls stay up for the
@@ -38,20 +38,17 @@ from ivr.adapters.log_hygiene import withheld_numbers
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.write_behind import WriteBehind
-from ivr.config.acd_policy import acd_policy, acd_roster
 from ivr.config.schema import CentreConfig
 from ivr.core import call as flow
 from ivr.core import callback as callbacks
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import privacy
-from ivr.core.acd import commands as acd_cmd
 from ivr.core.acd import events as acd
-from ivr.core.acd.dispatcher import handle as acd_handle
-from ivr.core.acd.dispatcher import next_deadline
-from ivr.core.acd.model import AcdState, Declared
-from ivr.core.acd.roster import build, reconfigure
+from ivr.core.acd.events import AcdEvent
+from ivr.core.acd.model import AcdState
 from ivr.engine import reconcile
+from ivr.engine.acd_runner import AcdRunner
 from ivr.engine.agency_contacts import AgencyContacts
 from ivr.engine.call_task import CallTask
 from ivr.engine.executor import Executor
@@ -80,7 +77,6 @@ class Engine:
     ) -> None:
         self._ari = ari_rest
         self._store = store
-        self._agent_store = agent_store
         self.config = config
         self._policy = policy
         self._clock = clock
@@ -89,9 +85,7 @@ class Engine:
         self.calls: dict[str, CallTask[flow.Call]] = {}
         self.callbacks: dict[str, CallTask[callbacks.Callback]] = {}  # by the callback's id
         self.callback_policy = callbacks.CallbackPolicy()
-        self.acd: AcdState = build(acd_policy(config), acd_roster(config))
-        self._acd_timers: dict[str, asyncio.TimerHandle] = {}
-        self._tick: asyncio.TimerHandle | None = None
+        self._acd = AcdRunner(config, agent_store, self.writes, self._post_to_call, clock)
         self._background: set[asyncio.Task[None]] = set()
         self.features = FeatureCodes(ari_rest, self)
         self.screener: Screener | None = None
@@ -105,75 +99,23 @@ class Engine:
         # Whether the ARI events WebSocket is up right now (the app links it to its stream).
         self.ari_connected: Callable[[], bool] = lambda: False
 
-    # ---- start -----------------------------------------------------------------------
+    # ---- start and the ACD ----------------------------------------------------------
     async def restore_agents(self) -> None:
         """Declared statuses from Redis: who was logged in or paused before a restart."""
-        try:
-            saved = await self._agent_store.load(list(self.acd.agents))
-        except StoreUnavailable as exc:
-            log.error("call-taker statuses not restored (everyone starts logged out): %s", exc)
-            return
-        for agent_id, record in saved.items():
-            if record.get("declared") == Declared.AVAILABLE:
-                self.to_acd(acd.AgentLoggedIn(agent_id), persist=False)
-            elif record.get("declared") == Declared.PAUSED:
-                self.to_acd(acd.AgentPaused(agent_id, record.get("reason", "")), persist=False)
-        log.info("restored %d call-taker statuses", len(saved))
+        await self._acd.restore()
 
-    # ---- the ACD ---------------------------------------------------------------------
-    def to_acd(self, event: acd.AcdEvent, persist: bool = True) -> None:
-        now = self._clock()
-        self.acd, commands = acd_handle(self.acd, event, now)
-        for command in commands:
-            self._carry_out(command, now, persist)
-        self._arm_tick(now)
+    @property
+    def acd(self) -> AcdState:
+        return self._acd.state
 
-    def _carry_out(self, command: acd_cmd.AcdCommand, now: float, persist: bool) -> None:
-        match command:
-            case acd_cmd.Offer(call_id, agent_id, endpoint):
-                self._post_or_release(call_id, ev.TakerAssigned(call_id, agent_id, endpoint))
-            case acd_cmd.Overflow(call_id, target):
-                self._post_or_release(call_id, ev.Overflowed(call_id, target))
-            case acd_cmd.StartWrapUp(agent_id, seconds):
-                self._schedule(agent_id, seconds, acd.WrapUpEnded(agent_id))
-            case acd_cmd.AgentStatusChanged(agent_id, declared, reason, by_system):
-                log.info(
-                    "call taker %s is now %s%s%s",
-                    agent_id,
-                    declared.value,
-                    f" ({reason})" if reason else "",
-                    " by the system" if by_system else "",
-                )
-                if persist:
-                    self._save_in_order(agent_id, declared.value, reason, now, by_system)
+    def to_acd(self, event: AcdEvent, persist: bool = True) -> None:
+        self._acd.handle(event, persist)
 
-    def _post_or_release(self, call_id: str, event: ev.CallEvent) -> None:
-        if call_id in self.calls:
-            self.calls[call_id].post(event)
-        else:  # the caller left between the decision and now
-            self.to_acd(acd.CallerLeft(call_id))
-
-    def _schedule(self, key: str, seconds: float, event: acd.AcdEvent) -> None:
-        old = self._acd_timers.pop(key, None)
-        if old is not None:
-            old.cancel()
-        self._acd_timers[key] = asyncio.get_running_loop().call_later(seconds, self.to_acd, event)
-
-    def _arm_tick(self, now: float) -> None:
-        due = next_deadline(self.acd, now)
-        if self._tick is not None:
-            self._tick.cancel()
-            self._tick = None
-        if due is not None:
-            loop = asyncio.get_running_loop()
-            self._tick = loop.call_later(max(0.0, due - now) + 0.001, self.to_acd, acd.Tick())
-
-    def _save_in_order(self, agent_id: str, declared: str, reason: str, at: float, by_system: bool) -> None:
-        """Status writes reach Redis in the order the changes happened (login, then pause, ...)."""
-        self.writes.submit(
-            f"status of {agent_id}",
-            lambda: self._agent_store.save(agent_id, declared, reason, at, by_system),
-        )
+    def _post_to_call(self, call_id: str, event: ev.CallEvent) -> bool:
+        task = self.calls.get(call_id)
+        if task is not None:
+            task.post(event)
+        return task is not None
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Work that outlives the moment it was asked for; stop() waits for it."""
@@ -184,11 +126,9 @@ class Engine:
 
     def reload(self, config: CentreConfig) -> None:
         """Apply a new (already validated) configuration without dropping anyone."""
-        roster = acd_roster(config)
-        self.acd = reconfigure(self.acd, acd_policy(config), roster)
         self.config = config
-        self.to_acd(acd.Tick())  # dispatch under the new policy at once
-        log.info("configuration applied: %d call takers, %d priorities", len(roster), len(config.priorities))
+        takers = self._acd.reconfigure(config)
+        log.info("configuration applied: %d call takers, %d priorities", takers, len(config.priorities))
 
     @property
     def ari_rest(self) -> AriRest:
@@ -435,7 +375,6 @@ class Engine:
             for job in late:
                 job.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        for handle in [*self._acd_timers.values(), *([self._tick] if self._tick else [])]:
-            handle.cancel()
+        self._acd.close()
         if self.screener is not None:
             await self.screener.close()
