@@ -38,6 +38,7 @@ from ivr.core.call_state import (
     answered_outcome,
     end,
     keys_noted,
+    on,
     taker_free,
     timeline,
 )
@@ -216,17 +217,17 @@ def _taker_key(call: Call, event: ev.CallEvent, now: float) -> Result:
 # ---- table entries (merged into ivr.core.call.TRANSITIONS) --------------------------------
 
 AGENCY_EVENTS: dict[str, Transition] = {
-    "AgencyRequested": Transition(_requested, ()),
-    "AgencyAnswered": Transition(_answered, ()),
-    "AgencyAnnounced": Transition(_announced, ()),
+    on(ev.AgencyRequested): Transition(_requested, ()),
+    on(ev.AgencyAnswered): Transition(_answered, ()),
+    on(ev.AgencyAnnounced): Transition(_announced, ()),
 }
 CONNECTED_EVENTS: dict[str, Transition] = {
     **AGENCY_EVENTS,
-    "AgencyLegEnded": Transition(_leg_ended, ()),
-    "TakerLeaveRequested": Transition(_taker_leaves, (Phase.WITH_AGENCY,)),
-    "TakerDtmf": Transition(_taker_key, (Phase.WITH_AGENCY,)),
+    on(ev.AgencyLegEnded): Transition(_leg_ended, ()),
+    on(ev.TakerLeaveRequested): Transition(_taker_leaves, (Phase.WITH_AGENCY,)),
+    on(ev.TakerDtmf): Transition(_taker_key, (Phase.WITH_AGENCY,)),
 }
 WITH_AGENCY_EVENTS: dict[str, Transition] = {
     **AGENCY_EVENTS,
-    "AgencyLegEnded": Transition(_leg_ended, (Phase.WITH_AGENCY, Phase.ENDED)),
+    on(ev.AgencyLegEnded): Transition(_leg_ended, (Phase.WITH_AGENCY, Phase.ENDED)),
 }

@@ -38,7 +38,19 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
-from ivr.core.call_state import Call, Phase, Result, Stage, Transition, end, keys_noted, timeline
+from ivr.core.call_state import (
+    Call,
+    Phase,
+    Result,
+    Stage,
+    Transition,
+    end,
+    keys_noted,
+    on,
+    on_failure,
+    on_timer,
+    timeline,
+)
 from ivr.core.outcomes import Outcome
 from ivr.core.screening import (
     Decision,
@@ -293,17 +305,17 @@ def _text(value: object) -> str:
 
 def before_answer_events(phase: Phase) -> dict[str, Transition]:
     return {
-        "CallerDtmf": Transition(_dtmf, ()),
-        "ScreeningReport": Transition(_report, ()),
-        f"TimerFired:{SCREENING_BUDGET}": Transition(_budget_over, ()),
-        f"TimerFired:{SCREENING_REPORT}": Transition(_report_late, ()),
-        f"TimerFired:{SILENT_RESPONSE}": Transition(_silent_timeout, ()),
-        "CommandFailed:StartScreening": Transition(_start_failed, ()),
-        "ScreeningPromptFinished": Transition(_prompt_finished, (phase, Phase.ENDED)),
+        on(ev.CallerDtmf): Transition(_dtmf, ()),
+        on(ev.ScreeningReport): Transition(_report, ()),
+        on_timer(SCREENING_BUDGET): Transition(_budget_over, ()),
+        on_timer(SCREENING_REPORT): Transition(_report_late, ()),
+        on_timer(SILENT_RESPONSE): Transition(_silent_timeout, ()),
+        on_failure(cmd.StartScreening): Transition(_start_failed, ()),
+        on(ev.ScreeningPromptFinished): Transition(_prompt_finished, (phase, Phase.ENDED)),
     }
 
 
 AFTER_ANSWER_EVENTS: dict[str, Transition] = {
-    "ScreeningReport": Transition(_report, ()),
-    f"TimerFired:{SCREENING_REPORT}": Transition(_report_late, ()),
+    on(ev.ScreeningReport): Transition(_report, ()),
+    on_timer(SCREENING_REPORT): Transition(_report_late, ()),
 }

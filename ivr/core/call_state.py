@@ -160,6 +160,21 @@ class Transition:
     targets: tuple[Phase, ...]  # where the handler may lead; drawn in the docs
 
 
+def on(event: type[ev.CallEvent]) -> str:
+    """The table key of an event type (checked: a misspelt event is a type error)."""
+    return event.__name__
+
+
+def on_failure(command: type[cmd.Command]) -> str:
+    """The table key of a command that failed (CommandFailed)."""
+    return f"CommandFailed:{command.__name__}"
+
+
+def on_timer(name: str) -> str:
+    """The table key of a timer that fired (TimerFired); `name` is the module's constant."""
+    return f"TimerFired:{name}"
+
+
 def event_key(event: ev.CallEvent) -> str:
     """The table key of an event: its type name; a failed command or a timer adds its name."""
     if isinstance(event, ev.CommandFailed):

@@ -30,7 +30,7 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
-from ivr.core.call_state import event_key
+from ivr.core.call_state import event_key, on, on_failure
 from ivr.core.outcomes import Outcome
 from ivr.core.privacy import shown
 
@@ -227,21 +227,21 @@ class Transition:
 P = CallbackPhase
 TRANSITIONS: dict[CallbackPhase, dict[str, Transition]] = {
     P.RINGING_TAKER: {
-        "TakerAnswered": Transition(_taker_answered, (P.DIALLING,)),
-        "TakerLegEnded": Transition(_taker_gone, (P.ENDED,)),
-        "CommandFailed:OfferToTaker": Transition(_taker_gone, (P.ENDED,)),
+        on(ev.TakerAnswered): Transition(_taker_answered, (P.DIALLING,)),
+        on(ev.TakerLegEnded): Transition(_taker_gone, (P.ENDED,)),
+        on_failure(cmd.OfferToTaker): Transition(_taker_gone, (P.ENDED,)),
     },
     P.DIALLING: {
-        "CalleeAnswered": Transition(_callee_answered, (P.CONNECTED,)),
-        "CalleeLegEnded": Transition(_callee_unreached, (P.ENDED,)),
-        "CommandFailed:DialOut": Transition(_callee_unreached, (P.ENDED,)),
-        "TakerLegEnded": Transition(_taker_gone, (P.ENDED,)),
+        on(ev.CalleeAnswered): Transition(_callee_answered, (P.CONNECTED,)),
+        on(ev.CalleeLegEnded): Transition(_callee_unreached, (P.ENDED,)),
+        on_failure(cmd.DialOut): Transition(_callee_unreached, (P.ENDED,)),
+        on(ev.TakerLegEnded): Transition(_taker_gone, (P.ENDED,)),
     },
     P.CONNECTED: {
-        "PartiesConnected": Transition(_connected, (P.CONNECTED,)),
-        "CalleeLegEnded": Transition(_hung_up, (P.ENDED,)),
-        "TakerLegEnded": Transition(_hung_up, (P.ENDED,)),
-        "CommandFailed:ConnectParties": Transition(_bridge_failed, (P.ENDED,)),
+        on(ev.PartiesConnected): Transition(_connected, (P.CONNECTED,)),
+        on(ev.CalleeLegEnded): Transition(_hung_up, (P.ENDED,)),
+        on(ev.TakerLegEnded): Transition(_hung_up, (P.ENDED,)),
+        on_failure(cmd.ConnectParties): Transition(_bridge_failed, (P.ENDED,)),
     },
     P.ENDED: {},
 }
