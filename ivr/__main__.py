@@ -132,8 +132,9 @@ def _check_config(path: Path) -> int:
 
 
 def _apply_config(file: Path | None, etc: Path | None, no_reload: bool) -> int:
+    from ivr.adapters.centre_endpoints import write_files
     from ivr.config.asterisk_centre import CentreEndpointsInvalid
-    from ivr.tools.config_apply import ApplySettings, reload_asterisk, write_files
+    from ivr.tools.config_apply import ApplySettings, reload_asterisk
 
     settings = _settings(ApplySettings)
     settings = settings.model_copy(
@@ -142,7 +143,7 @@ def _apply_config(file: Path | None, etc: Path | None, no_reload: bool) -> int:
     if _check_config(settings.centre_config):
         return 1
     try:
-        changed = write_files(load_config(settings.centre_config), settings)
+        changed = write_files(load_config(settings.centre_config), settings.files())
     except (CentreEndpointsInvalid, OSError) as exc:
         print(f"ivr: endpoints not written: {exc}", file=sys.stderr)
         return 1

@@ -1,8 +1,7 @@
 """Builds the adapters, wires the engine, runs until SIGINT/SIGTERM.
 
 Rules: settings and the centre configuration are validated before anything connects;
-SIGHUP and POST /api/config/reload re-read the configuration off the event loop, one at a
-time (an invalid file is refused, the old one stays); Redis and ARI being
+SIGHUP and POST /api/config/reload re-read the configuration (config_reload.py); Redis and ARI being
 unreachable at start are retried with log lines, never a crash; on SIGTERM/SIGINT,
 callers not yet connected are handed to the dialplan's native queue and connected
 calls stay up (the next start adopts them); a crash leaves everything to adoption
@@ -22,7 +21,6 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -46,16 +44,15 @@ from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.config.acd_policy import agency_policies, screening_policy
-from ivr.config.asterisk_centre import CentreEndpointsInvalid, registering_agency_phones
-from ivr.config.loader import ConfigInvalid
+from ivr.config.asterisk_centre import registering_agency_phones
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
+from ivr.config_reload import ConfigReload
 from ivr.core.call import CallPolicy
 from ivr.core.callback import CallbackPolicy
 from ivr.engine.centre_service import CentreService
 from ivr.engine.engine import HANDED_OVER_ON_STOP, Engine
 from ivr.settings import Settings
-from ivr.tools.config_apply import ApplySettings, write_files
 
 log = logging.getLogger("ivr")
 DISPATCH_CONNECTIONS = 24  # Asterisk's http.conf sessionlimit (200) covers both pools
@@ -231,69 +228,7 @@ async def run(settings: Settings) -> None:
         else:
             log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
 
-        async def reload_pjsip() -> None:
-            try:
-                assert watch is not None
-                log.info("call-taker list changed: pjsip reloaded (%s)", await watch.reload_pjsip())
-            except (AmiUnavailable, OSError) as exc:
-                log.error("call-taker list changed but pjsip was not reloaded: %s", exc)
-            await engine.rewatch_agents()
-
-        reloads: set[asyncio.Task[None]] = set()
-
-        reloading = asyncio.Lock()  # one reload at a time (SIGHUP and the API may coincide)
-
-        async def reload() -> dict[str, Any]:
-            async with reloading:
-                return await reload_now()
-
-        async def reload_now() -> dict[str, Any]:
-            # Reading and parsing the file (and writing the endpoints) happen off the event loop:
-            # calls go on while a large or slow file is read; a refused file raises ConfigInvalid.
-            fresh = await asyncio.to_thread(load_config, settings.centre_config)
-            endpoints_before = {a.endpoint for a in engine.config.agents}
-            engine.reload(fresh)
-            engine.agency_contacts.watch(registering_agency_phones(fresh, settings.static_contacts))
-            changed = {a.endpoint for a in fresh.agents} != endpoints_before
-            endpoints = "not generated (IVR_ASTERISK_ETC unset)"
-            if os.environ.get("IVR_ASTERISK_ETC"):  # the phones follow the centre file (one list)
-                try:
-                    apply = ApplySettings(centre_config=settings.centre_config)
-                    written = await asyncio.to_thread(write_files, fresh, apply)
-                    endpoints = ", ".join(written) + " written" if written else "unchanged"
-                    changed = changed or bool(written)
-                except (CentreEndpointsInvalid, OSError) as exc:
-                    endpoints = f"NOT written: {exc}"
-                    log.error("centre configuration applied, but its SIP endpoints were not written: %s", exc)
-            if changed and watch is not None:
-                task = asyncio.create_task(reload_pjsip(), name="pjsip-reload")
-                reloads.add(task)
-                task.add_done_callback(reloads.discard)
-            engine.set_policy(_call_policy(settings, fresh))
-            ring = fresh.timers.ring_seconds
-            engine.callback_policy = replace(engine.callback_policy, taker_ring_seconds=ring)
-            return {
-                "applied": str(settings.centre_config),
-                "endpoints": endpoints,
-                "pjsip_reload": ("requested" if watch else "AMI off") if changed else "not needed",
-                "agents": len(fresh.agents),
-                "priorities": [p.name for p in fresh.priorities],
-            }
-
-        async def reload_from_signal() -> None:
-            try:
-                await reload()
-            except ConfigInvalid as exc:
-                log.error(
-                    "SIGHUP: configuration refused, the running one stays (%d problems):", len(exc.problems)
-                )
-                for problem in exc.problems:  # one log line each
-                    log.error("SIGHUP: %s", problem)
-
-        def reload_on_signal() -> None:
-            task = asyncio.create_task(reload_from_signal(), name="config-reload")
-            reloads.add(task)
-            task.add_done_callback(reloads.discard)
+        reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
 
         api = web.AppRunner(
             build_api(
@@ -301,7 +236,7 @@ async def run(settings: Settings) -> None:
                 store,
                 reputation,
                 users,
-                reload,
+                reloading.reload,
                 timezone=settings.timezone,
                 watchdog_status=settings.watchdog_status,
             )
@@ -330,7 +265,7 @@ async def run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, reload_on_signal)
+        loop.add_signal_handler(signal.SIGHUP, reloading.on_signal)
         log.info(
             "control plane starting: ARI %s app %s, Redis %s, %s (%d call takers), API http://%s:%d",
             settings.ari_url,
@@ -361,6 +296,7 @@ async def run(settings: Settings) -> None:
             waiting,
             len(engine.calls) - waiting,
         )
+        await reloading.close()
         await engine.stop()
         if watch is not None:
             watch.close()

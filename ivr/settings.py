@@ -118,6 +118,10 @@ class Settings(StoreSettings):
     # The test and development profile (IVR_STATIC_CONTACTS, as `config apply` reads it): every
     # phone has a fixed loopback contact, so no agency phone registers.
     static_contacts: bool = False
+    # Where a reload writes the centre's SIP endpoints (Asterisk's etc folder; unset: not
+    # written) and where their passwords live, as `python -m ivr config apply` uses them.
+    asterisk_etc: Path | None = None
+    state_dir: Path = Path("/var/lib/ivr112")
     # The watchdog's status file (its last hand-over), shown in /api/health when it exists.
     watchdog_status: Path = Path("/var/lib/ivr112/watchdog.json")
 

@@ -3,11 +3,7 @@ Asterisk's configuration, then pjsip and the fallback queue reloaded through AMI
 
 Rules:
 - The file is validated first; an invalid one changes nothing (every problem printed).
-- Each SIP password (call takers, overflow desks, agencies' phones that register) is
-  read from the state folder (secrets/sip_<name>, mode 0600) or created there once, at
-  random; passwords never come from git.
-- Files are replaced atomically and only when their text changed; they take the group
-  of Asterisk's etc folder so Asterisk can read them, nobody else.
+- The files and their passwords: ivr/adapters/centre_endpoints.py (its rules).
 - Reloading res_pjsip and app_queue does not touch calls in progress; with
   --no-reload (Asterisk not running yet) only the files are written.
 - Settings come from the environment like the control plane's: IVR_CENTRE_CONFIG,
@@ -18,15 +14,12 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from pathlib import Path
 
 from panoramisk import Manager
 from pydantic import SecretStr
 
-from ivr.config.asterisk_centre import FOLDER, loopback_contacts, render, secret_names
-from ivr.config.schema import CentreConfig
+from ivr.adapters.centre_endpoints import EndpointFiles
 from ivr.settings import StoreSettings
 
 RELOADED = ("res_pjsip.so", "app_queue.so")
@@ -45,42 +38,8 @@ class ApplySettings(StoreSettings):
     ami_user: str = "ivr112"
     ami_password: SecretStr | None = None
 
-
-def sip_secret(state_dir: Path, name: str) -> str:
-    path = state_dir / "secrets" / f"sip_{name}"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    value = secrets.token_urlsafe(18)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
-
-
-def write_files(config: CentreConfig, settings: ApplySettings) -> list[str]:
-    """Writes the generated files; returns the names of those whose text changed."""
-    contacts = loopback_contacts(config) if settings.static_contacts else None
-    passwords = {name: sip_secret(settings.state_dir, name) for name in secret_names(config, contacts)}
-    folder = settings.asterisk_etc / FOLDER
-    folder.mkdir(exist_ok=True)
-    group = settings.asterisk_etc.stat().st_gid
-    changed = []
-    for name, text in render(config, passwords, contacts).items():
-        path = folder / name
-        if path.exists() and path.read_text() == text:
-            continue
-        fresh = path.with_suffix(".new")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chown(fresh, -1, group)
-        fresh.chmod(0o640)
-        fresh.replace(path)
-        changed.append(name)
-    os.chown(folder, -1, group)
-    folder.chmod(0o750)
-    return changed
+    def files(self) -> EndpointFiles:
+        return EndpointFiles(self.asterisk_etc, self.state_dir, self.static_contacts)
 
 
 async def reload_asterisk(settings: ApplySettings) -> list[str]:

@@ -22,10 +22,11 @@ import pytest
 import yaml
 
 import ivr.__main__ as ivr_cli
+from ivr.adapters.centre_endpoints import write_files
 from ivr.adapters.http.auth import OPEN
 from ivr.config import asterisk_centre
 from ivr.config.loader import load as load_config
-from ivr.tools.config_apply import ApplySettings, write_files
+from ivr.tools.config_apply import ApplySettings
 from tests.unit.docker_files import (
     ASTERISK_DOCKERFILE,
     COMPOSE,
@@ -73,7 +74,7 @@ def centre_writers() -> list[str]:
 
 def apply_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> ApplySettings:
     """What `python -m ivr config apply` (and a reload) reads in service `name`, by
-    ivr/tools/config_apply.py's own rules."""
+    ivr/adapters/centre_endpoints.py's own rules."""
     for variable in list(os.environ):
         if variable.startswith("IVR_"):
             monkeypatch.delenv(variable)
@@ -196,12 +197,14 @@ def test_centre_files_are_readable_by_asterisks_group_only(
     if other_groups:
         os.chown(etc, -1, other_groups[0])
     config = load_config(REPO / "queue" / "kendari.yaml")
-    write_files(config, ApplySettings(asterisk_etc=etc, state_dir=state))
+    write_files(config, ApplySettings(asterisk_etc=etc, state_dir=state).files())
     for path in [etc / CENTRE_FOLDER, *(etc / CENTRE_FOLDER).iterdir()]:
         info = path.stat()
-        assert info.st_gid == etc.stat().st_gid, f"ivr/tools/config_apply.py gives {path.name} another group"
+        assert info.st_gid == etc.stat().st_gid, (
+            f"ivr/adapters/centre_endpoints.py gives {path.name} another group"
+        )
         assert stat.S_IMODE(info.st_mode) & 0o007 == 0, (
-            f"ivr/tools/config_apply.py leaves {path.name} open to others ({oct(info.st_mode)})"
+            f"ivr/adapters/centre_endpoints.py leaves {path.name} open to others ({oct(info.st_mode)})"
         )
     # Both images: the group asterisk has the same gid; the writer's etc folder is the
     # control-plane image's, of that group, and the writer (the image's user) belongs to it.

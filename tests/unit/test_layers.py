@@ -37,3 +37,10 @@ def test_adapters_never_import_the_engine_the_app_or_the_tools() -> None:
 def test_the_core_imports_no_other_floor() -> None:
     forbidden = ("ivr.adapters", "ivr.engine", "ivr.app", "ivr.tools", "ivr.config", "aiohttp", "redis")
     assert breaking("core", forbidden) == []
+
+
+def test_the_control_plane_imports_no_command_line_tool() -> None:
+    found = [
+        m for name in ("app.py", "config_reload.py") for m in imports(IVR / name) if m.startswith("ivr.tools")
+    ]
+    assert found == []
