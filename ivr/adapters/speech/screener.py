@@ -18,7 +18,8 @@ Rules:
   Asterisk sets up screening channels promptly (at most STARTING_LIMIT set-ups in
   progress) and speech detection keeps up with the audio (at most BEHIND_LIMIT behind: a
   machine saturated in a surge gives it less than measured at start, and a late verdict is
-  no verdict). A caller beyond that, or whose screening channels could not be set up, is
+  no verdict). A caller beyond that, or whose screening channels could not be set up, or
+  whose features speech detection cannot give within FEATURES_TIMEOUT when asked, is
   screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
   the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
   the reason on its record: never unscreened for want of room or a slow Asterisk.
@@ -61,6 +62,10 @@ BATCH_FRAMES = 10  # 20 ms frames per detector / recognizer batch
 SCREEN_ARG = "screen"
 RECOGNIZER_TIMEOUT = 2.0  # seconds a recognizer may take for its final result
 REPUTATION_TIMEOUT = 0.5
+# Speech detection must give a report's features this soon (a round normally takes tens of
+# ms): when it lags further (a saturated machine), the report goes on the sound energy heard
+# instead, so the verdict is there when the caller starts to wait.
+FEATURES_TIMEOUT = 0.25
 READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
 # Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
 # normally takes tens of ms): further callers are screened by energy (one request, no channel).
@@ -303,8 +308,15 @@ class Screener:
         if session is None:
             self._post(call_id, ev.ScreeningReport(call_id, None, error="screening was not running"))
             return
+        late = ""
         try:
-            speech = await self._vad.features(session.detector)
+            try:
+                asked = asyncio.shield(self._vad.features(session.detector))  # it finishes, unheeded
+                speech = await asyncio.wait_for(asked, FEATURES_TIMEOUT)
+            except TimeoutError:
+                late = f"speech detection late (over {FEATURES_TIMEOUT:g} s)"
+                speech = SpeechFeatures(0.0, 0.0, 0, None, 0.0, cue_speech_seconds=self._talk.heard(call_id))
+                log.info("call %s: screened by energy and keys (%s)", call_id, late)
             words, transcript = await self._words(session)
             reputation = await session.reputation if session.reputation else None
         except Exception as exc:  # fail open: the core keeps the call as it is, with the reason
@@ -313,6 +325,7 @@ class Screener:
             await self._release(session)
         else:
             features = screening_features(speech, words, self.keywords, reputation, self._blocking())
+            features = replace(features, energy_only=late)
             self._post(call_id, ev.ScreeningReport(call_id, features, transcript, session.recognizer_error))
 
     async def _report_light(self, call_id: str) -> None:
