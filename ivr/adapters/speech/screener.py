@@ -68,7 +68,7 @@ REPUTATION_TIMEOUT = 0.5
 FEATURES_TIMEOUT = 0.25
 READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
 # Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
-# normally takes tens of ms): further callers are screened by energy (one request, no channel).
+# normally takes tens of ms): further callers are screened by energy (no request, no channel).
 STARTING_LIMIT = 8
 BEHIND_LIMIT = 0.5  # seconds speech detection may lag the audio (a round is 0.2 s) and take new calls
 
