@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -109,7 +109,7 @@ class ConfigReload:
             for problem in exc.problems:  # one log line each
                 log.error("SIGHUP: %s", problem)
 
-    def _in_background(self, job: Any, name: str) -> None:
+    def _in_background(self, job: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(job, name=name)
         self._running.add(task)
         task.add_done_callback(self._running.discard)

@@ -101,10 +101,11 @@ def _new_leg(call: Call, agency: str, endpoint_index: int) -> tuple[Call, Agency
 
 def _requested(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert isinstance(event, ev.AgencyRequested)
-    policy = call.agency_policy(event.agency)
     refusal = agency_refusal(call, event.agency)
-    if refusal is not None or policy is None:
-        return call, [timeline(call, "agency-refused", now, agency=event.agency, reason=refusal or "")]
+    if refusal is not None:
+        return call, [timeline(call, "agency-refused", now, agency=event.agency, reason=refusal)]
+    policy = call.agency_policy(event.agency)
+    assert policy is not None  # agency_refusal refuses an unknown agency
     numbered, leg = _new_leg(call, event.agency, 0)
     updated = replace(numbered, agencies=(*call.agencies, leg))
     asked = timeline(call, "agency-requested", now, agency=event.agency, by=event.by)

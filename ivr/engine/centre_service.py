@@ -7,8 +7,8 @@ new callback). Nothing here decides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 from ivr.adapters.archive import Archive
 from ivr.adapters.http.centre import Alarm, Gauges
@@ -18,7 +18,26 @@ from ivr.core.acd import events as acd
 from ivr.core.acd.model import Agent, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
+from ivr.engine.call_task import CallTask, Machine
 from ivr.engine.engine import Engine
+
+State = TypeVar("State", bound=Machine)
+
+
+class States(Mapping[str, State], Generic[State]):
+    """The states of the tasks in a registry, read through (no copy per request)."""
+
+    def __init__(self, tasks: Mapping[str, CallTask[State]]) -> None:
+        self._tasks = tasks
+
+    def __getitem__(self, key: str) -> State:
+        return self._tasks[key].state
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tasks)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
 
 
 class CentreService:
@@ -44,10 +63,10 @@ class CentreService:
         return alarms + [Alarm(a.text, a.at) for a in engine.agency_contacts.alarms()]
 
     def calls(self) -> Mapping[str, Call]:
-        return {call_id: task.state for call_id, task in self._engine.calls.items()}
+        return States(self._engine.calls)
 
     def callbacks(self) -> Mapping[str, Callback]:
-        return {cb_id: task.state for cb_id, task in self._engine.callbacks.items()}
+        return States(self._engine.callbacks)
 
     def agents(self) -> Mapping[str, Agent]:
         return self._engine.acd.agents

@@ -315,7 +315,7 @@ class Screener:
                 speech = await asyncio.wait_for(asked, FEATURES_TIMEOUT)
             except TimeoutError:
                 late = f"speech detection late (over {FEATURES_TIMEOUT:g} s)"
-                speech = SpeechFeatures(0.0, 0.0, 0, None, 0.0, cue_speech_seconds=self._talk.heard(call_id))
+                speech = self._heard_by_energy(call_id)
                 log.info("call %s: screened by energy and keys (%s)", call_id, late)
             words, transcript = await self._words(session)
             reputation = await session.reputation if session.reputation else None
@@ -334,9 +334,12 @@ class Screener:
             self._post(call_id, ev.ScreeningReport(call_id, None, error="screening was not running"))
             return
         reputation = await light.reputation
-        heard = SpeechFeatures(0.0, 0.0, 0, None, 0.0, cue_speech_seconds=self._talk.heard(call_id))
-        features = screening_features(heard, (), (), reputation, self._blocking())
+        features = screening_features(self._heard_by_energy(call_id), (), (), reputation, self._blocking())
         self._post(call_id, ev.ScreeningReport(call_id, replace(features, energy_only=light.reason), ""))
+
+    def _heard_by_energy(self, call_id: str) -> SpeechFeatures:
+        """What talk detection heard: its seconds of sound as the cue's, nothing as speech."""
+        return SpeechFeatures(0.0, 0.0, 0, None, 0.0, cue_speech_seconds=self._talk.heard(call_id))
 
     def _release_light(self, call_id: str) -> None:
         light = self._light.pop(call_id, None)
