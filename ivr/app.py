@@ -19,8 +19,9 @@ import math
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -32,9 +33,10 @@ from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.models import KNOWN_TYPES
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.api import build_api
-from ivr.adapters.http.auth import load_users
+from ivr.adapters.http.auth import User, load_users
 from ivr.adapters.native_calls import NativeCalls
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.reputation_store import ReputationStore
@@ -51,7 +53,7 @@ from ivr.config_reload import ConfigReload
 from ivr.core.call import CallPolicy
 from ivr.core.callback import CallbackPolicy
 from ivr.engine.centre_service import CentreService
-from ivr.engine.engine import HANDED_OVER_ON_STOP, Engine
+from ivr.engine.engine import Engine, Parts, Post
 from ivr.settings import Settings
 
 log = logging.getLogger("ivr")
@@ -172,100 +174,128 @@ async def run(settings: Settings) -> None:
         ) as dispatch_session,
     ):
         rest = AriRest(session, settings.ari_url, settings.ari_app)
-        dispatch = AriRest(dispatch_session, settings.ari_url, settings.ari_app)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
-        agents = AgentStore(redis_client, settings.redis_prefix)
-        engine = Engine(rest, store, agents, config, _call_policy(settings, config), dispatch_rest=dispatch)
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
-
-        def blocking() -> bool:  # read at each screening: a reload switches it
-            return engine.config.screening.block.enabled
-
-        screener = Screener(
-            rest,
-            ports,
-            reputation,
-            recognizers,
-            engine.post,
-            blocking=blocking,
-            slots=settings.screening_slots,
-            waiter=engine.waiter,
-            cpu_share=settings.screening_cpu_share,
-        )
-        engine.use_screener(screener)
-        engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
-        recorder = Recorder(
-            rest,
-            engine.waiter,
-            settings.recordings_path,
-            settings.recording_min_free_mb,
-            settings.recording_retention_days,
-        )
-        engine.use_recorder(recorder)
-        engine.callback_policy = CallbackPolicy(
-            trunk=settings.callback_dial,
-            taker_ring_seconds=config.timers.ring_seconds,
-            dial_seconds=settings.callback_ring_seconds,
-        )
-        engine.archive = Archive(settings.archive_path)
-        cleanup = asyncio.create_task(
-            _look_after_recordings(recorder, settings.record_calls), name="recording-cleanup"
-        )
-        await engine.restore_agents()
-
-        watch: PhoneWatch | None = None
-        if settings.ami_password is not None:
-            watch = PhoneWatch(
-                settings.ami_host,
-                settings.ami_port,
-                settings.ami_user,
-                settings.ami_password.get_secret_value(),
-                engine.phone_status,
-                engine.phone_listing_done,
-            )
-            watch.start()
-        else:
-            log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
-
-        reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
-
-        api = web.AppRunner(
-            build_api(
-                CentreService(engine),
-                store,
-                reputation,
-                users,
-                reloading.reload,
-                timezone=settings.timezone,
-                watchdog_status=settings.watchdog_status,
-            )
-        )
-        await api.setup()
-        await web.TCPSite(api, settings.http_bind, settings.http_port).start()
         events = EventStream(
             session, settings.ari_url, settings.ari_app, max_delay=settings.reconnect_max_seconds
         )
-        engine.ari_connected = events.connected.is_set
 
-        def taker_of(interface: str) -> str:
-            return next((a.id for a in engine.config.agents if a.endpoint == interface), interface)
-
-        background = [cleanup]
-        if watch is not None:
-            native = NativeCalls(watch, store, taker_of, engine.finished, engine.archive_again)
-            background.append(
-                asyncio.create_task(
-                    _collect_native_calls(native, lambda: watch.logged_in), name="native-calls"
-                )
+        def screener(post: Post, waiter: StasisWaiter) -> Screener:
+            return Screener(
+                rest,
+                ports,
+                reputation,
+                recognizers,
+                post,
+                blocking=lambda: engine.config.screening.block.enabled,  # read at each screening
+                slots=settings.screening_slots,
+                waiter=waiter,
+                cpu_share=settings.screening_cpu_share,
             )
-        else:
-            log.warning("AMI off: calls the native queue handles will get no record here")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, reloading.on_signal)
+
+        def recorder(waiter: StasisWaiter) -> Recorder:
+            return Recorder(
+                rest,
+                waiter,
+                settings.recordings_path,
+                settings.recording_min_free_mb,
+                settings.recording_retention_days,
+            )
+
+        parts = Parts(
+            screener=screener,
+            recorder=recorder,
+            archive=Archive(settings.archive_path),
+            callback_policy=CallbackPolicy(
+                trunk=settings.callback_dial,
+                taker_ring_seconds=config.timers.ring_seconds,
+                dial_seconds=settings.callback_ring_seconds,
+            ),
+            dispatch=AriRest(dispatch_session, settings.ari_url, settings.ari_app),
+            ari_connected=events.connected.is_set,
+        )
+        agents = AgentStore(redis_client, settings.redis_prefix)
+        engine = Engine(rest, store, agents, config, _call_policy(settings, config), parts=parts)
+        engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
+        try:
+            await _serve(settings, engine, rest, events, store, reputation, users, config)
+        finally:
+            if engine.archive is not None:
+                engine.archive.close()
+    await redis_client.aclose()
+    if recognizers is not None:
+        recognizers.close()
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT: the control plane stops on purpose."""
+
+
+async def _kept_alive(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    """A housekeeping loop that fails unexpectedly is logged and started again a minute
+    later: it never takes call handling down with it."""
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("%s failed; started again in 60 s", name)
+        await asyncio.sleep(60)
+
+
+async def _serve(
+    settings: Settings,
+    engine: Engine,
+    rest: AriRest,
+    events: EventStream,
+    store: CallStore,
+    reputation: ReputationStore,
+    users: dict[str, User],
+    config: CentreConfig,
+) -> None:
+    """Serves until SIGTERM/SIGINT, every task in one group; the stop itself is shielded."""
+    await engine.restore_agents()
+    watch: PhoneWatch | None = None
+    if settings.ami_password is not None:
+        watch = PhoneWatch(
+            settings.ami_host,
+            settings.ami_port,
+            settings.ami_user,
+            settings.ami_password.get_secret_value(),
+            engine.phone_status,
+            engine.phone_listing_done,
+        )
+        watch.start()
+    else:
+        log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
+    reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
+    api = web.AppRunner(
+        build_api(
+            CentreService(engine),
+            store,
+            reputation,
+            users,
+            reloading.reload,
+            timezone=settings.timezone,
+            watchdog_status=settings.watchdog_status,
+        )
+    )
+    await api.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reloading.on_signal)
+
+    async def connected() -> None:
+        try:  # only the events the control plane handles: the rest cost JSON on both sides
+            await rest.filter_events(KNOWN_TYPES)
+        except (AriError, AriUnavailable) as exc:
+            log.warning("ARI event filter not set, Asterisk sends every event: %s", exc)
+        await engine.on_connected()
+
+    try:
+        await web.TCPSite(api, settings.http_bind, settings.http_port).start()
         log.info(
             "control plane starting: ARI %s app %s, Redis %s, %s (%d call takers), API http://%s:%d",
             settings.ari_url,
@@ -276,37 +306,45 @@ async def run(settings: Settings) -> None:
             settings.http_bind,
             settings.http_port,
         )
-
-        async def connected() -> None:
-            try:  # only the events the control plane handles: the rest cost JSON on both sides
-                await rest.filter_events(KNOWN_TYPES)
-            except (AriError, AriUnavailable) as exc:
-                log.warning("ARI event filter not set, Asterisk sends every event: %s", exc)
-            await engine.on_connected()
-
-        runner = asyncio.create_task(events.run(engine.on_event, connected), name="ari-events")
-        # systemd's watchdog: heartbeats from this very loop, so a hung loop is restarted
-        beating = asyncio.create_task(heartbeat(), name="systemd-heartbeat")
-        notify("READY=1")  # serving: ARI is retried meanwhile and /api/health says whether it is up
-        await stop.wait()
-        notify("STOPPING=1")
-        waiting = sum(t.state.phase in HANDED_OVER_ON_STOP for t in engine.calls.values())
-        log.info(
-            "stopping: %d waiting callers go to the native queue, %d connected calls stay up",
-            waiting,
-            len(engine.calls) - waiting,
-        )
-        await reloading.close()
-        await engine.stop()
-        if watch is not None:
-            watch.close()
-        background += [runner, beating]
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        async with asyncio.TaskGroup() as group:
+            if engine.recorder is not None:
+                looking = partial(_look_after_recordings, engine.recorder, settings.record_calls)
+                group.create_task(_kept_alive("recording cleanup", looking), name="recording-cleanup")
+            if watch is not None:
+                native = NativeCalls(watch, store, _taker_of(engine), engine.finished, engine.archive_again)
+                collecting = partial(_collect_native_calls, native, lambda: watch.logged_in)
+                group.create_task(_kept_alive("native-call records", collecting), name="native-calls")
+            else:
+                log.warning("AMI off: calls the native queue handles will get no record here")
+            group.create_task(events.run(engine.on_event, connected), name="ari-events")
+            # systemd's watchdog: heartbeats from this very loop, so a hung loop is restarted
+            group.create_task(heartbeat(), name="systemd-heartbeat")
+            notify("READY=1")  # serving: ARI is retried meanwhile and /api/health says whether it is up
+            await stop.wait()
+            await asyncio.shield(_stop(engine, reloading, watch))  # a second signal cannot cut it short
+            raise _Stopped  # leaves the group: its tasks are cancelled and awaited
+    except* _Stopped:
+        pass
+    finally:
         await api.cleanup()
-    await redis_client.aclose()
-    if engine.archive is not None:
-        engine.archive.close()
-    if recognizers is not None:
-        recognizers.close()
+
+
+def _taker_of(engine: Engine) -> Callable[[str], str]:
+    def taker_of(interface: str) -> str:
+        return next((a.id for a in engine.config.agents if a.endpoint == interface), interface)
+
+    return taker_of
+
+
+async def _stop(engine: Engine, reloading: ConfigReload, watch: PhoneWatch | None) -> None:
+    notify("STOPPING=1")
+    waiting = len(engine.centre.waiting_on_stop())
+    log.info(
+        "stopping: %d waiting callers go to the native queue, %d connected calls stay up",
+        waiting,
+        len(engine.calls) - waiting,
+    )
+    await reloading.close()
+    await engine.stop()
+    if watch is not None:
+        watch.close()

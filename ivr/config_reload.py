@@ -81,9 +81,8 @@ class ConfigReload:
                 log.error("centre configuration applied, but its SIP endpoints were not written: %s", exc)
         if changed and self._watch is not None:
             self._in_background(self._reload_pjsip(self._watch), "pjsip-reload")
-        engine.set_policy(self._call_policy(fresh))
-        ring = fresh.timers.ring_seconds
-        engine.callback_policy = replace(engine.callback_policy, taker_ring_seconds=ring)
+        callbacks = replace(engine.centre.routing.callback, taker_ring_seconds=fresh.timers.ring_seconds)
+        engine.set_policy(self._call_policy(fresh), callbacks)
         return {
             "applied": str(settings.centre_config),
             "endpoints": endpoints,

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.core import ids
 
@@ -48,7 +48,7 @@ class RecordingUnavailable(Exception):
 class Recorder:
     def __init__(
         self,
-        ari: AriRest,
+        ari: Ari,
         waiter: StasisWaiter,
         folder: Path | None,
         min_free_mb: int,

@@ -1,10 +1,12 @@
-"""Turns a validated CentreConfig into the ACD's policy, roster and screening policy (pure)."""
+"""Turns a validated CentreConfig into the core's policies: the ACD's policy and roster, the
+caller rules, the screening and agency policies (pure)."""
 
 from __future__ import annotations
 
 from ivr.config.schema import CentreConfig
 from ivr.core.acd.model import AcdPolicy, Agent, PriorityLevel
 from ivr.core.call_state import AgencyPolicy
+from ivr.core.routing import CallerRule
 from ivr.core.screening import ScreeningPolicy, Verdict
 
 
@@ -32,6 +34,10 @@ def acd_roster(config: CentreConfig) -> list[Agent]:
         Agent(a.id, a.endpoint, skills=frozenset(a.skills), wrapup_seconds=a.wrapup_seconds)
         for a in config.agents
     ]
+
+
+def caller_rules(config: CentreConfig) -> tuple[CallerRule, ...]:
+    return tuple(CallerRule(rule.number, rule.priority) for rule in config.caller_priorities)
 
 
 def screening_policy(config: CentreConfig) -> ScreeningPolicy | None:

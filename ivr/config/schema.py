@@ -12,7 +12,6 @@ networks no wider than the trunk's widest_prefix (default /24).
 from __future__ import annotations
 
 import ipaddress
-import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from pydantic import (
 )
 
 from ivr.config import values as checks
+from ivr.core.routing import digits_of, number_matches
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
 # PJSIP/<phone>, PJSIP/<number>@<trunk> or Local/<extension>@<context> (values.endpoint)
@@ -71,9 +71,7 @@ class CallerPriority(Strict):
     priority: Name
 
     def matches(self, caller: str) -> bool:
-        if self.number.endswith("*"):
-            return caller.startswith(self.number[:-1])
-        return caller == self.number
+        return number_matches(self.number, caller)
 
 
 class OverflowTarget(Strict):
@@ -243,5 +241,5 @@ class CentreConfig(Strict):
         return rule.priority if rule else self.default_priority
 
     def caller_rule(self, caller_number: str) -> CallerPriority | None:
-        digits = re.sub(r"[^0-9+]", "", caller_number)
+        digits = digits_of(caller_number)
         return next((r for r in self.caller_priorities if r.matches(digits)), None)

@@ -1,14 +1,14 @@
 """The engine seen through HTTP's one door (ivr.adapters.http.centre.Centre).
 
-Rules: a read-through view, holding nothing of its own: every read is the engine's state
-at that moment; every request goes where the engine sends it (a call's task, the ACD, a
-new callback). Nothing here decides.
+Rules: a read-through view, holding nothing of its own: every read is the centre's state
+at that moment (frozen: a request's view cannot change under it); every request is an
+event for the centre, which decides. Nothing here decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ivr.adapters.archive import Archive
 from ivr.adapters.http.centre import Alarm, Gauges
@@ -18,26 +18,7 @@ from ivr.core.acd import events as acd
 from ivr.core.acd.model import Agent, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
-from ivr.engine.call_task import CallTask, Machine
 from ivr.engine.engine import Engine
-
-State = TypeVar("State", bound=Machine)
-
-
-class States(Mapping[str, State], Generic[State]):
-    """The states of the tasks in a registry, read through (no copy per request)."""
-
-    def __init__(self, tasks: Mapping[str, CallTask[State]]) -> None:
-        self._tasks = tasks
-
-    def __getitem__(self, key: str) -> State:
-        return self._tasks[key].state
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._tasks)
-
-    def __len__(self) -> int:
-        return len(self._tasks)
 
 
 class CentreService:
@@ -63,10 +44,10 @@ class CentreService:
         return alarms + [Alarm(a.text, a.at) for a in engine.agency_contacts.alarms()]
 
     def calls(self) -> Mapping[str, Call]:
-        return States(self._engine.calls)
+        return self._engine.calls
 
     def callbacks(self) -> Mapping[str, Callback]:
-        return States(self._engine.callbacks)
+        return self._engine.callbacks
 
     def agents(self) -> Mapping[str, Agent]:
         return self._engine.acd.agents
@@ -106,7 +87,7 @@ class CentreService:
         return self._engine.start_callback(called_back, attempt, number, agent_id, by, withheld)
 
     async def recording(self, call_id: str) -> bytes:
-        return await self._engine.ari_rest.recording_file(call_id)
+        return await self._engine.ari.recording_file(call_id)
 
     async def archive_again(self, call_id: str) -> None:
         await self._engine.archive_again(call_id)

@@ -1,21 +1,20 @@
-"""Carries out core commands with the adapters.
+"""Carries out a call's (or callback's) commands with the adapters, in its lane (lanes.py).
 
 Rules: one small method per command type, looked up by type (no call-handling ifs);
 ARI failures (and, logged with their traceback, any unexpected fault of a command)
 become CommandFailed events for the call, except hang-ups and bridge
 teardown of things already gone (404), which are done; records are written behind
-(write_behind.py): Redis being slow or away never holds up the call; timers post
-TimerFired into the call's task.
+(write_behind.py): Redis being slow or away never holds up the call. Timers and the
+ACD are not commands here: the centre turns them into its own orders.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.translate import AGENCY_ARG, CALLBACK_ARG, TAKER_ARG
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.recorder import Recorder, RecordingUnavailable
@@ -23,7 +22,6 @@ from ivr.adapters.speech.screener import Screener, ScreeningUnavailable
 from ivr.adapters.write_behind import WriteBehind
 from ivr.core import commands as cmd
 from ivr.core import events as ev
-from ivr.core.acd.events import AcdEvent
 from ivr.core.outcomes import Outcome
 
 log = logging.getLogger(__name__)
@@ -31,19 +29,18 @@ log = logging.getLogger(__name__)
 
 class EngineLink(Protocol):
     def post(self, call_id: str, event: ev.CallEvent) -> None: ...
-    def to_acd(self, event: AcdEvent, persist: bool = True) -> None: ...
     def finished(self, call_id: str, outcome: str) -> None: ...
 
 
 class Executor:
     def __init__(
         self,
-        ari: AriRest,
+        ari: Ari,
         store: CallStore,
         engine: EngineLink,
         writes: WriteBehind,
         screener: Screener | None = None,
-        dispatch: AriRest | None = None,
+        dispatch: Ari | None = None,
     ) -> None:
         self._ari = ari
         # Requests that put a caller through (answer, offers, bridges, hand-over, hang-ups)
@@ -55,13 +52,9 @@ class Executor:
         self._engine = engine
         self.screener = screener
         self.recorder: Recorder | None = None
-        self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._handlers: dict[type, Callable[[str, Any], Awaitable[None]]] = {
             cmd.Answer: self._answer,
             cmd.PlayPrompt: self._play,
-            cmd.StartTimer: self._start_timer,
-            cmd.CancelTimer: self._cancel_timer,
-            cmd.ToAcd: self._to_acd,
             cmd.StopPrompt: self._stop_prompt,
             cmd.OfferToTaker: self._offer,
             cmd.DialOut: self._dial_out,
@@ -97,23 +90,6 @@ class Executor:
 
     async def _play(self, call_id: str, c: cmd.PlayPrompt) -> None:
         await self._ari.play(c.channel_id, c.playback_id, c.media)
-
-    async def _start_timer(self, call_id: str, c: cmd.StartTimer) -> None:
-        self._drop_timer(call_id, c.name)
-        loop = asyncio.get_running_loop()
-        fire = ev.TimerFired(call_id, c.name)
-        self._timers[(call_id, c.name)] = loop.call_later(c.seconds, self._engine.post, call_id, fire)
-
-    async def _cancel_timer(self, call_id: str, c: cmd.CancelTimer) -> None:
-        self._drop_timer(call_id, c.name)
-
-    def _drop_timer(self, call_id: str, name: str) -> None:
-        handle = self._timers.pop((call_id, name), None)
-        if handle is not None:
-            handle.cancel()
-
-    async def _to_acd(self, call_id: str, c: cmd.ToAcd) -> None:
-        self._engine.to_acd(c.event)
 
     async def _stop_prompt(self, call_id: str, c: cmd.StopPrompt) -> None:
         await _unless_gone(self._ari.stop_playback(c.playback_id))
@@ -218,8 +194,6 @@ class Executor:
         )
 
     async def _finish(self, call_id: str, c: cmd.FinishCall) -> None:
-        for key in [key for key in self._timers if key[0] == call_id]:
-            self._drop_timer(*key)
         if self.screener is not None:
             self.screener.stop(c.call_id)  # whatever path ended the call, nothing stays behind
         if self.recorder is not None and c.outcome is not Outcome.HANDED_TO_FALLBACK:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -22,12 +22,10 @@ from ivr.adapters.http.api import build_api
 from ivr.adapters.http.auth import Role, User, token_hash
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import load
-from ivr.core import commands as cmd
 from ivr.core.call import CallPolicy
 from ivr.core.call_state import Call, Phase
-from ivr.engine.call_task import CallTask
 from ivr.engine.centre_service import CentreService
-from ivr.engine.engine import Engine
+from ivr.engine.engine import Engine, Parts
 
 REPO = Path(__file__).resolve().parents[2]
 TAKER = "taker01"
@@ -52,17 +50,13 @@ class Api:
         return {"Authorization": f"Bearer {USERS[role][0]}"}
 
 
-async def _ignore(call_id: str, command: cmd.Command) -> None:
-    return None
-
 
 async def _reloaded() -> dict[str, object]:
     return {"reloaded": True}
 
 
-def _live_call(call_id: str, taker: str, caller: str) -> CallTask[Call]:
-    state = Call(call_id, caller, "112", Phase.CONNECTED, CallPolicy(), taker=taker, arrived_at=1.0)
-    return CallTask(state, _ignore)
+def _live_call(call_id: str, taker: str, caller: str) -> Call:
+    return Call(call_id, caller, "112", Phase.CONNECTED, CallPolicy(), taker=taker, arrived_at=1.0)
 
 
 def with_blocking(engine: Engine) -> None:
@@ -79,12 +73,14 @@ async def api(archive: Path | None = None) -> AsyncIterator[Api]:
     redis = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
     async with aiohttp.ClientSession() as session:
         store = CallStore(redis)
+        parts = Parts(archive=Archive(archive) if archive is not None else None)
         engine = Engine(AriRest(session, "http://127.0.0.1:1", "ivr112"), store, AgentStore(redis),
-                        load(REPO / "queue" / "kendari.yaml"), CallPolicy())  # fmt: skip
-        if archive is not None:
-            engine.archive = Archive(archive)
-        engine.calls[CALL_OWN] = _live_call(CALL_OWN, TAKER, "081200000001")
-        engine.calls[CALL_OTHER] = _live_call(CALL_OTHER, "taker02", "081200000002")
+                        load(REPO / "queue" / "kendari.yaml"), CallPolicy(), parts=parts)  # fmt: skip
+        live = {
+            CALL_OWN: _live_call(CALL_OWN, TAKER, "081200000001"),
+            CALL_OTHER: _live_call(CALL_OTHER, "taker02", "081200000002"),
+        }
+        engine.centre = replace(engine.centre, calls=live)  # two calls in progress, connected
         reputation = ReputationStore(redis)
         users = {token_hash(token): user for token, user in USERS.values()}
         app = build_api(CentreService(engine), store, reputation, users, _reloaded)

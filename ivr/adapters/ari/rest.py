@@ -16,23 +16,16 @@ import aiohttp
 from pydantic import BaseModel
 
 from ivr.adapters.ari.models import Bridge, Channel, Endpoint, Playback
+from ivr.adapters.ari.port import AriError, AriUnavailable
+
+__all__ = ["AriError", "AriRest", "AriUnavailable"]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class AriError(Exception):
-    def __init__(self, operation: str, status: int, message: str) -> None:
-        super().__init__(f"ARI {operation}: HTTP {status}: {message}")
-        self.operation = operation
-        self.status = status
-        self.message = message
-
-
-class AriUnavailable(Exception):
-    """Asterisk's HTTP server could not be reached."""
-
-
 class AriRest:
+    """The Ari protocol (port.py) over HTTP."""
+
     def __init__(self, session: aiohttp.ClientSession, base_url: str, app: str) -> None:
         self._session = session
         self._base = base_url.rstrip("/") + "/ari"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from ivr.adapters.ari.rest import AriError, AriUnavailable
+from ivr.adapters.ari.port import AriError, AriUnavailable
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.auth import USER
 from ivr.adapters.http.centre import Centre

@@ -43,7 +43,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import StoreUnavailable
 from ivr.adapters.reputation_store import Reputation, ReputationStore
@@ -133,7 +133,7 @@ class Session:
 class Screener:
     def __init__(
         self,
-        ari: AriRest,
+        ari: Ari,
         ports: RtpPorts,
         reputation: ReputationStore | None,
         recognizers: RecognizerPool | None,
