@@ -50,7 +50,6 @@ class Api:
         return {"Authorization": f"Bearer {USERS[role][0]}"}
 
 
-
 async def _reloaded() -> dict[str, object]:
     return {"reloaded": True}
 
