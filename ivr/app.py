@@ -53,7 +53,8 @@ from ivr.config_reload import ConfigReload
 from ivr.core.call import CallPolicy
 from ivr.core.callback import CallbackPolicy
 from ivr.engine.centre_service import CentreService
-from ivr.engine.engine import Engine, Parts, Post
+from ivr.engine.engine import Engine
+from ivr.engine.parts import Parts, Post
 from ivr.settings import Settings
 
 log = logging.getLogger("ivr")

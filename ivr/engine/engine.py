@@ -19,11 +19,10 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from ivr.adapters.agent_store import AgentStore
-from ivr.adapters.archive import Archive
 from ivr.adapters.ari.models import AnyEvent
 from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
@@ -35,19 +34,16 @@ from ivr.adapters.ari.translate import (
     HelperChannelReady,
     translate,
 )
-from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.call_store import CallStore
 from ivr.adapters.log_hygiene import withheld_numbers
-from ivr.adapters.recorder import Recorder
-from ivr.adapters.speech.screener import Screener
 from ivr.adapters.write_behind import WriteBehind
 from ivr.config.acd_policy import acd_policy, acd_roster, caller_rules
 from ivr.config.schema import CentreConfig
 from ivr.core import centre as core
 from ivr.core import events as ev
 from ivr.core import ids, privacy
-from ivr.core.acd import events as acd
 from ivr.core.acd.events import AcdEvent
-from ivr.core.acd.model import AcdState, Declared
+from ivr.core.acd.model import AcdState
 from ivr.core.call_state import Call, CallPolicy
 from ivr.core.callback import Callback, CallbackPolicy
 from ivr.core.centre_events import (
@@ -74,25 +70,13 @@ from ivr.engine.executor import Executor
 from ivr.engine.feature_codes import FeatureCodes
 from ivr.engine.lanes import Lanes
 from ivr.engine.metrics import Metrics
+from ivr.engine.parts import Parts
 from ivr.engine.phones import Phones
 from ivr.engine.reconnect import hang_up_quietly, reconcile_calls, watch_agents
+from ivr.engine.statuses import Statuses
 from ivr.engine.timer_wheel import TimerWheel
 
 log = logging.getLogger(__name__)
-
-Post = Callable[[str, ev.CallEvent], None]
-
-
-@dataclass(frozen=True)
-class Parts:
-    """What the app builds around the engine, handed over whole at construction."""
-
-    screener: Callable[[Post, StasisWaiter], Screener] | None = None  # made with the engine's post
-    recorder: Callable[[StasisWaiter], Recorder] | None = None
-    archive: Archive | None = None
-    callback_policy: CallbackPolicy = field(default_factory=CallbackPolicy)
-    dispatch: Ari | None = None  # own connections for putting callers through (executor.py)
-    ari_connected: Callable[[], bool] = lambda: False  # whether the ARI events WebSocket is up
 
 
 class Engine:
@@ -104,28 +88,30 @@ class Engine:
         config: CentreConfig,
         policy: CallPolicy,
         clock: Callable[[], float] = time.time,
-        parts: Parts = Parts(),
+        parts: Parts | None = None,
     ) -> None:
+        parts = parts or Parts()
         self._ari = ari_client
         self._store = store
-        self._agent_store = agent_store
         self.config = config
         self._clock = clock
+        self.writes = WriteBehind()  # records and statuses, in order, held while Redis is away
+        self._statuses = Statuses(agent_store, self.writes)
         routing = Routing(caller_rules(config), config.default_priority, policy, parts.callback_policy)
         self.centre = core.open_centre(acd_policy(config), acd_roster(config), routing)
         self._pending: deque[tuple[CentreEvent, bool]] = deque()
         self._delivering = False
         self._timers = TimerWheel(self.deliver)
         self._background: set[asyncio.Task[None]] = set()
-        self.writes = WriteBehind()  # records and statuses, in order, held while Redis is away
         self.waiter = StasisWaiter()  # our helper channels' StasisStart
         self.screener = parts.screener(self.post, self.waiter) if parts.screener else None
         self.recorder = parts.recorder(self.waiter) if parts.recorder else None
         self.archive = parts.archive
         self.metrics = Metrics()
         self._after = AfterCall(store, self.writes, self.metrics, self.archive, lambda: self.centre.calls)
-        executor = Executor(ari_client, store, self, self.writes, self.screener, parts.dispatch)
-        executor.recorder = self.recorder
+        executor = Executor(
+            ari_client, store, self, self.writes, self.screener, parts.dispatch, self.recorder
+        )
         self._lanes = Lanes(executor.execute)
         self.features = FeatureCodes(ari_client)
         self.phones = Phones(clock)  # PJSIP contact status per endpoint (AMI)
@@ -166,25 +152,13 @@ class Engine:
                 self._timers.drop(owner)
                 self._lanes.close(owner)
             case SaveStatus():
-                self._save_status(order, persist)
+                self._statuses.changed(order, persist)
             case HangupStray(channel_id):
                 self._spawn(hang_up_quietly(self._ari, channel_id))
             case ConfirmFeature():
                 self._spawn(self.features.confirm(order))
             case Faulted(owner, event, error):
                 log.error("%s: the core failed on %s (%s); event ignored", owner, event, error)
-
-    def _save_status(self, change: SaveStatus, persist: bool) -> None:
-        why = f" ({change.reason})" if change.reason else ""
-        by = " by the system" if change.by_system else ""
-        log.info("call taker %s is now %s%s%s", change.agent_id, change.declared.value, why, by)
-        if persist:  # in the order the changes happened (login, then pause, ...)
-            self.writes.submit(
-                f"status of {change.agent_id}",
-                lambda: self._agent_store.save(
-                    change.agent_id, change.declared.value, change.reason, change.at, change.by_system
-                ),
-            )
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         """Work that outlives the moment it was asked for; stop() waits for it."""
@@ -218,17 +192,7 @@ class Engine:
 
     async def restore_agents(self) -> None:
         """Declared statuses from Redis: who was logged in or paused before a restart."""
-        try:
-            saved = await self._agent_store.load(list(self.acd.agents))
-        except StoreUnavailable as exc:
-            log.error("call-taker statuses not restored (everyone starts logged out): %s", exc)
-            return
-        for agent_id, record in saved.items():
-            if record.get("declared") == Declared.AVAILABLE:
-                self.deliver(acd.AgentLoggedIn(agent_id), persist=False)
-            elif record.get("declared") == Declared.PAUSED:
-                self.deliver(acd.AgentPaused(agent_id, record.get("reason", "")), persist=False)
-        log.info("restored %d call-taker statuses", len(saved))
+        await self._statuses.restore(self.acd.agents, lambda event: self.deliver(event, persist=False))
 
     def reload(self, config: CentreConfig) -> None:
         """Apply a new (already validated) configuration without dropping anyone."""
@@ -318,14 +282,15 @@ class Engine:
         await watch_agents(self._ari, self.acd.agents.values(), self.deliver)
 
     # ---- stopping ----------------------------------------------------------------------
-    async def stop(self, grace_seconds: float = 5.0) -> None:
-        """Hand callers not yet connected to the native queue; leave connected calls be."""
+    async def stop(self, grace_seconds: float = 5.0, writes_seconds: float = 3.0) -> None:
+        """Hand callers not yet connected to the native queue (within grace_seconds); leave
+        connected calls be; wait up to writes_seconds for records Redis has not taken."""
         waiting = self.centre.waiting_on_stop()
         for call_id in waiting:
             self.deliver(ev.ShutdownRequested(call_id))
         await self._lanes.stop(waiting, grace_seconds)
         self._timers.close()
-        await self.writes.close()  # a short wait for what Redis has not taken yet
+        await self.writes.close(writes_seconds)
         if self._background:  # archiving waits for Redis: not forever at a stop
             _, late = await asyncio.wait(self._background, timeout=2.0)
             for job in late:

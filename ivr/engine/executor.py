@@ -41,6 +41,7 @@ class Executor:
         writes: WriteBehind,
         screener: Screener | None = None,
         dispatch: Ari | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._ari = ari
         # Requests that put a caller through (answer, offers, bridges, hand-over, hang-ups)
@@ -51,7 +52,7 @@ class Executor:
         self._writes = writes
         self._engine = engine
         self.screener = screener
-        self.recorder: Recorder | None = None
+        self.recorder = recorder
         self._handlers: dict[type, Callable[[str, Any], Awaitable[None]]] = {
             cmd.Answer: self._answer,
             cmd.PlayPrompt: self._play,

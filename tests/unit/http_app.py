@@ -25,7 +25,8 @@ from ivr.config.loader import load
 from ivr.core.call import CallPolicy
 from ivr.core.call_state import Call, Phase
 from ivr.engine.centre_service import CentreService
-from ivr.engine.engine import Engine, Parts
+from ivr.engine.engine import Engine
+from ivr.engine.parts import Parts
 
 REPO = Path(__file__).resolve().parents[2]
 TAKER = "taker01"

@@ -1,104 +1,95 @@
-# Who answers which caller, seen end to end: the call flow (ivr.core.call) wired to the
-# ACD (ivr.core.acd.dispatcher) the way the engine wires them, synchronously and purely.
-# (This replaces the round-robin dispatcher tests: ivr/core/roundrobin.py was removed
-# in favour of the ACD.) Callers are served in arrival order and keep their place after
-# a ring-no-answer; the longest-idle call taker goes first; busy and unreachable takers
-# are skipped and used again; a caller who hangs up leaves the line and frees a ringing
-# taker; a freed taker takes the next caller at once; random traffic never gives a taker
-# two calls and never leaves a caller unserved.
+# Who answers which caller, seen end to end through the pure centre (ivr.core.centre):
+# the call flow and the ACD routed as the engine routes them, with the phones and people
+# around them played here, synchronously and without a clock. Callers are served in
+# arrival order and keep their place after a ring-no-answer; the longest-idle call taker
+# goes first; busy and unreachable takers are skipped and used again; a caller who hangs
+# up leaves the line and frees a ringing taker; a freed taker takes the next caller at
+# once; random traffic never gives a taker two calls and never leaves a caller unserved.
 from __future__ import annotations
 
 import random
 from collections import deque
+from dataclasses import replace
 
 import pytest
 
 from ivr.core import commands as cmd
 from ivr.core import events as ev
-from ivr.core.acd import commands as acd_cmd
 from ivr.core.acd import events as acd
-from ivr.core.acd.dispatcher import handle as acd_handle
 from ivr.core.acd.model import AcdPolicy, AcdState, Agent, PriorityLevel
-from ivr.core.call import Call, CallPolicy, Phase, handle, start
+from ivr.core.call import Call, CallPolicy, Phase
+from ivr.core.centre import Centre, handle
+from ivr.core.centre_events import Carry, CentreEvent
 from ivr.core.outcomes import Outcome
+from ivr.core.routing import Routing
 
 POLICY = CallPolicy()
 SUPERVISOR = "PJSIP/supervisor"
 
 
-class Centre:
-    """Calls and the ACD, wired like ivr.engine.Engine but without I/O or a clock."""
+class World:
+    """The centre, and the phones and Asterisk around it: what the adapters report back."""
 
     def __init__(self, *agents: str, max_wait: float | None = None) -> None:
         level = PriorityLevel("normal", 200, max_wait, SUPERVISOR if max_wait else None)
         policy = AcdPolicy({"normal": level}, "normal", wrapup_seconds=0, missed_offers_to_pause=99)
-        self.acd = AcdState(policy, {a: Agent(a, f"PJSIP/{a}") for a in agents})
+        acd_state = AcdState(policy, {a: Agent(a, f"PJSIP/{a}") for a in agents})
+        self.centre = Centre(acd_state, Routing(call=POLICY))
         self.now = 1000.0
-        self.calls: dict[str, Call] = {}
+        self.calls: dict[str, Call] = {}  # every call so far, the ended ones as they ended
         self.legs: dict[str, tuple[str, str]] = {}  # live taker leg -> (call, endpoint)
         self.offers: list[tuple[str, str]] = []  # (call, endpoint), in order
         self.outcomes: dict[str, Outcome] = {}
-        self._pending: deque[tuple[str, ev.CallEvent]] = deque()
+        self._pending: deque[CentreEvent] = deque()
         for agent in agents:  # logged in in this order: the first has been idle longest
             self.now += 1
-            self.tell_acd(acd.AgentLoggedIn(agent))
+            self.tell(acd.AgentLoggedIn(agent))
 
-    def tell_acd(self, fact: acd.AcdEvent) -> None:
-        """A fact from outside the calls (a phone's reachability, time passing)."""
-        self.to_acd(fact)
-        self._drain()
+    @property
+    def acd(self) -> AcdState:
+        return self.centre.acd
 
-    def to_acd(self, fact: acd.AcdEvent) -> None:
-        self.acd, out = acd_handle(self.acd, fact, self.now)
-        for command in out:
-            match command:
-                case acd_cmd.Offer(call_id, agent_id, endpoint):
-                    self._pending.append((call_id, ev.TakerAssigned(call_id, agent_id, endpoint)))
-                case acd_cmd.Overflow(call_id, target):
-                    self._pending.append((call_id, ev.Overflowed(call_id, target)))
+    def tell(self, event: CentreEvent) -> None:
+        """A fact for the centre (a phone's reachability, time passing, a call's event)."""
+        self._pending.append(event)
+        while self._pending:
+            self.centre, orders = handle(self.centre, self._pending.popleft(), self.now)
+            for order in orders:
+                if isinstance(order, Carry):
+                    self._execute(order.owner, order.command)
+            for call_id, call in self.calls.items():
+                if call_id not in self.centre.calls and call.phase is not Phase.ENDED:
+                    self.calls[call_id] = replace(call, phase=Phase.ENDED)
+            self.calls.update(self.centre.calls)
+
+    tell_acd = tell
 
     def post(self, call_id: str, event: ev.CallEvent) -> None:
-        self._pending.append((call_id, event))
-        self._drain()
+        self.tell(event)
 
-    def _drain(self) -> None:
-        while self._pending:
-            call_id, event = self._pending.popleft()
-            call = self.calls[call_id]
-            if call.phase is Phase.ENDED:  # the engine has forgotten it: the ACD is told
-                if isinstance(event, ev.TakerAssigned | ev.Overflowed):
-                    self.to_acd(acd.CallerLeft(call_id))
-                continue
-            self.calls[call_id], commands = handle(call, event, self.now)
-            self._execute(call_id, commands)
-
-    def _execute(self, call_id: str, commands: list[cmd.Command]) -> None:
-        for command in commands:
-            match command:
-                case cmd.Answer():
-                    self._pending.append((call_id, ev.CallerAnswered(call_id)))
-                case cmd.ToAcd(fact):
-                    self.to_acd(fact)
-                case cmd.OfferToTaker(channel_id=leg, endpoint=endpoint):
-                    busy = [c for c, e in self.legs.values() if e == endpoint]
-                    assert not busy, f"{endpoint} offered {call_id} while on {busy}"
-                    agent = next((a for a in self.acd.agents.values() if a.endpoint == endpoint), None)
-                    assert agent is None or agent.reachable, f"{endpoint} is unreachable"
-                    self.legs[leg] = (call_id, endpoint)
-                    self.offers.append((call_id, endpoint.removeprefix("PJSIP/")))
-                case cmd.ConnectParties():
-                    self._pending.append((call_id, ev.PartiesConnected(call_id)))
-                case cmd.Hangup(channel_id):
-                    self.legs.pop(channel_id, None)
-                case cmd.FinishCall(outcome=outcome):
-                    assert call_id not in self.outcomes
-                    self.outcomes[call_id] = outcome
+    def _execute(self, call_id: str, command: cmd.Command) -> None:
+        match command:
+            case cmd.Answer():
+                self._pending.append(ev.CallerAnswered(call_id))
+            case cmd.OfferToTaker(channel_id=leg, endpoint=endpoint):
+                busy = [c for c, e in self.legs.values() if e == endpoint]
+                assert not busy, f"{endpoint} offered {call_id} while on {busy}"
+                agent = next((a for a in self.acd.agents.values() if a.endpoint == endpoint), None)
+                assert agent is None or agent.reachable, f"{endpoint} is unreachable"
+                self.legs[leg] = (call_id, endpoint)
+                self.offers.append((call_id, endpoint.removeprefix("PJSIP/")))
+            case cmd.ConnectParties():
+                self._pending.append(ev.PartiesConnected(call_id))
+            case cmd.Hangup(channel_id):
+                self.legs.pop(channel_id, None)
+            case cmd.FinishCall(outcome=outcome):
+                assert call_id not in self.outcomes
+                self.outcomes[call_id] = outcome
 
     # ---- what people do ------------------------------------------------------------
     def arrive(self, call_id: str) -> None:
         self.now += 1
-        self.calls[call_id], commands = start(ev.CallArrived(call_id, "0812", "112"), self.now, POLICY)
-        self._execute(call_id, commands)
+        self.tell(ev.CallArrived(call_id, "0812", "112"))
         self.post(call_id, ev.GreetingFinished(call_id))
 
     def leg_at(self, taker: str) -> tuple[str, str]:
@@ -130,7 +121,7 @@ class Centre:
 
 
 def test_callers_are_served_in_arrival_order() -> None:
-    centre = Centre("a")
+    centre = World("a")
     for call_id in ("c1", "c2", "c3", "c4"):
         centre.arrive(call_id)
     assert centre.ringing() == {"a": "c1"}
@@ -141,7 +132,7 @@ def test_callers_are_served_in_arrival_order() -> None:
 
 
 def test_the_longest_idle_taker_goes_first_so_takers_take_turns() -> None:
-    centre = Centre("a", "b", "c")
+    centre = World("a", "b", "c")
     for n in range(5):
         centre.arrive(f"c{n}")
         centre.serve(centre.offers[-1][1])
@@ -149,7 +140,7 @@ def test_the_longest_idle_taker_goes_first_so_takers_take_turns() -> None:
 
 
 def test_a_busy_taker_is_skipped() -> None:
-    centre = Centre("a", "b")
+    centre = World("a", "b")
     centre.arrive("c1")
     centre.answers("a")
     centre.arrive("c2")
@@ -157,7 +148,7 @@ def test_a_busy_taker_is_skipped() -> None:
 
 
 def test_an_unreachable_taker_is_skipped_and_used_again_when_reachable() -> None:
-    centre = Centre("a", "b", "c")
+    centre = World("a", "b", "c")
     centre.tell_acd(acd.AgentReachability("a", False))
     centre.arrive("c1")
     assert centre.ringing() == {"b": "c1"}
@@ -167,7 +158,7 @@ def test_an_unreachable_taker_is_skipped_and_used_again_when_reachable() -> None
 
 
 def test_with_every_taker_unreachable_the_caller_waits_and_is_not_refused() -> None:
-    centre = Centre("a")
+    centre = World("a")
     centre.tell_acd(acd.AgentReachability("a", False))
     centre.arrive("c1")
     centre.now += 600
@@ -178,7 +169,7 @@ def test_with_every_taker_unreachable_the_caller_waits_and_is_not_refused() -> N
 
 
 def test_ring_no_answer_offers_the_next_taker_at_once() -> None:
-    centre = Centre("a", "b")
+    centre = World("a", "b")
     centre.arrive("c1")
     centre.leg_ends("a", after=15)
     assert centre.ringing() == {"b": "c1"}
@@ -186,7 +177,7 @@ def test_ring_no_answer_offers_the_next_taker_at_once() -> None:
 
 
 def test_a_caller_whose_taker_did_not_answer_keeps_its_place_in_line() -> None:
-    centre = Centre("a", "b")
+    centre = World("a", "b")
     centre.arrive("c1")  # rings at a
     centre.arrive("c2")  # rings at b
     centre.answers("b")
@@ -196,7 +187,7 @@ def test_a_caller_whose_taker_did_not_answer_keeps_its_place_in_line() -> None:
 
 
 def test_a_caller_who_hangs_up_while_waiting_leaves_the_line() -> None:
-    centre = Centre("a")
+    centre = World("a")
     for call_id in ("c1", "c2", "c3"):
         centre.arrive(call_id)
     centre.post("c2", ev.CallerHungUp("c2"))
@@ -206,7 +197,7 @@ def test_a_caller_who_hangs_up_while_waiting_leaves_the_line() -> None:
 
 
 def test_a_caller_who_hangs_up_while_ringing_frees_the_taker_at_once() -> None:
-    centre = Centre("a")
+    centre = World("a")
     centre.arrive("c1")
     centre.post("c1", ev.CallerHungUp("c1"))
     assert centre.legs == {}  # the ringing phone stops
@@ -215,7 +206,7 @@ def test_a_caller_who_hangs_up_while_ringing_frees_the_taker_at_once() -> None:
 
 
 def test_a_taker_freed_by_a_call_ending_takes_the_waiting_caller_at_once() -> None:
-    centre = Centre("a")
+    centre = World("a")
     centre.arrive("c1")
     centre.answers("a")
     centre.arrive("c2")
@@ -225,7 +216,7 @@ def test_a_taker_freed_by_a_call_ending_takes_the_waiting_caller_at_once() -> No
 
 
 def test_a_caller_waiting_too_long_overflows_to_the_supervisor() -> None:
-    centre = Centre("a", max_wait=60)
+    centre = World("a", max_wait=60)
     centre.arrive("c1")
     centre.answers("a")
     centre.arrive("c2")
@@ -243,7 +234,7 @@ def test_a_caller_waiting_too_long_overflows_to_the_supervisor() -> None:
 def test_random_traffic_never_double_books_and_serves_everyone(seed: int) -> None:
     rng = random.Random(seed)
     takers = [f"t{n}" for n in range(1, 5)]
-    centre = Centre(*takers)
+    centre = World(*takers)
     abandoned: set[str] = set()
     for step in range(150):
         roll = rng.random()
