@@ -1,7 +1,8 @@
 """The floors import downwards only: the core decides without I/O and knows no other floor;
 adapters talk to the world and never reach into the engine, the app or the command-line
-tools (HTTP goes through its one door, ivr.adapters.http.centre). A module that breaks
-the rule is named with the import that breaks it."""
+tools (HTTP goes through its one door, ivr.adapters.http.centre); ARI is one protocol
+(ivr.adapters.ari.port) that only the app builds over HTTP; the engine stays a pump of
+modules of at most 300 lines. A module that breaks a rule is named with what breaks it."""
 
 from __future__ import annotations
 
@@ -44,3 +45,21 @@ def test_the_control_plane_imports_no_command_line_tool() -> None:
         m for name in ("app.py", "config_reload.py") for m in imports(IVR / name) if m.startswith("ivr.tools")
     ]
     assert found == []
+
+
+def test_only_the_app_builds_the_http_ari_client_everyone_else_takes_the_protocol() -> None:
+    users = sorted(
+        str(path.relative_to(IVR.parent))
+        for path in IVR.rglob("*.py")
+        if "ivr.adapters.ari.rest" in imports(path) and path.parent.name != "ari"
+    )
+    assert users == ["ivr/app.py"]
+
+
+def test_the_engine_stays_a_thin_pump_of_small_modules() -> None:
+    long = [
+        f"{p.name}: {n} lines"
+        for p in (IVR / "engine").glob("*.py")
+        if (n := len(p.read_text().splitlines())) > 300
+    ]
+    assert long == []
