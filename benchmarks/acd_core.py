@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from ivr.core.acd import events as ev
 from ivr.core.acd.dispatcher import handle
-from ivr.core.acd.model import AcdPolicy, AcdState, Activity, Agent, PriorityLevel
+from ivr.core.acd.model import AcdPolicy, AcdState, Activity, PriorityLevel, Taker
 
 LEVELS = {
     "emergency": PriorityLevel("emergency", 300, 60, "PJSIP/supervisor"),
@@ -23,22 +23,22 @@ LEVELS = {
     "low": PriorityLevel("low", 100),
 }
 POLICY = AcdPolicy(LEVELS, "normal", aging_per_second=1.0, wrapup_seconds=0)
-AGENTS = [f"taker{n:02d}" for n in range(1, 21)]
+TAKERS = [f"taker{n:02d}" for n in range(1, 21)]
 
 
 def loaded(waiting: int, seed: int = 112) -> AcdState:
-    """20 agents all on calls, `waiting` callers of mixed levels queued over the last minute."""
+    """20 takers all on calls, `waiting` callers of mixed levels queued over the last minute."""
     rng = random.Random(seed)
-    state = AcdState(POLICY, {a: Agent(a, f"PJSIP/{a}") for a in AGENTS})
+    state = AcdState(POLICY, {a: Taker(a, f"PJSIP/{a}") for a in TAKERS})
     now = 1_000.0
-    for agent in AGENTS:
-        state, _ = handle(state, ev.AgentLoggedIn(agent), now)
-    for i in range(waiting + len(AGENTS)):
+    for taker in TAKERS:
+        state, _ = handle(state, ev.TakerLoggedIn(taker), now)
+    for i in range(waiting + len(TAKERS)):
         state, _ = handle(state, ev.CallerQueued(f"c{i}", rng.choice(list(LEVELS))), now + i * 50 / waiting)
-    for agent in AGENTS:  # everyone answers: 20 on calls, the rest wait
-        call = state.agents[agent].call_id
+    for taker in TAKERS:  # everyone answers: 20 on calls, the rest wait
+        call = state.takers[taker].call_id
         assert call is not None
-        state, _ = handle(state, ev.OfferAnswered(agent, call), 1_050.0)
+        state, _ = handle(state, ev.OfferAnswered(taker, call), 1_050.0)
     return state
 
 
@@ -52,8 +52,8 @@ def timed(state: AcdState, make: Callable[[AcdState, int], ev.AcdEvent], rounds:
     return samples
 
 
-def free_agent(state: AcdState, i: int) -> ev.AcdEvent:
-    return ev.CallEnded(AGENTS[i % len(AGENTS)])
+def free_taker(state: AcdState, i: int) -> ev.AcdEvent:
+    return ev.CallEnded(TAKERS[i % len(TAKERS)])
 
 
 def new_caller(state: AcdState, i: int) -> ev.AcdEvent:
@@ -73,7 +73,7 @@ def main() -> None:
     print(f"{'decision':<34}{'waiting':>9}{'p50':>10}{'p99':>10}{'vs 100 waiting (p50)':>24}")
     small, big = loaded(100), loaded(10_000)
     for name, make in (
-        ("agent free -> offer next caller", free_agent),
+        ("taker free -> offer next caller", free_taker),
         ("caller joins", new_caller),
         ("caller hangs up while waiting", caller_leaves),
     ):
@@ -83,7 +83,7 @@ def main() -> None:
             ratio = "" if label == "100" else f"{statistics.median(heavy) / statistics.median(base):.1f}x"
             p50, p99 = statistics.median(samples), percentile(samples, 99)
             print(f"{name:<34}{label:>9}{p50:>10.1f}{p99:>10.1f}{ratio:>24}")
-    assert all(a.activity is Activity.ON_CALL for a in big.agents.values())
+    assert all(a.activity is Activity.ON_CALL for a in big.takers.values())
 
 
 if __name__ == "__main__":

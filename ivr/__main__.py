@@ -126,7 +126,7 @@ def _check_config(path: Path) -> int:
         return 1
     print(
         f"{path}: valid: {config.centre}, {len(config.priorities)} priorities, "
-        f"{len(config.agents)} call takers, {len(config.agencies)} agencies"
+        f"{len(config.takers)} call takers, {len(config.agencies)} agencies"
     )
     return 0
 

@@ -27,7 +27,6 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ami import AmiUnavailable, PhoneWatch
 from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
@@ -45,6 +44,7 @@ from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.adapters.systemd_notify import heartbeat, notify
+from ivr.adapters.taker_store import TakerStore
 from ivr.config.acd_policy import agency_policies, screening_policy
 from ivr.config.asterisk_centre import registering_agency_phones
 from ivr.config.loader import load as load_config
@@ -216,8 +216,8 @@ async def run(settings: Settings) -> None:
             dispatch=AriRest(dispatch_session, settings.ari_url, settings.ari_app),
             ari_connected=events.connected.is_set,
         )
-        agents = AgentStore(redis_client, settings.redis_prefix)
-        engine = Engine(rest, store, agents, config, _call_policy(settings, config), parts=parts)
+        takers = TakerStore(redis_client, settings.redis_prefix)
+        engine = Engine(rest, store, takers, config, _call_policy(settings, config), parts=parts)
         engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
         try:
             await _serve(settings, engine, rest, events, store, reputation, users, config)
@@ -255,7 +255,7 @@ async def _serve(
     config: CentreConfig,
 ) -> None:
     """Serves until SIGTERM/SIGINT, every task in one group; the stop itself is shielded."""
-    await engine.restore_agents()
+    await engine.restore_takers()
     watch: PhoneWatch | None = None
     if settings.ami_password is not None:
         watch = PhoneWatch(
@@ -303,7 +303,7 @@ async def _serve(
             settings.ari_app,
             settings.redis_url,
             settings.centre_config,
-            len(config.agents),
+            len(config.takers),
             settings.http_bind,
             settings.http_port,
         )
@@ -332,7 +332,7 @@ async def _serve(
 
 def _taker_of(engine: Engine) -> Callable[[str], str]:
     def taker_of(interface: str) -> str:
-        return next((a.id for a in engine.config.agents if a.endpoint == interface), interface)
+        return next((a.id for a in engine.config.takers if a.endpoint == interface), interface)
 
     return taker_of
 

@@ -65,10 +65,10 @@ class ConfigReload:
     async def _reload(self) -> dict[str, Any]:
         settings, engine = self._settings, self._engine
         fresh = await asyncio.to_thread(load_config, settings.centre_config)
-        endpoints_before = {a.endpoint for a in engine.config.agents}
+        endpoints_before = {a.endpoint for a in engine.config.takers}
         engine.reload(fresh)
         engine.agency_contacts.watch(registering_agency_phones(fresh, settings.static_contacts))
-        changed = {a.endpoint for a in fresh.agents} != endpoints_before
+        changed = {a.endpoint for a in fresh.takers} != endpoints_before
         endpoints = "not generated (IVR_ASTERISK_ETC unset)"
         if settings.asterisk_etc is not None:
             target = EndpointFiles(settings.asterisk_etc, settings.state_dir, settings.static_contacts)
@@ -87,7 +87,8 @@ class ConfigReload:
             "applied": str(settings.centre_config),
             "endpoints": endpoints,
             "pjsip_reload": ("requested" if self._watch else "AMI off") if changed else "not needed",
-            "agents": len(fresh.agents),
+            "takers": len(fresh.takers),
+            "agents": len(fresh.takers),  # the former name, for one release
             "priorities": [p.name for p in fresh.priorities],
         }
 
@@ -96,7 +97,7 @@ class ConfigReload:
             log.info("call-taker list changed: pjsip reloaded (%s)", await watch.reload_pjsip())
         except (AmiUnavailable, OSError) as exc:
             log.error("call-taker list changed but pjsip was not reloaded: %s", exc)
-        await self._engine.rewatch_agents()
+        await self._engine.rewatch_takers()
 
     async def _from_signal(self) -> None:
         try:

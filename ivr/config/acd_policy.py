@@ -4,7 +4,7 @@ caller rules, the screening and agency policies (pure)."""
 from __future__ import annotations
 
 from ivr.config.schema import CentreConfig
-from ivr.core.acd.model import AcdPolicy, Agent, PriorityLevel
+from ivr.core.acd.model import AcdPolicy, PriorityLevel, Taker
 from ivr.core.call_state import AgencyPolicy
 from ivr.core.routing import CallerRule
 from ivr.core.screening import ScreeningPolicy, Verdict
@@ -29,10 +29,10 @@ def acd_policy(config: CentreConfig) -> AcdPolicy:
     )
 
 
-def acd_roster(config: CentreConfig) -> list[Agent]:
+def acd_roster(config: CentreConfig) -> list[Taker]:
     return [
-        Agent(a.id, a.endpoint, skills=frozenset(a.skills), wrapup_seconds=a.wrapup_seconds)
-        for a in config.agents
+        Taker(a.id, a.endpoint, skills=frozenset(a.skills), wrapup_seconds=a.wrapup_seconds)
+        for a in config.takers
     ]
 
 

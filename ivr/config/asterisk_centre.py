@@ -62,7 +62,7 @@ def _plain(endpoint: str) -> str | None:
 
 def phones(config: CentreConfig) -> list[Phone]:
     """Call takers then overflow desks that register with Asterisk."""
-    found = [Phone(n, a.name, "taker") for a in config.agents if (n := _plain(a.endpoint))]
+    found = [Phone(n, a.name, "taker") for a in config.takers if (n := _plain(a.endpoint))]
     found += [
         Phone(n, t.description or key, "overflow")
         for key, t in config.overflow_targets.items()

@@ -108,7 +108,7 @@ class Employment(StrEnum):
     CONTRACT = "contract"
 
 
-class AgentConfig(Strict):
+class TakerConfig(Strict):
     id: Name
     name: Label
     endpoint: Endpoint
@@ -184,11 +184,21 @@ class CentreConfig(Strict):
     timers: Timers = Timers()
     caller_priorities: list[CallerPriority] = []
     overflow_targets: dict[Name, OverflowTarget] = {}
-    agents: list[AgentConfig] = Field(min_length=1, max_length=500)
+    takers: list[TakerConfig] = Field(min_length=1, max_length=500)  # formerly "agents" (still read)
     agencies: list[Agency] = []
     agency_legs_end_with_caller: bool = True  # false: joined agencies stay with the call taker
     trunks: list[Trunk] = Field(default=[], max_length=20)
     screening: Screening = Screening()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_names(cls, data: object) -> object:
+        """`agents:`, the call takers' list under its former name, is read for one release."""
+        if isinstance(data, dict) and "agents" in data:
+            if "takers" in data:
+                raise ValueError("give the call takers once, as takers: (agents: is its former name)")
+            data = {("takers" if key == "agents" else key): value for key, value in data.items()}
+        return data
 
     def reference_problems(self) -> list[tuple[Loc, str]]:
         """Names used twice or referring to nothing, each with where it is."""
@@ -196,8 +206,8 @@ class CentreConfig(Strict):
         names = [p.name for p in self.priorities]
         for section, key, values in (
             ("priorities", "name", names),
-            ("agents", "id", [a.id for a in self.agents]),
-            ("agents", "endpoint", [a.endpoint for a in self.agents]),
+            ("takers", "id", [a.id for a in self.takers]),
+            ("takers", "endpoint", [a.endpoint for a in self.takers]),
             ("agencies", "id", [a.id for a in self.agencies]),
             ("agencies", "code", [a.code for a in self.agencies if a.code]),
             ("trunks", "id", [t.id for t in self.trunks]),

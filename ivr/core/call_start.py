@@ -87,7 +87,7 @@ def _adopted(call: Call, event: ev.CallAdopted, notes: list[cmd.Command]) -> Res
         return adopted, notes
     if event.taker is not None and event.taker_channel is not None:
         adopted = replace(call, phase=Phase.CONNECTED, taker=event.taker, taker_channel=event.taker_channel)
-        return adopted, [*notes, cmd.ToAcd(acd.AgentOnCall(event.taker, call.call_id))]
+        return adopted, [*notes, cmd.ToAcd(acd.TakerOnCall(event.taker, call.call_id))]
     if event.answered:
         waiting = replace(call, phase=Phase.WAITING)
         return waiting, [*notes, queued(waiting), cmd.StartTimer(call.call_id, REASSURE, 0.1)]

@@ -108,7 +108,7 @@ class Call:
     level: str = "normal"
     arrived_at: float = 0.0
     pinned: bool = False  # the level comes from a caller rule (a hospital, a police post)
-    taker: str | None = None  # the agent offered or connected; None for an overflow target
+    taker: str | None = None  # the taker offered or connected; None for an overflow target
     taker_channel: str | None = None
     overflow_target: str | None = None  # set while offered to / connected with the overflow target
     offers: int = 0

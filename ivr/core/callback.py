@@ -112,7 +112,7 @@ def start(
     return cb, [
         _note(cb, "arrived", now, caller=number, dialled="callback", callback_of=called_back, by=by, **mark),
         _on_original(cb, "callback-started", now, callback_taker=taker, requested_by=by),
-        cmd.ToAcd(acd.AgentOnCall(taker, cb.call_id)),  # held for this callback
+        cmd.ToAcd(acd.TakerOnCall(taker, cb.call_id)),  # held for this callback
         cmd.OfferToTaker(
             call_id=cb.call_id,
             endpoint=taker_endpoint,

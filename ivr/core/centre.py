@@ -36,7 +36,7 @@ from ivr.core.acd import commands as acd_cmd
 from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle as acd_handle
 from ivr.core.acd.dispatcher import next_deadline
-from ivr.core.acd.model import AcdPolicy, AcdState, Agent
+from ivr.core.acd.model import AcdPolicy, AcdState, Taker
 from ivr.core.acd.roster import build, reconfigure
 from ivr.core.centre_events import (
     Adoption,
@@ -75,15 +75,15 @@ class Centre:
     callbacks: Mapping[str, callbacks.Callback] = field(default_factory=dict)  # by the callback's id
     tick_at: float | None = None  # the ACD's next deadline, as armed
 
-    def agent_of_endpoint(self, endpoint: str) -> str | None:
-        return next((a.agent_id for a in self.acd.agents.values() if a.endpoint == endpoint), None)
+    def taker_of_endpoint(self, endpoint: str) -> str | None:
+        return next((a.taker_id for a in self.acd.takers.values() if a.endpoint == endpoint), None)
 
     def waiting_on_stop(self) -> list[str]:
         """Calls whose caller is handed to the native queue when the control plane stops."""
         return [call_id for call_id, call in self.calls.items() if call.phase in HANDED_OVER_ON_STOP]
 
 
-def open_centre(policy: AcdPolicy, roster: list[Agent], routing: Routing) -> Centre:
+def open_centre(policy: AcdPolicy, roster: list[Taker], routing: Routing) -> Centre:
     return Centre(build(policy, roster), routing)
 
 
@@ -129,14 +129,14 @@ class _Step:
             case CallbackAsked():
                 self._call_back(event)
             case FeatureDialled(channel_id, code, endpoint):
-                change, prompt = feature_codes.decide(code, self._agent_at(endpoint))
+                change, prompt = feature_codes.decide(code, self._taker_at(endpoint))
                 if change is not None:
                     self._to_acd(change)
                 self.orders.append(ConfirmFeature(channel_id, endpoint, prompt))
             case PhoneReachability(endpoint, reachable):
-                for agent in list(self.acd.agents.values()):
-                    if agent.endpoint == endpoint and agent.reachable != reachable:
-                        self._to_acd(acd.AgentReachability(agent.agent_id, reachable))
+                for taker in list(self.acd.takers.values()):
+                    if taker.endpoint == endpoint and taker.reachable != reachable:
+                        self._to_acd(acd.TakerReachability(taker.taker_id, reachable))
             case Reconfigured(policy, roster, routing):
                 self.acd = reconfigure(self.acd, policy, list(roster))
                 self.routing = routing
@@ -170,7 +170,7 @@ class _Step:
         if adopted.call_id in self.calls:
             return
         level = self.routing.level_of(adopted.caller_number)
-        if adopted.taker is not None and adopted.taker not in self.acd.agents:  # e.g. the supervisor's desk
+        if adopted.taker is not None and adopted.taker not in self.acd.takers:  # e.g. the supervisor's desk
             adopted = replace(adopted, taker=None, overflow_target=f"PJSIP/{adopted.taker}")
         if record is None:
             adopted = replace(adopted, level=level, recorded=False)
@@ -186,13 +186,13 @@ class _Step:
         self._carry(call.call_id, commands)
 
     def _call_back(self, asked: CallbackAsked) -> None:
-        agent = self.acd.agents.get(asked.taker)
-        if agent is None:
+        taker = self.acd.takers.get(asked.taker)
+        if taker is None:
             self.orders.append(Faulted(asked.taker, repr(asked), "no such call taker"))
             return
         policy = replace(self.routing.callback, record_calls=self.routing.call.record_calls)
         state, commands = callbacks.start(
-            asked.called_back, asked.attempt, asked.number, asked.taker, agent.endpoint, asked.by,
+            asked.called_back, asked.attempt, asked.number, asked.taker, taker.endpoint, asked.by,
             policy, self.now, asked.withheld,
         )  # fmt: skip
         self._writable()
@@ -246,22 +246,22 @@ class _Step:
                     self.orders.append(Carry(owner, command))
 
     # ---- the ACD -----------------------------------------------------------------------
-    def _agent_at(self, endpoint: str) -> str | None:
-        return next((a.agent_id for a in self.acd.agents.values() if a.endpoint == endpoint), None)
+    def _taker_at(self, endpoint: str) -> str | None:
+        return next((a.taker_id for a in self.acd.takers.values() if a.endpoint == endpoint), None)
 
     def _to_acd(self, event: acd.AcdEvent) -> None:
         self.acd, commands = acd_handle(self.acd, event, self.now)
         self.acd_changed = True
         for command in commands:
             match command:
-                case acd_cmd.Offer(call_id, agent_id, endpoint):
-                    self._post(ev.TakerAssigned(call_id, agent_id, endpoint))
+                case acd_cmd.Offer(call_id, taker_id, endpoint):
+                    self._post(ev.TakerAssigned(call_id, taker_id, endpoint))
                 case acd_cmd.Overflow(call_id, target):
                     self._post(ev.Overflowed(call_id, target))
-                case acd_cmd.StartWrapUp(agent_id, seconds):
-                    self.orders.append(Wake((agent_id, WRAP_UP), seconds, acd.WrapUpEnded(agent_id)))
-                case acd_cmd.AgentStatusChanged(agent_id, declared, reason, by_system):
-                    self.orders.append(SaveStatus(agent_id, declared, reason, self.now, by_system))
+                case acd_cmd.StartWrapUp(taker_id, seconds):
+                    self.orders.append(Wake((taker_id, WRAP_UP), seconds, acd.WrapUpEnded(taker_id)))
+                case acd_cmd.TakerStatusChanged(taker_id, declared, reason, by_system):
+                    self.orders.append(SaveStatus(taker_id, declared, reason, self.now, by_system))
 
     def _post(self, event: ev.TakerAssigned | ev.Overflowed) -> None:
         if event.call_id in self.calls:

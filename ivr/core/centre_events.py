@@ -14,7 +14,7 @@ from typing import Any
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd.events import AcdEvent
-from ivr.core.acd.model import AcdPolicy, Agent, Declared
+from ivr.core.acd.model import AcdPolicy, Declared, Taker
 from ivr.core.routing import Routing
 
 # ---- told ------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ class Reconfigured:
     """A new (validated) configuration: nobody is dropped."""
 
     policy: AcdPolicy
-    roster: tuple[Agent, ...]
+    roster: tuple[Taker, ...]
     routing: Routing
 
 
@@ -120,7 +120,7 @@ class ForgetOwner:
 class SaveStatus:
     """A call taker's declared status changed: saved in the order the changes happened."""
 
-    agent_id: str
+    taker_id: str
     declared: Declared
     reason: str
     at: float

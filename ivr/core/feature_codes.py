@@ -17,17 +17,17 @@ PHONE_PAUSE_REASON = "istirahat"
 UNKNOWN_PROMPT = "feature-unknown"
 
 CODES: dict[str, tuple[Callable[[str], acd.AcdEvent], str]] = {
-    "*11": (acd.AgentLoggedIn, "agent-logged-in"),
-    "*12": (acd.AgentLoggedOut, "agent-logged-out"),
-    "*21": (lambda agent: acd.AgentPaused(agent, PHONE_PAUSE_REASON), "agent-paused"),
-    "*22": (acd.AgentUnpaused, "agent-unpaused"),
+    "*11": (acd.TakerLoggedIn, "agent-logged-in"),
+    "*12": (acd.TakerLoggedOut, "agent-logged-out"),
+    "*21": (lambda taker: acd.TakerPaused(taker, PHONE_PAUSE_REASON), "agent-paused"),
+    "*22": (acd.TakerUnpaused, "agent-unpaused"),
 }
 
 
-def decide(code: str, agent_id: str | None) -> tuple[acd.AcdEvent | None, str]:
+def decide(code: str, taker_id: str | None) -> tuple[acd.AcdEvent | None, str]:
     """The ACD event (None: nothing changes) and the confirmation prompt."""
     known = CODES.get(code)
-    if agent_id is None or known is None:
+    if taker_id is None or known is None:
         return None, UNKNOWN_PROMPT
     make_event, prompt = known
-    return make_event(agent_id), prompt
+    return make_event(taker_id), prompt

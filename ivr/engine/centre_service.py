@@ -15,7 +15,7 @@ from ivr.adapters.http.centre import Alarm, Gauges
 from ivr.config.schema import CentreConfig
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
-from ivr.core.acd.model import Agent, Waiting
+from ivr.core.acd.model import Taker, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
 from ivr.engine.engine import Engine
@@ -49,8 +49,8 @@ class CentreService:
     def callbacks(self) -> Mapping[str, Callback]:
         return self._engine.callbacks
 
-    def agents(self) -> Mapping[str, Agent]:
-        return self._engine.acd.agents
+    def takers(self) -> Mapping[str, Taker]:
+        return self._engine.acd.takers
 
     def waiting(self) -> Sequence[Waiting]:
         return self._engine.acd.waiting
@@ -82,9 +82,9 @@ class CentreService:
         self._engine.to_acd(event)
 
     def start_callback(
-        self, called_back: str, attempt: int, number: str, agent_id: str, by: str, withheld: bool
+        self, called_back: str, attempt: int, number: str, taker_id: str, by: str, withheld: bool
     ) -> str:
-        return self._engine.start_callback(called_back, attempt, number, agent_id, by, withheld)
+        return self._engine.start_callback(called_back, attempt, number, taker_id, by, withheld)
 
     async def recording(self, call_id: str) -> bytes:
         return await self._engine.ari.recording_file(call_id)

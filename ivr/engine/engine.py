@@ -22,7 +22,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari.models import AnyEvent
 from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
@@ -36,6 +35,7 @@ from ivr.adapters.ari.translate import (
 )
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.log_hygiene import withheld_numbers
+from ivr.adapters.taker_store import TakerStore
 from ivr.adapters.write_behind import WriteBehind
 from ivr.config.acd_policy import acd_policy, acd_roster, caller_rules
 from ivr.config.schema import CentreConfig
@@ -72,7 +72,7 @@ from ivr.engine.lanes import Lanes
 from ivr.engine.metrics import Metrics
 from ivr.engine.parts import Parts
 from ivr.engine.phones import Phones
-from ivr.engine.reconnect import hang_up_quietly, reconcile_calls, watch_agents
+from ivr.engine.reconnect import hang_up_quietly, reconcile_calls, watch_takers
 from ivr.engine.statuses import Statuses
 from ivr.engine.timer_wheel import TimerWheel
 
@@ -84,7 +84,7 @@ class Engine:
         self,
         ari_client: Ari,
         store: CallStore,
-        agent_store: AgentStore,
+        taker_store: TakerStore,
         config: CentreConfig,
         policy: CallPolicy,
         clock: Callable[[], float] = time.time,
@@ -96,7 +96,7 @@ class Engine:
         self.config = config
         self._clock = clock
         self.writes = WriteBehind()  # records and statuses, in order, held while Redis is away
-        self._statuses = Statuses(agent_store, self.writes)
+        self._statuses = Statuses(taker_store, self.writes)
         routing = Routing(caller_rules(config), config.default_priority, policy, parts.callback_policy)
         self.centre = core.open_centre(acd_policy(config), acd_roster(config), routing)
         self._pending: deque[tuple[CentreEvent, bool]] = deque()
@@ -190,9 +190,9 @@ class Engine:
     def to_acd(self, event: AcdEvent, persist: bool = True) -> None:
         self.deliver(event, persist)
 
-    async def restore_agents(self) -> None:
+    async def restore_takers(self) -> None:
         """Declared statuses from Redis: who was logged in or paused before a restart."""
-        await self._statuses.restore(self.acd.agents, lambda event: self.deliver(event, persist=False))
+        await self._statuses.restore(self.acd.takers, lambda event: self.deliver(event, persist=False))
 
     def reload(self, config: CentreConfig) -> None:
         """Apply a new (already validated) configuration without dropping anyone."""
@@ -202,7 +202,7 @@ class Engine:
         )
         self.deliver(Reconfigured(acd_policy(config), tuple(acd_roster(config)), routing))
         log.info(
-            "configuration applied: %d call takers, %d priorities", len(config.agents), len(config.priorities)
+            "configuration applied: %d call takers, %d priorities", len(config.takers), len(config.priorities)
         )
 
     def set_policy(self, policy: CallPolicy, callback_policy: CallbackPolicy | None = None) -> None:
@@ -227,7 +227,7 @@ class Engine:
         self.agency_contacts.listing_done()
 
     def start_callback(
-        self, called_back: str, attempt: int, number: str, agent_id: str, by: str, withheld: bool = False
+        self, called_back: str, attempt: int, number: str, taker_id: str, by: str, withheld: bool = False
     ) -> str:
         """Calls an abandoned caller back with this call taker (checked free by the caller);
         a withheld number stays withheld in the callback's record, caller ID and logs."""
@@ -235,8 +235,8 @@ class Engine:
             withheld_numbers.add(number)
         callback_id = ids.callback_id(called_back, attempt)
         shown = privacy.shown(number, withheld)
-        log.info("callback %s: calling %s back with %s (asked by %s)", callback_id, shown, agent_id, by)
-        self.deliver(CallbackAsked(called_back, attempt, number, agent_id, by, withheld))
+        log.info("callback %s: calling %s back with %s (asked by %s)", callback_id, shown, taker_id, by)
+        self.deliver(CallbackAsked(called_back, attempt, number, taker_id, by, withheld))
         return callback_id
 
     # ---- a call's end (EngineLink, for the executor) ------------------------------------
@@ -273,13 +273,13 @@ class Engine:
                     self.deliver(item)
 
     async def on_connected(self) -> None:
-        await watch_agents(self._ari, self.acd.agents.values(), self.deliver)
+        await watch_takers(self._ari, self.acd.takers.values(), self.deliver)
         screened = set(self.screener.sessions) if self.screener else set()
         await reconcile_calls(self._ari, self._store, lambda: self.centre, screened, self.deliver)
 
-    async def rewatch_agents(self) -> None:
+    async def rewatch_takers(self) -> None:
         """After the call-taker list changed: subscribe to and read every taker's endpoint."""
-        await watch_agents(self._ari, self.acd.agents.values(), self.deliver)
+        await watch_takers(self._ari, self.acd.takers.values(), self.deliver)
 
     # ---- stopping ----------------------------------------------------------------------
     async def stop(self, grace_seconds: float = 5.0, writes_seconds: float = 3.0) -> None:

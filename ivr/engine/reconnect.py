@@ -18,7 +18,7 @@ from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.log_hygiene import withheld_numbers
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
-from ivr.core.acd.model import Agent
+from ivr.core.acd.model import Taker
 from ivr.core.centre import Centre
 from ivr.core.centre_events import Adoption, CentreEvent
 from ivr.engine import reconcile
@@ -28,17 +28,17 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[CentreEvent], None]
 
 
-async def watch_agents(ari: Ari, agents: Iterable[Agent], deliver: Deliver) -> None:
-    for agent in list(agents):
-        tech, _, resource = agent.endpoint.partition("/")
+async def watch_takers(ari: Ari, takers: Iterable[Taker], deliver: Deliver) -> None:
+    for taker in list(takers):
+        tech, _, resource = taker.endpoint.partition("/")
         try:
-            await ari.subscribe(f"endpoint:{agent.endpoint}")
+            await ari.subscribe(f"endpoint:{taker.endpoint}")
             endpoint = await ari.endpoint(tech, resource)
         except (AriError, AriUnavailable) as exc:
-            log.error("call taker %s: endpoint %s unusable: %s", agent.agent_id, agent.endpoint, exc)
-            deliver(acd.AgentReachability(agent.agent_id, False))
+            log.error("call taker %s: endpoint %s unusable: %s", taker.taker_id, taker.endpoint, exc)
+            deliver(acd.TakerReachability(taker.taker_id, False))
             continue
-        deliver(acd.AgentReachability(agent.agent_id, endpoint.state != "offline"))
+        deliver(acd.TakerReachability(taker.taker_id, endpoint.state != "offline"))
 
 
 async def reconcile_calls(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.call_store import StoreUnavailable
+from ivr.adapters.taker_store import TakerStore
 from ivr.adapters.write_behind import WriteBehind
 from ivr.core.acd import events as acd
 from ivr.core.acd.model import Declared
@@ -21,32 +21,32 @@ log = logging.getLogger(__name__)
 
 
 class Statuses:
-    def __init__(self, agent_store: AgentStore, writes: WriteBehind) -> None:
-        self._agent_store = agent_store
+    def __init__(self, taker_store: TakerStore, writes: WriteBehind) -> None:
+        self._taker_store = taker_store
         self._writes = writes
 
     def changed(self, change: SaveStatus, persist: bool) -> None:
         why = f" ({change.reason})" if change.reason else ""
         by = " by the system" if change.by_system else ""
-        log.info("call taker %s is now %s%s%s", change.agent_id, change.declared.value, why, by)
+        log.info("call taker %s is now %s%s%s", change.taker_id, change.declared.value, why, by)
         if persist:
             self._writes.submit(
-                f"status of {change.agent_id}",
-                lambda: self._agent_store.save(
-                    change.agent_id, change.declared.value, change.reason, change.at, change.by_system
+                f"status of {change.taker_id}",
+                lambda: self._taker_store.save(
+                    change.taker_id, change.declared.value, change.reason, change.at, change.by_system
                 ),
             )
 
-    async def restore(self, agent_ids: Iterable[str], deliver: Callable[[acd.AcdEvent], None]) -> None:
+    async def restore(self, taker_ids: Iterable[str], deliver: Callable[[acd.AcdEvent], None]) -> None:
         """Who was logged in or paused before a restart, as ACD events (not saved again)."""
         try:
-            saved = await self._agent_store.load(list(agent_ids))
+            saved = await self._taker_store.load(list(taker_ids))
         except StoreUnavailable as exc:
             log.error("call-taker statuses not restored (everyone starts logged out): %s", exc)
             return
-        for agent_id, record in saved.items():
+        for taker_id, record in saved.items():
             if record.get("declared") == Declared.AVAILABLE:
-                deliver(acd.AgentLoggedIn(agent_id))
+                deliver(acd.TakerLoggedIn(taker_id))
             elif record.get("declared") == Declared.PAUSED:
-                deliver(acd.AgentPaused(agent_id, record.get("reason", "")))
+                deliver(acd.TakerPaused(taker_id, record.get("reason", "")))
         log.info("restored %d call-taker statuses", len(saved))

@@ -124,9 +124,9 @@ class Stack:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read(), dict(exc.headers)
 
-    def login(self, *agents: str) -> None:
-        for agent in agents:
-            status, body = self.api("POST", f"/api/agents/{agent}/login")
+    def login(self, *takers: str) -> None:
+        for taker in takers:
+            status, body = self.api("POST", f"/api/takers/{taker}/login")
             assert status == 200 and body["declared"] == "available", (status, body)
 
     def channels(self) -> list[dict[str, Any]]:
@@ -308,7 +308,7 @@ class Process:
 def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
     """The control plane with the shipped centre configuration (or IVR_CENTRE_CONFIG)."""
     client = stack.redis()
-    if not extra.pop("IVR_KEEP_AGENT_STATUS", ""):
+    if not extra.pop("IVR_KEEP_TAKER_STATUS", ""):
         for key in client.scan_iter("ivr:agent:*"):  # every test starts with everyone logged out
             client.delete(key)
     env = {
@@ -343,11 +343,11 @@ def centre_config(folder: Path, rules: dict[str, str] | None = None, **timers: f
 
 
 def users_file(folder: Path, users: dict[str, tuple[str, str, str]]) -> Path:
-    """An IVR_USERS_FILE: name -> (token, role, agent or ""); only the tokens' hashes are written."""
+    """An IVR_USERS_FILE: name -> (token, role, taker or ""); only the tokens' hashes are written."""
 
-    def entry(name: str, token: str, role: str, agent: str) -> str:
+    def entry(name: str, token: str, role: str, taker: str) -> str:
         digest = hashlib.sha256(token.encode()).hexdigest()
-        owner = f"agent: {agent}, " if agent else ""
+        owner = f"taker: {taker}, " if taker else ""
         return f'  - {{name: {name}, role: {role}, {owner}token_sha256: "{digest}"}}\n'
 
     path = folder / "users.yaml"

@@ -1,5 +1,5 @@
 """The priority ACD on the real stack: 20 phones, callers answered in priority order
-with none lost, paused agents never offered, feature codes from the phones, a config
+with none lost, paused takers never offered, feature codes from the phones, a config
 reload under load, statuses surviving a restart, and the API's answers to bad input."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_thirty_callers_are_answered_in_priority_order_and_none_is_lost(
     assert len({r["taker"] for r in records}) == 20
 
 
-def test_paused_agent_is_never_offered_and_feature_codes_work_from_the_phone(
+def test_paused_taker_is_never_offered_and_feature_codes_work_from_the_phone(
     stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
 ) -> None:
     control_plane(["taker11", "taker12"])
@@ -68,8 +68,8 @@ def test_paused_agent_is_never_offered_and_feature_codes_work_from_the_phone(
     phones("taker12", "phone_hangs_up.xml", hold_ms=1000)
 
     assert dial_feature_code(stack, "taker11", "*21", media) == 0  # pause, from the phone
-    agents = {a["id"]: a for a in stack.api("GET", "/api/agents")[1]}
-    assert (agents["taker11"]["declared"], agents["taker11"]["pause_reason"]) == ("paused", "istirahat")
+    takers = {a["id"]: a for a in stack.api("GET", "/api/takers")[1]}
+    assert (takers["taker11"]["declared"], takers["taker11"]["pause_reason"]) == ("paused", "istirahat")
 
     before = stack.call_ids()
     for caller in ("081111111", "082222222"):
@@ -79,13 +79,13 @@ def test_paused_agent_is_never_offered_and_feature_codes_work_from_the_phone(
     assert [r["taker"] for r in records] == ["taker12", "taker12"]
 
     assert dial_feature_code(stack, "taker11", "*22", media) == 0  # unpause, from the phone
-    agents = {a["id"]: a for a in stack.api("GET", "/api/agents")[1]}
-    assert agents["taker11"]["declared"] == "available"
+    takers = {a["id"]: a for a in stack.api("GET", "/api/takers")[1]}
+    assert takers["taker11"]["declared"] == "available"
     assert dial_feature_code(stack, "taker11", "*99", media) == 0  # unknown: told, nothing changes
-    assert {a["id"]: a for a in stack.api("GET", "/api/agents")[1]}["taker11"]["declared"] == "available"
+    assert {a["id"]: a for a in stack.api("GET", "/api/takers")[1]}["taker11"]["declared"] == "available"
 
 
-def test_unanswered_phone_is_skipped_and_its_agent_auto_paused(
+def test_unanswered_phone_is_skipped_and_its_taker_auto_paused(
     stack: Stack, control_plane: Callable[..., Process], phones: Callable[..., Process], media: Path
 ) -> None:
     config = centre_config(media, ring_seconds=5, missed_offers_to_pause=1)
@@ -97,7 +97,7 @@ def test_unanswered_phone_is_skipped_and_its_agent_auto_paused(
     assert call.popen.returncode == 0, call.output()
     record = stack.wait_ended(stack.new_call_id(before))
     assert record["taker"] == "taker14"
-    taker13 = {a["id"]: a for a in stack.api("GET", "/api/agents")[1]}["taker13"]
+    taker13 = {a["id"]: a for a in stack.api("GET", "/api/takers")[1]}["taker13"]
     assert (taker13["declared"], taker13["pause_reason"]) == ("paused", "missed calls")
 
 
@@ -165,13 +165,13 @@ def test_config_reload_mid_load_drops_nobody_and_a_bad_file_is_refused(
 
 def test_statuses_survive_a_restart(stack: Stack, control_plane: Callable[..., Process]) -> None:
     first = control_plane(["taker17", "taker18"])
-    assert stack.api("POST", "/api/agents/taker18/pause", {"reason": "rapat"})[0] == 200
+    assert stack.api("POST", "/api/takers/taker18/pause", {"reason": "rapat"})[0] == 200
     first.stop()
-    control_plane([], IVR_KEEP_AGENT_STATUS="yes")
-    agents = {a["id"]: a for a in stack.api("GET", "/api/agents")[1]}
-    assert agents["taker17"]["declared"] == "available"
-    assert (agents["taker18"]["declared"], agents["taker18"]["pause_reason"]) == ("paused", "rapat")
-    assert agents["taker19"]["declared"] == "logged-out"
+    control_plane([], IVR_KEEP_TAKER_STATUS="yes")
+    takers = {a["id"]: a for a in stack.api("GET", "/api/takers")[1]}
+    assert takers["taker17"]["declared"] == "available"
+    assert (takers["taker18"]["declared"], takers["taker18"]["pause_reason"]) == ("paused", "rapat")
+    assert takers["taker19"]["declared"] == "logged-out"
 
 
 def test_api_refuses_bad_requests_with_clear_answers(
@@ -179,13 +179,13 @@ def test_api_refuses_bad_requests_with_clear_answers(
 ) -> None:
     control_plane([])
     assert stack.api("GET", "/api/health", token="")[0] == 200
-    status, body = stack.api("GET", "/api/agents", token="wrong")
+    status, body = stack.api("GET", "/api/takers", token="wrong")
     assert status == 401 and "token" in body["error"]
-    status, body = stack.api("POST", "/api/agents/taker99/login")
+    status, body = stack.api("POST", "/api/takers/taker99/login")
     assert status == 404 and "taker99" in body["error"]
-    status, body = stack.api("POST", "/api/agents/taker01/pause", {"reason": ""})
+    status, body = stack.api("POST", "/api/takers/taker01/pause", {"reason": ""})
     assert status == 400 and any("reason" in p for p in body["problems"])
-    status, body = stack.api("POST", "/api/agents/taker01/pause", {"why": "x"})
+    status, body = stack.api("POST", "/api/takers/taker01/pause", {"why": "x"})
     assert status == 400
 
 

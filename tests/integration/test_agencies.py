@@ -70,8 +70,8 @@ def test_three_parties_hear_each_other_and_the_taker_can_leave(
     wait_for(lambda: taker_leg not in [c["id"] for c in stack.channels()], 5, "the taker's leg to go")
     rtp = flowing(stack, [call_id, agency_leg])
     assert all(rx > 20 and tx > 20 for rx, tx in rtp.values()), rtp  # caller and agency still talk
-    agents = {a["id"]: a for a in stack.api("GET", "/api/agents")[1]}
-    assert agents["taker01"]["call_id"] is None and agents["taker01"]["activity"] in ("wrap-up", "idle")
+    takers = {a["id"]: a for a in stack.api("GET", "/api/takers")[1]}
+    assert takers["taker01"]["call_id"] is None and takers["taker01"]["activity"] in ("wrap-up", "idle")
 
     assert call.popen.wait(timeout=60) == 0, call.output()
     record = stack.wait_ended(call_id)

@@ -17,12 +17,12 @@ from tests.integration.stack import Process, Stack, centre_config, wait_for
 pytestmark = pytest.mark.integration
 
 
-def agent(stack: Stack, agent_id: str) -> dict[str, Any] | None:
-    return next((a for a in stack.api("GET", "/api/agents")[1] if a["id"] == agent_id), None)
+def taker(stack: Stack, taker_id: str) -> dict[str, Any] | None:
+    return next((a for a in stack.api("GET", "/api/takers")[1] if a["id"] == taker_id), None)
 
 
-def phone_status(stack: Stack, agent_id: str) -> str | None:
-    found = agent(stack, agent_id)
+def phone_status(stack: Stack, taker_id: str) -> str | None:
+    found = taker(stack, taker_id)
     return found["phone"]["status"] if found and found["phone"] else None
 
 
@@ -35,22 +35,22 @@ def test_phones_are_watched_through_ami_and_pjsip_reloads_when_the_takers_change
     assert removed == 1
     config.write_text(without_taker20)
     app = control_plane(["taker04"], IVR_CENTRE_CONFIG=str(config))
-    assert agent(stack, "taker20") is None
+    assert taker(stack, "taker20") is None
 
     phone = phones("taker04")
     wait_for(lambda: phone_status(stack, "taker04") == "Reachable", 15, "taker04's phone reachable in AMI")
-    assert agent(stack, "taker04")["phone"]["rtt_ms"] > 0
+    assert taker(stack, "taker04")["phone"]["rtt_ms"] > 0
     phone.stop()
     wait_for(lambda: phone_status(stack, "taker04") == "Unreachable", 15, "taker04's phone unreachable")
-    assert agent(stack, "taker04")["reachable"] is False
+    assert taker(stack, "taker04")["reachable"] is False
 
     config.write_text(full)  # taker20 is back in the list
     status, body = stack.api("POST", "/api/config/reload")
-    assert status == 200 and body["pjsip_reload"] == "requested" and body["agents"] == 20
+    assert status == 200 and body["pjsip_reload"] == "requested" and body["takers"] == 20
     wait_for(lambda: "pjsip reloaded" in app.output(), 15, "Asterisk to reload pjsip")
-    wait_for(lambda: agent(stack, "taker20") is not None, 5, "taker20 listed")
+    wait_for(lambda: taker(stack, "taker20") is not None, 5, "taker20 listed")
     # no phone answers for taker20 (its endpoint's state reaches the control plane after the reload)
-    wait_for(lambda: agent(stack, "taker20")["reachable"] is False, 5, "taker20 unreachable")
+    wait_for(lambda: taker(stack, "taker20")["reachable"] is False, 5, "taker20 unreachable")
 
     status, body = stack.api("POST", "/api/config/reload")  # nothing changed: no reload
     assert status == 200 and body["pjsip_reload"] == "not needed"

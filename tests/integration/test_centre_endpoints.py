@@ -63,7 +63,7 @@ def test_a_taker_added_and_removed_in_the_centre_file_follows_in_asterisk_withou
     assert not pjsip_has("taker21")
 
     grown = tmp_path / "grown.yaml"
-    grown.write_text(shipped.read_text().replace("agents:\n", f"agents:\n{NEW_TAKER}\n", 1))
+    grown.write_text(shipped.read_text().replace("takers:\n", f"takers:\n{NEW_TAKER}\n", 1))
     done = apply(stack, grown)
     assert done.returncode == 0, done.stderr
     assert "reloaded res_pjsip.so" in done.stdout and "reloaded app_queue.so" in done.stdout
@@ -91,5 +91,5 @@ def test_an_invalid_centre_file_changes_nothing(stack: Stack, tmp_path: Path) ->
     generated = ASTERISK_ROOT / "etc/asterisk/centre/pjsip_centre.conf"
     before = generated.read_text()
     done = apply(stack, broken)
-    assert done.returncode == 1 and "agents" in done.stderr and "not applied" in done.stderr
+    assert done.returncode == 1 and "takers" in done.stderr and "not applied" in done.stderr
     assert generated.read_text() == before

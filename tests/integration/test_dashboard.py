@@ -101,7 +101,7 @@ def test_a_call_moves_across_the_wallboard_and_pops_up_on_the_takers_desk(
     wall = browser()
     open_dashboard(wall, stack, TOKENS["sup"])
     assert wall.find_element(By.ID, "wallboard").get_attribute("hidden") is None
-    assert len(wall.find_elements(By.CSS_SELECTOR, "#agents [data-agent]")) == 20
+    assert len(wall.find_elements(By.CSS_SELECTOR, "#takers [data-taker]")) == 20
     until(wall, '#kpis [data-kpi="answered_within_10"]', "the key figures")
     until(wall, "#chart-hour rect, #chart-hour path", "the calls-per-hour chart")
 
@@ -113,7 +113,7 @@ def test_a_call_moves_across_the_wallboard_and_pops_up_on_the_takers_desk(
     screenshot(wall, "1-wallboard-waiting")
 
     stack.login("taker06")  # the only call taker: the call goes to taker06
-    until(wall, '#agents [data-agent="taker06"][data-activity="on-call"]', "taker06 on the call", timeout=30)
+    until(wall, '#takers [data-taker="taker06"][data-activity="on-call"]', "taker06 on the call", timeout=30)
     until(
         wall, f'#calls tr[data-call="{call_id}"][data-taker="taker06"][data-phase="connected"]', "connected"
     )
@@ -200,12 +200,12 @@ def test_an_engineer_sees_the_call_takers_and_screening_but_no_caller(
     until(wall, f'#waiting tr[data-call="{call_id}"]', "the caller on the supervisor's wallboard", timeout=30)
     page = browser()
     open_dashboard(page, stack, TOKENS["eng"])
-    until(page, '#agents [data-agent="taker06"]', "the call takers on the engineer's wallboard")
-    assert len(page.find_elements(By.CSS_SELECTOR, "#agents [data-agent]")) == 20
+    until(page, '#takers [data-taker="taker06"]', "the call takers on the engineer's wallboard")
+    assert len(page.find_elements(By.CSS_SELECTOR, "#takers [data-taker]")) == 20
     until(page, '#screening dd[data-screening="running"]', "the screening figures")
     for panel in (".kpi-panel", ".waiting-panel", ".calls-panel", ".charts-panel", "#callbacks-panel"):
         assert not shown(page, panel), panel
-    assert shown(page, ".agents-panel") and shown(page, ".screening-panel")
+    assert shown(page, ".takers-panel") and shown(page, ".screening-panel")
     assert "081288800016" not in page.find_element(By.TAG_NAME, "body").text
     screenshot(page, "6-engineer-wallboard")
     no_policy_violation(page)
@@ -268,9 +268,9 @@ def test_the_feed_refuses_a_wrong_token_and_shows_a_call_taker_only_themselves(
     [refused] = asyncio.run(feed(stack, "not-a-user-token-at-all"))
     assert refused == {"type": "error", "error": "missing or wrong token"}
     [mine] = asyncio.run(feed(stack, TOKENS["taker06"]))
-    assert [a["id"] for a in mine["agents"]] == ["taker06"] and mine["agents"][0]["declared"] == "available"
+    assert [a["id"] for a in mine["takers"]] == ["taker06"] and mine["takers"][0]["declared"] == "available"
     assert "waiting" not in mine and mine["calls"] == [] and "kpis" not in mine
-    assert mine["user"] == {"name": "taker06", "roles": ["call-taker"], "agent": "taker06"}
+    assert mine["user"] == {"name": "taker06", "roles": ["call-taker"], "taker": "taker06"}
     [wall] = asyncio.run(feed(stack, TOKENS["sup"]))
-    assert len(wall["agents"]) == 20 and wall["kpis"] is not None and "my_call" not in wall
+    assert len(wall["takers"]) == 20 and wall["kpis"] is not None and "my_call" not in wall
     assert {a["id"] for a in wall["agencies"]} == {"damkar", "ambulans", "bpbd", "polisi"}

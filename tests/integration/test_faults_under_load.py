@@ -87,7 +87,7 @@ def test_no_caller_is_lost_when_the_control_plane_is_killed_and_restarted_during
     wait_for(lambda: len([c for c in stack.call_ids() if c not in before]) >= 5, 20, "five calls in")
     first.stop(signal.SIGKILL)  # a crash in the middle of the load
     time.sleep(2)
-    second = control_plane(TAKERS, IVR_CENTRE_CONFIG=str(config), IVR_KEEP_AGENT_STATUS="yes")
+    second = control_plane(TAKERS, IVR_CENTRE_CONFIG=str(config), IVR_KEEP_TAKER_STATUS="yes")
     assert callers.popen.wait(timeout=150) == 0, callers.output()
 
     ids = [c for c in stack.call_ids() if c not in before]
@@ -115,11 +115,11 @@ def test_after_asterisk_restarts_the_control_plane_reconnects_and_forgets_the_ca
     assert record["outcome"] == "answered"
     wait_for(lambda: app.output().count("reconciled:") >= 2, 30, "the control plane reconnected")
     assert stack.api("GET", "/api/health")[1]["calls"] == 0
-    taker = next(a for a in stack.api("GET", "/api/agents")[1] if a["id"] == "taker03")
+    taker = next(a for a in stack.api("GET", "/api/takers")[1] if a["id"] == "taker03")
     assert taker["activity"] in ("idle", "wrap-up") and taker["call_id"] is None
 
     wait_for(  # the same SIPp phone, qualified by the new Asterisk
-        lambda: next(a for a in stack.api("GET", "/api/agents")[1] if a["id"] == "taker03")["reachable"],
+        lambda: next(a for a in stack.api("GET", "/api/takers")[1] if a["id"] == "taker03")["reachable"],
         15,
         "taker03 reachable again",
     )

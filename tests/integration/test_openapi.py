@@ -119,12 +119,12 @@ def test_every_operation_in_the_document_answers_bad_input_with_a_4xx(
     reached: set[str] = set()  # body routes whose body the operators' key got checked (400)
     for role, token in [("operator", stack.api_token), *TOKENS.items()]:
         for method, path, operation in operations:
-            for agent, call_id, number in (
+            for taker, call_id, number in (
                 ("taker99", "nope.1", "0800"),
                 ("taker01", real_call, "081255500001"),
             ):
                 concrete = (
-                    path.replace("{agent}", agent).replace("{call}", call_id).replace("{number}", number)
+                    path.replace("{taker}", taker).replace("{call}", call_id).replace("{number}", number)
                 )
                 what = (role, method, concrete)
                 if "requestBody" in operation:
@@ -133,7 +133,7 @@ def test_every_operation_in_the_document_answers_bad_input_with_a_4xx(
                         status, answer = call(stack, method, concrete, body, token)
                         refused_with_a_reason(status, answer, (*what, body[:80]))
                         assert status >= 400, (*what, body[:80], answer[:200])
-                        if role == "operator" and agent == "taker01" and status == 400:
+                        if role == "operator" and taker == "taker01" and status == 400:
                             reached.add(path)
                     for content_type, body in ENCODINGS:
                         status, answer = call(stack, method, concrete, body, token, content_type)
@@ -150,4 +150,4 @@ def test_every_operation_in_the_document_answers_bad_input_with_a_4xx(
                         refused_with_a_reason(status, answer, (*what, query[:60]))
                 status, answer = call(stack, method, concrete, None, token)
                 refused_with_a_reason(status, answer, what)
-    assert reached == with_body  # PauseBody and BlockBody included: real agent, blocking on
+    assert reached == with_body  # PauseBody and BlockBody included: real taker, blocking on

@@ -62,7 +62,7 @@ def feed(stack: Stack, token: str) -> dict[str, Any]:
     return asyncio.run(_feed(stack, token))
 
 
-PARTS = ("waiting", "agents", "calls", "kpis", "callbacks", "screening", "my_call")
+PARTS = ("waiting", "takers", "calls", "kpis", "callbacks", "screening", "my_call")
 
 
 def test_each_role_reaches_only_what_it_owns(
@@ -77,11 +77,11 @@ def test_each_role_reaches_only_what_it_owns(
     )
     taker, sup, eng = TOKENS["taker01"], TOKENS["sup"], TOKENS["eng"]
 
-    assert stack.api("GET", "/api/agents", token="")[0] == 401
-    assert stack.api("GET", "/api/agents", token="not-a-user-token-at-all")[0] == 401
-    assert [a["id"] for a in stack.api("GET", "/api/agents", token=taker)[1]] == ["taker01"]
-    assert stack.api("POST", "/api/agents/taker01/pause", {"reason": "makan"}, token=taker)[0] == 200
-    status, body = stack.api("POST", "/api/agents/taker02/pause", {"reason": "x"}, token=taker)
+    assert stack.api("GET", "/api/takers", token="")[0] == 401
+    assert stack.api("GET", "/api/takers", token="not-a-user-token-at-all")[0] == 401
+    assert [a["id"] for a in stack.api("GET", "/api/takers", token=taker)[1]] == ["taker01"]
+    assert stack.api("POST", "/api/takers/taker01/pause", {"reason": "makan"}, token=taker)[0] == 200
+    status, body = stack.api("POST", "/api/takers/taker02/pause", {"reason": "x"}, token=taker)
     assert status == 403 and "own status" in body["error"]
     for path in ("/api/queue", "/api/history", "/api/kpis", "/api/blocks/audit", "/api/reputation/0811"):
         assert stack.api("GET", path, token=taker)[0] == 403, path
@@ -90,7 +90,7 @@ def test_each_role_reaches_only_what_it_owns(
     assert stack.api("GET", "/api/reputation/0811", token=sup)[0] == 200
 
     assert stack.api("GET", "/api/queue", token=sup)[0] == 200
-    assert len(stack.api("GET", "/api/agents", token=sup)[1]) == 20
+    assert len(stack.api("GET", "/api/takers", token=sup)[1]) == 20
     assert stack.api("POST", "/api/config/reload", token=sup)[0] == 403  # configuration is the engineers'
     assert stack.api("POST", "/api/config/reload", token=eng)[0] == 200
     assert stack.api("GET", "/api/queue", token=eng)[0] == 403
@@ -137,16 +137,16 @@ def test_each_role_gets_only_its_part_of_the_live_feed(
     views = {role: feed(stack, token) for role, token in [*TOKENS.items(), ("operator", stack.api_token)]}
     given = {role: {part for part in PARTS if part in view} for role, view in views.items()}
     assert given == {
-        "taker01": {"agents", "calls", "callbacks", "my_call"},
-        "sup": {"waiting", "agents", "calls", "kpis", "callbacks", "screening"},
-        "eng": {"agents", "screening"},
-        "operator": {"waiting", "agents", "calls", "kpis", "callbacks", "screening"},
+        "taker01": {"takers", "calls", "callbacks", "my_call"},
+        "sup": {"waiting", "takers", "calls", "kpis", "callbacks", "screening"},
+        "eng": {"takers", "screening"},
+        "operator": {"waiting", "takers", "calls", "kpis", "callbacks", "screening"},
     }
     assert [w["call_id"] for w in views["sup"]["waiting"]] == [call_id]
     assert "081233300009" in json.dumps(views["sup"])
     assert "081233300009" not in json.dumps(views["eng"])  # no caller's number for engineers
-    assert len(views["eng"]["agents"]) == 20 and all("reachable" in a for a in views["eng"]["agents"])
-    assert [a["id"] for a in views["taker01"]["agents"]] == ["taker01"]
+    assert len(views["eng"]["takers"]) == 20 and all("reachable" in a for a in views["eng"]["takers"])
+    assert [a["id"] for a in views["taker01"]["takers"]] == ["taker01"]
     assert views["taker01"]["calls"] == [] and views["taker01"]["my_call"] is None
     # The same table on REST: what the feed leaves out, REST refuses.
     assert stack.api("GET", "/api/queue", token=TOKENS["eng"])[0] == 403
@@ -166,4 +166,4 @@ def test_a_bad_users_file_stops_the_control_plane_with_the_problem_named(
     app = start_control_plane(stack, tmp_path / "cp.log", IVR_USERS_FILE=str(path))
     wait_for(lambda: not app.alive(), 15, "the control plane to refuse the users file")
     assert app.popen.returncode == 2
-    assert "users.0" in app.output() and "a call-taker needs its agent" in app.output()
+    assert "users.0" in app.output() and "a call-taker needs its taker" in app.output()

@@ -186,7 +186,7 @@ def test_a_call_taker_finds_a_withheld_number_at_no_exit(
 
     # 4. A forged log line in a pause reason; then a withheld caller waits and the control
     #    plane stops on purpose: the dialplan hands the caller to the native queue.
-    status, paused = as_taker(stack, "POST", "/api/agents/taker01/pause", {"reason": FORGED})
+    status, paused = as_taker(stack, "POST", "/api/takers/taker01/pause", {"reason": FORGED})
     assert status == 200, paused
     before = stack.call_ids()
     third = withheld_call(media, "withheld_3", 5067, hold_ms=25000)

@@ -14,13 +14,13 @@ import aiohttp
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 
-from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.archive import Archive
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.api import build_api
 from ivr.adapters.http.auth import Role, User, token_hash
 from ivr.adapters.reputation_store import ReputationStore
+from ivr.adapters.taker_store import TakerStore
 from ivr.config.loader import load
 from ivr.core.call import CallPolicy
 from ivr.core.call_state import Call, Phase
@@ -74,7 +74,7 @@ async def api(archive: Path | None = None) -> AsyncIterator[Api]:
     async with aiohttp.ClientSession() as session:
         store = CallStore(redis)
         parts = Parts(archive=Archive(archive) if archive is not None else None)
-        engine = Engine(AriRest(session, "http://127.0.0.1:1", "ivr112"), store, AgentStore(redis),
+        engine = Engine(AriRest(session, "http://127.0.0.1:1", "ivr112"), store, TakerStore(redis),
                         load(REPO / "queue" / "kendari.yaml"), CallPolicy(), parts=parts)  # fmt: skip
         live = {
             CALL_OWN: _live_call(CALL_OWN, TAKER, "081200000001"),

@@ -10,7 +10,7 @@ import pytest
 from ivr.core.acd import commands as cmd
 from ivr.core.acd import events as ev
 from ivr.core.acd.dispatcher import handle, next_deadline
-from ivr.core.acd.model import MISSED_CALLS, AcdPolicy, AcdState, Activity, Agent, Declared, PriorityLevel
+from ivr.core.acd.model import MISSED_CALLS, AcdPolicy, AcdState, Activity, Declared, PriorityLevel, Taker
 
 LEVELS = {
     "top": PriorityLevel("top", 300, max_wait_seconds=60, overflow_target="PJSIP/supervisor"),
@@ -33,11 +33,11 @@ def policy(**changes: object) -> AcdPolicy:
     return AcdPolicy(**{**base, **changes})  # type: ignore[arg-type]
 
 
-def acd(*agents: str, logged_in: bool = True, **policy_changes: object) -> AcdState:
-    state = AcdState(policy(**policy_changes), {a: Agent(a, f"PJSIP/{a}") for a in agents})
-    for index, agent in enumerate(agents):  # a01 has been idle longest
+def acd(*takers: str, logged_in: bool = True, **policy_changes: object) -> AcdState:
+    state = AcdState(policy(**policy_changes), {a: Taker(a, f"PJSIP/{a}") for a in takers})
+    for index, taker in enumerate(takers):  # a01 has been idle longest
         if logged_in:
-            state, _ = handle(state, ev.AgentLoggedIn(agent), float(index))
+            state, _ = handle(state, ev.TakerLoggedIn(taker), float(index))
     return state
 
 
@@ -50,7 +50,7 @@ def run(state: AcdState, *steps: tuple[float, ev.AcdEvent]) -> tuple[AcdState, l
 
 
 def offers(commands: list[cmd.AcdCommand]) -> list[tuple[str, str]]:
-    return [(c.call_id, c.agent_id) for c in commands if isinstance(c, cmd.Offer)]
+    return [(c.call_id, c.taker_id) for c in commands if isinstance(c, cmd.Offer)]
 
 
 @pytest.mark.parametrize(
@@ -65,9 +65,9 @@ def offers(commands: list[cmd.AcdCommand]) -> list[tuple[str, str]]:
 )
 def test_priority_then_arrival_with_aging(queued: list[tuple[str, str, float]], served_first: str) -> None:
     state = acd("a01", levels=NO_OVERFLOW)
-    state, _ = run(state, (50, ev.AgentPaused("a01", "break")))
+    state, _ = run(state, (50, ev.TakerPaused("a01", "break")))
     state, _ = run(state, *[(at, ev.CallerQueued(call, level)) for call, level, at in queued])
-    _, out = run(state, (400, ev.AgentUnpaused("a01")))
+    _, out = run(state, (400, ev.TakerUnpaused("a01")))
     assert offers(out) == [(served_first, "a01")]
 
 
@@ -75,13 +75,13 @@ def test_aging_prevents_starvation_under_a_stream_of_higher_callers() -> None:
     state = acd("a01", wrapup_seconds=0)
     state, out = run(state, (10, ev.CallerQueued("low-caller", "low")))
     served: list[str] = [c for c, _ in offers(out)]
-    # a normal caller every 20 s, each call lasting 30 s: more demand than one agent serves
+    # a normal caller every 20 s, each call lasting 30 s: more demand than one taker serves
     for step in range(1, 40):
         now = 10 + step * 20
         state, out = run(state, (now, ev.CallerQueued(f"n{step}", "normal")))
         served += [c for c, _ in offers(out)]
-        if state.agents["a01"].activity is Activity.OFFERED:
-            call = state.agents["a01"].call_id
+        if state.takers["a01"].activity is Activity.OFFERED:
+            call = state.takers["a01"].call_id
             assert call is not None
             state, out = run(state, (now, ev.OfferAnswered("a01", call)), (now + 30, ev.CallEnded("a01")))
             served += [c for c, _ in offers(out)]
@@ -89,7 +89,7 @@ def test_aging_prevents_starvation_under_a_stream_of_higher_callers() -> None:
     assert served.index("low-caller") < 10  # bounded wait: the 100-point gap closes in 100 s
 
 
-def test_longest_idle_agent_gets_the_caller() -> None:
+def test_longest_idle_taker_gets_the_caller() -> None:
     state = acd("a01", "a02", "a03", wrapup_seconds=0)
     state, out = run(state, (10, ev.CallerQueued("c1", "normal")))
     assert offers(out) == [("c1", "a01")]
@@ -100,16 +100,16 @@ def test_longest_idle_agent_gets_the_caller() -> None:
     assert offers(out) == [("c4", "a01")]
 
 
-def test_skills_prefer_a_matching_agent_but_never_keep_a_caller_waiting() -> None:
+def test_skills_prefer_a_matching_taker_but_never_keep_a_caller_waiting() -> None:
     state = AcdState(
         policy(),
-        {"a01": Agent("a01", "PJSIP/a01"), "a02": Agent("a02", "PJSIP/a02", skills=frozenset({"tolaki"}))},
+        {"a01": Taker("a01", "PJSIP/a01"), "a02": Taker("a02", "PJSIP/a02", skills=frozenset({"tolaki"}))},
     )
-    state, _ = run(state, (0, ev.AgentLoggedIn("a01")), (1, ev.AgentLoggedIn("a02")))
+    state, _ = run(state, (0, ev.TakerLoggedIn("a01")), (1, ev.TakerLoggedIn("a02")))
     state, out = run(state, (5, ev.CallerQueued("c1", "normal", frozenset({"tolaki"}))))
     assert offers(out) == [("c1", "a02")]  # a01 idle longer, a02 speaks the language
     state, out = run(state, (6, ev.CallerQueued("c2", "normal", frozenset({"muna"}))))
-    assert offers(out) == [("c2", "a01")]  # nobody speaks it: the free agent takes the call
+    assert offers(out) == [("c2", "a01")]  # nobody speaks it: the free taker takes the call
 
 
 def test_ring_no_answer_reoffers_at_once_and_pauses_after_repeated_misses() -> None:
@@ -117,14 +117,14 @@ def test_ring_no_answer_reoffers_at_once_and_pauses_after_repeated_misses() -> N
     state, out = run(state, (10, ev.CallerQueued("c1", "normal")))
     assert offers(out) == [("c1", "a01")]
     state, out = run(state, (25, ev.OfferMissed("a01", "c1")))
-    assert offers(out) == [("c1", "a02")]  # next agent, not the one who missed it
-    assert state.agents["a01"].declared is Declared.AVAILABLE  # one miss is not enough
+    assert offers(out) == [("c1", "a02")]  # next taker, not the one who missed it
+    assert state.takers["a01"].declared is Declared.AVAILABLE  # one miss is not enough
     state, out = run(state, (40, ev.OfferMissed("a02", "c1")))
-    assert offers(out) == [("c1", "a01")]  # only a01 free: a missed agent is better than none
+    assert offers(out) == [("c1", "a01")]  # only a01 free: a missed taker is better than none
     state, out = run(state, (55, ev.OfferMissed("a01", "c1")))
-    assert state.agents["a01"].declared is Declared.PAUSED
-    assert state.agents["a01"].pause_reason == MISSED_CALLS
-    assert cmd.AgentStatusChanged("a01", Declared.PAUSED, MISSED_CALLS, True) in out
+    assert state.takers["a01"].declared is Declared.PAUSED
+    assert state.takers["a01"].pause_reason == MISSED_CALLS
+    assert cmd.TakerStatusChanged("a01", Declared.PAUSED, MISSED_CALLS, True) in out
     assert offers(out) == [("c1", "a02")]
     assert [w.call_id for w in state.waiting] == ["c1"]  # never dropped
 
@@ -136,19 +136,19 @@ def test_a_missed_caller_keeps_its_place_in_line() -> None:
     assert offers(out) == [("c1", "a01")]
 
 
-def test_paused_logged_out_unreachable_and_busy_agents_are_never_offered() -> None:
+def test_paused_logged_out_unreachable_and_busy_takers_are_never_offered() -> None:
     state = acd("a01", "a02", "a03", "a04")
     state, _ = run(
         state,
-        (5, ev.AgentPaused("a01", "break")),
-        (5, ev.AgentLoggedOut("a02")),
-        (5, ev.AgentReachability("a03", False)),
+        (5, ev.TakerPaused("a01", "break")),
+        (5, ev.TakerLoggedOut("a02")),
+        (5, ev.TakerReachability("a03", False)),
         (6, ev.CallerQueued("c1", "normal")),
     )
     state, out = run(state, (7, ev.CallerQueued("c2", "normal")))
     assert offers(out) == []
-    assert state.agents["a04"].activity is Activity.OFFERED
-    state, out = run(state, (8, ev.AgentReachability("a03", True)))
+    assert state.takers["a04"].activity is Activity.OFFERED
+    state, out = run(state, (8, ev.TakerReachability("a03", True)))
     assert offers(out) == [("c2", "a03")]
 
 
@@ -158,22 +158,22 @@ def test_pause_during_a_call_leaves_the_call_and_activity_alone() -> None:
         state,
         (1, ev.CallerQueued("c1", "normal")),
         (2, ev.OfferAnswered("a01", "c1")),
-        (3, ev.AgentPaused("a01", "supervisor")),
+        (3, ev.TakerPaused("a01", "supervisor")),
     )
-    agent = state.agents["a01"]
-    assert (agent.declared, agent.activity, agent.call_id) == (Declared.PAUSED, Activity.ON_CALL, "c1")
+    taker = state.takers["a01"]
+    assert (taker.declared, taker.activity, taker.call_id) == (Declared.PAUSED, Activity.ON_CALL, "c1")
     state, out = run(
         state, (9, ev.CallEnded("a01")), (10, ev.CallerQueued("c2", "normal")), (14, ev.WrapUpEnded("a01"))
     )
     assert offers(out) == []  # paused: no call after wrap-up either
 
 
-@pytest.mark.parametrize(("agent_wrapup", "expected"), [(None, 10.0), (3.0, 3.0)])
-def test_wrapup_per_queue_overridable_per_agent(agent_wrapup: float | None, expected: float) -> None:
-    state = AcdState(policy(), {"a01": Agent("a01", "PJSIP/a01", wrapup_seconds=agent_wrapup)})
+@pytest.mark.parametrize(("taker_wrapup", "expected"), [(None, 10.0), (3.0, 3.0)])
+def test_wrapup_per_queue_overridable_per_taker(taker_wrapup: float | None, expected: float) -> None:
+    state = AcdState(policy(), {"a01": Taker("a01", "PJSIP/a01", wrapup_seconds=taker_wrapup)})
     state, _ = run(
         state,
-        (0, ev.AgentLoggedIn("a01")),
+        (0, ev.TakerLoggedIn("a01")),
         (1, ev.CallerQueued("c1", "normal")),
         (2, ev.OfferAnswered("a01", "c1")),
         (3, ev.CallerQueued("c2", "normal")),
@@ -206,7 +206,7 @@ def test_reprioritisation_moves_a_waiting_caller_without_losing_its_arrival() ->
     state = acd("a01")
     state, _ = run(
         state,
-        (1, ev.AgentPaused("a01", "break")),
+        (1, ev.TakerPaused("a01", "break")),
         (10, ev.CallerQueued("c1", "normal")),
         (11, ev.CallerQueued("c2", "normal")),
         (12, ev.CallerReprioritized("c2", "top")),
@@ -217,54 +217,54 @@ def test_reprioritisation_moves_a_waiting_caller_without_losing_its_arrival() ->
     assert state.waiting[1].arrived_at == 11
 
 
-def test_caller_leaving_while_ringing_frees_the_agent_and_keeps_their_idle_rank() -> None:
+def test_caller_leaving_while_ringing_frees_the_taker_and_keeps_their_idle_rank() -> None:
     state = acd("a01", "a02")
     state, _ = run(state, (10, ev.CallerQueued("c1", "normal")), (12, ev.CallerLeft("c1")))
-    assert state.waiting == () and state.agents["a01"].activity is Activity.IDLE
+    assert state.waiting == () and state.takers["a01"].activity is Activity.IDLE
     _, out = run(state, (13, ev.CallerQueued("c2", "normal")))
     assert offers(out) == [("c2", "a01")]
 
 
-def test_random_traffic_never_double_books_an_agent_or_loses_a_caller() -> None:
+def test_random_traffic_never_double_books_an_taker_or_loses_a_caller() -> None:
     rng = random.Random(112)
-    agents = [f"a{n:02d}" for n in range(1, 6)]
-    state = acd(*agents, wrapup_seconds=2)
+    takers = [f"a{n:02d}" for n in range(1, 6)]
+    state = acd(*takers, wrapup_seconds=2)
     now = 10.0
     queued: set[str] = set()
     gone: set[str] = set()  # answered, left or overflowed: no longer the ACD's to place
     for step in range(3000):
         now += rng.random()
         roll = rng.random()
-        busy = [a for a in state.agents.values() if a.call_id]
+        busy = [a for a in state.takers.values() if a.call_id]
         event: ev.AcdEvent = ev.Tick()
         if roll < 0.3:
             event = ev.CallerQueued(f"c{step}", rng.choice(list(LEVELS)))
             queued.add(event.call_id)
         elif roll < 0.6 and busy:
-            agent = rng.choice(busy)
-            assert agent.call_id is not None
-            if agent.activity is Activity.OFFERED and roll < 0.5:
-                event = ev.OfferAnswered(agent.agent_id, agent.call_id)
-                gone.add(agent.call_id)
-            elif agent.activity is Activity.OFFERED:
-                event = ev.OfferMissed(agent.agent_id, agent.call_id)
+            taker = rng.choice(busy)
+            assert taker.call_id is not None
+            if taker.activity is Activity.OFFERED and roll < 0.5:
+                event = ev.OfferAnswered(taker.taker_id, taker.call_id)
+                gone.add(taker.call_id)
+            elif taker.activity is Activity.OFFERED:
+                event = ev.OfferMissed(taker.taker_id, taker.call_id)
             else:
-                event = ev.CallEnded(agent.agent_id)
+                event = ev.CallEnded(taker.taker_id)
         elif roll < 0.7 and state.waiting:
             event = ev.CallerLeft(rng.choice(state.waiting).call_id)
             gone.add(event.call_id)
         elif roll < 0.8:
-            event = ev.WrapUpEnded(rng.choice(agents))
+            event = ev.WrapUpEnded(rng.choice(takers))
         elif roll < 0.9:
-            event = ev.AgentUnpaused(rng.choice(agents))
+            event = ev.TakerUnpaused(rng.choice(takers))
         state, out = handle(state, event, now)
         gone |= {c.call_id for c in out if isinstance(c, cmd.Overflow)}
-        on_agents = [a.call_id for a in state.agents.values() if a.call_id]
-        assert len(on_agents) == len(set(on_agents)), "a caller with two agents"
+        on_takers = [a.call_id for a in state.takers.values() if a.call_id]
+        assert len(on_takers) == len(set(on_takers)), "a caller with two takers"
         waiting_ids = [w.call_id for w in state.waiting]
         assert len(waiting_ids) == len(set(waiting_ids))
-        assert {w.call_id for w in state.waiting if w.offered_to} <= set(on_agents)
-        assert queued == gone | set(waiting_ids) | {c for c in on_agents if c in queued}, "a caller was lost"
+        assert {w.call_id for w in state.waiting if w.offered_to} <= set(on_takers)
+        assert queued == gone | set(waiting_ids) | {c for c in on_takers if c in queued}, "a caller was lost"
     keys = [state.order_key(w) for w in state.waiting]
     assert keys == sorted(keys)
     assert len(gone) > 100  # the run really moved callers
@@ -288,15 +288,15 @@ def test_ten_thousand_waiting_callers_are_placed_and_served_in_order() -> None:
     assert len(state.waiting) == 10_000
     assert sum(1 for w in state.waiting if w.offered_to) == 20
     state, out = handle(state, ev.OfferMissed("a01", "c0"), 200.0)
-    assert offers(out) == [("c0", "a01")]  # first in line, and a01 is the only agent free
+    assert offers(out) == [("c0", "a01")]  # first in line, and a01 is the only taker free
 
 
-def test_an_offer_refused_at_once_rests_the_agent_without_counting_a_miss() -> None:
+def test_an_offer_refused_at_once_rests_the_taker_without_counting_a_miss() -> None:
     state = acd("a01", missed_offers_to_pause=1, refused_rest_seconds=5)
     state, _ = run(state, (10, ev.CallerQueued("c1", "normal")))
     state, out = run(state, (10.1, ev.OfferMissed("a01", "c1", rang=False)))
     assert offers(out) == []  # no spinning on a broken phone
-    assert state.agents["a01"].declared is Declared.AVAILABLE  # not the person's fault
+    assert state.takers["a01"].declared is Declared.AVAILABLE  # not the person's fault
     assert next_deadline(state, 10.1) == pytest.approx(15.1)
     state, out = run(state, (15.1, ev.Tick()))
     assert offers(out) == [("c1", "a01")]
@@ -314,7 +314,7 @@ def test_requeue_keeps_the_original_arrival() -> None:
     state = acd("a01", levels=NO_OVERFLOW)
     state, _ = run(
         state,
-        (1, ev.AgentPaused("a01", "x")),
+        (1, ev.TakerPaused("a01", "x")),
         (50, ev.CallerQueued("c1", "normal")),
         (60, ev.CallerQueued("c0", "normal", arrived_at=20)),
     )
@@ -322,9 +322,9 @@ def test_requeue_keeps_the_original_arrival() -> None:
     assert state.waiting[0].arrived_at == 20
 
 
-def test_an_adopted_call_makes_its_agent_busy() -> None:
+def test_an_adopted_call_makes_its_taker_busy() -> None:
     state = acd("a01", "a02")
-    state, _ = run(state, (5, ev.AgentOnCall("a01", "old")))
+    state, _ = run(state, (5, ev.TakerOnCall("a01", "old")))
     state, out = run(state, (6, ev.CallerQueued("c1", "normal")))
     assert offers(out) == [("c1", "a02")]
-    assert state.agents["a01"].activity is Activity.ON_CALL
+    assert state.takers["a01"].activity is Activity.ON_CALL

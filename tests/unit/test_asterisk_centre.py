@@ -24,7 +24,7 @@ from ivr.config.asterisk_centre import (
     secret_names,
 )
 from ivr.config.loader import load
-from ivr.config.schema import AgentConfig, CentreConfig
+from ivr.config.schema import CentreConfig, TakerConfig
 
 CENTRE = load(Path(__file__).resolve().parents[2] / "queue" / "kendari.yaml")
 
@@ -104,7 +104,7 @@ def test_a_line_break_in_free_text_never_reaches_the_file(field: str) -> None:
     if field == "centre":
         config = CENTRE.model_copy(update={"centre": forged})
     else:
-        config = CENTRE.model_copy(update={"agents": [CENTRE.agents[0].model_copy(update={"name": forged})]})
+        config = CENTRE.model_copy(update={"takers": [CENTRE.takers[0].model_copy(update={"name": forged})]})
     with pytest.raises(CentreEndpointsInvalid, match="not allowed here"):
         render(config, passwords(config))
 
@@ -112,9 +112,9 @@ def test_a_line_break_in_free_text_never_reaches_the_file(field: str) -> None:
 def test_a_taker_added_or_removed_in_the_centre_file_follows_in_both_files() -> None:
     added = CENTRE.model_copy(
         update={
-            "agents": [
-                *CENTRE.agents[1:],
-                AgentConfig(id="taker21", name="Ibu Sari", endpoint="PJSIP/taker21", employment="contract"),
+            "takers": [
+                *CENTRE.takers[1:],
+                TakerConfig(id="taker21", name="Ibu Sari", endpoint="PJSIP/taker21", employment="contract"),
             ]
         }
     )
@@ -140,9 +140,9 @@ def test_refusals_name_what_is_wrong() -> None:
         render(config, passwords(config))
     with pytest.raises(CentreEndpointsInvalid, match="no SIP password for taker05"):
         render(CENTRE, {k: v for k, v in passwords(CENTRE).items() if k != "taker05"})
-    odd = [CENTRE.agents[0].model_copy(update={"endpoint": "PJSIP/taker.01"}), *CENTRE.agents[1:]]
+    odd = [CENTRE.takers[0].model_copy(update={"endpoint": "PJSIP/taker.01"}), *CENTRE.takers[1:]]
     with pytest.raises(CentreEndpointsInvalid, match=re.escape("'PJSIP/taker.01'")):
-        secret_names(CENTRE.model_copy(update={"agents": odd}))
+        secret_names(CENTRE.model_copy(update={"takers": odd}))
 
 
 def test_loopback_profile_contacts() -> None:

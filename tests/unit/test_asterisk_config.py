@@ -1,6 +1,6 @@
 # The shipped Asterisk configuration agrees with itself and with the control plane:
 # rendered (scripts/render_conf.py) and completed with the centre's endpoints
-# (`python -m ivr config apply`), the phones, the native fallback queue and the agents of
+# (`python -m ivr config apply`), the phones, the native fallback queue and the takers of
 # the shipped centre configuration (queue/kendari.yaml) are the same list, and every
 # endpoint the centre rings exists; every placeholder is rendered, secrets stay out of
 # the repo (stored, stable across renders), the test profile gets static contacts,
@@ -64,7 +64,7 @@ def test_takers_agree_across_pjsip_queue_and_centre_config(rendered: tuple[Path,
     takers = [t for t in pjsip_endpoints(dest, "taker-endpoint") if re.fullmatch(r"taker\d\d", t)]
     assert takers == TAKERS
     assert queue_members(dest) == TAKERS
-    assert [a.endpoint for a in CENTRE.agents] == [f"PJSIP/{t}" for t in TAKERS]
+    assert [a.endpoint for a in CENTRE.takers] == [f"PJSIP/{t}" for t in TAKERS]
     # Every phone that registers like a taker's has an AOR of the same name.
     assert pjsip_endpoints(dest, "taker-aor") == pjsip_endpoints(dest, "taker-endpoint")
     # pjsip.conf and queues.conf include the generated lists, and hold no list of their own.
@@ -83,7 +83,7 @@ def test_every_endpoint_the_centre_rings_is_declared_in_pjsip(rendered: tuple[Pa
     declared = {f"PJSIP/{e}" for e in phones}
     wanted = {t.endpoint for t in CENTRE.overflow_targets.values()}
     wanted |= {e for agency in CENTRE.agencies for e in agency.endpoints}
-    wanted |= {a.endpoint for a in CENTRE.agents}
+    wanted |= {a.endpoint for a in CENTRE.takers}
     assert wanted - declared == set()
 
 

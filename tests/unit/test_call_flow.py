@@ -196,7 +196,7 @@ def test_overflow_offers_the_target_and_counts_as_overflowed() -> None:
     assert actions(commands) == [cmd.OfferToTaker(CALL, SUPERVISOR, LEG1, CALL, "081299", 15)]
     assert timeline(commands)[0].entry == "overflowed"
     call, commands = run(call, (170.0, ev.TakerAnswered(CALL, LEG1)), (170.2, ev.PartiesConnected(CALL)))
-    assert not any(isinstance(c, cmd.ToAcd) for c in commands)  # the supervisor is no ACD agent
+    assert not any(isinstance(c, cmd.ToAcd) for c in commands)  # the supervisor is no ACD taker
     call, commands = run(call, (200.0, ev.CallerHungUp(CALL)))
     assert call.outcome is Outcome.OVERFLOWED
     assert actions(commands) == [
@@ -404,7 +404,7 @@ def test_shutdown_leaves_a_connecting_or_connected_call_up(phase: Phase) -> None
     [
         (False, None, None, Phase.ANSWERING, [cmd.Answer(CALL)]),
         (True, None, None, Phase.WAITING, [QUEUED, cmd.StartTimer(CALL, REASSURE, 0.1)]),
-        (True, "taker05", LEG2, Phase.CONNECTED, [cmd.ToAcd(acd.AgentOnCall("taker05", CALL))]),
+        (True, "taker05", LEG2, Phase.CONNECTED, [cmd.ToAcd(acd.TakerOnCall("taker05", CALL))]),
     ],
 )
 def test_adopted_call_resumes_where_asterisk_has_it(

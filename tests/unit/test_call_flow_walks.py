@@ -174,8 +174,8 @@ class AcdView:
 
     def __init__(self) -> None:
         self.queued = False  # in the ACD's waiting list
-        self.offered: str | None = None  # agent ringing for this call
-        self.on_call: str | None = None  # agent busy with this call
+        self.offered: str | None = None  # taker ringing for this call
+        self.on_call: str | None = None  # taker busy with this call
 
     def delivered(self, before: Call, event: ev.CallEvent, after: Call) -> None:
         if (
@@ -198,23 +198,23 @@ class AcdView:
                 self.queued = True
             case acd.CallerLeft():
                 self.queued, self.offered = False, None
-            case acd.OfferAnswered(agent_id=agent):
-                assert self.offered == agent and self.on_call is None
-                self.queued, self.offered, self.on_call = False, None, agent
-            case acd.OfferMissed(agent_id=agent):
-                assert self.offered == agent
+            case acd.OfferAnswered(taker_id=taker):
+                assert self.offered == taker and self.on_call is None
+                self.queued, self.offered, self.on_call = False, None, taker
+            case acd.OfferMissed(taker_id=taker):
+                assert self.offered == taker
                 self.offered = None
-            case acd.AgentOnCall(agent_id=agent):
-                self.on_call = agent
-            case acd.CallEnded(agent_id=agent):
-                assert self.on_call == agent, "freed an agent who was not on this call"
+            case acd.TakerOnCall(taker_id=taker):
+                self.on_call = taker
+            case acd.CallEnded(taker_id=taker):
+                assert self.on_call == taker, "freed an taker who was not on this call"
                 self.on_call = None
 
 
 def random_event(rng: random.Random, call: Call) -> ev.CallEvent:
     leg = call.taker_channel if call.taker_channel and rng.random() < 0.6 else f"{CALL}-t{rng.randint(1, 4)}"
-    agent = f"taker{rng.randint(1, 20):02d}"
-    return rng.choice([*every_event(leg), ev.TakerAssigned(CALL, agent, f"PJSIP/{agent}")])
+    taker = f"taker{rng.randint(1, 20):02d}"
+    return rng.choice([*every_event(leg), ev.TakerAssigned(CALL, taker, f"PJSIP/{taker}")])
 
 
 def random_walk(seed: int) -> tuple[Call, list[cmd.Command], set[Phase]]:

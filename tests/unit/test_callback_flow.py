@@ -39,7 +39,7 @@ def walk(*events: ev.CallEvent) -> tuple[cb.Callback, list[cmd.Command]]:
 def test_the_call_taker_rings_first_and_is_held_for_the_callback() -> None:
     state, commands = started()
     assert state.call_id == ID and state.phase is cb.CallbackPhase.RINGING_TAKER
-    assert of(commands, cmd.ToAcd) == [cmd.ToAcd(acd.AgentOnCall("taker03", ID))]
+    assert of(commands, cmd.ToAcd) == [cmd.ToAcd(acd.TakerOnCall("taker03", ID))]
     [offer] = of(commands, cmd.OfferToTaker)
     assert offer.endpoint == "PJSIP/taker03" and offer.caller_number == "081234567890"
     assert offer.caller_name == "112 PANGGIL BALIK" and offer.ring_seconds == 15

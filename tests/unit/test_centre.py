@@ -12,7 +12,7 @@ import pytest
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
-from ivr.core.acd.model import AcdPolicy, Activity, Agent, Declared, PriorityLevel
+from ivr.core.acd.model import AcdPolicy, Activity, Declared, PriorityLevel, Taker
 from ivr.core.call import CallPolicy, Phase
 from ivr.core.centre import TICK, Centre, handle, open_centre
 from ivr.core.centre_events import (
@@ -37,9 +37,9 @@ LEVELS = {
 ROUTING = Routing((CallerRule("0401312*", "emergency"),), "normal", CallPolicy())
 
 
-def fresh(*agents: str) -> Centre:
+def fresh(*takers: str) -> Centre:
     policy = AcdPolicy(LEVELS, "normal", wrapup_seconds=5, missed_offers_to_pause=3)
-    return open_centre(policy, [Agent(a, f"PJSIP/{a}") for a in agents], ROUTING)
+    return open_centre(policy, [Taker(a, f"PJSIP/{a}") for a in takers], ROUTING)
 
 
 def waiting(centre: Centre, call_id: str, now: float) -> tuple[Centre, list[object]]:
@@ -76,7 +76,7 @@ def test_an_adopted_caller_keeps_its_stored_level_and_arrival() -> None:
         "c1", "081", "112", answered=True, taker=None, taker_channel=None, arrived_at=50.0
     )
     record = {"level": "emergency", "arrived_at": "40.5"}
-    centre, _ = handle(fresh("a"), acd.AgentLoggedIn("a"), 1.0)
+    centre, _ = handle(fresh("a"), acd.TakerLoggedIn("a"), 1.0)
     centre, _ = handle(centre, Adoption(adopted, record), 100.0)
     call = centre.calls["c1"]
     assert (call.level, call.arrived_at, call.phase) == ("emergency", 40.5, Phase.OFFERED)  # a is free
@@ -100,7 +100,7 @@ def test_a_caller_bridged_with_a_phone_that_is_no_takers_is_adopted_as_overflowe
     centre, _ = handle(fresh("a"), Adoption(adopted, None), 100.0)
     call = centre.calls["c1"]
     assert (call.phase, call.taker, call.overflow_target) == (Phase.CONNECTED, None, "PJSIP/supervisor")
-    assert centre.acd.agents["a"].activity is Activity.IDLE
+    assert centre.acd.takers["a"].activity is Activity.IDLE
 
 
 def test_an_answer_for_a_call_that_is_over_is_hung_up() -> None:
@@ -125,13 +125,13 @@ def test_a_feature_code_changes_the_takers_status_only_from_their_own_phone(
     code: str, endpoint: str, declared: Declared, prompt: str
 ) -> None:
     centre, orders = handle(fresh("a"), FeatureDialled("ch9", code, endpoint), 1.0)
-    assert centre.acd.agents["a"].declared is declared
+    assert centre.acd.takers["a"].declared is declared
     assert ConfirmFeature("ch9", endpoint, prompt) in orders
     assert any(isinstance(o, SaveStatus) for o in orders) == (declared is not Declared.LOGGED_OUT)
 
 
 def test_a_phone_becoming_unreachable_takes_its_taker_out_of_the_offers() -> None:
-    centre, _ = handle(fresh("a"), acd.AgentLoggedIn("a"), 1.0)
+    centre, _ = handle(fresh("a"), acd.TakerLoggedIn("a"), 1.0)
     centre, _ = handle(centre, PhoneReachability("PJSIP/a", False), 2.0)
     centre, orders = waiting(centre, "c1", 3.0)
     assert centre.calls["c1"].phase is Phase.WAITING
@@ -155,31 +155,31 @@ def test_a_call_that_ends_is_forgotten_after_its_last_commands() -> None:
 
 
 def test_a_wrap_up_is_a_timer_and_its_end_frees_the_taker() -> None:
-    centre, _ = handle(fresh("a"), acd.AgentLoggedIn("a"), 1.0)
+    centre, _ = handle(fresh("a"), acd.TakerLoggedIn("a"), 1.0)
     centre, _ = waiting(centre, "c1", 2.0)
     centre, _ = handle(centre, ev.TakerAnswered("c1", "c1-t1"), 4.0)
     centre, _ = handle(centre, ev.PartiesConnected("c1"), 4.1)
     centre, orders = handle(centre, ev.TakerLegEnded("c1", "c1-t1", "Normal Clearing"), 60.0)
     assert Wake(("a", "wrap-up"), 5, acd.WrapUpEnded("a")) in orders
-    assert centre.acd.agents["a"].activity is Activity.WRAP_UP
+    assert centre.acd.takers["a"].activity is Activity.WRAP_UP
     centre, _ = handle(centre, acd.WrapUpEnded("a"), 65.0)
-    assert centre.acd.agents["a"].activity is Activity.IDLE
+    assert centre.acd.takers["a"].activity is Activity.IDLE
 
 
 def test_a_callback_rings_its_taker_and_holds_them() -> None:
-    centre, _ = handle(fresh("a"), acd.AgentLoggedIn("a"), 1.0)
+    centre, _ = handle(fresh("a"), acd.TakerLoggedIn("a"), 1.0)
     centre, orders = handle(centre, CallbackAsked("c0", 1, "0812", "a", "supervisor"), 2.0)
     (callback_id,) = centre.callbacks
     assert [c.endpoint for c in commands(orders, callback_id) if isinstance(c, cmd.OfferToTaker)] == [
         "PJSIP/a"
     ]
-    assert centre.acd.agents["a"].call_id == callback_id
+    assert centre.acd.takers["a"].call_id == callback_id
     _, orders = handle(centre, CallbackAsked("c0", 2, "0812", "nobody", "supervisor"), 3.0)
     assert [type(o) for o in orders] == [Faulted]
 
 
 def test_a_fault_in_one_call_costs_no_other_call_its_step() -> None:
-    centre, _ = handle(fresh("a"), acd.AgentLoggedIn("a"), 1.0)
+    centre, _ = handle(fresh("a"), acd.TakerLoggedIn("a"), 1.0)
     centre, _ = handle(centre, ev.CallArrived("c1", "081", "112"), 1.0)
     centre, _ = handle(centre, ev.CallerAnswered("c1"), 1.0)
     broken = replace(centre.calls["c1"], policy=None)  # type: ignore[arg-type]  # a bug's state
@@ -187,4 +187,4 @@ def test_a_fault_in_one_call_costs_no_other_call_its_step() -> None:
     after, orders = handle(centre, ev.GreetingFinished("c1"), 3.0)
     assert [type(o) for o in orders] == [Faulted] and after.calls["c1"] == broken
     after, orders = waiting(after, "c2", 4.0)  # the next caller is served as ever
-    assert after.calls["c2"].phase is Phase.OFFERED and after.acd.agents["a"].call_id == "c2"
+    assert after.calls["c2"].phase is Phase.OFFERED and after.acd.takers["a"].call_id == "c2"

@@ -23,7 +23,7 @@ def line_of(fragment: str, text: str = TEXT) -> int:
 
 def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
     config = load(SHIPPED)
-    assert [a.id for a in config.agents] == DEFAULT_TAKERS
+    assert [a.id for a in config.takers] == DEFAULT_TAKERS
     assert {p.name for p in config.priorities} >= {"emergency", "normal", "silent", "low"}
     assert {a.id for a in config.agencies} == {"damkar", "ambulans", "bpbd", "polisi"}
 
@@ -42,14 +42,14 @@ def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
         (
             "employment: contract}",
             "employment: temp}",
-            "agents.8.employment",
+            "takers.8.employment",
             "'civil-servant' or 'contract'",
             "temp}",
         ),
         (
             "id: taker05",
             "id: taker04",
-            "agents.4.id",
+            "takers.4.id",
             "'taker04' used twice",
             "id: taker04, name: Call taker 05",
         ),
@@ -70,7 +70,7 @@ def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
         (
             "endpoint: PJSIP/taker03,",
             "endpoint: SIP taker03,",
-            "agents.2.endpoint",
+            "takers.2.endpoint",
             "is not an endpoint",
             "endpoint: SIP taker03",
         ),
@@ -191,7 +191,7 @@ FORGED_IDENTIFY = '"Kendari 112\\n[evil-identify]\\ntype = identify\\nendpoint =
     ("old", "new", "field", "message"),
     [
         ("centre: Kendari 112", f"centre: {FORGED_IDENTIFY}", "centre", "'\\n' is not allowed here"),
-        ("name: Call taker 03,", 'name: "Call \\"taker\\" 03",', "agents.2.name", "'\"' is not allowed here"),
+        ("name: Call taker 03,", 'name: "Call \\"taker\\" 03",', "takers.2.name", "'\"' is not allowed here"),
         ("name: Polisi (police),", 'name: "Polisi; x",', "agencies.3.name", "';' is not allowed here"),
         (
             "match: [127.0.0.3]",
@@ -286,3 +286,14 @@ def test_oversized_or_deep_files_are_refused(tmp_path: Path, text: str, message:
     path.write_text(text)
     with pytest.raises(ConfigInvalid, match=message):
         load(path)
+
+
+def test_a_centre_file_written_before_taker_was_the_word_still_loads(tmp_path: Path) -> None:
+    """`agents:` is the call takers' former key: read for one release; both at once is refused."""
+    former = tmp_path / "former.yaml"
+    former.write_text(TEXT.replace("\ntakers:", "\nagents:"))
+    assert [a.id for a in load(former).takers] == DEFAULT_TAKERS
+    both = tmp_path / "both.yaml"
+    both.write_text(TEXT.replace("\ntakers:", "\nagents: []\ntakers:"))
+    with pytest.raises(ConfigInvalid, match="agents: is its former name"):
+        load(both)

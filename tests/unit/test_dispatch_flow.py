@@ -16,7 +16,7 @@ import pytest
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
-from ivr.core.acd.model import AcdPolicy, AcdState, Agent, PriorityLevel
+from ivr.core.acd.model import AcdPolicy, AcdState, PriorityLevel, Taker
 from ivr.core.call import Call, CallPolicy, Phase
 from ivr.core.centre import Centre, handle
 from ivr.core.centre_events import Carry, CentreEvent
@@ -30,10 +30,10 @@ SUPERVISOR = "PJSIP/supervisor"
 class World:
     """The centre, and the phones and Asterisk around it: what the adapters report back."""
 
-    def __init__(self, *agents: str, max_wait: float | None = None) -> None:
+    def __init__(self, *takers: str, max_wait: float | None = None) -> None:
         level = PriorityLevel("normal", 200, max_wait, SUPERVISOR if max_wait else None)
         policy = AcdPolicy({"normal": level}, "normal", wrapup_seconds=0, missed_offers_to_pause=99)
-        acd_state = AcdState(policy, {a: Agent(a, f"PJSIP/{a}") for a in agents})
+        acd_state = AcdState(policy, {a: Taker(a, f"PJSIP/{a}") for a in takers})
         self.centre = Centre(acd_state, Routing(call=POLICY))
         self.now = 1000.0
         self.calls: dict[str, Call] = {}  # every call so far, the ended ones as they ended
@@ -41,9 +41,9 @@ class World:
         self.offers: list[tuple[str, str]] = []  # (call, endpoint), in order
         self.outcomes: dict[str, Outcome] = {}
         self._pending: deque[CentreEvent] = deque()
-        for agent in agents:  # logged in in this order: the first has been idle longest
+        for taker in takers:  # logged in in this order: the first has been idle longest
             self.now += 1
-            self.tell(acd.AgentLoggedIn(agent))
+            self.tell(acd.TakerLoggedIn(taker))
 
     @property
     def acd(self) -> AcdState:
@@ -74,8 +74,8 @@ class World:
             case cmd.OfferToTaker(channel_id=leg, endpoint=endpoint):
                 busy = [c for c, e in self.legs.values() if e == endpoint]
                 assert not busy, f"{endpoint} offered {call_id} while on {busy}"
-                agent = next((a for a in self.acd.agents.values() if a.endpoint == endpoint), None)
-                assert agent is None or agent.reachable, f"{endpoint} is unreachable"
+                taker = next((a for a in self.acd.takers.values() if a.endpoint == endpoint), None)
+                assert taker is None or taker.reachable, f"{endpoint} is unreachable"
                 self.legs[leg] = (call_id, endpoint)
                 self.offers.append((call_id, endpoint.removeprefix("PJSIP/")))
             case cmd.ConnectParties():
@@ -149,22 +149,22 @@ def test_a_busy_taker_is_skipped() -> None:
 
 def test_an_unreachable_taker_is_skipped_and_used_again_when_reachable() -> None:
     centre = World("a", "b", "c")
-    centre.tell_acd(acd.AgentReachability("a", False))
+    centre.tell_acd(acd.TakerReachability("a", False))
     centre.arrive("c1")
     assert centre.ringing() == {"b": "c1"}
-    centre.tell_acd(acd.AgentReachability("a", True))
+    centre.tell_acd(acd.TakerReachability("a", True))
     centre.arrive("c2")
     assert centre.ringing() == {"b": "c1", "a": "c2"}
 
 
 def test_with_every_taker_unreachable_the_caller_waits_and_is_not_refused() -> None:
     centre = World("a")
-    centre.tell_acd(acd.AgentReachability("a", False))
+    centre.tell_acd(acd.TakerReachability("a", False))
     centre.arrive("c1")
     centre.now += 600
     centre.tell_acd(acd.Tick())
     assert (centre.offers, centre.outcomes, centre.calls["c1"].phase) == ([], {}, Phase.WAITING)
-    centre.tell_acd(acd.AgentReachability("a", True))
+    centre.tell_acd(acd.TakerReachability("a", True))
     assert centre.ringing() == {"a": "c1"}
 
 
@@ -258,11 +258,11 @@ def test_random_traffic_never_double_books_and_serves_everyone(seed: int) -> Non
                 abandoned.add(victim := rng.choice(live))
                 centre.post(victim, ev.CallerHungUp(victim))
         elif roll < 0.9:
-            centre.tell_acd(acd.AgentReachability(rng.choice(takers), rng.random() < 0.6))
+            centre.tell_acd(acd.TakerReachability(rng.choice(takers), rng.random() < 0.6))
         centre.now += rng.random() * 10
         centre.tell_acd(acd.Tick())  # resting takers come back (the engine's timer)
     for taker in takers:  # the end of the shift: everyone reachable, every caller served
-        centre.tell_acd(acd.AgentReachability(taker, True))
+        centre.tell_acd(acd.TakerReachability(taker, True))
     for _ in range(1000):
         centre.now += 10
         centre.tell_acd(acd.Tick())

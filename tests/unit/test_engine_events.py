@@ -10,10 +10,10 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari.models import parse_event
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.call_store import CallStore
+from ivr.adapters.taker_store import TakerStore
 from ivr.config.loader import load
 from ivr.core.acd.model import Declared
 from ivr.core.call import CallPolicy
@@ -63,13 +63,13 @@ def stasis_start(channel: str, args: list[str], number: str = "081299") -> Any:
 async def test_a_stalled_asterisk_holds_no_event_back() -> None:
     redis = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
     asterisk = StalledAsterisk()
-    engine = Engine(cast(AriRest, asterisk), CallStore(redis), AgentStore(redis),
+    engine = Engine(cast(AriRest, asterisk), CallStore(redis), TakerStore(redis),
                     load(REPO / "queue" / "kendari.yaml"), CallPolicy())  # fmt: skip
     async with asyncio.timeout(1.0):  # each would wait forever if the engine awaited Asterisk
         await engine.on_event(stasis_start("9.1", ["feature", "*11", "PJSIP/taker01"]))
         await engine.on_event(stasis_start("9.2", ["taker", "1700000000.9"]))  # a call that is over
         await engine.on_event(stasis_start("9.3", ["caller", "112"]))
-    assert engine.acd.agents["taker01"].declared is Declared.AVAILABLE  # logged in at once
+    assert engine.acd.takers["taker01"].declared is Declared.AVAILABLE  # logged in at once
     assert "9.3" in engine.calls  # the next call is being handled
     await asyncio.sleep(0.05)
     assert {"answer", "hangup"} <= set(asterisk.asked)  # the requests went out, off the event path

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from ivr.adapters.agent_store import AgentStore
 from ivr.adapters.ari.models import parse_event
 from ivr.adapters.call_store import CallStore
+from ivr.adapters.taker_store import TakerStore
 from ivr.config.loader import load
 from ivr.core.acd import events as acd
 from ivr.core.acd.model import Activity, Declared
@@ -49,7 +49,7 @@ async def centre(
     if wrapup_seconds is not None:
         timers = config.timers.model_copy(update={"wrapup_seconds": wrapup_seconds})
         config = config.model_copy(update={"timers": timers})
-    engine = Engine(asterisk, CallStore(redis), AgentStore(redis), config, POLICY)
+    engine = Engine(asterisk, CallStore(redis), TakerStore(redis), config, POLICY)
     asterisk.connect(engine.on_event)
     if connect:
         await engine.on_connected()
@@ -67,44 +67,44 @@ def bridged(asterisk: FakeAsterisk, caller: str, leg: str) -> bool:
 
 async def test_a_caller_is_greeted_offered_to_the_longest_idle_taker_and_put_through() -> None:
     async with centre() as (engine, asterisk):
-        engine.to_acd(acd.AgentLoggedIn("taker02"))  # idle longest
-        engine.to_acd(acd.AgentLoggedIn("taker01"))
+        engine.to_acd(acd.TakerLoggedIn("taker02"))  # idle longest
+        engine.to_acd(acd.TakerLoggedIn("taker01"))
         caller = asterisk.caller_dials("081299000001")
         await until(lambda: bridged(asterisk, caller, f"{caller}-t1"), "caller and taker bridged")
         plays = [r[3] for r in asterisk.asked("play") if r[1] == caller]
         assert plays[0] == POLICY.greeting_media  # greeted first
         assert asterisk.asked("originate")[0][1] == "PJSIP/taker02"
         assert engine.calls[caller].phase is Phase.CONNECTED
-        assert engine.acd.agents["taker02"].activity is Activity.ON_CALL
+        assert engine.acd.takers["taker02"].activity is Activity.ON_CALL
         assert not asterisk.asked("answer")  # the dialplan answered it already
         asterisk.hang_up(caller)
         await until(lambda: caller not in engine.calls, "the call ended")
         await until(lambda: f"{caller}-t1" not in asterisk.legs, "the taker's leg hung up")
-        assert engine.acd.agents["taker02"].activity is not Activity.ON_CALL
+        assert engine.acd.takers["taker02"].activity is not Activity.ON_CALL
 
 
 async def test_a_phone_that_rings_unanswered_is_passed_over_for_the_next_taker() -> None:
     asterisk = FakeAsterisk()
     asterisk.phones["PJSIP/taker01"] = Phone(answers_after=None)
     async with centre(asterisk) as (engine, _):
-        engine.to_acd(acd.AgentLoggedIn("taker01"))
-        engine.to_acd(acd.AgentLoggedIn("taker02"))
+        engine.to_acd(acd.TakerLoggedIn("taker01"))
+        engine.to_acd(acd.TakerLoggedIn("taker02"))
         caller = asterisk.caller_dials()
         await until(lambda: bridged(asterisk, caller, f"{caller}-t2"), "put through to the second taker", 5)
         assert [r[1] for r in asterisk.asked("originate")] == ["PJSIP/taker01", "PJSIP/taker02"]
         assert engine.calls[caller].taker == "taker02"
-        assert engine.acd.agents["taker01"].missed_in_a_row == 1
+        assert engine.acd.takers["taker01"].missed_in_a_row == 1
 
 
 async def test_one_call_whose_requests_hang_holds_no_other_call_up() -> None:
     async with centre() as (engine, asterisk):
-        engine.to_acd(acd.AgentLoggedIn("taker01"))
+        engine.to_acd(acd.TakerLoggedIn("taker01"))
         stuck = asterisk.caller_dials("081299000001")
         asterisk.stalled.add(stuck)  # every request about this caller hangs in Asterisk
         other = asterisk.caller_dials("081299000002")
         await until(lambda: bridged(asterisk, other, f"{other}-t1"), "the second caller put through")
         assert engine.calls[stuck].phase is Phase.GREETING  # still waiting on its greeting request
-        assert engine.acd.agents["taker01"].call_id == other
+        assert engine.acd.takers["taker01"].call_id == other
 
 
 async def test_after_a_reconnect_the_calls_asterisk_holds_are_adopted_and_strays_cleaned() -> None:
@@ -121,11 +121,11 @@ async def test_after_a_reconnect_the_calls_asterisk_holds_are_adopted_and_strays
     )
     asterisk.mixes["1795845000.7-bridge"] = []
     async with centre(asterisk, connect=False) as (engine, _):
-        engine.to_acd(acd.AgentLoggedIn("taker01"))
+        engine.to_acd(acd.TakerLoggedIn("taker01"))
         await engine.on_connected()
         await asterisk.settle()
         assert engine.calls[talking].phase is Phase.CONNECTED and engine.calls[talking].taker == "taker03"
-        assert engine.acd.agents["taker03"].call_id == talking  # busy with it: offered nothing else
+        assert engine.acd.takers["taker03"].call_id == talking  # busy with it: offered nothing else
         await until(lambda: bridged(asterisk, waiting, f"{waiting}-t1"), "the waiting caller put through")
         assert engine.calls[waiting].taker == "taker01"
         assert "1795845000.9-t1" not in asterisk.legs  # a leg of a call nobody tracks
@@ -144,7 +144,7 @@ async def test_a_feature_code_logs_the_taker_in_and_is_confirmed() -> None:
         phone = "PJSIP/taker05"
         channel = asterisk._channel(f"{phone}-00000009", "taker05")
         asterisk._enter_app(channel, ["feature", "*11", phone])
-        await until(lambda: engine.acd.agents["taker05"].declared is Declared.AVAILABLE, "taker05 logged in")
+        await until(lambda: engine.acd.takers["taker05"].declared is Declared.AVAILABLE, "taker05 logged in")
         await until(lambda: channel.id not in asterisk.legs, "the confirmation played and the phone hung up")
         assert [r[3] for r in asterisk.asked("play")] == ["sound:ivr112/agent-logged-in"]
 
@@ -154,7 +154,7 @@ async def test_the_recorded_events_of_two_real_calls_replay_through_the_engine()
     to what happened that day: both callers put through to taker02, then ended."""
     asterisk = FakeAsterisk(quiet=True)
     async with centre(asterisk, wrapup_seconds=0) as (engine, _):  # replayed faster than it happened
-        engine.to_acd(acd.AgentLoggedIn("taker02"))
+        engine.to_acd(acd.TakerLoggedIn("taker02"))
         arrived: list[str] = []
         for line in FIXTURE.read_text().splitlines():
             event = parse_event(line)

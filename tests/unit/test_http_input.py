@@ -16,7 +16,7 @@ from ivr.adapters.http.dashboard import MAX_MESSAGE
 from tests.unit.http_app import USERS, Api, api, with_blocking
 
 BODY_ROUTES = [  # every route with a body model, with path values it accepts
-    ("POST", "/api/agents/taker01/pause"),
+    ("POST", "/api/takers/taker01/pause"),
     ("POST", "/api/calls/1700000000.1/disposition"),
     ("POST", "/api/calls/1700000000.1/agencies"),
     ("POST", "/api/callbacks/1700000000.1"),
@@ -57,7 +57,7 @@ async def test_a_utf8_body_with_or_without_its_charset_is_taken() -> None:
         for content_type in ("application/json", "application/json; charset=UTF-8", "text/plain", ""):
             headers = {**app.auth("operator"), "Content-Type": content_type}
             body = '{"reason": "makan siang é"}'.encode()
-            response = await app.client.post("/api/agents/taker01/pause", data=body, headers=headers)
+            response = await app.client.post("/api/takers/taker01/pause", data=body, headers=headers)
             assert response.status == 200, await response.text()
             assert (await answer(response))["pause_reason"] == "makan siang é"
 
@@ -88,8 +88,8 @@ async def test_every_response_carries_the_browser_security_headers() -> None:
             ("/dashboard/", {}),
             ("/dashboard/dashboard.js", {}),
             ("/api/health", {}),
-            ("/api/agents", {}),  # 401
-            ("/api/agents", app.auth("supervisor")),
+            ("/api/takers", {}),  # 401
+            ("/api/takers", app.auth("supervisor")),
             ("/api/queue", app.auth("engineer")),  # 403
             ("/no/such/page", app.auth("supervisor")),  # 404
         ]:

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.adapters.http.auth import RULES, Role, User
+from ivr.adapters.http.auth import FORMER_ROUTES, RULES, Role, User
 from ivr.adapters.http.snapshot import FEED, DeskMemory, SharedFigures, snapshot
 from ivr.engine.centre_service import CentreService
 from tests.unit.http_app import CALL_OTHER, CALL_OWN, TAKER, USERS, Api, api
 
 T, S, E, OP = "call-taker", "supervisor", "engineer", "operator"
 ROLES = (T, S, E, OP)
-# Who may call each route (the call taker: with their own agent and their own call).
+# Who may call each route (the call taker: with their own taker and their own call).
 REST: dict[tuple[str, str], set[str]] = {
-    ("GET", "/api/agents"): {T, S, E, OP},
-    ("POST", "/api/agents/{agent}/login"): {T, S, OP},
-    ("POST", "/api/agents/{agent}/logout"): {T, S, OP},
-    ("POST", "/api/agents/{agent}/pause"): {T, S, OP},
-    ("POST", "/api/agents/{agent}/unpause"): {T, S, OP},
+    ("GET", "/api/takers"): {T, S, E, OP},
+    ("POST", "/api/takers/{taker}/login"): {T, S, OP},
+    ("POST", "/api/takers/{taker}/logout"): {T, S, OP},
+    ("POST", "/api/takers/{taker}/pause"): {T, S, OP},
+    ("POST", "/api/takers/{taker}/unpause"): {T, S, OP},
     ("GET", "/api/queue"): {S, OP},
     ("GET", "/api/screening"): {S, E, OP},
     ("POST", "/api/config/reload"): {E, OP},
@@ -37,17 +37,18 @@ REST: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/callbacks"): {T, S, OP},
     ("POST", "/api/callbacks/{call}"): {T, S, OP},
 }
+REST.update({old: REST[new] for old, new in FORMER_ROUTES.items()})  # /api/agents/...: as before
 # What each role finds in the feed's snapshot (beside type, user, agencies, ...).
 FEED_PARTS: dict[str, set[str]] = {
-    T: {"agents", "calls", "callbacks", "my_call"},
-    S: {"waiting", "agents", "calls", "kpis", "callbacks", "screening"},
-    E: {"agents", "screening"},
-    OP: {"waiting", "agents", "calls", "kpis", "callbacks", "screening"},
+    T: {"takers", "calls", "callbacks", "my_call"},
+    S: {"waiting", "takers", "calls", "kpis", "callbacks", "screening"},
+    E: {"takers", "screening"},
+    OP: {"waiting", "takers", "calls", "kpis", "callbacks", "screening"},
 }
 
 
-def concrete(path: str, agent: str = TAKER, call: str = CALL_OWN) -> str:
-    return path.replace("{agent}", agent).replace("{call}", call).replace("{number}", "081200000009")
+def concrete(path: str, taker: str = TAKER, call: str = CALL_OWN) -> str:
+    return path.replace("{taker}", taker).replace("{call}", call).replace("{number}", "081200000009")
 
 
 async def status_of(app: Api, role: str, method: str, path: str) -> int:
@@ -84,7 +85,7 @@ async def test_each_role_reaches_exactly_its_routes(role: str) -> None:
 async def test_a_call_taker_reaches_no_other_takers_status_or_calls() -> None:
     async with api() as app:
         for method, path in REST:
-            if "{agent}" in path or ("{call}" in path and not path.startswith("/api/callbacks")):
+            if "{taker}" in path or ("{call}" in path and not path.startswith("/api/callbacks")):
                 status = await status_of(app, T, method, concrete(path, "taker02", CALL_OTHER))
                 assert status == 403, (method, path, status)
 
@@ -97,18 +98,18 @@ async def test_each_role_gets_the_feed_parts_of_the_routes_it_may_call(role: str
         assert given == FEED_PARTS[role]
         for part, (method, path) in FEED.items():  # the feed follows REST, part by part
             allowed = await status_of(app, role, method, concrete(path)) != 403
-            expected = allowed and (part != "my_call" or USERS[role][1].agent is not None)
+            expected = allowed and (part != "my_call" or USERS[role][1].taker is not None)
             assert (part in view) == expected, (role, part)
 
 
-async def test_the_feed_gives_each_role_its_share_of_agents_and_calls() -> None:
+async def test_the_feed_gives_each_role_its_share_of_takers_and_calls() -> None:
     async with api() as app:
         taker = await feed_of(app, T)
-        assert [a["id"] for a in taker["agents"]] == [TAKER]  # type: ignore[index]
+        assert [a["id"] for a in taker["takers"]] == [TAKER]  # type: ignore[index]
         assert [c["call_id"] for c in taker["calls"]] == [CALL_OWN]  # type: ignore[attr-defined]
         assert taker["my_call"]["call_id"] == CALL_OWN  # type: ignore[index]
         engineer = await feed_of(app, E)
-        assert len(engineer["agents"]) == 20  # type: ignore[arg-type]
+        assert len(engineer["takers"]) == 20  # type: ignore[arg-type]
         assert "081200000001" not in str(engineer)  # no caller's number reaches an engineer
         supervisor = await feed_of(app, S)
         assert {c["call_id"] for c in supervisor["calls"]} == {CALL_OWN, CALL_OTHER}  # type: ignore[attr-defined]

@@ -53,8 +53,8 @@ def test_defaults_point_at_the_shipped_centre_with_twenty_takers() -> None:
         "127.0.0.1",  # the API is not exposed beyond the host unless asked
     )
     centre = load(REPO / settings.centre_config)
-    assert [a.id for a in centre.agents] == [f"taker{n:02d}" for n in range(1, 21)]
-    assert [a.endpoint for a in centre.agents] == [f"PJSIP/taker{n:02d}" for n in range(1, 21)]
+    assert [a.id for a in centre.takers] == [f"taker{n:02d}" for n in range(1, 21)]
+    assert [a.endpoint for a in centre.takers] == [f"PJSIP/taker{n:02d}" for n in range(1, 21)]
 
 
 def test_short_ari_password_is_named_but_never_echoed(clean_env: pytest.MonkeyPatch) -> None:

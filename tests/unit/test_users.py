@@ -24,10 +24,10 @@ def test_the_operators_token_has_every_role_and_no_file_means_only_it() -> None:
 
 def test_users_from_the_file_and_a_call_taker_acts_as_themselves(tmp_path: Path) -> None:
     path = tmp_path / "users.yaml"
-    entry = f'{{name: t1, role: call-taker, agent: taker01, token_sha256: "{token_hash("a" * 20)}"}}'
+    entry = f'{{name: t1, role: call-taker, taker: taker01, token_sha256: "{token_hash("a" * 20)}"}}'
     path.write_text(f"users:\n  - {entry}\n")
     user = load_users(path, ADMIN)[token_hash("a" * 20)]
-    assert user.roles == {Role.CALL_TAKER} and user.agent == "taker01"
+    assert user.roles == {Role.CALL_TAKER} and user.taker == "taker01"
     assert user.acting_as("someone-else") == "taker01"
     assert load_users(None, ADMIN)[token_hash(ADMIN)].acting_as("sup1") == "sup1"
 
@@ -37,7 +37,7 @@ def test_users_from_the_file_and_a_call_taker_acts_as_themselves(tmp_path: Path)
     [
         ("{name: s, role: supervisor, token_sha256: " + "1" * 64 + "}", "write the hash in quotes"),
         ('{name: s, role: boss, token_sha256: "' + "a" * 64 + '"}', "users.0.role"),
-        ('{name: s, role: call-taker, token_sha256: "' + "a" * 64 + '"}', "needs its agent"),
+        ('{name: s, role: call-taker, token_sha256: "' + "a" * 64 + '"}', r"needs taker: \(their"),
         ('{name: s, role: supervisor, token_sha256: "abc"}', "users.0.token_sha256"),
         ('{name: s, role: supervisor, token_sha256: "' + token_hash(ADMIN) + '"}', "same token"),
     ],
@@ -85,3 +85,10 @@ def test_a_users_file_with_aliases_is_refused_at_once(tmp_path: Path) -> None:
     path.write_text("\n".join(lines) + "\nusers: []\n")
     with pytest.raises(UsersInvalid, match=r"users.yaml:2: alias \*a0 refused"):
         load_users(path, ADMIN, development=True)
+
+
+def test_a_users_file_written_before_taker_was_the_word_still_works(tmp_path: Path) -> None:
+    path = tmp_path / "users.yaml"
+    entry = f'{{name: t1, role: call-taker, agent: taker01, token_sha256: "{token_hash("a" * 20)}"}}'
+    path.write_text(f"users:\n  - {entry}\n")
+    assert load_users(path, ADMIN)[token_hash("a" * 20)].taker == "taker01"

@@ -11,9 +11,9 @@ validate is refused (422, every problem listed) and the running one stays.
 
   GET  /api/health                      liveness, ARI, alarms, last hand-over (no token; health.py)
   GET  /api/openapi.json                this API's OpenAPI document (no token)
-  GET  /api/agents                      every call taker: declared status, activity, reachability
-  POST /api/agents/{id}/login|logout|unpause
-  POST /api/agents/{id}/pause           body {"reason": "..."}
+  GET  /api/takers                      every call taker: declared status, activity, reachability
+  POST /api/takers/{id}/login|logout|unpause
+  POST /api/takers/{id}/pause           body {"reason": "..."}
   GET  /api/queue                       waiting callers, best placed first, with screening verdicts
   GET  /api/screening                   screenings running: RTP ports and recognizers in use
   POST /api/config/reload               re-read the centre configuration file
@@ -59,7 +59,7 @@ from ivr.adapters.http.openapi import document
 from ivr.adapters.http.replies import as_call_takers_see, parsed, stored_record
 from ivr.adapters.http.replies import error as _error
 from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, add_reputation_routes
-from ivr.adapters.http.views import agent_views, waiting_views
+from ivr.adapters.http.views import taker_views, waiting_views
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
 from ivr.core.acd import events as acd
@@ -91,35 +91,35 @@ def build_api(
             return None
         return record.get("taker") if record else None
 
-    def agent_view(agent_id: str) -> dict[str, Any]:
-        return agent_views(centre, agent_id)[0]
+    def taker_view(taker_id: str) -> dict[str, Any]:
+        return taker_views(centre, taker_id)[0]
 
-    async def agents(request: web.Request) -> web.Response:
+    async def takers(request: web.Request) -> web.Response:
         user: User = request[USER]
         everyone = request[SCOPE] is Scope.ALL  # else a call taker: only themselves
-        return web.json_response(agent_views(centre, None if everyone else user.agent or ""))
+        return web.json_response(taker_views(centre, None if everyone else user.taker or ""))
 
-    def known_agent(request: web.Request) -> str:
-        agent_id = request.match_info["agent"]
-        if agent_id not in centre.agents():
+    def known_taker(request: web.Request) -> str:
+        taker_id = request.match_info["taker"]
+        if taker_id not in centre.takers():
             raise web.HTTPNotFound(
-                text=json.dumps({"error": f"no call taker '{agent_id}'"}), content_type="application/json"
+                text=json.dumps({"error": f"no call taker '{taker_id}'"}), content_type="application/json"
             )
-        return agent_id
+        return taker_id
 
     def simple(make: Callable[[str], acd.AcdEvent]) -> Handler:
         async def change(request: web.Request) -> web.Response:
-            agent_id = known_agent(request)
-            centre.to_acd(make(agent_id))
-            return web.json_response(agent_view(agent_id))
+            taker_id = known_taker(request)
+            centre.to_acd(make(taker_id))
+            return web.json_response(taker_view(taker_id))
 
         return change
 
     async def pause(request: web.Request) -> web.Response:
-        agent_id = known_agent(request)
+        taker_id = known_taker(request)
         body = await parsed(request, PauseBody, "pause request")
-        centre.to_acd(acd.AgentPaused(agent_id, body.reason))
-        return web.json_response(agent_view(agent_id))
+        centre.to_acd(acd.TakerPaused(taker_id, body.reason))
+        return web.json_response(taker_view(taker_id))
 
     async def queue(request: web.Request) -> web.Response:
         return web.json_response(waiting_views(centre, clock()))
@@ -145,11 +145,12 @@ def build_api(
     app = web.Application(middlewares=[authenticator(users, taker_of_call)])
     add_security_headers(app)
     add_health_route(app, centre, timezone, watchdog_status, clock)
-    app.router.add_get("/api/agents", agents)
-    app.router.add_post("/api/agents/{agent}/login", simple(acd.AgentLoggedIn))
-    app.router.add_post("/api/agents/{agent}/logout", simple(acd.AgentLoggedOut))
-    app.router.add_post("/api/agents/{agent}/unpause", simple(acd.AgentUnpaused))
-    app.router.add_post("/api/agents/{agent}/pause", pause)
+    for base in ("/api/takers", "/api/agents"):  # the second: the former name, for one release
+        app.router.add_get(base, takers)
+        app.router.add_post(base + "/{taker}/login", simple(acd.TakerLoggedIn))
+        app.router.add_post(base + "/{taker}/logout", simple(acd.TakerLoggedOut))
+        app.router.add_post(base + "/{taker}/unpause", simple(acd.TakerUnpaused))
+        app.router.add_post(base + "/{taker}/pause", pause)
     app.router.add_get("/api/queue", queue)
     app.router.add_get("/api/screening", screening)
     app.router.add_post("/api/config/reload", reload_config)
@@ -161,7 +162,8 @@ def build_api(
     add_dashboard_routes(app, centre, store, reputation, user_finder(users), timezone)
     spec = document(
         {
-            ("POST", "/api/agents/{agent}/pause"): PauseBody,
+            ("POST", "/api/takers/{taker}/pause"): PauseBody,
+            ("POST", "/api/agents/{taker}/pause"): PauseBody,
             ("POST", "/api/calls/{call}/disposition"): DispositionBody,
             ("POST", "/api/calls/{call}/agencies"): AgencyBody,
             ("POST", "/api/callbacks/{call}"): CallbackBody,

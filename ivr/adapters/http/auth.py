@@ -10,7 +10,7 @@ Roles (RULES below is the table; the REST routes and the dashboard's feed both o
 The token in IVR_API_TOKEN is the operators' own key, with every role (tools, tests).
 
 Rules:
-- Users come from IVR_USERS_FILE (YAML): name, role, the agent of a call taker, and the
+- Users come from IVR_USERS_FILE (YAML): name, role, the taker of a call taker, and the
   SHA-256 of their token (the token itself is never stored); `python -m ivr users hash`
   prints the hash of a token (and refuses a weak one). The file is read with the bounds
   of the centre file (no aliases, size, depth) and validated at start; a
@@ -20,9 +20,9 @@ Rules:
   authenticate (401 otherwise; the dashboard's feed /api/live with its first message); a route not in the
   permission table is refused (403): nothing is open by omission. scope() is the one
   reading of the table: ALL of a route's data, only the user's OWN (a call taker: "own" is
-  checked against the live call, or its record, and the agent in the path), or nothing.
+  checked against the live call, or its record, and the taker in the path), or nothing.
   The feed (snapshot.py) includes a part only when scope() grants its REST route.
-- Whoever submits something is who the audit names (User.who): a call taker's agent id,
+- Whoever submits something is who the audit names (User.who): a call taker's taker id,
   else the user's name ("operator" for the operators' key); never a name from the body.
 """
 
@@ -53,7 +53,7 @@ from ivr.config.bounded_yaml import YamlRefused, load_yaml
 from ivr.secret_rules import weak_hash_reason
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CallTaker = Callable[[str], Awaitable[str | None]]  # call id -> the taker (agent id) of that call
+CallTaker = Callable[[str], Awaitable[str | None]]  # call id -> the taker (taker id) of that call
 
 
 class Role(StrEnum):
@@ -66,23 +66,23 @@ class Role(StrEnum):
 class User:
     name: str
     roles: frozenset[Role]
-    agent: str | None = None  # a call taker's agent id
+    taker: str | None = None  # a call taker's taker id
 
     @property
     def who(self) -> str:
         """The name the audit records for what this user submits."""
-        return self.agent if self.roles == {Role.CALL_TAKER} and self.agent else self.name
+        return self.taker if self.roles == {Role.CALL_TAKER} and self.taker else self.name
 
     def acting_as(self, given: str) -> str:
         """Who acts for a submission naming `given`: a call taker is always themselves."""
-        return self.agent if self.roles == {Role.CALL_TAKER} and self.agent else given
+        return self.taker if self.roles == {Role.CALL_TAKER} and self.taker else given
 
 
 class UserEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
     role: Role
-    agent: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]{0,30}$")
+    taker: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]{0,30}$")
     token_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
     @field_validator("token_sha256", mode="before")
@@ -92,10 +92,18 @@ class UserEntry(BaseModel):
             raise ValueError("write the hash in quotes (YAML reads some hashes as numbers)")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _former_names(cls, data: object) -> object:
+        """`agent:`, a call taker's id under its former name, is read for one release."""
+        if isinstance(data, dict) and "agent" in data and "taker" not in data:
+            data = {("taker" if key == "agent" else key): value for key, value in data.items()}
+        return data
+
     @model_validator(mode="after")
-    def _agent_for_call_takers(self) -> UserEntry:
-        if (self.role is Role.CALL_TAKER) != (self.agent is not None):
-            raise ValueError("a call-taker needs its agent, other roles have none")
+    def _taker_for_call_takers(self) -> UserEntry:
+        if (self.role is Role.CALL_TAKER) != (self.taker is not None):
+            raise ValueError("a call-taker user needs taker: (their call-taker id); other roles have none")
         return self
 
 
@@ -132,7 +140,7 @@ def load_users(path: Path | None, admin_token: str, development: bool = False) -
             raise UsersInvalid(f"{path}: user {entry.name}: the same token as another user")
         if not development and (weak := weak_hash_reason(entry.token_sha256)):
             raise UsersInvalid(f"{path}: user {entry.name}: {weak}")
-        users[entry.token_sha256] = User(entry.name, frozenset({entry.role}), entry.agent)
+        users[entry.token_sha256] = User(entry.name, frozenset({entry.role}), entry.taker)
     return users
 
 
@@ -149,14 +157,14 @@ SCOPE = web.RequestKey("scope", Scope)
 # Who may call what: route (method, canonical path) -> rule. Rules: "any" (any user),
 # "staff" (supervisor or engineer), "desk" (supervisor or call taker), a role
 # (supervisor: also every call taker rule; engineer: the configuration, engineers only),
-# "own-agent" (supervisor, or the call taker of {agent}), "own-call" (supervisor, or the
+# "own-taker" (supervisor, or the call taker of {taker}), "own-call" (supervisor, or the
 # call taker of {call}), "staff-or-own" (supervisor or engineer: all; a call taker: their own).
 RULES: dict[tuple[str, str], str] = {
-    ("GET", "/api/agents"): "staff-or-own",  # a call taker sees only themselves
-    ("POST", "/api/agents/{agent}/login"): "own-agent",
-    ("POST", "/api/agents/{agent}/logout"): "own-agent",
-    ("POST", "/api/agents/{agent}/pause"): "own-agent",
-    ("POST", "/api/agents/{agent}/unpause"): "own-agent",
+    ("GET", "/api/takers"): "staff-or-own",  # a call taker sees only themselves
+    ("POST", "/api/takers/{taker}/login"): "own-taker",
+    ("POST", "/api/takers/{taker}/logout"): "own-taker",
+    ("POST", "/api/takers/{taker}/pause"): "own-taker",
+    ("POST", "/api/takers/{taker}/unpause"): "own-taker",
     ("GET", "/api/queue"): Role.SUPERVISOR,
     ("GET", "/api/screening"): "staff",
     ("POST", "/api/config/reload"): Role.ENGINEER,
@@ -176,6 +184,15 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/callbacks/{call}"): "desk",  # a call taker calls back as themselves
     ("GET", "/api/live"): "any",  # in-band token; each part of the feed follows its REST route
 }
+# The call takers' routes under their name before "taker" became the API's one word
+# (/api/agents/...): served as before, under the same rules, for one release; the
+# OpenAPI document marks them deprecated. Old route -> the route that replaces it.
+FORMER_ROUTES: dict[tuple[str, str], tuple[str, str]] = {
+    (method, path.replace("/api/takers", "/api/agents", 1)): (method, path)
+    for method, path in RULES
+    if path.startswith("/api/takers")
+}
+RULES.update({old: RULES[new] for old, new in FORMER_ROUTES.items()})
 OPEN = frozenset({"/api/health", "/api/openapi.json", "/", "/dashboard/"})  # no secrets in any
 IN_BAND = frozenset({"/api/live"})  # a WebSocket: the token comes in its first message
 STATIC_PREFIX = "/dashboard/"  # the dashboard's page, scripts and styles
@@ -189,15 +206,15 @@ def _grant(rule: str, user: User) -> Scope | None:
     if rule == "staff":
         return Scope.ALL if STAFF & user.roles else None
     if rule == "desk":
-        return Scope.ALL if Role.SUPERVISOR in user.roles or user.agent is not None else None
+        return Scope.ALL if Role.SUPERVISOR in user.roles or user.taker is not None else None
     if rule in (Role.SUPERVISOR, Role.ENGINEER):
         return Scope.ALL if rule in user.roles else None
     if rule == "staff-or-own" and STAFF & user.roles:
         return Scope.ALL
-    if rule in ("own-agent", "own-call", "staff-or-own"):
+    if rule in ("own-taker", "own-call", "staff-or-own"):
         if Role.SUPERVISOR in user.roles:
             return Scope.ALL
-        return Scope.OWN if user.agent is not None else None
+        return Scope.OWN if user.taker is not None else None
     return None  # an unknown rule opens nothing
 
 
@@ -214,7 +231,7 @@ def _why_not(rule: str, user: User) -> str:
         return f"{user.name} is neither a supervisor nor an engineer"
     if rule in (Role.SUPERVISOR, Role.ENGINEER):
         return f"{user.name} is not a {rule}"
-    if rule in ("own-agent", "own-call", "staff-or-own"):
+    if rule in ("own-taker", "own-call", "staff-or-own"):
         return f"{user.name} is not a call taker"
     return f"unknown rule {rule}"
 
@@ -266,14 +283,14 @@ def authenticator(
 
 
 async def _not_own(user: User, request: web.Request, taker_of_call: CallTaker) -> str | None:
-    """Why a call taker may not act on the agent or call in the path (None: their own).
+    """Why a call taker may not act on the taker or call in the path (None: their own).
 
     A route with neither in its path serves only the user's own part (the handler filters).
     """
-    if "agent" in request.match_info:
-        own = request.match_info["agent"] == user.agent
+    if "taker" in request.match_info:
+        own = request.match_info["taker"] == user.taker
         return None if own else f"{user.name} may only change their own status"
     if "call" in request.match_info:
         taker = await taker_of_call(request.match_info["call"])
-        return None if taker == user.agent else f"{user.name} may only act on their own calls"
+        return None if taker == user.taker else f"{user.name} may only act on their own calls"
     return None

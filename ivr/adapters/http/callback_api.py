@@ -89,15 +89,15 @@ def add_callback_routes(
         if going:
             hidden = withheld or any(g.withheld for g in going)  # nor linked to a withheld call
             return error(409, f"{shown(number, hidden)} is being called back already ({going[0].call_id})")
-        agent = centre.agents().get(taker)
-        if agent is None:
+        person = centre.takers().get(taker)
+        if person is None:
             return error(400, f"no call taker '{taker}'")
-        if not agent.free(clock()):
-            why = agent.declared.value if agent.declared.value != "available" else agent.activity.value
-            reach = "" if agent.reachable else ", phone unreachable"
+        if not person.free(clock()):
+            why = person.declared.value if person.declared.value != "available" else person.activity.value
+            reach = "" if person.reachable else ", phone unreachable"
             return error(409, f"{taker} is not free for a callback ({why}{reach})")
         attempt = 1 + sum(e.get("entry") == "callback-started" for e in record.get("timeline", []))
-        callback = centre.start_callback(call_id, attempt, number, taker, user.agent or user.name, withheld)
+        callback = centre.start_callback(call_id, attempt, number, taker, user.taker or user.name, withheld)
         reply = {"call_id": call_id, "callback": callback, "taker": taker, "number": shown(number, withheld)}
         return web.json_response(reply, status=202)
 

@@ -3,7 +3,7 @@ and what they ask of it.
 
 Rules:
 - HTTP modules reach the live centre only through Centre (never the engine): reads give
-  the core's own immutable values (Call, Callback, Agent, Waiting) or plain data, taken
+  the core's own immutable values (Call, Callback, Taker, Waiting) or plain data, taken
   from memory at once; requests are events for the core, which decides (the HTTP module
   only refuses what cannot be asked: an unknown call, a call in the wrong phase).
 - The recording is the one read that goes to Asterisk (AriError / AriUnavailable).
@@ -19,7 +19,7 @@ from ivr.adapters.archive import Archive
 from ivr.config.schema import CentreConfig
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
-from ivr.core.acd.model import Agent, Waiting
+from ivr.core.acd.model import Taker, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
 
@@ -53,7 +53,7 @@ class Centre(Protocol):
         """Callbacks in progress by the callback's id."""
         ...
 
-    def agents(self) -> Mapping[str, Agent]: ...
+    def takers(self) -> Mapping[str, Taker]: ...
 
     def waiting(self) -> Sequence[Waiting]:
         """Waiting callers, best placed first."""
@@ -88,7 +88,7 @@ class Centre(Protocol):
     def to_acd(self, event: acd.AcdEvent) -> None: ...
 
     def start_callback(
-        self, called_back: str, attempt: int, number: str, agent_id: str, by: str, withheld: bool
+        self, called_back: str, attempt: int, number: str, taker_id: str, by: str, withheld: bool
     ) -> str:
         """Calls an abandoned caller back with a free call taker; the callback's id."""
         ...

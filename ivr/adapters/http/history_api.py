@@ -91,14 +91,15 @@ def add_history_routes(app: web.Application, centre: Centre, timezone: str) -> N
         waiting: dict[str, float] = {}
         for caller in centre.waiting():
             waiting[f'{{level="{caller.level}"}}'] = waiting.get(f'{{level="{caller.level}"}}', 0) + 1
-        agents: dict[str, float] = {}
-        for agent in centre.agents().values():
-            state = agent.activity.value if agent.declared is Declared.AVAILABLE else agent.declared.value
-            key = f'{{state="{state}",reachable="{str(agent.reachable).lower()}"}}'
-            agents[key] = agents.get(key, 0) + 1
+        takers: dict[str, float] = {}
+        for taker in centre.takers().values():
+            state = taker.activity.value if taker.declared is Declared.AVAILABLE else taker.declared.value
+            key = f'{{state="{state}",reachable="{str(taker.reachable).lower()}"}}'
+            takers[key] = takers.get(key, 0) + 1
         return {
             "waiting_callers": waiting or {'{level="none"}': 0},
-            "agents": agents,
+            "takers": takers,
+            "agents": takers,  # ivr112_agents: the former name, for one release
             "calls_in_progress": {"": len(centre.calls())},
             "ari_connected": {"": 1.0 if centre.ari_connected() else 0.0},
             "screenings_running": {"": centre.screenings_running()},

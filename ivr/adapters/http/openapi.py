@@ -13,16 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ivr.adapters.http.auth import OPEN, RULES
+from ivr.adapters.http.auth import FORMER_ROUTES, OPEN, RULES
 
 SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/api/health"): "Liveness, calls in progress, alarms",
     ("GET", "/api/openapi.json"): "This document",
-    ("GET", "/api/agents"): "Call takers: declared status, activity, reachability",
-    ("POST", "/api/agents/{agent}/login"): "Log a call taker in",
-    ("POST", "/api/agents/{agent}/logout"): "Log a call taker out",
-    ("POST", "/api/agents/{agent}/pause"): "Pause a call taker, with a reason",
-    ("POST", "/api/agents/{agent}/unpause"): "End a call taker's pause",
+    ("GET", "/api/takers"): "Call takers: declared status, activity, reachability",
+    ("POST", "/api/takers/{taker}/login"): "Log a call taker in",
+    ("POST", "/api/takers/{taker}/logout"): "Log a call taker out",
+    ("POST", "/api/takers/{taker}/pause"): "Pause a call taker, with a reason",
+    ("POST", "/api/takers/{taker}/unpause"): "End a call taker's pause",
     ("GET", "/api/queue"): "Waiting callers, best placed first, with screening verdicts",
     ("GET", "/api/screening"): "Screenings running: RTP ports and recognizers in use",
     ("POST", "/api/config/reload"): "Re-read and apply the centre configuration",
@@ -50,7 +50,7 @@ RULE_TEXT: dict[str, str] = {  # auth.RULES' rules, as the document says them
     "desk": "supervisors and call takers",
     "supervisor": "supervisors",
     "engineer": "engineers",
-    "own-agent": "supervisors; a call taker for themselves",
+    "own-taker": "supervisors; a call taker for themselves",
     "own-call": "supervisors; a call taker on their own calls",
     "staff-or-own": "supervisors and engineers; a call taker sees only themselves",
 }
@@ -70,16 +70,20 @@ def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     for method, path in sorted({*RULES, *((m, p) for m, p in SUMMARIES if p in OPEN)}):
+        former = FORMER_ROUTES.get((method, path))
+        summary = f"Former name of {former[1]}: {SUMMARIES[former]}" if former else SUMMARIES[(method, path)]
         operation: dict[str, Any] = {
-            "summary": SUMMARIES[(method, path)],
+            "summary": summary,
             "responses": {
                 "200": {"description": "done"},
                 "400": {"description": "bad input: the message names what was wrong"},
                 "401": {"description": "missing or wrong token"},
                 "403": {"description": "this user's role may not do this"},
-                "404": {"description": "no such call, agent or number"},
+                "404": {"description": "no such call, taker or number"},
             },
         }
+        if former:
+            operation["deprecated"] = True  # served for one release more
         rule = RULES.get((method, path))
         if rule is None:
             operation["security"] = []

@@ -36,7 +36,7 @@ from ivr.adapters.http.auth import Scope, User, scope
 from ivr.adapters.http.callback_api import callback_entries
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.history_api import day_figures
-from ivr.adapters.http.views import agent_views, waiting_views
+from ivr.adapters.http.views import taker_views, waiting_views
 from ivr.adapters.reputation_store import Disposition, ReputationStore
 from ivr.core import privacy
 from ivr.core.call_state import Call, Phase
@@ -46,7 +46,7 @@ PAUSE_REASONS = ("istirahat", "makan", "briefing", "pelatihan", "toilet")
 # only when auth.scope() grants that route (ALL: every item; OWN: only their own).
 FEED: dict[str, tuple[str, str]] = {
     "waiting": ("GET", "/api/queue"),
-    "agents": ("GET", "/api/agents"),
+    "takers": ("GET", "/api/takers"),
     "calls": ("GET", "/api/calls/{call}"),
     "kpis": ("GET", "/api/kpis"),
     "callbacks": ("GET", "/api/callbacks"),
@@ -111,17 +111,17 @@ class DeskMemory:
     """Each call taker's current or last call, so the pop-up stays after the call ends."""
 
     def __init__(self) -> None:
-        self.last: dict[str, str] = {}  # agent -> call id
+        self.last: dict[str, str] = {}  # taker -> call id
         self._history: dict[str, list[dict[str, Any]]] = {}  # call id -> the caller's earlier calls
 
-    def current(self, centre: Centre, agent: str) -> str | None:
+    def current(self, centre: Centre, taker: str) -> str | None:
         calls = centre.calls().values()
-        live = next((c for c in calls if c.taker == agent and c.phase in TAKER_PHASES), None)
+        live = next((c for c in calls if c.taker == taker and c.phase in TAKER_PHASES), None)
         if live is None:
-            live = next((c for c in calls if c.taker == agent), None)
+            live = next((c for c in calls if c.taker == taker), None)
         if live is not None:
-            self.last[agent] = live.call_id
-        return self.last.get(agent)
+            self.last[taker] = live.call_id
+        return self.last.get(taker)
 
     async def history(
         self, centre: Centre, call_id: str, number: str, arrived_at: float, withheld: bool = False
@@ -150,9 +150,9 @@ class DeskMemory:
 
 
 async def _my_call(
-    centre: Centre, store: CallStore, reputation: ReputationStore, desk: DeskMemory, agent: str, now: float
+    centre: Centre, store: CallStore, reputation: ReputationStore, desk: DeskMemory, taker: str, now: float
 ) -> dict[str, Any] | None:
-    call_id = desk.current(centre, agent)
+    call_id = desk.current(centre, taker)
     if call_id is None:
         return None
     live = centre.calls().get(call_id)
@@ -210,13 +210,19 @@ async def snapshot(
     """What `user` sees now: each part of FEED only if scope() grants its REST route."""
     now = time.time() if now is None else now
     given = {part: scope(user, *route) for part, route in FEED.items()}
-    agent = user.agent
+    taker = user.taker
     view: dict[str, Any] = {
         "type": "snapshot",
         "now": now,
         "timezone": timezone,
         "centre": centre.config.centre,
-        "user": {"name": user.name, "roles": sorted(r.value for r in user.roles), "agent": agent},
+        # "agent": the former name of "taker", for one release
+        "user": {
+            "name": user.name,
+            "roles": sorted(r.value for r in user.roles),
+            "taker": taker,
+            "agent": taker,
+        },
         "agencies": [{"id": a.id, "name": a.name} for a in centre.config.agencies],
         "dispositions": [d.value for d in Disposition],
         "pause_reasons": list(PAUSE_REASONS),
@@ -225,11 +231,12 @@ async def snapshot(
         await shared.refresh(now)
     if given["waiting"]:
         view["waiting"] = waiting_views(centre, now)
-    if given["agents"]:
-        view["agents"] = agent_views(centre, None if given["agents"] is Scope.ALL else agent or "")
+    if given["takers"]:
+        view["takers"] = taker_views(centre, None if given["takers"] is Scope.ALL else taker or "")
+        view["agents"] = view["takers"]  # the former name, for one release
     if given["calls"]:
         mine = given["calls"] is Scope.OWN
-        calls = [c for c in centre.calls().values() if not mine or c.taker == agent]
+        calls = [c for c in centre.calls().values() if not mine or c.taker == taker]
         view["calls"] = [_call_view(c) for c in calls]
     if given["kpis"]:
         view["kpis"] = shared.kpis
@@ -237,6 +244,6 @@ async def snapshot(
         view["callbacks"] = shared.callbacks
     if given["screening"]:
         view["screening"] = centre.screening()
-    if given["my_call"] and agent:
-        view["my_call"] = await _my_call(centre, store, reputation, desk, agent, now)
+    if given["my_call"] and taker:
+        view["my_call"] = await _my_call(centre, store, reputation, desk, taker, now)
     return view

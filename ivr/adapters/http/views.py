@@ -10,30 +10,30 @@ from __future__ import annotations
 from typing import Any
 
 from ivr.adapters.http.centre import Centre
-from ivr.core.acd.model import Agent
+from ivr.core.acd.model import Taker
 
 
-def agent_view(centre: Centre, agent: Agent, names: dict[str, str]) -> dict[str, Any]:
+def taker_view(centre: Centre, taker: Taker, names: dict[str, str]) -> dict[str, Any]:
     return {
-        "id": agent.agent_id,
-        "name": names.get(agent.agent_id, agent.agent_id),
-        "endpoint": agent.endpoint,
-        "declared": agent.declared.value,
-        "pause_reason": agent.pause_reason,
-        "activity": agent.activity.value,
-        "activity_since": agent.activity_since or None,
-        "reachable": agent.reachable,
-        "call_id": agent.call_id,
-        "missed_in_a_row": agent.missed_in_a_row,
-        "phone": centre.phone(agent.endpoint),  # PJSIP contact status (AMI), when known
+        "id": taker.taker_id,
+        "name": names.get(taker.taker_id, taker.taker_id),
+        "endpoint": taker.endpoint,
+        "declared": taker.declared.value,
+        "pause_reason": taker.pause_reason,
+        "activity": taker.activity.value,
+        "activity_since": taker.activity_since or None,
+        "reachable": taker.reachable,
+        "call_id": taker.call_id,
+        "missed_in_a_row": taker.missed_in_a_row,
+        "phone": centre.phone(taker.endpoint),  # PJSIP contact status (AMI), when known
     }
 
 
-def agent_views(centre: Centre, only: str | None = None) -> list[dict[str, Any]]:
+def taker_views(centre: Centre, only: str | None = None) -> list[dict[str, Any]]:
     """Every call taker (or only `only`), by id."""
-    names = {a.id: a.name for a in centre.config.agents}
-    agents = centre.agents()
-    return [agent_view(centre, agents[a], names) for a in sorted(agents) if only is None or a == only]
+    names = {a.id: a.name for a in centre.config.takers}
+    takers = centre.takers()
+    return [taker_view(centre, takers[a], names) for a in sorted(takers) if only is None or a == only]
 
 
 def waiting_views(centre: Centre, now: float) -> list[dict[str, Any]]:

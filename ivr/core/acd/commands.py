@@ -10,7 +10,7 @@ from ivr.core.acd.model import Declared
 @dataclass(frozen=True)
 class Offer:
     call_id: str
-    agent_id: str
+    taker_id: str
     endpoint: str
 
 
@@ -24,18 +24,18 @@ class Overflow:
 
 @dataclass(frozen=True)
 class StartWrapUp:
-    agent_id: str
+    taker_id: str
     seconds: float
 
 
 @dataclass(frozen=True)
-class AgentStatusChanged:
+class TakerStatusChanged:
     """Declared status changed (also when the ACD auto-pauses after missed offers)."""
 
-    agent_id: str
+    taker_id: str
     declared: Declared
     reason: str
     by_system: bool
 
 
-AcdCommand = Offer | Overflow | StartWrapUp | AgentStatusChanged
+AcdCommand = Offer | Overflow | StartWrapUp | TakerStatusChanged

@@ -3,21 +3,21 @@
 Rules:
 - The waiting list is kept sorted by AcdState.order_key (priority with aging, then
   arrival); a caller being offered keeps its place and is skipped while it rings.
-- After every event, free agents take callers: the best-placed caller first, offered to
-  the free agent who has been idle longest. Skills only break the choice between free
-  agents (an agent with the caller's skills is preferred); they never keep a caller
-  waiting while any agent is free. An agent who already missed this caller is chosen
-  only when no other agent is free.
-- Ring no answer: the caller is offered again at once (to the next agent); an agent
+- After every event, free takers take callers: the best-placed caller first, offered to
+  the free taker who has been idle longest. Skills only break the choice between free
+  takers (an taker with the caller's skills is preferred); they never keep a caller
+  waiting while any taker is free. An taker who already missed this caller is chosen
+  only when no other taker is free.
+- Ring no answer: the caller is offered again at once (to the next taker); an taker
   who missed missed_offers_to_pause offers in a row is paused with reason "missed calls".
   An offer refused at once (busy, unreachable) or whose request failed (Asterisk
-  overloaded) does not count as missed: the agent rests refused_rest_seconds before the
+  overloaded) does not count as missed: the taker rests refused_rest_seconds before the
   next offer, so a broken phone cannot spin.
-- After a call the agent is in wrap-up (per-agent seconds, else the policy's); wrap-up
+- After a call the taker is in wrap-up (per-taker seconds, else the policy's); wrap-up
   of 0 makes them free at once. Longest idle counts from the end of wrap-up.
 - A caller whose level has a maximum wait is overflowed when it passes it (unless it is
-  ringing at an agent right then). A caller is never refused.
-- Unknown agents or callers in an event change nothing.
+  ringing at an taker right then). A caller is never refused.
+- Unknown takers or callers in an event change nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import replace
 
 from ivr.core.acd import commands as cmd
 from ivr.core.acd import events as ev
-from ivr.core.acd.model import MISSED_CALLS, AcdState, Activity, Agent, Declared, Waiting
+from ivr.core.acd.model import MISSED_CALLS, AcdState, Activity, Declared, Taker, Waiting
 
 Result = tuple[AcdState, list[cmd.AcdCommand]]
 
@@ -40,7 +40,7 @@ def handle(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
 
 
 def next_deadline(state: AcdState, now: float) -> float | None:
-    """When a Tick is next due: a caller would overflow, or a resting agent is free again."""
+    """When a Tick is next due: a caller would overflow, or a resting taker is free again."""
     deadlines = [
         caller.arrived_at + level.max_wait_seconds
         for caller in state.waiting
@@ -49,15 +49,15 @@ def next_deadline(state: AcdState, now: float) -> float | None:
         and caller.may_overflow
     ]
     if state.waiting:
-        deadlines += [a.rest_until for a in state.agents.values() if a.rest_until > now]
+        deadlines += [a.rest_until for a in state.takers.values() if a.rest_until > now]
     return min(deadlines, default=None)
 
 
 # ---- state changes --------------------------------------------------------------
 
 
-def _with_agent(state: AcdState, agent: Agent) -> AcdState:
-    return replace(state, agents={**state.agents, agent.agent_id: agent})
+def _with_taker(state: AcdState, taker: Taker) -> AcdState:
+    return replace(state, takers={**state.takers, taker.taker_id: taker})
 
 
 def _insert(state: AcdState, caller: Waiting) -> AcdState:
@@ -73,8 +73,8 @@ def _without(state: AcdState, call_id: str) -> tuple[AcdState, Waiting | None]:
     return replace(state, waiting=tuple(w for w in state.waiting if w.call_id != call_id)), found
 
 
-def _status(agent: Agent, declared: Declared, reason: str, by_system: bool) -> cmd.AgentStatusChanged:
-    return cmd.AgentStatusChanged(agent.agent_id, declared, reason, by_system)
+def _status(taker: Taker, declared: Declared, reason: str, by_system: bool) -> cmd.TakerStatusChanged:
+    return cmd.TakerStatusChanged(taker.taker_id, declared, reason, by_system)
 
 
 def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
@@ -90,96 +90,96 @@ def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
             return (_insert(state, replace(caller, level=level)), []) if caller else (state, [])
         case ev.CallerLeft(call_id):
             state, caller = _without(state, call_id)
-            if caller is not None and caller.offered_to in state.agents:
-                agent = state.agents[caller.offered_to]
-                state = _with_agent(state, replace(agent, activity=Activity.IDLE, call_id=None))
+            if caller is not None and caller.offered_to in state.takers:
+                taker = state.takers[caller.offered_to]
+                state = _with_taker(state, replace(taker, activity=Activity.IDLE, call_id=None))
             return state, []
-        case ev.OfferAnswered(agent_id, call_id) if agent_id in state.agents:
+        case ev.OfferAnswered(taker_id, call_id) if taker_id in state.takers:
             state, _ = _without(state, call_id)
-            agent = state.agents[agent_id]
+            taker = state.takers[taker_id]
             on_call = replace(
-                agent, activity=Activity.ON_CALL, activity_since=now, call_id=call_id, missed_in_a_row=0
+                taker, activity=Activity.ON_CALL, activity_since=now, call_id=call_id, missed_in_a_row=0
             )
-            return _with_agent(state, on_call), []
-        case ev.OfferMissed(agent_id, call_id, rang) if agent_id in state.agents:
-            return _missed(state, state.agents[agent_id], call_id, rang, now)
-        case ev.AgentOnCall(agent_id, call_id) if agent_id in state.agents:
+            return _with_taker(state, on_call), []
+        case ev.OfferMissed(taker_id, call_id, rang) if taker_id in state.takers:
+            return _missed(state, state.takers[taker_id], call_id, rang, now)
+        case ev.TakerOnCall(taker_id, call_id) if taker_id in state.takers:
             state, _ = _without(state, call_id)
-            agent = replace(
-                state.agents[agent_id], activity=Activity.ON_CALL, activity_since=now, call_id=call_id
+            taker = replace(
+                state.takers[taker_id], activity=Activity.ON_CALL, activity_since=now, call_id=call_id
             )
-            return _with_agent(state, agent), []
-        case ev.CallEnded(agent_id) if agent_id in state.agents:
-            agent = state.agents[agent_id]
+            return _with_taker(state, taker), []
+        case ev.CallEnded(taker_id) if taker_id in state.takers:
+            taker = state.takers[taker_id]
             seconds = (
-                agent.wrapup_seconds if agent.wrapup_seconds is not None else state.policy.wrapup_seconds
+                taker.wrapup_seconds if taker.wrapup_seconds is not None else state.policy.wrapup_seconds
             )
             if seconds <= 0:
-                return _with_agent(state, _idle(agent, now)), []
-            wrap = replace(agent, activity=Activity.WRAP_UP, activity_since=now, call_id=None)
-            return _with_agent(state, wrap), [cmd.StartWrapUp(agent_id, seconds)]
-        case ev.WrapUpEnded(agent_id) if agent_id in state.agents:
-            agent = state.agents[agent_id]
-            if agent.activity is not Activity.WRAP_UP:
+                return _with_taker(state, _idle(taker, now)), []
+            wrap = replace(taker, activity=Activity.WRAP_UP, activity_since=now, call_id=None)
+            return _with_taker(state, wrap), [cmd.StartWrapUp(taker_id, seconds)]
+        case ev.WrapUpEnded(taker_id) if taker_id in state.takers:
+            taker = state.takers[taker_id]
+            if taker.activity is not Activity.WRAP_UP:
                 return state, []
-            return _with_agent(state, _idle(agent, now)), []
-        case ev.AgentLoggedIn(agent_id) if agent_id in state.agents:
-            agent = state.agents[agent_id]
-            if agent.declared is Declared.AVAILABLE:
+            return _with_taker(state, _idle(taker, now)), []
+        case ev.TakerLoggedIn(taker_id) if taker_id in state.takers:
+            taker = state.takers[taker_id]
+            if taker.declared is Declared.AVAILABLE:
                 return state, []
-            fresh = agent.declared is Declared.LOGGED_OUT and agent.activity is Activity.IDLE
-            agent = replace(
-                agent,
+            fresh = taker.declared is Declared.LOGGED_OUT and taker.activity is Activity.IDLE
+            taker = replace(
+                taker,
                 declared=Declared.AVAILABLE,
                 pause_reason="",
                 missed_in_a_row=0,
-                idle_since=now if fresh else agent.idle_since,
+                idle_since=now if fresh else taker.idle_since,
             )
-            return _with_agent(state, agent), [_status(agent, Declared.AVAILABLE, "", False)]
-        case ev.AgentLoggedOut(agent_id) if agent_id in state.agents:
-            agent = replace(state.agents[agent_id], declared=Declared.LOGGED_OUT, pause_reason="")
-            return _with_agent(state, agent), [_status(agent, Declared.LOGGED_OUT, "", False)]
-        case ev.AgentPaused(agent_id, reason) if agent_id in state.agents:
-            agent = replace(state.agents[agent_id], declared=Declared.PAUSED, pause_reason=reason)
-            return _with_agent(state, agent), [_status(agent, Declared.PAUSED, reason, False)]
-        case ev.AgentUnpaused(agent_id) if agent_id in state.agents:
-            agent = state.agents[agent_id]
-            if agent.declared is not Declared.PAUSED:
+            return _with_taker(state, taker), [_status(taker, Declared.AVAILABLE, "", False)]
+        case ev.TakerLoggedOut(taker_id) if taker_id in state.takers:
+            taker = replace(state.takers[taker_id], declared=Declared.LOGGED_OUT, pause_reason="")
+            return _with_taker(state, taker), [_status(taker, Declared.LOGGED_OUT, "", False)]
+        case ev.TakerPaused(taker_id, reason) if taker_id in state.takers:
+            taker = replace(state.takers[taker_id], declared=Declared.PAUSED, pause_reason=reason)
+            return _with_taker(state, taker), [_status(taker, Declared.PAUSED, reason, False)]
+        case ev.TakerUnpaused(taker_id) if taker_id in state.takers:
+            taker = state.takers[taker_id]
+            if taker.declared is not Declared.PAUSED:
                 return state, []
-            agent = replace(agent, declared=Declared.AVAILABLE, pause_reason="", missed_in_a_row=0)
-            return _with_agent(state, agent), [_status(agent, Declared.AVAILABLE, "", False)]
-        case ev.AgentReachability(agent_id, reachable) if agent_id in state.agents:
-            return _with_agent(state, replace(state.agents[agent_id], reachable=reachable)), []
+            taker = replace(taker, declared=Declared.AVAILABLE, pause_reason="", missed_in_a_row=0)
+            return _with_taker(state, taker), [_status(taker, Declared.AVAILABLE, "", False)]
+        case ev.TakerReachability(taker_id, reachable) if taker_id in state.takers:
+            return _with_taker(state, replace(state.takers[taker_id], reachable=reachable)), []
     return state, []
 
 
-def _idle(agent: Agent, now: float) -> Agent:
-    return replace(agent, activity=Activity.IDLE, activity_since=now, idle_since=now, call_id=None)
+def _idle(taker: Taker, now: float) -> Taker:
+    return replace(taker, activity=Activity.IDLE, activity_since=now, idle_since=now, call_id=None)
 
 
-def _missed(state: AcdState, agent: Agent, call_id: str, rang: bool, now: float) -> Result:
+def _missed(state: AcdState, taker: Taker, call_id: str, rang: bool, now: float) -> Result:
     commands: list[cmd.AcdCommand] = []
-    if agent.activity is not Activity.OFFERED or agent.call_id != call_id:  # a late, stale report
+    if taker.activity is not Activity.OFFERED or taker.call_id != call_id:  # a late, stale report
         return state, []
-    # The agent did not take a call: back to idle, their place in the idle order kept.
-    missed = agent.missed_in_a_row + 1 if rang else agent.missed_in_a_row
+    # The taker did not take a call: back to idle, their place in the idle order kept.
+    missed = taker.missed_in_a_row + 1 if rang else taker.missed_in_a_row
     rest = now if rang else now + state.policy.refused_rest_seconds
-    agent = replace(
-        agent,
+    taker = replace(
+        taker,
         activity=Activity.IDLE,
         activity_since=now,
         call_id=None,
         missed_in_a_row=missed,
         rest_until=rest,
     )
-    if missed >= state.policy.missed_offers_to_pause and agent.declared is Declared.AVAILABLE:
-        agent = replace(agent, declared=Declared.PAUSED, pause_reason=MISSED_CALLS)
-        commands.append(_status(agent, Declared.PAUSED, MISSED_CALLS, True))
-    state = _with_agent(state, agent)
+    if missed >= state.policy.missed_offers_to_pause and taker.declared is Declared.AVAILABLE:
+        taker = replace(taker, declared=Declared.PAUSED, pause_reason=MISSED_CALLS)
+        commands.append(_status(taker, Declared.PAUSED, MISSED_CALLS, True))
+    state = _with_taker(state, taker)
     state, caller = _without(state, call_id)
     if caller is not None:
         state = _insert(
-            state, replace(caller, offered_to=None, missed_by=caller.missed_by | {agent.agent_id})
+            state, replace(caller, offered_to=None, missed_by=caller.missed_by | {taker.taker_id})
         )
     return state, commands
 
@@ -208,35 +208,35 @@ def _overflow(state: AcdState, now: float) -> Result:
     return replace(state, waiting=tuple(keep)), commands
 
 
-def _choose(free: list[Agent], caller: Waiting) -> Agent:
-    def preference(agent: Agent) -> tuple[bool, bool, float, str]:
+def _choose(free: list[Taker], caller: Waiting) -> Taker:
+    def preference(taker: Taker) -> tuple[bool, bool, float, str]:
         return (
-            agent.agent_id in caller.missed_by,  # someone who has not missed this caller first
-            not caller.skills <= agent.skills,  # then someone with the caller's skills
-            agent.idle_since,  # then the longest idle
-            agent.agent_id,
+            taker.taker_id in caller.missed_by,  # someone who has not missed this caller first
+            not caller.skills <= taker.skills,  # then someone with the caller's skills
+            taker.idle_since,  # then the longest idle
+            taker.taker_id,
         )
 
     return min(free, key=preference)
 
 
 def _dispatch(state: AcdState, now: float) -> Result:
-    free = [agent for agent in state.agents.values() if agent.free(now)]
+    free = [taker for taker in state.takers.values() if taker.free(now)]
     if not free:
         return state, []
     offers: list[cmd.AcdCommand] = []
     waiting = list(state.waiting)
-    agents = dict(state.agents)
+    takers = dict(state.takers)
     for index, caller in enumerate(waiting):
         if not free:
             break
         if caller.offered_to is not None:
             continue
-        agent = _choose(free, caller)
-        free.remove(agent)
-        agents[agent.agent_id] = replace(
-            agent, activity=Activity.OFFERED, activity_since=now, call_id=caller.call_id
+        taker = _choose(free, caller)
+        free.remove(taker)
+        takers[taker.taker_id] = replace(
+            taker, activity=Activity.OFFERED, activity_since=now, call_id=caller.call_id
         )
-        waiting[index] = replace(caller, offered_to=agent.agent_id)
-        offers.append(cmd.Offer(caller.call_id, agent.agent_id, agent.endpoint))
-    return replace(state, agents=agents, waiting=tuple(waiting)), offers
+        waiting[index] = replace(caller, offered_to=taker.taker_id)
+        offers.append(cmd.Offer(caller.call_id, taker.taker_id, taker.endpoint))
+    return replace(state, takers=takers, waiting=tuple(waiting)), offers

@@ -31,7 +31,7 @@ class CallerLeft:
 
 @dataclass(frozen=True)
 class OfferAnswered:
-    agent_id: str
+    taker_id: str
     call_id: str
 
 
@@ -41,56 +41,56 @@ class OfferMissed:
 
     rang=True: it rang the whole ring time (ring no answer), which counts towards the
     auto-pause. rang=False: refused or failed at once (busy, unreachable, broken): not
-    the person's doing, so the agent only rests a few seconds before the next offer.
+    the person's doing, so the taker only rests a few seconds before the next offer.
     """
 
-    agent_id: str
+    taker_id: str
     call_id: str
     rang: bool = True
 
 
 @dataclass(frozen=True)
-class AgentOnCall:
+class TakerOnCall:
     """Found on a call the ACD did not place (adopted after a restart)."""
 
-    agent_id: str
+    taker_id: str
     call_id: str
 
 
 @dataclass(frozen=True)
 class CallEnded:
-    agent_id: str
+    taker_id: str
 
 
 @dataclass(frozen=True)
 class WrapUpEnded:
-    agent_id: str
+    taker_id: str
 
 
 @dataclass(frozen=True)
-class AgentLoggedIn:
-    agent_id: str
+class TakerLoggedIn:
+    taker_id: str
 
 
 @dataclass(frozen=True)
-class AgentLoggedOut:
-    agent_id: str
+class TakerLoggedOut:
+    taker_id: str
 
 
 @dataclass(frozen=True)
-class AgentPaused:
-    agent_id: str
+class TakerPaused:
+    taker_id: str
     reason: str
 
 
 @dataclass(frozen=True)
-class AgentUnpaused:
-    agent_id: str
+class TakerUnpaused:
+    taker_id: str
 
 
 @dataclass(frozen=True)
-class AgentReachability:
-    agent_id: str
+class TakerReachability:
+    taker_id: str
     reachable: bool
 
 
@@ -105,13 +105,13 @@ AcdEvent = (
     | CallerLeft
     | OfferAnswered
     | OfferMissed
-    | AgentOnCall
+    | TakerOnCall
     | CallEnded
     | WrapUpEnded
-    | AgentLoggedIn
-    | AgentLoggedOut
-    | AgentPaused
-    | AgentUnpaused
-    | AgentReachability
+    | TakerLoggedIn
+    | TakerLoggedOut
+    | TakerPaused
+    | TakerUnpaused
+    | TakerReachability
     | Tick
 )

@@ -52,8 +52,8 @@ class AcdPolicy:
 
 
 @dataclass(frozen=True)
-class Agent:
-    agent_id: str
+class Taker:
+    taker_id: str
     endpoint: str
     skills: frozenset[str] = frozenset()
     wrapup_seconds: float | None = None  # overrides the policy's when set
@@ -61,7 +61,7 @@ class Agent:
     pause_reason: str = ""
     activity: Activity = Activity.IDLE
     activity_since: float = 0.0
-    idle_since: float = 0.0  # when the agent last became free (longest idle first)
+    idle_since: float = 0.0  # when the taker last became free (longest idle first)
     reachable: bool = True
     missed_in_a_row: int = 0
     call_id: str | None = None
@@ -82,15 +82,15 @@ class Waiting:
     level: str
     arrived_at: float
     skills: frozenset[str] = frozenset()
-    missed_by: frozenset[str] = frozenset()  # agents who let this caller ring unanswered
-    offered_to: str | None = None  # while ringing at an agent the caller keeps its place
+    missed_by: frozenset[str] = frozenset()  # takers who let this caller ring unanswered
+    offered_to: str | None = None  # while ringing at an taker the caller keeps its place
     may_overflow: bool = True
 
 
 @dataclass(frozen=True)
 class AcdState:
     policy: AcdPolicy
-    agents: dict[str, Agent] = field(default_factory=dict)
+    takers: dict[str, Taker] = field(default_factory=dict)
     waiting: tuple[Waiting, ...] = ()
 
     def score(self, caller: Waiting, now: float) -> float:

@@ -11,7 +11,7 @@
    see are absent (not empty): their panels are hidden. What is submitted carries no
    "by": the server records the signed-in user.
    Stable hooks (browser tests): #login-form #token #signout #conn[data-state] #lang
-   #clock #wallboard #desk #waiting #agents #calls #kpis [data-kpi] #chart-hour
+   #clock #wallboard #desk #waiting #takers #calls #kpis [data-kpi] #chart-hour
    #chart-answer #callbacks .callback-start .callback-taker #screening #my-status #login #logout
    #pause #pause-reason #unpause #my-call [data-disposition] [data-agency] #leave #toast. */
 
@@ -193,15 +193,15 @@ function onSnapshot(snap) {
 function allowedViews(user) {
   const roles = user.roles || [];
   const views = [];
-  if (roles.includes("supervisor") || roles.includes("engineer") || !user.agent) views.push("wallboard");
-  if (user.agent) views.push("desk");
+  if (roles.includes("supervisor") || roles.includes("engineer") || !user.taker) views.push("wallboard");
+  if (user.taker) views.push("desk");
   return views;
 }
 
 function applyView() {
   const user = state.snap.user || {};
   const allowed = allowedViews(user);
-  if (!allowed.includes(state.view)) state.view = user.agent ? "desk" : "wallboard";
+  if (!allowed.includes(state.view)) state.view = user.taker ? "desk" : "wallboard";
   $("boot").hidden = true;
   for (const view of ["wallboard", "desk"]) {
     $(view).hidden = view !== state.view;
@@ -223,7 +223,7 @@ function render() {
   const user = snap.user || {};
   $("centre").textContent = snap.centre || "112";
   const roles = (user.roles || []).map((r) => tv("role", r)).join(", ");
-  $("who").innerHTML = `<b>${esc(user.name)}</b> <span>${esc(roles)}${user.agent ? ` · ${esc(user.agent)}` : ""}</span>`;
+  $("who").innerHTML = `<b>${esc(user.name)}</b> <span>${esc(roles)}${user.taker ? ` · ${esc(user.taker)}` : ""}</span>`;
   renderWallboard(snap, ctx);
   renderDesk(snap, ctx);
   const alert = $("incoming-alert");
@@ -304,7 +304,7 @@ function onClick(event) {
   if (!button || button.disabled) return;
   const snap = state.snap;
   const user = (snap && snap.user) || {};
-  const agent = user.agent;
+  const mine = user.taker; // the signed-in call taker, if the user is one
   const id = button.id;
   if (id === "lang") {
     setLang(getLang() === "id" ? "en" : "id");
@@ -321,16 +321,16 @@ function onClick(event) {
     render();
   } else if (!snap) {
     return;
-  } else if (["login", "logout", "unpause"].includes(id) && agent) {
-    post(`/api/agents/${enc(agent)}/${id}`, undefined, `agent:${id}`, t(`ok.${id}`), button);
-  } else if (id === "pause" && agent) {
+  } else if (["login", "logout", "unpause"].includes(id) && mine) {
+    post(`/api/takers/${enc(mine)}/${id}`, undefined, `taker:${id}`, t(`ok.${id}`), button);
+  } else if (id === "pause" && mine) {
     const reason = $("pause-reason").value;
-    post(`/api/agents/${enc(agent)}/pause`, { reason }, "agent:pause", t("ok.pause"), button);
+    post(`/api/takers/${enc(mine)}/pause`, { reason }, "taker:pause", t("ok.pause"), button);
   } else if (button.classList.contains("callback-start")) {
     const row = button.closest("tr[data-call]");
     const callId = row.dataset.call;
     const select = row.querySelector("select.callback-taker");
-    const taker = picksTaker(user) ? select && select.value : agent;
+    const taker = picksTaker(user) ? select && select.value : mine;
     if (!taker) {
       toast(t("cb.none_free"), "error");
       return;

@@ -24,20 +24,20 @@ function renderStatus(me, snap, ctx) {
   el.dataset.declared = me ? me.declared : "";
   el.dataset.activity = me ? me.activity : "";
   patch(el, ctx.lang + JSON.stringify(me || null), () => {
-    if (!me) return `<span class="me-name">${esc(snap.user.agent)}</span>`;
+    if (!me) return `<span class="me-name">${esc(snap.user.taker)}</span>`;
     const reason = me.declared === "paused" && me.pause_reason ? `: ${esc(tv("reason", me.pause_reason))}` : "";
     return `<span class="me-label">${esc(t("desk.my_status"))}</span>
       <span class="me-name">${esc(me.name || me.id)} <small>${esc(me.id)}</small></span>
       <span class="chip declared-${esc(me.declared)}">${esc(tv("declared", me.declared))}${reason}</span>
       <span class="chip activity-${esc(me.activity)}">${esc(tv("activity", me.activity))}</span>
       <span class="me-time">${ticker(me.activity_since)}</span>
-      ${me.reachable ? "" : `<span class="unreachable-badge">${esc(t("agent.unreachable"))}</span>`}`;
+      ${me.reachable ? "" : `<span class="unreachable-badge">${esc(t("taker.unreachable"))}</span>`}`;
   });
 }
 
 function renderButtons(me, snap, ctx) {
   const declared = me ? me.declared : "logged-out";
-  const busy = (what) => ctx.busy.has(`agent:${what}`);
+  const busy = (what) => ctx.busy.has(`taker:${what}`);
   show("login", declared === "logged-out", busy("login"));
   show("pause", declared === "available", busy("pause"));
   show("pause-reason", declared === "available", busy("pause"));
@@ -177,11 +177,11 @@ function renderMyCall(snap, ctx) {
   el.hidden = false;
 }
 
-/** Draw the desk of the signed-in call taker (snap.user.agent). */
+/** Draw the desk of the signed-in call taker (snap.user.taker). */
 export function renderDesk(snap, ctx) {
   const user = snap.user || {};
-  if (!user.agent) return;
-  const me = (snap.agents || []).find((a) => a.id === user.agent);
+  if (!user.taker) return;
+  const me = (snap.takers || []).find((a) => a.id === user.taker);
   renderStatus(me, snap, ctx);
   renderButtons(me, snap, ctx);
   renderMyCall(snap, ctx);

@@ -80,9 +80,9 @@ export function tick(now) {
   }
 }
 
-function agentRef(snap, id) {
-  const a = (snap.agents || []).find((x) => x.id === id);
-  return `<b class="agent-ref" title="${esc(a ? a.name : id)}">${esc(id)}</b>`;
+function takerRef(snap, id) {
+  const a = (snap.takers || []).find((x) => x.id === id);
+  return `<b class="taker-ref" title="${esc(a ? a.name : id)}">${esc(id)}</b>`;
 }
 
 const KPI_ORDER = [
@@ -132,7 +132,7 @@ function renderWaiting(snap, lang) {
       <td>${badge("verdict", w.verdict)} ${flagBadges(w.flags, w.verdict)}
         ${w.screening ? `<div class="screening">${esc(t("col.screening"))}: ${esc(tv("screening", w.screening))}</div>` : ""}</td>
       <td class="num big">${ticker(snap.now - w.waited_seconds, 10, 20)}</td>
-      <td>${w.offered_to ? agentRef(snap, w.offered_to) : DASH}</td></tr>`,
+      <td>${w.offered_to ? takerRef(snap, w.offered_to) : DASH}</td></tr>`,
   );
   showEmpty("waiting", rows.length === 0);
   document.getElementById("waiting-count").textContent = String(rows.length);
@@ -141,44 +141,44 @@ function renderWaiting(snap, lang) {
   el.innerHTML = rows.length ? `${esc(t("waiting.longest"))} ${ticker(snap.now - longest, 10, 20)}` : "";
 }
 
-function renderAgents(snap, lang) {
-  const agents = snap.agents || [];
+function renderTakers(snap, lang) {
+  const takers = snap.takers || [];
   const callers = new Map((snap.calls || []).map((c) => [c.call_id, c.caller]));
   if (snap.my_call) callers.set(snap.my_call.call_id, snap.my_call.caller);
   syncChildren(
-    document.getElementById("agents"),
-    agents,
+    document.getElementById("takers"),
+    takers,
     (a) => a.id,
     (a) => lang + JSON.stringify(a) + (callers.get(a.call_id) || ""),
     (a) => {
       const reason = a.declared === "paused" && a.pause_reason ? `: ${esc(tv("reason", a.pause_reason))}` : "";
       const caller = a.call_id && callers.get(a.call_id);
       const away = a.declared !== "available" && a.activity === "idle"; // paused or logged out, not on a call
-      const main = away ? tv("declared", a.declared) : a.activity === "idle" ? t("agent.ready") : tv("activity", a.activity);
+      const main = away ? tv("declared", a.declared) : a.activity === "idle" ? t("taker.ready") : tv("activity", a.activity);
       const sub = away
         ? `${a.pause_reason && a.declared === "paused" ? `${esc(tv("reason", a.pause_reason))} · ` : ""}${esc(tv("activity", a.activity))}`
         : `${esc(tv("declared", a.declared))}${reason}`;
-      return `<article class="agent act-${esc(a.activity)} dec-${esc(a.declared)}${a.reachable ? "" : " unreachable"}"
-        data-agent="${esc(a.id)}" data-declared="${esc(a.declared)}" data-activity="${esc(a.activity)}" data-reachable="${a.reachable ? "true" : "false"}">
-        <div class="agent-head"><span class="agent-name">${esc(a.name || a.id)}</span><span class="agent-id">${esc(a.id)}</span></div>
-        <div class="agent-main"><span class="agent-state">${esc(main)}</span>
-          <span class="agent-time">${ticker(a.activity_since)}</span></div>
-        <div class="agent-status">${sub}</div>
-        ${caller ? `<div class="agent-call">${esc(t("agent.with"))} <b>${esc(caller)}</b></div>` : ""}
-        ${a.reachable ? "" : `<div class="unreachable-badge">${esc(t("agent.unreachable"))}</div>`}
+      return `<article class="taker act-${esc(a.activity)} dec-${esc(a.declared)}${a.reachable ? "" : " unreachable"}"
+        data-taker="${esc(a.id)}" data-declared="${esc(a.declared)}" data-activity="${esc(a.activity)}" data-reachable="${a.reachable ? "true" : "false"}">
+        <div class="taker-head"><span class="taker-name">${esc(a.name || a.id)}</span><span class="taker-id">${esc(a.id)}</span></div>
+        <div class="taker-main"><span class="taker-state">${esc(main)}</span>
+          <span class="taker-time">${ticker(a.activity_since)}</span></div>
+        <div class="taker-status">${sub}</div>
+        ${caller ? `<div class="taker-call">${esc(t("taker.with"))} <b>${esc(caller)}</b></div>` : ""}
+        ${a.reachable ? "" : `<div class="unreachable-badge">${esc(t("taker.unreachable"))}</div>`}
       </article>`;
     },
   );
-  const count = (f) => agents.filter(f).length;
+  const count = (f) => takers.filter(f).length;
   const parts = [
-    [t("agent.ready"), count((a) => a.declared === "available" && a.activity === "idle")],
+    [t("taker.ready"), count((a) => a.declared === "available" && a.activity === "idle")],
     [t("activity.on-call"), count((a) => a.activity === "on-call")],
     [t("declared.paused"), count((a) => a.declared === "paused")],
     [t("declared.logged-out"), count((a) => a.declared === "logged-out")],
   ];
   const lost = count((a) => !a.reachable);
-  if (lost) parts.push([t("agent.unreachable"), lost]);
-  document.getElementById("agents-summary").textContent = parts.map(([k, n]) => `${k} ${n}`).join(" · ");
+  if (lost) parts.push([t("taker.unreachable"), lost]);
+  document.getElementById("takers-summary").textContent = parts.map(([k, n]) => `${k} ${n}`).join(" · ");
 }
 
 function agencyLegs(legs) {
@@ -195,7 +195,7 @@ function renderCalls(snap, lang) {
     (c) => `<tr data-call="${esc(c.call_id)}" data-phase="${esc(c.phase)}" data-taker="${esc(c.taker || "")}">
       <td class="caller">${caller(c.caller)}</td>
       <td>${chip("phase", c.phase)}</td>
-      <td>${c.taker ? agentRef(snap, c.taker) : DASH}</td>
+      <td>${c.taker ? takerRef(snap, c.taker) : DASH}</td>
       <td><div class="stack">${badge("level", c.level)} ${badge("verdict", c.verdict)}</div></td>
       <td class="num">${ticker(c.answered_at ?? c.arrived_at)}</td>
       <td>${agencyLegs(c.agencies)}</td></tr>`,
@@ -206,7 +206,7 @@ function renderCalls(snap, lang) {
 
 /** Who may pick the taker of a callback: supervisors, and anyone who is not a call taker. */
 export function picksTaker(user) {
-  return !user.agent || (user.roles || []).includes("supervisor");
+  return !user.taker || (user.roles || []).includes("supervisor");
 }
 
 const startable = (c) => c.status === "pending" || c.status === "unreached";
@@ -240,7 +240,7 @@ function renderCallbacks(snap, ctx) {
         <td><div class="actions">${select}<button type="button" class="callback-start" disabled>${esc(t("cb.start"))}</button></div></td></tr>`;
     },
   );
-  const free = (snap.agents || []).filter((a) => a.declared === "available" && a.activity === "idle");
+  const free = (snap.takers || []).filter((a) => a.declared === "available" && a.activity === "idle");
   const options = free.length
     ? free.map((a) => `<option value="${esc(a.id)}">${esc(a.id)}: ${esc(a.name || "")}</option>`).join("")
     : `<option value="">${esc(t("cb.none_free"))}</option>`;
@@ -293,7 +293,7 @@ export function renderWallboard(snap, ctx) {
     drawAnswerChart(document.getElementById("chart-answer"), snap.kpis);
   }
   if ("waiting" in snap) renderWaiting(snap, ctx.lang);
-  renderAgents(snap, ctx.lang);
+  renderTakers(snap, ctx.lang);
   if ("calls" in snap) renderCalls(snap, ctx.lang);
   if ("screening" in snap) renderScreening(snap, ctx.lang);
   if ("callbacks" in snap) renderCallbacks(snap, ctx);
@@ -301,7 +301,7 @@ export function renderWallboard(snap, ctx) {
 
 /** Forget everything drawn (after signing out), so the next user starts clean. */
 export function clearViews() {
-  for (const sel of ["#kpis", "#agents", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#screening", "#my-status", "#my-call"]) {
+  for (const sel of ["#kpis", "#takers", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#screening", "#my-status", "#my-call"]) {
     const el = document.querySelector(sel);
     el.innerHTML = "";
     meta.delete(el);

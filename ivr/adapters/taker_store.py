@@ -1,7 +1,9 @@
 """Call takers' declared status in Redis, so a restart keeps who is logged in or paused.
 
 Keys: {p}:agent:{id} hash: declared, reason, since (epoch seconds), by ("person" or
-"system"); {p}:agent-audit list of JSON changes (newest last, capped).
+"system"); {p}:agent-audit list of JSON changes (newest last, capped). The keys keep the
+name they had before "call taker" became the code's one word: statuses saved by an
+earlier release are still read after an upgrade.
 Rules: only the declared status is stored (the activity is derived again from Asterisk
 after a restart); a Redis outage is logged by the caller and costs the record only.
 """
@@ -19,12 +21,12 @@ from ivr.adapters.call_store import StoreUnavailable
 AUDIT_KEEP = 10_000
 
 
-class AgentStore:
+class TakerStore:
     def __init__(self, client: aioredis.Redis, prefix: str = "ivr") -> None:
         self._redis = client
         self._prefix = prefix
 
-    async def save(self, agent_id: str, declared: str, reason: str, at: float, by_system: bool) -> None:
+    async def save(self, taker_id: str, declared: str, reason: str, at: float, by_system: bool) -> None:
         record = {
             "declared": declared,
             "reason": reason,
@@ -33,24 +35,24 @@ class AgentStore:
         }
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(f"{self._prefix}:agent:{agent_id}", mapping=cast(dict[Any, Any], record))
-                pipe.rpush(f"{self._prefix}:agent-audit", json.dumps({"agent": agent_id, **record}))
+                pipe.hset(f"{self._prefix}:agent:{taker_id}", mapping=cast(dict[Any, Any], record))
+                pipe.rpush(f"{self._prefix}:agent-audit", json.dumps({"agent": taker_id, **record}))
                 pipe.ltrim(f"{self._prefix}:agent-audit", -AUDIT_KEEP, -1)
                 await pipe.execute()
         except RedisError as exc:
-            raise StoreUnavailable(f"saving status of {agent_id}: {exc}") from exc
+            raise StoreUnavailable(f"saving status of {taker_id}: {exc}") from exc
 
-    async def load(self, agent_ids: list[str]) -> dict[str, dict[str, str]]:
+    async def load(self, taker_ids: list[str]) -> dict[str, dict[str, str]]:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for agent_id in agent_ids:
-                    pipe.hgetall(f"{self._prefix}:agent:{agent_id}")
+                for taker_id in taker_ids:
+                    pipe.hgetall(f"{self._prefix}:agent:{taker_id}")
                 rows = await pipe.execute()
         except RedisError as exc:
             raise StoreUnavailable(f"loading call-taker statuses: {exc}") from exc
         return {
-            agent_id: {_text(k): _text(v) for k, v in row.items()}
-            for agent_id, row in zip(agent_ids, rows, strict=True)
+            taker_id: {_text(k): _text(v) for k, v in row.items()}
+            for taker_id, row in zip(taker_ids, rows, strict=True)
             if row
         }
 
