@@ -195,8 +195,8 @@ class Executor:
         )
 
     async def _finish(self, call_id: str, c: cmd.FinishCall) -> None:
-        if self.screener is not None:
-            self.screener.stop(c.call_id)  # whatever path ended the call, nothing stays behind
+        if self.screener is not None:  # whatever path ended the call, nothing stays behind
+            self.screener.stop(c.call_id, call_over=True)
         if self.recorder is not None and c.outcome is not Outcome.HANDED_TO_FALLBACK:
             await self.recorder.stop(c.call_id)  # a handed-over caller stays recorded to the end
         self._engine.finished(c.call_id, c.outcome.value)

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import soxr
 
-from ivr.adapters.speech.screener import screening_features
+from ivr.adapters.speech.screening_session import screening_features
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
 from ivr.core.screening import Features, ScreeningPolicy, Verdict, after_silent_prompt, decide
 from ivr.tools.screening_corpus import GREETING_SECONDS

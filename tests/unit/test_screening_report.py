@@ -10,7 +10,8 @@ from typing import Any, cast
 
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.speech.rtp_receiver import RtpPorts, RtpReceiver
-from ivr.adapters.speech.screener import FEATURES_TIMEOUT, Listening, Screener, Session
+from ivr.adapters.speech.screener import FEATURES_TIMEOUT, Screener
+from ivr.adapters.speech.screening_session import Listening, Session
 from ivr.core import events as ev
 from ivr.core.screening import ScreeningPolicy, Verdict, decide
 
@@ -46,4 +47,25 @@ async def test_late_speech_detection_gives_an_energy_report_on_time() -> None:
     assert decide(features, ScreeningPolicy()).verdict is Verdict.NORMAL  # sound keeps the caller up
     stalled.set()
     screener.sessions.clear()
+    screener._vad.close()
+
+
+async def test_asterisks_talk_detection_is_removed_once_screening_is_over() -> None:
+    """TALK_DETECT (set by the dialplan) costs Asterisk DSP for as long as the call lasts:
+    once the caller's screening is over it is removed, once, and a caller gone costs nothing."""
+    asked: list[tuple[str, str, str]] = []
+
+    class Asterisk:
+        async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
+            asked.append((channel_id, variable, value))
+
+    screener = Screener(cast(AriRest, Asterisk()), RtpPorts(41002, 41003), None, None, lambda c, e: None)
+    screener.talking("c1", None)  # Asterisk reports talking from the answer
+    screener.stop("c1")
+    screener.stop("c1")  # the call's end stops it again
+    screener.stop("c2")  # never screened here: nothing to remove
+    screener.talking("c3", 1.0)
+    screener.stop("c3", call_over=True)  # the call ended: the caller is gone or in the dialplan
+    await asyncio.sleep(0.05)
+    assert asked == [("c1", "TALK_DETECT(remove)", "")]
     screener._vad.close()

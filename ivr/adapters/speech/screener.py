@@ -40,25 +40,24 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import StoreUnavailable
 from ivr.adapters.reputation_store import Reputation, ReputationStore
-from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool, Worker
+from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool
 from ivr.adapters.speech.rtp_receiver import RtpPorts, RtpReceiver
+from ivr.adapters.speech.screening_session import Light, Listening, Session, screening_features
 from ivr.adapters.speech.talk_detection import TalkDetection
-from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
+from ivr.adapters.speech.vad import SpeechFeatures
 from ivr.adapters.speech.vad_batcher import VadBatcher, capacity
 from ivr.core import events as ev
 from ivr.core import ids
-from ivr.core.screening import Features
 
 log = logging.getLogger(__name__)
 
-BATCH_FRAMES = 10  # 20 ms frames per detector / recognizer batch
 SCREEN_ARG = "screen"
 RECOGNIZER_TIMEOUT = 2.0  # seconds a recognizer may take for its final result
 REPUTATION_TIMEOUT = 0.5
@@ -75,59 +74,6 @@ BEHIND_LIMIT = 0.5  # seconds speech detection may lag the audio (a round is 0.2
 
 class ScreeningUnavailable(Exception):
     """The screening of a call could not start; the message says why."""
-
-
-class Listening:
-    """One call's frames, on the RTP reader thread: handed to speech detection BATCH_FRAMES
-    at a time, and queued for the recognizer (fed on the event loop) while one listens."""
-
-    def __init__(self, vad: VadBatcher, detector: SpeechDetector, recognizing: bool) -> None:
-        self._vad = vad
-        self._detector = detector
-        self._loop = asyncio.get_running_loop()
-        self._batch = bytearray()
-        self.chunks: asyncio.Queue[bytes | None] | None = asyncio.Queue() if recognizing else None
-
-    def __call__(self, frame: bytes) -> None:
-        self._batch += frame
-        if len(self._batch) < BATCH_FRAMES * len(frame):
-            return
-        chunk = bytes(self._batch)
-        self._batch.clear()
-        self._vad.feed(self._detector, chunk)
-        if self.chunks is not None:
-            self._loop.call_soon_threadsafe(self.chunks.put_nowait, chunk)
-
-    def end(self) -> None:
-        """No more audio for the recognizer (its feeding task ends)."""
-        if self.chunks is not None:
-            self.chunks.put_nowait(None)
-
-
-@dataclass
-class Light:
-    """A call screened by sound energy and keys: why, and its reputation lookup."""
-
-    reason: str
-    reputation: asyncio.Task[Reputation | None]
-
-
-@dataclass
-class Session:
-    call_id: str
-    caller_number: str
-    receiver: RtpReceiver
-    listening: Listening
-    detector: SpeechDetector
-    worker: Worker | None
-    started: float
-    consumer: asyncio.Task[None] | None = None  # feeds the recognizer
-    reputation: asyncio.Task[Reputation | None] | None = None
-    recognizer_error: str = ""
-    media_down: bool = False
-    released: bool = False
-    words: tuple[tuple[str, ...], str] | None = None  # the recognizer's final result, once given
-    recognizer_turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # feeding, or asking for the words
 
 
 class Screener:
@@ -258,9 +204,12 @@ class Screener:
         """Post a ScreeningReport with what was heard so far; listening goes on until stop()."""
         self._spawn(self._report_light(call_id) if call_id in self._light else self._report(call_id))
 
-    def stop(self, call_id: str) -> None:
-        """Release the call's screening with no report (hang-up, end, late report)."""
-        self._talk.stop(call_id)
+    def stop(self, call_id: str, call_over: bool = False) -> None:
+        """Release the call's screening with no report (hang-up, end, late report).
+        `call_over`: the call ended here (the caller gone, or in the dialplan, which removes
+        the talk detection itself): nothing to ask Asterisk."""
+        if self._talk.stop(call_id) and not call_over:
+            self._spawn(self._stop_talk_detection(call_id))
         session = self.sessions.get(call_id)
         if session is not None:
             self._spawn(self._release(session))
@@ -276,6 +225,14 @@ class Screener:
         self._vad.close()
 
     # ---- inside ----------------------------------------------------------------------------
+    async def _stop_talk_detection(self, call_id: str) -> None:
+        """Screening is over: Asterisk's talk detection on the caller (set by the dialplan)
+        would cost DSP for the rest of the call. A caller already gone needs nothing."""
+        try:
+            await self._ari.set_channel_var(call_id, "TALK_DETECT(remove)", "")
+        except (AriError, AriUnavailable) as exc:
+            log.debug("call %s: talk detection not removed: %s", call_id, exc)
+
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(job)
         self._background.add(task)
@@ -400,27 +357,3 @@ def admits(sessions: int, capacity: int, starting: int, behind: float) -> bool:
     """Whether a new caller gets speech detection (else energy and keys): room within the
     measured capacity, Asterisk setting channels up promptly, detection keeping up."""
     return sessions < capacity and starting < STARTING_LIMIT and behind <= BEHIND_LIMIT
-
-
-def screening_features(
-    speech: SpeechFeatures,
-    words: tuple[str, ...],
-    keywords: tuple[str, ...],
-    reputation: Reputation | None,
-    blocking: bool,
-) -> Features:
-    """What the core decides on: the speech measured, the keywords among the words heard,
-    the number's reputation."""
-    wanted = set(keywords)
-    return Features(
-        speech_seconds=speech.speech_seconds,
-        cue_speech_seconds=speech.cue_speech_seconds,
-        speech_segments=speech.speech_segments,
-        first_speech_delay=speech.first_speech_seconds,
-        sound_seconds=speech.sound_seconds,
-        keywords=tuple(dict.fromkeys(w for w in words if w in wanted)),
-        keywords_supported=bool(keywords),
-        prank_reports=reputation.prank if reputation else 0,
-        genuine_reports=reputation.genuine if reputation else 0,
-        blocked=blocking and reputation is not None and reputation.blocked_until is not None,
-    )

@@ -17,7 +17,8 @@ Rules:
   screening, and a caller who talks without a pause sends no second report until they
   stop; so a caller whose speech detection fails to start falls back to all that was
   heard. Talking still going on when asked counts up to now. After stop() (screening
-  over) the call's reports are ignored until forget() (the call ended).
+  over) the call's reports are ignored until forget() (the call ended); the screener then
+  asks Asterisk to remove the detection (it costs DSP for as long as the call lasts).
 - Nothing here talks to Asterisk: it cannot fail under load.
 """
 
@@ -67,9 +68,12 @@ class TalkDetection:
         going_on = self._clock() - talk.since if talk.since is not None else 0.0
         return talk.seconds + going_on
 
-    def stop(self, call_id: str) -> None:
-        if self._talks.pop(call_id, None) is not None:
-            self._over.add(call_id)
+    def stop(self, call_id: str) -> bool:
+        """Screening is over for this call; whether it was being counted until now."""
+        if self._talks.pop(call_id, None) is None:
+            return False
+        self._over.add(call_id)
+        return True
 
     def forget(self, call_id: str) -> None:
         """The call ended: nothing of it is kept."""
