@@ -152,7 +152,9 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
         stack.login(*TAKERS)
     # The dialplan records every call unless told not to: the bare path records nothing.
     stack.ari("POST", stack.variable("IVR_RECORD") + ("&value=no" if path == "bare" else "&value=yes"))
-    phones = [start_phone(stack, t, str(phone_xml), folder) for t in TAKERS]
+    # The takers' phones, and the supervisor's desk that callers waiting past their level's
+    # maximum overflow to (without a phone there, such an offer fails and the caller waits on).
+    phones = [start_phone(stack, t, str(phone_xml), folder) for t in [*TAKERS, "supervisor"]]
     agencies = [start_phone(stack, a, str(phone_xml), folder) for a in AGENCIES] if sc.desk else []
     before = set(stack.call_ids())
     desk = Desk(stack, before) if sc.desk and path == "ari" else None

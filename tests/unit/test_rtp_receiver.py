@@ -80,9 +80,15 @@ async def send(sender: socket.socket, receiver: RtpReceiver, packets: list[bytes
     await asyncio.sleep(0.05)
 
 
-async def collect(receiver: RtpReceiver) -> list[np.ndarray]:
-    await receiver.close()
-    return [np.frombuffer(f, dtype=np.int16) async for f in receiver.frames()]
+async def opened(ports: RtpPorts) -> tuple[RtpReceiver, list[bytes]]:
+    """A receiver whose frames are kept, in the order it hands them over."""
+    frames: list[bytes] = []
+    return await RtpReceiver.open(ports, frames.append), frames
+
+
+async def collect(receiver: RtpReceiver, frames: list[bytes]) -> list[np.ndarray]:
+    await receiver.close()  # flushes what the jitter buffer still holds
+    return [np.frombuffer(f, dtype=np.int16) for f in frames]
 
 
 def same(got: list[np.ndarray], seqs: list[int | None]) -> bool:
@@ -91,9 +97,9 @@ def same(got: list[np.ndarray], seqs: list[int | None]) -> bool:
 
 
 async def test_in_order_stream_is_delivered_exactly(ports: RtpPorts, sender: socket.socket) -> None:
-    receiver = await RtpReceiver.open(ports)
+    receiver, frames = await opened(ports)
     await send(sender, receiver, [packet(s) for s in range(100, 150)])
-    got = await collect(receiver)
+    got = await collect(receiver, frames)
     assert same(got, list(range(100, 150)))
     assert got[0][0] == frame(100)[0] and got[0].dtype == np.int16
     assert (receiver.stats.received, receiver.stats.lost, receiver.stats.malformed) == (50, 0, 0)
@@ -101,15 +107,15 @@ async def test_in_order_stream_is_delivered_exactly(ports: RtpPorts, sender: soc
 
 async def test_reordered_packets_come_out_in_order(ports: RtpPorts, sender: socket.socket) -> None:
     order = [10, 12, 11, 13, 15, 14, 16, 18, 17, 19]
-    receiver = await RtpReceiver.open(ports)
+    receiver, frames = await opened(ports)
     await send(sender, receiver, [packet(s) for s in order])
-    assert same(await collect(receiver), list(range(10, 20)))
+    assert same(await collect(receiver, frames), list(range(10, 20)))
     assert receiver.stats.lost == receiver.stats.late == 0
 
 
 async def test_lost_packet_becomes_one_silence_frame(ports: RtpPorts, sender: socket.socket) -> None:
     frames: list[bytes] = []
-    receiver = await RtpReceiver.open(ports, depth=3, on_frame=frames.append)
+    receiver = await RtpReceiver.open(ports, frames.append, depth=3)
     await send(sender, receiver, [packet(s) for s in (1, 2, 4, 5)])
     assert len(frames) == 2  # frame 3 is not yet clearly lost: only 2 later frames arrived
     await send(sender, receiver, [packet(6)])
@@ -123,17 +129,17 @@ async def test_lost_packet_becomes_one_silence_frame(ports: RtpPorts, sender: so
 
 
 async def test_duplicates_are_dropped(ports: RtpPorts, sender: socket.socket) -> None:
-    receiver = await RtpReceiver.open(ports)
+    receiver, frames = await opened(ports)
     await send(sender, receiver, [packet(s) for s in (1, 2, 2, 3, 1, 5, 5, 4)])
-    assert same(await collect(receiver), [1, 2, 3, 4, 5])
+    assert same(await collect(receiver, frames), [1, 2, 3, 4, 5])
     assert receiver.stats.duplicates == 3 and receiver.stats.received == 5
 
 
 async def test_sequence_wraps_at_65535(ports: RtpPorts, sender: socket.socket) -> None:
     seqs = [65533, 65534, 65535, 65536, 65537, 65538]
-    receiver = await RtpReceiver.open(ports)
+    receiver, frames = await opened(ports)
     await send(sender, receiver, [packet(s) for s in (65533, 65535, 65534, 0, 2, 1)])
-    got = await collect(receiver)
+    got = await collect(receiver, frames)
     assert same(got, seqs)  # frame(n + 65536) == frame(n): 65536 * 13 wraps to 0
     assert receiver.stats.lost == receiver.stats.late == 0
 
@@ -150,10 +156,10 @@ async def test_malformed_packets_are_counted_not_raised(ports: RtpPorts, sender:
         good[:12] + b"\x01\x02\x03",  # odd payload length
         good[:12],  # no payload
     ]
-    receiver = await RtpReceiver.open(ports)
+    receiver, frames = await opened(ports)
     await send(sender, receiver, [*bad, good])
     assert receiver.stats.malformed == len(bad)
-    assert same(await collect(receiver), [7])
+    assert same(await collect(receiver, frames), [7])
 
 
 def test_header_fields_are_parsed() -> None:
@@ -165,7 +171,7 @@ def test_header_fields_are_parsed() -> None:
 
 
 async def test_close_frees_the_port_and_is_idempotent(ports: RtpPorts) -> None:
-    receiver = await RtpReceiver.open(ports)
+    receiver, _ = await opened(ports)
     port = receiver.port
     assert port in ports.in_use
     await receiver.close()
@@ -176,31 +182,18 @@ async def test_close_frees_the_port_and_is_idempotent(ports: RtpPorts) -> None:
     probe.close()
 
 
-async def test_close_while_iterating_ends_the_iterator(ports: RtpPorts, sender: socket.socket) -> None:
-    receiver = await RtpReceiver.open(ports)
-
-    async def consume() -> int:
-        return len([f async for f in receiver.frames()])
-
-    task = asyncio.create_task(consume())
-    await send(sender, receiver, [packet(s) for s in range(5)])
-    assert not task.done()
-    await receiver.close()
-    assert await asyncio.wait_for(task, 1) == 5
-
-
 async def test_allocation_skips_busy_port_and_reports_exhaustion() -> None:
     first, last = free_range(2)
     ports = RtpPorts(first, last)
     other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     other.bind((HOST, first))
     try:
-        receiver = await RtpReceiver.open(ports)
+        receiver, _ = await opened(ports)
         assert receiver.port == last
         with pytest.raises(PortsExhaustedError, match=f"no free RTP port in {first}-{last}"):
-            await RtpReceiver.open(ports)
+            await opened(ports)
         await receiver.close()
-        again = await RtpReceiver.open(ports)
+        again, _ = await opened(ports)
         assert again.port == last
         await again.close()
     finally:
@@ -211,7 +204,7 @@ async def test_audio_is_received_while_the_event_loop_is_busy(ports: RtpPorts, s
     # reception runs on its own thread: a control plane busy with other calls (here the
     # event loop blocked outright) neither delays nor loses a caller's audio
     frames: list[bytes] = []
-    receiver = await RtpReceiver.open(ports, on_frame=frames.append)
+    receiver = await RtpReceiver.open(ports, frames.append)
     for s in range(50):
         sender.sendto(packet(s), (HOST, receiver.port))
     deadline = time.monotonic() + 2

@@ -13,17 +13,16 @@ Rules:
 - Reception runs off the event loop: one RtpReader thread waits on every call's socket
   (epoll), drains what arrived and runs the jitter buffer, so packets never wake the event
   loop; it passes at most every PASS_SECONDS (20 ms, one packet), so it competes with the
-  event loop for the interpreter a few dozen times a second, not once per packet. An
-  on_frame callback runs on that thread (it must be quick and thread-safe); without one,
-  frames reach frames() through the event loop, in order.
-- close() is idempotent and safe at any moment: buffered frames are flushed, the iterator of
-  frames() ends, and the port is free again when close() returns.
+  event loop for the interpreter a few dozen times a second, not once per packet. The
+  on_frame callback gets every frame, in order, on that thread (it must be quick and
+  thread-safe); frames never go through the event loop.
+- close() is idempotent and safe at any moment: buffered frames are flushed to on_frame,
+  and the port is free again when close() returns.
 """
 
 from __future__ import annotations
 
 import array
-import asyncio
 import contextlib
 import logging
 import select
@@ -33,7 +32,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivr.adapters.thread_names import name_this_thread
@@ -46,7 +45,6 @@ SEQ_MOD = 1 << 16
 FRAME_SAMPLES = 160  # 20 ms at 8 kHz
 MAX_GAP = 50  # frames (1 s): a bigger forward jump restarts the stream instead of filling it
 RECENT = 128  # delivered sequence numbers remembered to tell duplicates from late packets
-QUEUE_LIMIT = 500  # frames (10 s) buffered for a frames() consumer that falls behind
 DRAIN_LIMIT = 64  # packets read from one socket per pass (then the others get their turn)
 PASS_SECONDS = 0.02  # the reader's cadence: one packet per call per pass at most, on average
 
@@ -104,7 +102,6 @@ class RtpStats:
     late: int = 0  # packets that arrived after their place was played out
     duplicates: int = 0
     malformed: int = 0
-    overflowed: int = 0  # frames dropped because the frames() consumer fell behind
 
 
 def parse_rtp(packet: bytes) -> tuple[int, int, bytes] | None:
@@ -191,7 +188,7 @@ class RtpReceiver:
         ports: RtpPorts,
         sock: socket.socket,
         depth: int,
-        on_frame: FrameCallback | None,
+        on_frame: FrameCallback,
         reader: RtpReader,
     ) -> None:
         self._ports = ports
@@ -201,8 +198,6 @@ class RtpReceiver:
         self.stats = RtpStats()
         self._on_frame = on_frame
         self._reader = reader
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._lock = threading.Lock()  # the reader thread's turn, or close()
         self._closing = False
         self._next: int | None = None
@@ -216,14 +211,14 @@ class RtpReceiver:
     async def open(
         cls,
         ports: RtpPorts,
+        on_frame: FrameCallback,
         host: str | None = None,
         *,
         depth: int = 3,
-        on_frame: FrameCallback | None = None,
         reader: RtpReader | None = None,
     ) -> RtpReceiver:
-        """Bind a port of `ports` and start receiving; frames go to on_frame (called on the
-        reader thread), else to frames()."""
+        """Bind a port of `ports` and start receiving; frames go to on_frame, called on the
+        reader thread."""
         if depth < 1:
             raise ValueError("jitter buffer depth must be at least 1 frame")
         sock = ports.allocate(host)
@@ -265,20 +260,14 @@ class RtpReceiver:
 
     # consumer side
 
-    async def frames(self) -> AsyncIterator[bytes]:
-        """Frames in order (native int16 PCM, 8 kHz); ends when the receiver closes."""
-        while (frame := await self._queue.get()) is not None:
-            yield frame
-
     async def close(self) -> None:
-        """Flush, end frames(), close the socket and give the port back. Idempotent."""
+        """Flush, close the socket and give the port back. Idempotent."""
         with self._lock:  # after the reader thread's current turn for this call
             if self._closing:
                 return
             self._reader.remove(self._sock)
             self._flush()
             self._closing = True
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, None)  # after the frames before it
             self._sock.close()
             self._ports.release(self.port)
 
@@ -333,15 +322,10 @@ class RtpReceiver:
         self._recent.append(seq)
         if received:
             self._recent_set.add(seq)
-        if self._on_frame is not None:
-            try:
-                self._on_frame(frame)
-            except Exception:  # a faulty consumer must not stop the reception
-                log.exception("RTP frame consumer on port %d failed", self.port)
-        elif self._queue.qsize() >= QUEUE_LIMIT:
-            self.stats.overflowed += 1
-        else:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, frame)
+        try:
+            self._on_frame(frame)
+        except Exception:  # a faulty consumer must not stop the reception
+            log.exception("RTP frame consumer on port %d failed", self.port)
 
 
 def _to_native(payload: bytes) -> bytes:
