@@ -18,6 +18,8 @@ Rules:
   one nor hold up the judging of the calls still speaking. A failure in the worker
   answers every waiting finish() with the error (the screener fails open on it) and the
   worker goes on with the next calls.
+- Its threads run below the event loop's and Asterisk's priority (thread_priority.py): on
+  a saturated machine screening falls behind, never the calls.
 - stats() says how far behind the worker is (audio handed over and not yet judged) and
   what it costs: the figures the admission and the benchmarks use.
 """
@@ -36,6 +38,7 @@ import numpy as np
 from ivr.adapters.speech import silero
 from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures, judge_windows
 from ivr.adapters.thread_names import name_this_thread
+from ivr.adapters.thread_priority import yield_to_calls
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ class VadBatcher:
             silero.shared()
         except (silero.ModelMissing, OSError) as exc:
             log.error("speech detection unavailable, calls go unscreened: %s", exc)
-        self._finishers = ThreadPoolExecutor(FINISHERS, "vad-finish", initializer=name_this_thread)
+        self._finishers = ThreadPoolExecutor(FINISHERS, "vad-finish", initializer=_screening_thread)
         self._thread = threading.Thread(target=self._run, name="vad-batcher", daemon=True)
         self._thread.start()
 
@@ -121,7 +124,7 @@ class VadBatcher:
         self._finishers.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
-        name_this_thread()
+        _screening_thread()
         last_round = 0.0
         while True:
             self._wake.wait()
@@ -184,6 +187,12 @@ def cost_per_call_second(streams: int = 32, seconds: float = 2.0) -> float:
     for detector in detectors:
         detector.copy().features()
     return (time.thread_time() - started) / (streams * seconds)
+
+
+def _screening_thread() -> None:
+    """Named for the operator, and yielding the CPU to call handling (thread_priority.py)."""
+    name_this_thread()
+    yield_to_calls()
 
 
 def capacity(most: int, cpu_share: float) -> int:
