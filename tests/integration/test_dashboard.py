@@ -270,7 +270,12 @@ def test_the_feed_refuses_a_wrong_token_and_shows_a_call_taker_only_themselves(
     [mine] = asyncio.run(feed(stack, TOKENS["taker06"]))
     assert [a["id"] for a in mine["takers"]] == ["taker06"] and mine["takers"][0]["declared"] == "available"
     assert "waiting" not in mine and mine["calls"] == [] and "kpis" not in mine
-    assert mine["user"] == {"name": "taker06", "roles": ["call-taker"], "taker": "taker06", "agent": "taker06"}
+    assert mine["user"] == {
+        "name": "taker06",
+        "roles": ["call-taker"],
+        "taker": "taker06",
+        "agent": "taker06",
+    }
     [wall] = asyncio.run(feed(stack, TOKENS["sup"]))
     assert len(wall["takers"]) == 20 and wall["kpis"] is not None and "my_call" not in wall
     assert {a["id"] for a in wall["agencies"]} == {"damkar", "ambulans", "bpbd", "polisi"}
