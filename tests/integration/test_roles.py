@@ -166,4 +166,6 @@ def test_a_bad_users_file_stops_the_control_plane_with_the_problem_named(
     app = start_control_plane(stack, tmp_path / "cp.log", IVR_USERS_FILE=str(path))
     wait_for(lambda: not app.alive(), 15, "the control plane to refuse the users file")
     assert app.popen.returncode == 2
-    assert "users.0" in app.output() and "a call-taker needs its taker" in app.output()
+    assert (
+        "users.0" in app.output() and "a call-taker user needs taker: (their call-taker id)" in app.output()
+    )
