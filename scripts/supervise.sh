@@ -29,10 +29,18 @@ echo $$ >"$IVR_STATE_DIR/supervisor.pid"
 start watchdog
 start run
 while [ "$stopping" = no ]; do
+  # The wait is bounded by a 1 s tick: a signal that lands just before `wait` starts
+  # (its trap then runs before the wait, which would not wake) is acted on within 1 s.
+  sleep 1 &
+  tick=$!
   ended="" code=0
-  wait -n -p ended "${pid[run]}" "${pid[watchdog]}" || code=$?
+  wait -n -p ended "${pid[run]}" "${pid[watchdog]}" "$tick" || code=$?
+  if [ "${ended:-}" != "$tick" ]; then
+    kill "$tick" 2>/dev/null || true
+    wait "$tick" 2>/dev/null || true
+  fi
   [ "$stopping" = no ] || break
-  [ -n "$ended" ] || continue  # woken by a signal it does not act on
+  [ -n "${ended:-}" ] && [ "$ended" != "$tick" ] || continue  # a tick, or a signal it does not act on
   service=run
   [ "$ended" = "${pid[run]}" ] || service=watchdog
   if [ "$code" = 2 ]; then
