@@ -12,7 +12,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from ivr.core.acd import events as ev
+from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle
 from ivr.core.acd.model import AcdPolicy, AcdState, Activity, PriorityLevel, Taker
 
@@ -32,17 +32,17 @@ def loaded(waiting: int, seed: int = 112) -> AcdState:
     state = AcdState(POLICY, {a: Taker(a, f"PJSIP/{a}") for a in TAKERS})
     now = 1_000.0
     for taker in TAKERS:
-        state, _ = handle(state, ev.TakerLoggedIn(taker), now)
+        state, _ = handle(state, acd.TakerLoggedIn(taker), now)
     for i in range(waiting + len(TAKERS)):
-        state, _ = handle(state, ev.CallerQueued(f"c{i}", rng.choice(list(LEVELS))), now + i * 50 / waiting)
+        state, _ = handle(state, acd.CallerQueued(f"c{i}", rng.choice(list(LEVELS))), now + i * 50 / waiting)
     for taker in TAKERS:  # everyone answers: 20 on calls, the rest wait
         call = state.takers[taker].call_id
         assert call is not None
-        state, _ = handle(state, ev.OfferAnswered(taker, call), 1_050.0)
+        state, _ = handle(state, acd.OfferAnswered(taker, call), 1_050.0)
     return state
 
 
-def timed(state: AcdState, make: Callable[[AcdState, int], ev.AcdEvent], rounds: int) -> list[float]:
+def timed(state: AcdState, make: Callable[[AcdState, int], acd.AcdEvent], rounds: int) -> list[float]:
     samples = []
     for i in range(rounds):
         event = make(state, i)
@@ -52,16 +52,16 @@ def timed(state: AcdState, make: Callable[[AcdState, int], ev.AcdEvent], rounds:
     return samples
 
 
-def free_taker(state: AcdState, i: int) -> ev.AcdEvent:
-    return ev.CallEnded(TAKERS[i % len(TAKERS)])
+def free_taker(state: AcdState, i: int) -> acd.AcdEvent:
+    return acd.CallEnded(TAKERS[i % len(TAKERS)])
 
 
-def new_caller(state: AcdState, i: int) -> ev.AcdEvent:
-    return ev.CallerQueued(f"new{i}", "normal")
+def new_caller(state: AcdState, i: int) -> acd.AcdEvent:
+    return acd.CallerQueued(f"new{i}", "normal")
 
 
-def caller_leaves(state: AcdState, i: int) -> ev.AcdEvent:
-    return ev.CallerLeft(state.waiting[(i * 7919) % len(state.waiting)].call_id)
+def caller_leaves(state: AcdState, i: int) -> acd.AcdEvent:
+    return acd.CallerLeft(state.waiting[(i * 7919) % len(state.waiting)].call_id)
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from ivr.core.acd import commands as cmd
-from ivr.core.acd import events as ev
+from ivr.core.acd import commands as acd_cmd
+from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle, next_deadline
 from ivr.core.acd.model import MISSED_CALLS, AcdPolicy, AcdState, Activity, Declared, PriorityLevel, Taker
 
@@ -33,24 +33,24 @@ def policy(**changes: object) -> AcdPolicy:
     return AcdPolicy(**{**base, **changes})  # type: ignore[arg-type]
 
 
-def acd(*takers: str, logged_in: bool = True, **policy_changes: object) -> AcdState:
+def acd_of(*takers: str, logged_in: bool = True, **policy_changes: object) -> AcdState:
     state = AcdState(policy(**policy_changes), {a: Taker(a, f"PJSIP/{a}") for a in takers})
     for index, taker in enumerate(takers):  # a01 has been idle longest
         if logged_in:
-            state, _ = handle(state, ev.TakerLoggedIn(taker), float(index))
+            state, _ = handle(state, acd.TakerLoggedIn(taker), float(index))
     return state
 
 
-def run(state: AcdState, *steps: tuple[float, ev.AcdEvent]) -> tuple[AcdState, list[cmd.AcdCommand]]:
-    out: list[cmd.AcdCommand] = []
+def run(state: AcdState, *steps: tuple[float, acd.AcdEvent]) -> tuple[AcdState, list[acd_cmd.AcdCommand]]:
+    out: list[acd_cmd.AcdCommand] = []
     for now, event in steps:
         state, commands = handle(state, event, now)
         out += commands
     return state, out
 
 
-def offers(commands: list[cmd.AcdCommand]) -> list[tuple[str, str]]:
-    return [(c.call_id, c.taker_id) for c in commands if isinstance(c, cmd.Offer)]
+def offers(commands: list[acd_cmd.AcdCommand]) -> list[tuple[str, str]]:
+    return [(c.call_id, c.taker_id) for c in commands if isinstance(c, acd_cmd.Offer)]
 
 
 @pytest.mark.parametrize(
@@ -64,39 +64,39 @@ def offers(commands: list[cmd.AcdCommand]) -> list[tuple[str, str]]:
     ],
 )
 def test_priority_then_arrival_with_aging(queued: list[tuple[str, str, float]], served_first: str) -> None:
-    state = acd("a01", levels=NO_OVERFLOW)
-    state, _ = run(state, (50, ev.TakerPaused("a01", "break")))
-    state, _ = run(state, *[(at, ev.CallerQueued(call, level)) for call, level, at in queued])
-    _, out = run(state, (400, ev.TakerUnpaused("a01")))
+    state = acd_of("a01", levels=NO_OVERFLOW)
+    state, _ = run(state, (50, acd.TakerPaused("a01", "break")))
+    state, _ = run(state, *[(at, acd.CallerQueued(call, level)) for call, level, at in queued])
+    _, out = run(state, (400, acd.TakerUnpaused("a01")))
     assert offers(out) == [(served_first, "a01")]
 
 
 def test_aging_prevents_starvation_under_a_stream_of_higher_callers() -> None:
-    state = acd("a01", wrapup_seconds=0)
-    state, out = run(state, (10, ev.CallerQueued("low-caller", "low")))
+    state = acd_of("a01", wrapup_seconds=0)
+    state, out = run(state, (10, acd.CallerQueued("low-caller", "low")))
     served: list[str] = [c for c, _ in offers(out)]
     # a normal caller every 20 s, each call lasting 30 s: more demand than one taker serves
     for step in range(1, 40):
         now = 10 + step * 20
-        state, out = run(state, (now, ev.CallerQueued(f"n{step}", "normal")))
+        state, out = run(state, (now, acd.CallerQueued(f"n{step}", "normal")))
         served += [c for c, _ in offers(out)]
         if state.takers["a01"].activity is Activity.OFFERED:
             call = state.takers["a01"].call_id
             assert call is not None
-            state, out = run(state, (now, ev.OfferAnswered("a01", call)), (now + 30, ev.CallEnded("a01")))
+            state, out = run(state, (now, acd.OfferAnswered("a01", call)), (now + 30, acd.CallEnded("a01")))
             served += [c for c, _ in offers(out)]
     assert "low-caller" in served
     assert served.index("low-caller") < 10  # bounded wait: the 100-point gap closes in 100 s
 
 
 def test_longest_idle_taker_gets_the_caller() -> None:
-    state = acd("a01", "a02", "a03", wrapup_seconds=0)
-    state, out = run(state, (10, ev.CallerQueued("c1", "normal")))
+    state = acd_of("a01", "a02", "a03", wrapup_seconds=0)
+    state, out = run(state, (10, acd.CallerQueued("c1", "normal")))
     assert offers(out) == [("c1", "a01")]
-    state, _ = run(state, (11, ev.OfferAnswered("a01", "c1")), (20, ev.CallEnded("a01")))
-    state, out = run(state, (21, ev.CallerQueued("c2", "normal")), (22, ev.CallerQueued("c3", "normal")))
+    state, _ = run(state, (11, acd.OfferAnswered("a01", "c1")), (20, acd.CallEnded("a01")))
+    state, out = run(state, (21, acd.CallerQueued("c2", "normal")), (22, acd.CallerQueued("c3", "normal")))
     assert offers(out) == [("c2", "a02"), ("c3", "a03")]  # a01 just finished: last in line
-    state, out = run(state, (23, ev.CallerQueued("c4", "normal")))
+    state, out = run(state, (23, acd.CallerQueued("c4", "normal")))
     assert offers(out) == [("c4", "a01")]
 
 
@@ -105,65 +105,65 @@ def test_skills_prefer_a_matching_taker_but_never_keep_a_caller_waiting() -> Non
         policy(),
         {"a01": Taker("a01", "PJSIP/a01"), "a02": Taker("a02", "PJSIP/a02", skills=frozenset({"tolaki"}))},
     )
-    state, _ = run(state, (0, ev.TakerLoggedIn("a01")), (1, ev.TakerLoggedIn("a02")))
-    state, out = run(state, (5, ev.CallerQueued("c1", "normal", frozenset({"tolaki"}))))
+    state, _ = run(state, (0, acd.TakerLoggedIn("a01")), (1, acd.TakerLoggedIn("a02")))
+    state, out = run(state, (5, acd.CallerQueued("c1", "normal", frozenset({"tolaki"}))))
     assert offers(out) == [("c1", "a02")]  # a01 idle longer, a02 speaks the language
-    state, out = run(state, (6, ev.CallerQueued("c2", "normal", frozenset({"muna"}))))
+    state, out = run(state, (6, acd.CallerQueued("c2", "normal", frozenset({"muna"}))))
     assert offers(out) == [("c2", "a01")]  # nobody speaks it: the free taker takes the call
 
 
 def test_ring_no_answer_reoffers_at_once_and_pauses_after_repeated_misses() -> None:
-    state = acd("a01", "a02", missed_offers_to_pause=2)
-    state, out = run(state, (10, ev.CallerQueued("c1", "normal")))
+    state = acd_of("a01", "a02", missed_offers_to_pause=2)
+    state, out = run(state, (10, acd.CallerQueued("c1", "normal")))
     assert offers(out) == [("c1", "a01")]
-    state, out = run(state, (25, ev.OfferMissed("a01", "c1")))
+    state, out = run(state, (25, acd.OfferMissed("a01", "c1")))
     assert offers(out) == [("c1", "a02")]  # next taker, not the one who missed it
     assert state.takers["a01"].declared is Declared.AVAILABLE  # one miss is not enough
-    state, out = run(state, (40, ev.OfferMissed("a02", "c1")))
+    state, out = run(state, (40, acd.OfferMissed("a02", "c1")))
     assert offers(out) == [("c1", "a01")]  # only a01 free: a missed taker is better than none
-    state, out = run(state, (55, ev.OfferMissed("a01", "c1")))
+    state, out = run(state, (55, acd.OfferMissed("a01", "c1")))
     assert state.takers["a01"].declared is Declared.PAUSED
     assert state.takers["a01"].pause_reason == MISSED_CALLS
-    assert cmd.TakerStatusChanged("a01", Declared.PAUSED, MISSED_CALLS, True) in out
+    assert acd_cmd.TakerStatusChanged("a01", Declared.PAUSED, MISSED_CALLS, True) in out
     assert offers(out) == [("c1", "a02")]
     assert [w.call_id for w in state.waiting] == ["c1"]  # never dropped
 
 
 def test_a_missed_caller_keeps_its_place_in_line() -> None:
-    state = acd("a01")
-    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")), (11, ev.CallerQueued("c2", "normal")))
-    state, out = run(state, (25, ev.OfferMissed("a01", "c1")))
+    state = acd_of("a01")
+    state, _ = run(state, (10, acd.CallerQueued("c1", "normal")), (11, acd.CallerQueued("c2", "normal")))
+    state, out = run(state, (25, acd.OfferMissed("a01", "c1")))
     assert offers(out) == [("c1", "a01")]
 
 
 def test_paused_logged_out_unreachable_and_busy_takers_are_never_offered() -> None:
-    state = acd("a01", "a02", "a03", "a04")
+    state = acd_of("a01", "a02", "a03", "a04")
     state, _ = run(
         state,
-        (5, ev.TakerPaused("a01", "break")),
-        (5, ev.TakerLoggedOut("a02")),
-        (5, ev.TakerReachability("a03", False)),
-        (6, ev.CallerQueued("c1", "normal")),
+        (5, acd.TakerPaused("a01", "break")),
+        (5, acd.TakerLoggedOut("a02")),
+        (5, acd.TakerReachability("a03", False)),
+        (6, acd.CallerQueued("c1", "normal")),
     )
-    state, out = run(state, (7, ev.CallerQueued("c2", "normal")))
+    state, out = run(state, (7, acd.CallerQueued("c2", "normal")))
     assert offers(out) == []
     assert state.takers["a04"].activity is Activity.OFFERED
-    state, out = run(state, (8, ev.TakerReachability("a03", True)))
+    state, out = run(state, (8, acd.TakerReachability("a03", True)))
     assert offers(out) == [("c2", "a03")]
 
 
 def test_pause_during_a_call_leaves_the_call_and_activity_alone() -> None:
-    state = acd("a01", wrapup_seconds=5)
+    state = acd_of("a01", wrapup_seconds=5)
     state, _ = run(
         state,
-        (1, ev.CallerQueued("c1", "normal")),
-        (2, ev.OfferAnswered("a01", "c1")),
-        (3, ev.TakerPaused("a01", "supervisor")),
+        (1, acd.CallerQueued("c1", "normal")),
+        (2, acd.OfferAnswered("a01", "c1")),
+        (3, acd.TakerPaused("a01", "supervisor")),
     )
     taker = state.takers["a01"]
     assert (taker.declared, taker.activity, taker.call_id) == (Declared.PAUSED, Activity.ON_CALL, "c1")
     state, out = run(
-        state, (9, ev.CallEnded("a01")), (10, ev.CallerQueued("c2", "normal")), (14, ev.WrapUpEnded("a01"))
+        state, (9, acd.CallEnded("a01")), (10, acd.CallerQueued("c2", "normal")), (14, acd.WrapUpEnded("a01"))
     )
     assert offers(out) == []  # paused: no call after wrap-up either
 
@@ -173,62 +173,62 @@ def test_wrapup_per_queue_overridable_per_taker(taker_wrapup: float | None, expe
     state = AcdState(policy(), {"a01": Taker("a01", "PJSIP/a01", wrapup_seconds=taker_wrapup)})
     state, _ = run(
         state,
-        (0, ev.TakerLoggedIn("a01")),
-        (1, ev.CallerQueued("c1", "normal")),
-        (2, ev.OfferAnswered("a01", "c1")),
-        (3, ev.CallerQueued("c2", "normal")),
+        (0, acd.TakerLoggedIn("a01")),
+        (1, acd.CallerQueued("c1", "normal")),
+        (2, acd.OfferAnswered("a01", "c1")),
+        (3, acd.CallerQueued("c2", "normal")),
     )
-    state, out = run(state, (60, ev.CallEnded("a01")))
-    assert cmd.StartWrapUp("a01", expected) in out and offers(out) == []
-    state, out = run(state, (60 + expected, ev.WrapUpEnded("a01")))
+    state, out = run(state, (60, acd.CallEnded("a01")))
+    assert acd_cmd.StartWrapUp("a01", expected) in out and offers(out) == []
+    state, out = run(state, (60 + expected, acd.WrapUpEnded("a01")))
     assert offers(out) == [("c2", "a01")]
 
 
 def test_overflow_after_the_levels_maximum_wait_and_nothing_else_is_dropped() -> None:
-    state = acd("a01")
+    state = acd_of("a01")
     state, _ = run(
         state,
-        (1, ev.CallerQueued("busy", "normal")),
-        (2, ev.OfferAnswered("a01", "busy")),
-        (10, ev.CallerQueued("t1", "top")),
-        (20, ev.CallerQueued("n1", "normal")),
+        (1, acd.CallerQueued("busy", "normal")),
+        (2, acd.OfferAnswered("a01", "busy")),
+        (10, acd.CallerQueued("t1", "top")),
+        (20, acd.CallerQueued("n1", "normal")),
     )
     assert next_deadline(state, 20) == 70
-    state, out = run(state, (69.9, ev.Tick()))
-    assert [c for c in out if isinstance(c, cmd.Overflow)] == []
-    state, out = run(state, (70, ev.Tick()))
-    assert [c for c in out if isinstance(c, cmd.Overflow)] == [cmd.Overflow("t1", "PJSIP/supervisor")]
+    state, out = run(state, (69.9, acd.Tick()))
+    assert [c for c in out if isinstance(c, acd_cmd.Overflow)] == []
+    state, out = run(state, (70, acd.Tick()))
+    assert [c for c in out if isinstance(c, acd_cmd.Overflow)] == [acd_cmd.Overflow("t1", "PJSIP/supervisor")]
     assert [w.call_id for w in state.waiting] == ["n1"]  # normal has no maximum: still waiting
     assert next_deadline(state, 70) is None
 
 
 def test_reprioritisation_moves_a_waiting_caller_without_losing_its_arrival() -> None:
-    state = acd("a01")
+    state = acd_of("a01")
     state, _ = run(
         state,
-        (1, ev.TakerPaused("a01", "break")),
-        (10, ev.CallerQueued("c1", "normal")),
-        (11, ev.CallerQueued("c2", "normal")),
-        (12, ev.CallerReprioritized("c2", "top")),
+        (1, acd.TakerPaused("a01", "break")),
+        (10, acd.CallerQueued("c1", "normal")),
+        (11, acd.CallerQueued("c2", "normal")),
+        (12, acd.CallerReprioritized("c2", "top")),
     )
     assert [w.call_id for w in state.waiting] == ["c2", "c1"]
-    state, _ = run(state, (13, ev.CallerReprioritized("c2", "low")))
+    state, _ = run(state, (13, acd.CallerReprioritized("c2", "low")))
     assert [w.call_id for w in state.waiting] == ["c1", "c2"]
     assert state.waiting[1].arrived_at == 11
 
 
 def test_caller_leaving_while_ringing_frees_the_taker_and_keeps_their_idle_rank() -> None:
-    state = acd("a01", "a02")
-    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")), (12, ev.CallerLeft("c1")))
+    state = acd_of("a01", "a02")
+    state, _ = run(state, (10, acd.CallerQueued("c1", "normal")), (12, acd.CallerLeft("c1")))
     assert state.waiting == () and state.takers["a01"].activity is Activity.IDLE
-    _, out = run(state, (13, ev.CallerQueued("c2", "normal")))
+    _, out = run(state, (13, acd.CallerQueued("c2", "normal")))
     assert offers(out) == [("c2", "a01")]
 
 
 def test_random_traffic_never_double_books_an_taker_or_loses_a_caller() -> None:
     rng = random.Random(112)
     takers = [f"a{n:02d}" for n in range(1, 6)]
-    state = acd(*takers, wrapup_seconds=2)
+    state = acd_of(*takers, wrapup_seconds=2)
     now = 10.0
     queued: set[str] = set()
     gone: set[str] = set()  # answered, left or overflowed: no longer the ACD's to place
@@ -236,29 +236,29 @@ def test_random_traffic_never_double_books_an_taker_or_loses_a_caller() -> None:
         now += rng.random()
         roll = rng.random()
         busy = [a for a in state.takers.values() if a.call_id]
-        event: ev.AcdEvent = ev.Tick()
+        event: acd.AcdEvent = acd.Tick()
         if roll < 0.3:
-            event = ev.CallerQueued(f"c{step}", rng.choice(list(LEVELS)))
+            event = acd.CallerQueued(f"c{step}", rng.choice(list(LEVELS)))
             queued.add(event.call_id)
         elif roll < 0.6 and busy:
             taker = rng.choice(busy)
             assert taker.call_id is not None
             if taker.activity is Activity.OFFERED and roll < 0.5:
-                event = ev.OfferAnswered(taker.taker_id, taker.call_id)
+                event = acd.OfferAnswered(taker.taker_id, taker.call_id)
                 gone.add(taker.call_id)
             elif taker.activity is Activity.OFFERED:
-                event = ev.OfferMissed(taker.taker_id, taker.call_id)
+                event = acd.OfferMissed(taker.taker_id, taker.call_id)
             else:
-                event = ev.CallEnded(taker.taker_id)
+                event = acd.CallEnded(taker.taker_id)
         elif roll < 0.7 and state.waiting:
-            event = ev.CallerLeft(rng.choice(state.waiting).call_id)
+            event = acd.CallerLeft(rng.choice(state.waiting).call_id)
             gone.add(event.call_id)
         elif roll < 0.8:
-            event = ev.WrapUpEnded(rng.choice(takers))
+            event = acd.WrapUpEnded(rng.choice(takers))
         elif roll < 0.9:
-            event = ev.TakerUnpaused(rng.choice(takers))
+            event = acd.TakerUnpaused(rng.choice(takers))
         state, out = handle(state, event, now)
-        gone |= {c.call_id for c in out if isinstance(c, cmd.Overflow)}
+        gone |= {c.call_id for c in out if isinstance(c, acd_cmd.Overflow)}
         on_takers = [a.call_id for a in state.takers.values() if a.call_id]
         assert len(on_takers) == len(set(on_takers)), "a caller with two takers"
         waiting_ids = [w.call_id for w in state.waiting]
@@ -271,9 +271,9 @@ def test_random_traffic_never_double_books_an_taker_or_loses_a_caller() -> None:
 
 
 def test_order_key_sorts_like_the_live_score_at_any_time() -> None:
-    state = acd()
+    state = acd_of()
     rng = random.Random(7)
-    callers = [ev.CallerQueued(f"c{i}", rng.choice(list(LEVELS))) for i in range(200)]
+    callers = [acd.CallerQueued(f"c{i}", rng.choice(list(LEVELS))) for i in range(200)]
     for i, c in enumerate(callers):
         state, _ = handle(state, c, float(i))
     for now in (200.0, 500.0, 5000.0):
@@ -282,49 +282,49 @@ def test_order_key_sorts_like_the_live_score_at_any_time() -> None:
 
 
 def test_ten_thousand_waiting_callers_are_placed_and_served_in_order() -> None:
-    state = acd(*[f"a{n:02d}" for n in range(1, 21)])
+    state = acd_of(*[f"a{n:02d}" for n in range(1, 21)])
     for i in range(10_000):
-        state, _ = handle(state, ev.CallerQueued(f"c{i}", "normal"), 100.0 + i * 0.001)
+        state, _ = handle(state, acd.CallerQueued(f"c{i}", "normal"), 100.0 + i * 0.001)
     assert len(state.waiting) == 10_000
     assert sum(1 for w in state.waiting if w.offered_to) == 20
-    state, out = handle(state, ev.OfferMissed("a01", "c0"), 200.0)
+    state, out = handle(state, acd.OfferMissed("a01", "c0"), 200.0)
     assert offers(out) == [("c0", "a01")]  # first in line, and a01 is the only taker free
 
 
 def test_an_offer_refused_at_once_rests_the_taker_without_counting_a_miss() -> None:
-    state = acd("a01", missed_offers_to_pause=1, refused_rest_seconds=5)
-    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")))
-    state, out = run(state, (10.1, ev.OfferMissed("a01", "c1", rang=False)))
+    state = acd_of("a01", missed_offers_to_pause=1, refused_rest_seconds=5)
+    state, _ = run(state, (10, acd.CallerQueued("c1", "normal")))
+    state, out = run(state, (10.1, acd.OfferMissed("a01", "c1", rang=False)))
     assert offers(out) == []  # no spinning on a broken phone
     assert state.takers["a01"].declared is Declared.AVAILABLE  # not the person's fault
     assert next_deadline(state, 10.1) == pytest.approx(15.1)
-    state, out = run(state, (15.1, ev.Tick()))
+    state, out = run(state, (15.1, acd.Tick()))
     assert offers(out) == [("c1", "a01")]
 
 
 def test_a_late_report_about_an_earlier_offer_changes_nothing() -> None:
-    state = acd("a01", "a02")
-    state, _ = run(state, (10, ev.CallerQueued("c1", "normal")), (11, ev.OfferAnswered("a01", "c1")))
+    state = acd_of("a01", "a02")
+    state, _ = run(state, (10, acd.CallerQueued("c1", "normal")), (11, acd.OfferAnswered("a01", "c1")))
     before = state
-    state, out = run(state, (12, ev.OfferMissed("a01", "c1")))
+    state, out = run(state, (12, acd.OfferMissed("a01", "c1")))
     assert state == before and out == []
 
 
 def test_requeue_keeps_the_original_arrival() -> None:
-    state = acd("a01", levels=NO_OVERFLOW)
+    state = acd_of("a01", levels=NO_OVERFLOW)
     state, _ = run(
         state,
-        (1, ev.TakerPaused("a01", "x")),
-        (50, ev.CallerQueued("c1", "normal")),
-        (60, ev.CallerQueued("c0", "normal", arrived_at=20)),
+        (1, acd.TakerPaused("a01", "x")),
+        (50, acd.CallerQueued("c1", "normal")),
+        (60, acd.CallerQueued("c0", "normal", arrived_at=20)),
     )
     assert [w.call_id for w in state.waiting] == ["c0", "c1"]
     assert state.waiting[0].arrived_at == 20
 
 
 def test_an_adopted_call_makes_its_taker_busy() -> None:
-    state = acd("a01", "a02")
-    state, _ = run(state, (5, ev.TakerOnCall("a01", "old")))
-    state, out = run(state, (6, ev.CallerQueued("c1", "normal")))
+    state = acd_of("a01", "a02")
+    state, _ = run(state, (5, acd.TakerOnCall("a01", "old")))
+    state, out = run(state, (6, acd.CallerQueued("c1", "normal")))
     assert offers(out) == [("c1", "a02")]
     assert state.takers["a01"].activity is Activity.ON_CALL

@@ -25,14 +25,14 @@ from __future__ import annotations
 from bisect import insort
 from dataclasses import replace
 
-from ivr.core.acd import commands as cmd
-from ivr.core.acd import events as ev
+from ivr.core.acd import commands as acd_cmd
+from ivr.core.acd import events as acd
 from ivr.core.acd.model import MISSED_CALLS, AcdState, Activity, Declared, Taker, Waiting
 
-Result = tuple[AcdState, list[cmd.AcdCommand]]
+Result = tuple[AcdState, list[acd_cmd.AcdCommand]]
 
 
-def handle(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
+def handle(state: AcdState, event: acd.AcdEvent, now: float) -> Result:
     state, commands = _apply(state, event, now)
     state, overflowed = _overflow(state, now)
     state, offers = _dispatch(state, now)
@@ -73,43 +73,43 @@ def _without(state: AcdState, call_id: str) -> tuple[AcdState, Waiting | None]:
     return replace(state, waiting=tuple(w for w in state.waiting if w.call_id != call_id)), found
 
 
-def _status(taker: Taker, declared: Declared, reason: str, by_system: bool) -> cmd.TakerStatusChanged:
-    return cmd.TakerStatusChanged(taker.taker_id, declared, reason, by_system)
+def _status(taker: Taker, declared: Declared, reason: str, by_system: bool) -> acd_cmd.TakerStatusChanged:
+    return acd_cmd.TakerStatusChanged(taker.taker_id, declared, reason, by_system)
 
 
-def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
+def _apply(state: AcdState, event: acd.AcdEvent, now: float) -> Result:
     match event:
-        case ev.CallerQueued(call_id, level, skills, arrived_at, overflow):
+        case acd.CallerQueued(call_id, level, skills, arrived_at, overflow):
             if any(w.call_id == call_id for w in state.waiting):
                 return state, []
             known = level if level in state.policy.levels else state.policy.default_level
             since = now if arrived_at is None else min(arrived_at, now)
             return _insert(state, Waiting(call_id, known, since, skills, may_overflow=overflow)), []
-        case ev.CallerReprioritized(call_id, level) if level in state.policy.levels:
+        case acd.CallerReprioritized(call_id, level) if level in state.policy.levels:
             state, caller = _without(state, call_id)
             return (_insert(state, replace(caller, level=level)), []) if caller else (state, [])
-        case ev.CallerLeft(call_id):
+        case acd.CallerLeft(call_id):
             state, caller = _without(state, call_id)
             if caller is not None and caller.offered_to in state.takers:
                 taker = state.takers[caller.offered_to]
                 state = _with_taker(state, replace(taker, activity=Activity.IDLE, call_id=None))
             return state, []
-        case ev.OfferAnswered(taker_id, call_id) if taker_id in state.takers:
+        case acd.OfferAnswered(taker_id, call_id) if taker_id in state.takers:
             state, _ = _without(state, call_id)
             taker = state.takers[taker_id]
             on_call = replace(
                 taker, activity=Activity.ON_CALL, activity_since=now, call_id=call_id, missed_in_a_row=0
             )
             return _with_taker(state, on_call), []
-        case ev.OfferMissed(taker_id, call_id, rang) if taker_id in state.takers:
+        case acd.OfferMissed(taker_id, call_id, rang) if taker_id in state.takers:
             return _missed(state, state.takers[taker_id], call_id, rang, now)
-        case ev.TakerOnCall(taker_id, call_id) if taker_id in state.takers:
+        case acd.TakerOnCall(taker_id, call_id) if taker_id in state.takers:
             state, _ = _without(state, call_id)
             taker = replace(
                 state.takers[taker_id], activity=Activity.ON_CALL, activity_since=now, call_id=call_id
             )
             return _with_taker(state, taker), []
-        case ev.CallEnded(taker_id) if taker_id in state.takers:
+        case acd.CallEnded(taker_id) if taker_id in state.takers:
             taker = state.takers[taker_id]
             seconds = (
                 taker.wrapup_seconds if taker.wrapup_seconds is not None else state.policy.wrapup_seconds
@@ -117,13 +117,13 @@ def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
             if seconds <= 0:
                 return _with_taker(state, _idle(taker, now)), []
             wrap = replace(taker, activity=Activity.WRAP_UP, activity_since=now, call_id=None)
-            return _with_taker(state, wrap), [cmd.StartWrapUp(taker_id, seconds)]
-        case ev.WrapUpEnded(taker_id) if taker_id in state.takers:
+            return _with_taker(state, wrap), [acd_cmd.StartWrapUp(taker_id, seconds)]
+        case acd.WrapUpEnded(taker_id) if taker_id in state.takers:
             taker = state.takers[taker_id]
             if taker.activity is not Activity.WRAP_UP:
                 return state, []
             return _with_taker(state, _idle(taker, now)), []
-        case ev.TakerLoggedIn(taker_id) if taker_id in state.takers:
+        case acd.TakerLoggedIn(taker_id) if taker_id in state.takers:
             taker = state.takers[taker_id]
             if taker.declared is Declared.AVAILABLE:
                 return state, []
@@ -136,19 +136,19 @@ def _apply(state: AcdState, event: ev.AcdEvent, now: float) -> Result:
                 idle_since=now if fresh else taker.idle_since,
             )
             return _with_taker(state, taker), [_status(taker, Declared.AVAILABLE, "", False)]
-        case ev.TakerLoggedOut(taker_id) if taker_id in state.takers:
+        case acd.TakerLoggedOut(taker_id) if taker_id in state.takers:
             taker = replace(state.takers[taker_id], declared=Declared.LOGGED_OUT, pause_reason="")
             return _with_taker(state, taker), [_status(taker, Declared.LOGGED_OUT, "", False)]
-        case ev.TakerPaused(taker_id, reason) if taker_id in state.takers:
+        case acd.TakerPaused(taker_id, reason) if taker_id in state.takers:
             taker = replace(state.takers[taker_id], declared=Declared.PAUSED, pause_reason=reason)
             return _with_taker(state, taker), [_status(taker, Declared.PAUSED, reason, False)]
-        case ev.TakerUnpaused(taker_id) if taker_id in state.takers:
+        case acd.TakerUnpaused(taker_id) if taker_id in state.takers:
             taker = state.takers[taker_id]
             if taker.declared is not Declared.PAUSED:
                 return state, []
             taker = replace(taker, declared=Declared.AVAILABLE, pause_reason="", missed_in_a_row=0)
             return _with_taker(state, taker), [_status(taker, Declared.AVAILABLE, "", False)]
-        case ev.TakerReachability(taker_id, reachable) if taker_id in state.takers:
+        case acd.TakerReachability(taker_id, reachable) if taker_id in state.takers:
             return _with_taker(state, replace(state.takers[taker_id], reachable=reachable)), []
     return state, []
 
@@ -158,7 +158,7 @@ def _idle(taker: Taker, now: float) -> Taker:
 
 
 def _missed(state: AcdState, taker: Taker, call_id: str, rang: bool, now: float) -> Result:
-    commands: list[cmd.AcdCommand] = []
+    commands: list[acd_cmd.AcdCommand] = []
     if taker.activity is not Activity.OFFERED or taker.call_id != call_id:  # a late, stale report
         return state, []
     # The taker did not take a call: back to idle, their place in the idle order kept.
@@ -188,7 +188,7 @@ def _missed(state: AcdState, taker: Taker, call_id: str, rang: bool, now: float)
 
 
 def _overflow(state: AcdState, now: float) -> Result:
-    commands: list[cmd.AcdCommand] = []
+    commands: list[acd_cmd.AcdCommand] = []
     keep: list[Waiting] = []
     for caller in state.waiting:
         level = state.policy.levels[caller.level]
@@ -200,7 +200,7 @@ def _overflow(state: AcdState, now: float) -> Result:
             and now - caller.arrived_at >= level.max_wait_seconds
         )
         if due and level.overflow_target is not None:
-            commands.append(cmd.Overflow(caller.call_id, level.overflow_target))
+            commands.append(acd_cmd.Overflow(caller.call_id, level.overflow_target))
         else:
             keep.append(caller)
     if not commands:
@@ -224,7 +224,7 @@ def _dispatch(state: AcdState, now: float) -> Result:
     free = [taker for taker in state.takers.values() if taker.free(now)]
     if not free:
         return state, []
-    offers: list[cmd.AcdCommand] = []
+    offers: list[acd_cmd.AcdCommand] = []
     waiting = list(state.waiting)
     takers = dict(state.takers)
     for index, caller in enumerate(waiting):
@@ -238,5 +238,5 @@ def _dispatch(state: AcdState, now: float) -> Result:
             taker, activity=Activity.OFFERED, activity_since=now, call_id=caller.call_id
         )
         waiting[index] = replace(caller, offered_to=taker.taker_id)
-        offers.append(cmd.Offer(caller.call_id, taker.taker_id, taker.endpoint))
+        offers.append(acd_cmd.Offer(caller.call_id, taker.taker_id, taker.endpoint))
     return replace(state, takers=takers, waiting=tuple(waiting)), offers
