@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,7 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
     verdicts: dict[str, int] = {}
     prank_levels: list[str] = []
     timing: list[dict[str, Any]] = []  # per call: when the verdict came against the greeting and the offer
-    order: list[tuple[float, float | None, str]] = []  # arrived, first offered, final verdict
+    order: list[Placed] = []  # arrived, first offered, final verdict, joined the line, call
     listened = 0.0
     no_outcome = 0
     with (folder / "calls.csv").open("w", newline="") as out:
@@ -107,7 +108,8 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
                 listened += last_verdict - at["screening-started"]
             timing.append(screening_timing(at, record, wait))
             if "arrived" in at:
-                order.append((at["arrived"], at.get("offered"), verdict))
+                in_line = next((at[e] for e in GREETING_END if e in at), None)
+                order.append(Placed(at["arrived"], at.get("offered"), verdict, in_line, call_id))
             if wait is not None:
                 to_taker.setdefault(record.get("level") or "?", []).append(wait)
                 by_kind.setdefault(kind, []).append(wait)
@@ -117,7 +119,10 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
     return {"records": len(ids), "no_outcome": no_outcome, "to_taker_s": to_taker, "screening_s": screening,
             "verdicts": verdicts, "outcomes": outcomes, "prank_levels": prank_levels,
             "timing": timing, "wait_by_kind_s": by_kind, "listened_s": listened,
-            "order_violations": order_violations(order)}  # fmt: skip
+            "order_violations": len(wrong := order_violations(order)),
+            "order_violations_in_greeting": sum(n.in_line is None or n.in_line > m.offered for m, n in wrong
+                                                if m.offered is not None),
+            "order_violation_pairs": [pair_text(m, n) for m, n in wrong]}  # fmt: skip
 
 
 def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float | None) -> dict[str, Any]:
@@ -138,17 +143,40 @@ def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float |
     }
 
 
-def order_violations(calls: list[tuple[float, float | None, str]]) -> int:
-    """Pairs where a caller moved down (silent, prank) was offered to a call taker while a
-    normal caller who arrived at the same time or earlier was still waiting (not offered
-    yet). Offers, not answers: two callers offered together may be answered in either order."""
-    normal = sorted((arrived, offered) for arrived, offered, verdict in calls if verdict == "normal")
-    count = 0
-    for arrived, offered, verdict in calls:
-        if verdict in MOVED_DOWN and offered is not None:
-            count += sum(
-                1
-                for n_arrived, n_offered in normal
-                if n_arrived <= arrived and (n_offered is None or n_offered > offered)
-            )
-    return count
+@dataclass(frozen=True)
+class Placed:
+    arrived: float
+    offered: float | None  # first offer
+    verdict: str  # final
+    in_line: float | None  # the greeting's end: when the ACD got the caller
+    call_id: str = ""
+
+
+def pair_text(moved: Placed, normal: Placed) -> str:
+    """One pair for the report: each caller's arrival, entry in line and first offer (s)."""
+
+    def times(c: Placed) -> str:
+        def t(at: float | None) -> str:
+            return "-" if at is None else f"{at - normal.arrived:.1f}"
+
+        return (
+            f"{c.call_id} ({c.verdict}): arrived {t(c.arrived)}, in line {t(c.in_line)}, "
+            f"offered {t(c.offered)}"
+        )
+
+    return f"{times(moved)}; {times(normal)}"
+
+
+def order_violations(calls: list[Placed]) -> list[tuple[Placed, Placed]]:
+    """Pairs (moved down, normal) where a caller moved down (silent, prank) was offered to a
+    call taker while a normal caller who arrived at the same time or earlier was still
+    waiting (not offered yet). Offers, not answers: two callers offered together may be
+    answered in either order."""
+    normal = sorted((c for c in calls if c.verdict == "normal"), key=lambda c: c.arrived)
+    return [
+        (moved, earlier)
+        for moved in calls
+        if moved.verdict in MOVED_DOWN and moved.offered is not None
+        for earlier in normal
+        if earlier.arrived <= moved.arrived and (earlier.offered is None or earlier.offered > moved.offered)
+    ]

@@ -119,8 +119,11 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
             lines.append(f"- first verdict p99 <= {TARGET_LATE_P99_S} s after the greeting's end: "
                          f"{p99_late:.2f} s, {met(p99_late <= TARGET_LATE_P99_S)}")  # fmt: skip
         wrong = ari["order_violations"]
+        greeting = ari.get("order_violations_in_greeting", 0)
+        why = f" ({greeting} with the normal caller still in its greeting, not yet in line)" if wrong else ""
         lines.append(f"- no caller moved down offered while a normal caller who arrived earlier waited: "
-                     f"{wrong} such pairs, {met(wrong == 0)}")  # fmt: skip
+                     f"{wrong} such pairs{why}, {met(wrong == 0)}")  # fmt: skip
+        lines += [f"  - {pair}" for pair in ari.get("order_violation_pairs", [])[:5]]
         speaking = ari["wait_by_kind_s"].get("speech", [])
         native_speaking = raw.get("native", {}).get("wait_by_kind_s", {}).get("speech", [])
         if speaking and native_speaking:
