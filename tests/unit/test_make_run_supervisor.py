@@ -130,13 +130,19 @@ def rig(tmp_path: Path) -> Rig:
     return Rig(tmp_path, env, values)
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl-C as `make run` gets it from a terminal: a test run started in the background
+    (CI) has SIGINT ignored, which the supervisor would inherit and could not trap."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def supervisor(rig: Rig) -> Iterator[subprocess.Popen[str]]:
     log = (rig.folder / "supervisor.log").open("w")
     process = subprocess.Popen(
         ["bash", str(REPO / "scripts" / "supervise.sh")],
         env=rig.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=as_from_a_terminal,
     )  # fmt: skip
     try:
         yield process
