@@ -75,9 +75,6 @@ class Centre:
     callbacks: Mapping[str, callbacks.Callback] = field(default_factory=dict)  # by the callback's id
     tick_at: float | None = None  # the ACD's next deadline, as armed
 
-    def taker_of_endpoint(self, endpoint: str) -> str | None:
-        return next((a.taker_id for a in self.acd.takers.values() if a.endpoint == endpoint), None)
-
     def waiting_on_stop(self) -> list[str]:
         """Calls whose caller is handed to the native queue when the control plane stops."""
         return [call_id for call_id, call in self.calls.items() if call.phase in HANDED_OVER_ON_STOP]
