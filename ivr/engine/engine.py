@@ -27,8 +27,6 @@ from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.ari.translate import (
     CallerTalking,
-    EndpointReachability,
-    FeatureCode,
     FeaturePromptDone,
     HelperChannelReady,
     translate,
@@ -52,7 +50,6 @@ from ivr.core.centre_events import (
     CentreEvent,
     ConfirmFeature,
     Faulted,
-    FeatureDialled,
     ForgetOwner,
     HangupStray,
     Order,
@@ -256,10 +253,6 @@ class Engine:
         call's events): requests to Asterisk go to a call's lane or the background."""
         for item in translate(event):
             match item:
-                case EndpointReachability(endpoint, reachable):
-                    self.deliver(PhoneReachability(endpoint, reachable))
-                case FeatureCode(channel_id, code, endpoint):
-                    self.deliver(FeatureDialled(channel_id, code, endpoint))
                 case FeaturePromptDone(channel_id):
                     self._spawn(self.features.done(channel_id))
                 case HelperChannelReady(channel_id):

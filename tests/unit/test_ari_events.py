@@ -19,6 +19,7 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
 from ivr.core.call import CallPolicy, Phase, handle, start
+from ivr.core.centre_events import PhoneReachability
 from ivr.core.outcomes import Outcome
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ari_events_two_calls.jsonl"
@@ -181,9 +182,9 @@ def test_taker_leg_events_never_look_like_the_caller_hanging_up() -> None:
 
 
 def test_endpoint_state_changes_become_reachability_in_order() -> None:
-    reach = [i for i in translated() if isinstance(i, tr.EndpointReachability)]
-    assert reach[0] == tr.EndpointReachability("PJSIP/taker01", False)
-    assert reach[1] == tr.EndpointReachability("PJSIP/taker02", True)
+    reach = [i for i in translated() if isinstance(i, PhoneReachability)]
+    assert reach[0] == PhoneReachability("PJSIP/taker01", False)
+    assert reach[1] == PhoneReachability("PJSIP/taker02", True)
     assert {r.endpoint for r in reach} == {"PJSIP/taker01", "PJSIP/taker02"}
     assert all(r.reachable for r in reach[1:])
 
@@ -199,7 +200,7 @@ def test_endpoint_state_maps_to_reachable(state: str, reachable: bool) -> None:
             "endpoint": {"technology": "PJSIP", "resource": "taker07", "state": state},
         }
     )
-    assert tr.translate(event) == [tr.EndpointReachability("PJSIP/taker07", reachable)]
+    assert tr.translate(event) == [PhoneReachability("PJSIP/taker07", reachable)]
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,9 @@ alive (the watchdog moved it to the native queue). A caller's keys are CallerDtm
 TakerDtmf; an agency leg answering is AgencyAnswered, its announcement ending
 AgencyAnnounced, its end AgencyLegEnded; a callback's callee leg CalleeAnswered and
 CalleeLegEnded. The screener's and recorder's channels only
-report that they entered the app. Talk detection (only ever set on a caller being
-screened by energy) is CallerTalking, for the screener.
+report that they entered the app. Talk detection is CallerTalking, for the screener. A
+phone's reachability and a feature code are the centre's own events (PhoneReachability,
+FeatureDialled).
 """
 
 from __future__ import annotations
@@ -20,29 +21,13 @@ from dataclasses import dataclass
 from ivr.adapters.ari import models as ari
 from ivr.core import events as ev
 from ivr.core import ids
+from ivr.core.centre_events import FeatureDialled, PhoneReachability
 
 CALLER_ARG = "caller"
 TAKER_ARG = "taker"
 AGENCY_ARG = "agency"
 CALLBACK_ARG = "callback"  # a number dialled back through the trunk (a callback's callee leg)
 FEATURE_PROMPT = "feature-"  # playback id prefix of feature-code confirmations
-
-
-@dataclass(frozen=True)
-class EndpointReachability:
-    """A PJSIP endpoint became reachable or not (qualify, registration)."""
-
-    endpoint: str  # e.g. "PJSIP/taker01"
-    reachable: bool
-
-
-@dataclass(frozen=True)
-class FeatureCode:
-    """A call taker dialled a feature code from their phone (login, pause, ...)."""
-
-    channel_id: str
-    code: str
-    endpoint: str
 
 
 @dataclass(frozen=True)
@@ -67,7 +52,7 @@ class CallerTalking:
 
 
 Translated = (
-    ev.CallEvent | EndpointReachability | FeatureCode | FeaturePromptDone | HelperChannelReady | CallerTalking
+    ev.CallEvent | PhoneReachability | FeatureDialled | FeaturePromptDone | HelperChannelReady | CallerTalking
 )
 
 
@@ -105,7 +90,7 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
         case ari.StasisStart(args=["callback", callback_id, *_], channel=channel):
             return [ev.CalleeAnswered(callback_id, channel.id)]
         case ari.StasisStart(args=["feature", code, endpoint, *_], channel=channel):
-            return [FeatureCode(channel.id, code, endpoint)]
+            return [FeatureDialled(channel.id, code, endpoint)]
         case ari.ChannelHangupRequest(channel=channel):
             return _leg_gone(channel, "hangup")  # the first sign, before playbacks stop
         case ari.StasisEnd(channel=channel):
@@ -140,7 +125,7 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             return [ev.AgencyAnnounced(agency[0], announced)] if agency and announced else []
         case ari.EndpointStateChange(endpoint=endpoint):
             name = f"{endpoint.technology}/{endpoint.resource}"
-            return [EndpointReachability(name, endpoint.state != "offline")]
+            return [PhoneReachability(name, endpoint.state != "offline")]
     return []
 
 
