@@ -52,6 +52,7 @@ def screening_policy(config: CentreConfig) -> ScreeningPolicy | None:
         min_sound_seconds=screening.min_sound_seconds,
         prank_reports_to_suspect=screening.prank_reports_to_suspect,
         budget_seconds=screening.budget_seconds,
+        listen_after_answer_seconds=screening.listen_after_answer_seconds,
         silent_response_seconds=screening.silent_response_seconds,
         levels={
             Verdict.EMERGENCY: levels.emergency,

@@ -11,8 +11,12 @@ Rules:
   about the call (queued, left, answered, missed, ended) with ToAcd, and the ACD
   answers with TakerAssigned or Overflowed. A missed offer leaves the caller in the
   ACD's list, in its place, and the ACD offers it again.
-- While waiting (and while an offer rings) the caller hears the reassurance prompt
-  every reassure_every_seconds; it stops the moment a call taker answers.
+- A caller answered is at once the ACD's (CallerArrived): a free call taker is offered
+  the caller during the greeting; the greeting stops the moment the taker answers. A
+  caller not offered by the greeting's end joins the line then (CallerQueued). A caller
+  who hangs up while the greeting still plays abandoned in the greeting, offered or not.
+- While waiting (and while an offer rings) after the greeting the caller hears the
+  reassurance prompt every reassure_every_seconds; it stops the moment a call taker answers.
 - Fail open: a greeting that fails or never reports its end still moves the caller
   on to a call taker; when the control plane stops on purpose, a caller not yet
   connected is handed to the dialplan's native queue, a connected call stays as it is
@@ -82,13 +86,14 @@ def _stop_waiting_sounds(call: Call) -> list[cmd.Command]:
 
 
 def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
-    listening, screen = screening.begin(replace(call, phase=Phase.GREETING), now)
+    listening, screen = screening.begin(replace(call, phase=Phase.GREETING, greeting_on=True), now)
     return listening, [
         timeline(call, "answered", now),
         cmd.PlayPrompt(call.call_id, ids.greeting_id(call.call_id), call.policy.greeting_media),
         cmd.StartTimer(call.call_id, GREETING_GUARD, call.policy.greeting_guard_seconds),
         *recording(call, now),
         *screen,
+        cmd.ToAcd(acd.CallerArrived(call.call_id, call.level, call.arrived_at)),  # a free taker: at once
     ]
 
 
@@ -99,12 +104,18 @@ def _recording_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 def _to_waiting(entry: str) -> Handler:
+    """The greeting is over (or failed): the caller joins the line, or, offered during the
+    greeting, keeps its place and its offer; failures of other prompts change nothing."""
+
     def handler(call: Call, event: ev.CallEvent, now: float) -> Result:
+        if not call.greeting_on:
+            return call, []
         detail = {"reason": event.reason} if isinstance(event, ev.CommandFailed) else {}
-        return replace(call, phase=Phase.WAITING), [
+        phase = Phase.WAITING if call.phase is Phase.GREETING else call.phase
+        return replace(call, phase=phase, greeting_on=False), [
             cmd.CancelTimer(call.call_id, GREETING_GUARD),
             timeline(call, entry, now, **detail),
-            queued(call),
+            queued(call),  # in line now; one offered meanwhile keeps its place, at this level
             cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
             *screening.greeting_over(call),
         ]
@@ -112,8 +123,19 @@ def _to_waiting(entry: str) -> Handler:
     return handler
 
 
+def _greeting_end(phase: Phase) -> dict[str, Transition]:
+    """The greeting's end (played, failed, or its guard) in a phase it may still play in."""
+    after = (Phase.WAITING,) if phase is Phase.GREETING else (phase,)
+    return {
+        on(ev.GreetingFinished): Transition(_to_waiting("greeting-done"), after),
+        on_timer(GREETING_GUARD): Transition(_to_waiting("greeting-timeout"), after),
+        on_failure(cmd.PlayPrompt): Transition(_to_waiting("greeting-failed"), after),
+    }
+
+
 def _abandoned_in_greeting(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return end(call, Outcome.ABANDONED_IN_GREETING, now, "caller")
+    left = [cmd.ToAcd(acd.CallerLeft(call.call_id))] if call.phase is Phase.GREETING else []
+    return end(call, Outcome.ABANDONED_IN_GREETING, now, "caller", *left)
 
 
 # ---- waiting and offers -----------------------------------------------------------
@@ -139,6 +161,7 @@ def _offer_to(call: Call, now: float, taker: str | None, endpoint: str, entry: s
         overflow_target=target,
         offers=offers,
         offered_at=now,
+        taker_ringing=False,
     )
     offer = cmd.OfferToTaker(
         call.call_id,
@@ -162,8 +185,20 @@ def _overflow(call: Call, event: ev.CallEvent, now: float) -> Result:
     return _offer_to(call, now, None, event.target, "overflowed")
 
 
+def _abandoned(call: Call) -> Outcome:
+    return Outcome.ABANDONED_IN_GREETING if call.greeting_on else Outcome.ABANDONED_IN_QUEUE
+
+
 def _abandoned_waiting(call: Call, event: ev.CallEvent, now: float) -> Result:
-    return end(call, Outcome.ABANDONED_IN_QUEUE, now, "caller", cmd.ToAcd(acd.CallerLeft(call.call_id)))
+    return end(call, _abandoned(call), now, "caller", cmd.ToAcd(acd.CallerLeft(call.call_id)))
+
+
+def _taker_ringing(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """The call taker's phone rings (their answer time counts from the caller's arrival)."""
+    if not _is_current_leg(call, event) or call.taker_ringing:  # a second 180 is the same ringing
+        return call, []
+    who = call.taker or call.overflow_target or ""
+    return replace(call, taker_ringing=True), [timeline(call, "taker-ringing", now, taker=who)]
 
 
 def _is_current_leg(call: Call, event: ev.CallEvent) -> bool:
@@ -186,8 +221,16 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert call.taker_channel is not None
     told = [cmd.ToAcd(acd.OfferAnswered(call.taker, call.call_id))] if call.taker else []
     answered, screen = screening.on_taker_answered(replace(call, phase=Phase.CONNECTING))
-    return answered, [
+    greeting: list[cmd.Command] = []
+    if call.greeting_on:  # answered during the greeting: it stops here
+        greeting = [
+            cmd.StopPrompt(ids.greeting_id(call.call_id)),
+            cmd.CancelTimer(call.call_id, GREETING_GUARD),
+            timeline(call, "greeting-stopped", now),
+        ]
+    return replace(answered, greeting_on=False), [
         *_stop_waiting_sounds(call),
+        *greeting,
         *screen,
         *told,
         timeline(
@@ -229,7 +272,7 @@ def _back_in_line(call: Call) -> Call:
 def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
     return end(
         call,
-        Outcome.ABANDONED_IN_QUEUE,
+        _abandoned(call),
         now,
         "caller",
         *hangup_leg(call),
@@ -316,15 +359,16 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     Phase.GREETING: {
         **screening.before_answer_events(Phase.GREETING),
         on_failure(cmd.StartRecording): Transition(_recording_failed, ()),
-        on(ev.GreetingFinished): Transition(_to_waiting("greeting-done"), (Phase.WAITING,)),
-        on_timer(GREETING_GUARD): Transition(_to_waiting("greeting-timeout"), (Phase.WAITING,)),
-        on_failure(cmd.PlayPrompt): Transition(_to_waiting("greeting-failed"), (Phase.WAITING,)),
+        **_greeting_end(Phase.GREETING),
+        on(ev.TakerAssigned): Transition(_offer, (Phase.OFFERED,)),
         on(ev.CallerHungUp): Transition(_abandoned_in_greeting, (Phase.ENDED,)),
         on(ev.ShutdownRequested): _HAND_OVER,
         on(ev.CallerLeftApp): _TAKEN_OVER,
     },
     Phase.WAITING: {
         **screening.before_answer_events(Phase.WAITING),
+        **_greeting_end(Phase.WAITING),
+        on_failure(cmd.StartRecording): Transition(_recording_failed, ()),
         on(ev.TakerAssigned): Transition(_offer, (Phase.OFFERED,)),
         on(ev.Overflowed): Transition(_overflow, (Phase.OFFERED,)),
         on_timer(REASSURE): Transition(_reassure, (Phase.WAITING,)),
@@ -335,6 +379,9 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     },
     Phase.OFFERED: {
         **screening.before_answer_events(Phase.OFFERED),
+        **_greeting_end(Phase.OFFERED),
+        on(ev.TakerRinging): Transition(_taker_ringing, ()),
+        on_failure(cmd.StartRecording): Transition(_recording_failed, ()),
         on(ev.TakerAnswered): Transition(_taker_answered, (Phase.CONNECTING,)),
         on(ev.TakerLegEnded): Transition(_offer_failed, (Phase.WAITING,)),
         on_failure(cmd.OfferToTaker): Transition(_offer_failed, (Phase.WAITING,)),

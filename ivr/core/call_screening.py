@@ -22,6 +22,9 @@ Rules:
   only an emergency verdict raises it; such a caller is never warned nor blocked.
 - Prompts (press-55, prank warning) play only to a caller still waiting; they stop the
   moment a call taker answers (on_taker_answered).
+- A call taker who answers during the greeting (offered at once) does not cut the
+  listening short: it goes on for listen_after_answer_seconds, then the verdict goes on
+  the record and the taker's desk (never a prompt, never a move in the queue).
 - Every key the caller presses is counted; the first KEYS_LISTED get a 'dtmf' entry
   each, then one 'dtmf-not-listed' entry (a flood of keys cannot swell the record); the
   digits kept for "55" are separate (MAX_DIGITS), so "55" works after the cap.
@@ -101,6 +104,9 @@ def on_taker_answered(call: Call) -> Result:
     call = replace(call, screen_prompt=None)
     if call.stage is Stage.BLOCKING:
         return replace(call, stage=Stage.DONE), commands  # a person took it: the block does not apply
+    if call.stage is Stage.LISTENING and call.greeting_on:  # answered at once: listen on
+        listen = _policy(call).listen_after_answer_seconds
+        return call, [*commands, cmd.StartTimer(call.call_id, SCREENING_BUDGET, listen)]
     if call.stage is Stage.LISTENING:
         return _finish_listening(call, commands)
     if call.stage is Stage.SILENT_PROMPT:
@@ -316,6 +322,7 @@ def before_answer_events(phase: Phase) -> dict[str, Transition]:
 
 
 AFTER_ANSWER_EVENTS: dict[str, Transition] = {
+    on_timer(SCREENING_BUDGET): Transition(_budget_over, ()),
     on(ev.ScreeningReport): Transition(_report, ()),
     on_timer(SCREENING_REPORT): Transition(_report_late, ()),
 }

@@ -1,8 +1,10 @@
 """How a call enters the flow: a new caller (start) or one found in Asterisk after a
 (re)connect that no task owns (adopt).
 
-Rules: pure; a new call is answered at once; a number the network marked private
-(withheld) is recorded in full, with the mark, and stays withheld when adopted; a
+Rules: pure; a new call is answered at once; its arrival is the INVITE's time (its
+channel's creation), believed when within ARRIVAL_TRUSTED_SECONDS before now; a number
+the network marked private (withheld) is recorded in full, with the mark, and stays
+withheld when adopted; a
 caller the dialplan answered and greeted while the control plane was away is queued at
 once, keeping its arrival time; an adopted call resumes where Asterisk has it
 (connected with its taker, waiting if answered, answering otherwise) and keeps its
@@ -41,12 +43,25 @@ def _call(event: ev.CallArrived | ev.CallAdopted, phase: Phase, policy: CallPoli
     )
 
 
+# The INVITE's time as Asterisk gives it is believed only this close before the event:
+# a clock that is off (another machine's) must not make a caller look long-waiting.
+ARRIVAL_TRUSTED_SECONDS = 60.0
+
+
+def _arrived_at(event: ev.CallArrived, now: float) -> float:
+    """When the caller's INVITE came (its channel was created), else now."""
+    if event.arrived_at is None or not now - ARRIVAL_TRUSTED_SECONDS <= event.arrived_at <= now:
+        return now
+    return event.arrived_at
+
+
 def start(event: ev.CallArrived, now: float, policy: CallPolicy) -> Result:
     if event.greeted:
         return _greeted(event, now, policy)
-    call = _call(event, Phase.ANSWERING, policy, now)
+    since = _arrived_at(event, now)
+    call = _call(event, Phase.ANSWERING, policy, since)
     return call, [
-        timeline(call, "arrived", now, **_arrival(event)),
+        timeline(call, "arrived", since, **_arrival(event)),
         cmd.Answer(call.call_id, done=event.answered),
     ]
 

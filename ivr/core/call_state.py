@@ -113,6 +113,7 @@ class Call:
     overflow_target: str | None = None  # set while offered to / connected with the overflow target
     offers: int = 0
     offered_at: float = 0.0
+    taker_ringing: bool = False  # the current offer's phone reported ringing
     prompts: int = 0  # reassurance prompts played
     outcome: Outcome | None = None
     stage: Stage = Stage.OFF
@@ -127,6 +128,7 @@ class Call:
     caller_gone: bool = False  # the caller hung up; taker and agencies stay (configured so)
     withheld: bool = False  # Privacy: id from the network: the number is not shown to call takers
     recorded: bool = False  # the dialplan records the call: nothing to start
+    greeting_on: bool = False  # the greeting still plays (the caller may be offered meanwhile)
     dtmf_count: int = 0  # every key the caller pressed (listed or not)
     taker_unknown_count: int = 0  # the call taker's unknown *codes (listed or not)
 

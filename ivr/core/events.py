@@ -21,7 +21,7 @@ class CallArrived:
     # The dialplan answered and greeted the caller while the control plane was not
     # connected, then handed it over once it was back: it goes straight to waiting.
     greeted: bool = False
-    arrived_at: float | None = None  # when the caller's channel was created (greeted callers)
+    arrived_at: float | None = None  # when the caller's channel was created (the INVITE came)
     # The network marked the number private (SIP Privacy: id): kept for the record and a
     # callback, never shown to call takers.
     withheld: bool = False
@@ -47,6 +47,14 @@ class TakerAssigned:
     call_id: str
     taker: str
     endpoint: str
+
+
+@dataclass(frozen=True)
+class TakerRinging:
+    """The offered call taker's phone rings (180 Ringing on their leg)."""
+
+    call_id: str
+    channel_id: str
 
 
 @dataclass(frozen=True)
@@ -229,6 +237,7 @@ CallEvent = (
     | CallerAnswered
     | GreetingFinished
     | TakerAssigned
+    | TakerRinging
     | Overflowed
     | TakerAnswered
     | TakerLegEnded

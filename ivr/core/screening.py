@@ -61,6 +61,8 @@ class ScreeningPolicy:
     # after the greeting ends, the verdict on what was heard (listening goes on if silent);
     # the report itself takes about 0.1-0.2 s more: the verdict is there within 0.3 s
     budget_seconds: float = 0.1
+    # a caller answered by a call taker during the greeting is listened to this long after
+    listen_after_answer_seconds: float = 5.0
     report_timeout_seconds: float = 3.0  # the screener must answer this soon, or the call is unscreened
     silent_response_seconds: float = 12.0  # from the start of the press-55 prompt
     silent_prompt_media: str = "sound:ivr112/silent-call"

@@ -237,7 +237,12 @@ def test_random_traffic_never_double_books_an_taker_or_loses_a_caller() -> None:
         roll = rng.random()
         busy = [a for a in state.takers.values() if a.call_id]
         event: acd.AcdEvent = acd.Tick()
-        if roll < 0.3:
+        if roll < 0.1:
+            event = acd.CallerArrived(f"c{step}", "normal", now)  # in its greeting
+            queued.add(event.call_id)
+        elif roll < 0.2 and state.greeting:  # a greeting ends: in line at its screened level
+            event = acd.CallerQueued(rng.choice(state.greeting).call_id, rng.choice(list(LEVELS)))
+        elif roll < 0.3:
             event = acd.CallerQueued(f"c{step}", rng.choice(list(LEVELS)))
             queued.add(event.call_id)
         elif roll < 0.6 and busy:
@@ -262,9 +267,14 @@ def test_random_traffic_never_double_books_an_taker_or_loses_a_caller() -> None:
         on_takers = [a.call_id for a in state.takers.values() if a.call_id]
         assert len(on_takers) == len(set(on_takers)), "a caller with two takers"
         waiting_ids = [w.call_id for w in state.waiting]
+        greeting_ids = [w.call_id for w in state.greeting]
         assert len(waiting_ids) == len(set(waiting_ids))
+        assert not set(greeting_ids) & set(waiting_ids), "a caller both in line and in its greeting"
         assert {w.call_id for w in state.waiting if w.offered_to} <= set(on_takers)
-        assert queued == gone | set(waiting_ids) | {c for c in on_takers if c in queued}, "a caller was lost"
+        if state.greeting:  # a caller in a greeting waits only when no taker is free
+            assert not [a for a in state.takers.values() if a.free(now)], "a free taker left idle"
+        placed = set(waiting_ids) | set(greeting_ids) | {c for c in on_takers if c in queued}
+        assert queued == gone | placed, "a caller was lost"
     keys = [state.order_key(w) for w in state.waiting]
     assert keys == sorted(keys)
     assert len(gone) > 100  # the run really moved callers
@@ -328,3 +338,66 @@ def test_an_adopted_call_makes_its_taker_busy() -> None:
     state, out = run(state, (6, acd.CallerQueued("c1", "normal")))
     assert offers(out) == [("c1", "a02")]
     assert state.takers["a01"].activity is Activity.ON_CALL
+
+
+# ---- callers in their greeting (offered at once when a taker is free) ---------------------
+
+
+def test_a_free_taker_is_offered_a_new_caller_at_once_during_the_greeting() -> None:
+    state = acd_of("a01", "a02")
+    state, out = run(state, (100, acd.CallerArrived("c1", "normal", 99.5)))
+    assert offers(out) == [("c1", "a01")]  # the longest idle, without waiting for the greeting
+    assert [w.call_id for w in state.waiting] == ["c1"] and not state.greeting
+    state, out = run(state, (108, acd.CallerQueued("c1", "low")))  # its greeting ends while it rings
+    assert not offers(out) and state.waiting[0].offered_to == "a01" and state.waiting[0].level == "low"
+
+
+def test_with_every_taker_busy_callers_join_the_line_at_their_greetings_end_by_priority() -> None:
+    state = acd_of("a01")
+    state, _ = run(state, (10, acd.CallerQueued("c0", "normal")))  # a01 takes c0
+    state, out = run(
+        state,
+        (100, acd.CallerArrived("c1", "normal", 100)),
+        (101, acd.CallerArrived("c2", "normal", 101)),
+        (108, acd.CallerQueued("c1", "low")),  # screened: moved down
+        (109, acd.CallerQueued("c2", "normal")),
+    )
+    assert not offers(out) and not state.greeting
+    _, out = run(state, (110, acd.OfferAnswered("a01", "c0")), (115, acd.CallEnded("a01")),
+                 (125, acd.WrapUpEnded("a01")))  # fmt: skip
+    assert offers(out) == [("c2", "a01")]  # the later, normal caller before the one moved down
+
+
+def test_callers_in_line_come_first_then_the_earliest_caller_in_a_greeting() -> None:
+    state = acd_of("a01", "a02")
+    state, _ = run(state, (1, acd.TakerPaused("a01", "break")), (1, acd.TakerPaused("a02", "break")))
+    state, _ = run(
+        state,
+        (100, acd.CallerArrived("g2", "normal", 100.5)),
+        (100, acd.CallerArrived("g1", "normal", 100.0)),
+        (105, acd.CallerQueued("w1", "low", arrived_at=90)),
+    )
+    state, out = run(state, (106, acd.TakerUnpaused("a01")))
+    assert offers(out) == [("w1", "a01")]
+    state, out = run(state, (107, acd.TakerUnpaused("a02")))
+    assert offers(out) == [("g1", "a02")]  # no one in line is left: the earliest in a greeting
+    assert [w.call_id for w in state.greeting] == ["g2"]
+
+
+def test_a_caller_offered_in_its_greeting_and_missed_keeps_its_place_and_is_offered_again() -> None:
+    state = acd_of("a01", "a02")
+    state, out = run(state, (100, acd.CallerArrived("c1", "normal", 100)))
+    assert offers(out) == [("c1", "a01")]
+    state, out = run(state, (115, acd.OfferMissed("a01", "c1")))
+    assert offers(out) == [("c1", "a02")]
+    state, out = run(state, (120, acd.CallerLeft("c1")))
+    assert not state.waiting and not state.greeting and state.takers["a02"].activity is Activity.IDLE
+
+
+def test_a_caller_leaving_in_its_greeting_is_forgotten_and_never_overflows() -> None:
+    state = acd_of("a01")
+    state, _ = run(state, (10, acd.CallerQueued("c0", "normal")))
+    state, out = run(state, (100, acd.CallerArrived("c1", "top", 100)), (200, acd.Tick()))
+    assert not [c for c in out if isinstance(c, acd_cmd.Overflow)]  # not waiting yet: no overflow
+    state, _ = run(state, (201, acd.CallerLeft("c1")))
+    assert not state.greeting

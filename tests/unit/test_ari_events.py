@@ -86,7 +86,11 @@ def test_unmodelled_types_become_unknown_events_with_their_fields() -> None:
 def test_second_call_translates_to_what_the_flow_needs() -> None:
     items = of_call(translated(), SECOND)
     arrived = items[0]
-    assert arrived == ev.CallArrived(SECOND, "081299", "110")
+    assert isinstance(arrived, ev.CallArrived) and arrived.arrived_at is not None
+    assert arrived == ev.CallArrived(SECOND, "081299", "110", arrived_at=arrived.arrived_at)
+    entered = next(e for e in parsed() if isinstance(e, ari.StasisStart) and e.channel.id == SECOND)
+    assert entered.timestamp is not None  # the INVITE came (its channel made) before it entered the app
+    assert 0 <= entered.timestamp.timestamp() - arrived.arrived_at < 1
     # The caller's hang-up is reported first (HangupRequest), before its StasisEnd (which
     # alone would mean "left the app alive") and ChannelDestroyed: the flow ends the call
     # as hung up and ignores what follows.
@@ -102,14 +106,16 @@ def test_second_call_translates_to_what_the_flow_needs() -> None:
     assert [type(k) for k in kinds] == [
         ev.CallArrived,
         ev.GreetingFinished,
+        ev.TakerRinging,
         ev.TakerAnswered,
         ev.TakerLegEnded,
         ev.CallerHungUp,
     ]
     assert kinds[1] == ev.GreetingFinished(SECOND)
-    assert kinds[2] == ev.TakerAnswered(SECOND, SECOND_LEG)
-    assert isinstance(kinds[3], ev.TakerLegEnded) and kinds[3].channel_id == SECOND_LEG
-    assert kinds[4] == ev.CallerHungUp(SECOND)
+    assert kinds[2] == ev.TakerRinging(SECOND, SECOND_LEG)  # the phone's 180 Ringing
+    assert kinds[3] == ev.TakerAnswered(SECOND, SECOND_LEG)
+    assert isinstance(kinds[4], ev.TakerLegEnded) and kinds[4].channel_id == SECOND_LEG
+    assert kinds[5] == ev.CallerHungUp(SECOND)
     # The taker's leg ended with a real cause before the caller's hang-up was seen.
     causes = {i.cause for i in items if isinstance(i, ev.TakerLegEnded)}
     assert causes == {"hangup", "Normal Clearing"}
@@ -156,6 +162,7 @@ def test_recorded_call_drives_the_core_to_answered_by_the_taker() -> None:
         "recording",
         "greeting-done",
         "offered",
+        "taker-ringing",
         "taker-answered",
         "connected",
         "ended",
@@ -164,7 +171,7 @@ def test_recorded_call_drives_the_core_to_answered_by_the_taker() -> None:
     start_at = next(
         e for e in parsed() if isinstance(e, ari.StasisStart) and e.channel.id == SECOND
     ).timestamp
-    assert start_at is not None and timeline[0].at == start_at.timestamp()
+    assert start_at is not None and 0 <= start_at.timestamp() - timeline[0].at < 1  # arrived: the INVITE
 
 
 def test_both_calls_arrive_once_and_never_from_a_taker_leg() -> None:

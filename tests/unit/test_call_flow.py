@@ -78,6 +78,7 @@ def test_happy_path_commands_step_by_step() -> None:
         cmd.PlayPrompt(CALL, f"{CALL}-greeting", "sound:ivr112/greeting"),
         cmd.StartTimer(CALL, GREETING_GUARD, 30.0),
         cmd.StartRecording(CALL, CALL),  # recorded from answer to end
+        cmd.ToAcd(acd.CallerArrived(CALL, "normal", 100.0)),  # a free call taker takes it at once
     ]
     call, commands = handle(call, ev.GreetingFinished(CALL), 105.0)
     assert call.phase is Phase.WAITING
@@ -149,7 +150,7 @@ ENDED_ON_CALL = [cmd.Hangup(LEG1), cmd.ToAcd(acd.CallEnded("taker02")), cmd.Dest
     ("phase", "outcome", "expected"),
     [
         (Phase.ANSWERING, Outcome.ABANDONED_IN_GREETING, []),
-        (Phase.GREETING, Outcome.ABANDONED_IN_GREETING, []),
+        (Phase.GREETING, Outcome.ABANDONED_IN_GREETING, [LEFT]),
         (Phase.WAITING, Outcome.ABANDONED_IN_QUEUE, [LEFT]),
         (Phase.OFFERED, Outcome.ABANDONED_IN_QUEUE, [cmd.Hangup(LEG1), LEFT]),
         (Phase.CONNECTING, Outcome.ANSWERED, ENDED_ON_CALL),
@@ -456,3 +457,61 @@ def test_a_withheld_number_is_recorded_but_the_taker_is_offered_anonymous() -> N
     offer = next(c for c in commands if isinstance(c, cmd.OfferToTaker))
     assert offer.caller_number == "anonymous" and call.caller_number == "081299"
     assert call.shown_number == "anonymous" and reach(Phase.WAITING).shown_number == "081299"
+
+
+# ---- offered during the greeting (a call taker was free) ----------------------------------
+
+OFFERED_IN_GREETING: list[Step] = [
+    (101.0, ev.CallerAnswered(CALL)),
+    (101.0, ev.TakerAssigned(CALL, "taker02", "PJSIP/taker02")),
+]
+
+
+def test_a_caller_offered_during_the_greeting_hears_it_stop_when_the_taker_answers() -> None:
+    call, commands = run(arrive()[0], *OFFERED_IN_GREETING)
+    assert call.phase is Phase.OFFERED and call.greeting_on
+    assert cmd.OfferToTaker(CALL, "PJSIP/taker02", LEG1, CALL, "081299", 15, "112") in commands
+    call, commands = run(call, (101.2, ev.TakerRinging(CALL, LEG1)))
+    assert [(t.entry, t.at) for t in timeline(commands)] == [("taker-ringing", 101.2)]
+    call, commands = run(call, (102.0, ev.TakerAnswered(CALL, LEG1)))
+    assert call.phase is Phase.CONNECTING and not call.greeting_on
+    assert cmd.StopPrompt(f"{CALL}-greeting") in commands
+    assert cmd.CancelTimer(CALL, GREETING_GUARD) in commands
+    assert commands[-1] == cmd.ConnectParties(BRIDGE, CALL, LEG1)
+    assert "greeting-stopped" in [t.entry for t in timeline(commands)]
+    # the greeting's end reported after the bridge (its playback stopped) changes nothing
+    call, commands = run(call, (102.1, ev.GreetingFinished(CALL)), (102.2, ev.PartiesConnected(CALL)))
+    assert call.phase is Phase.CONNECTED and not actions(commands)
+
+
+def test_the_greeting_ending_while_the_offer_rings_keeps_the_offer_and_starts_reassurance() -> None:
+    call, _ = run(arrive()[0], *OFFERED_IN_GREETING)
+    call, commands = run(call, (108.0, ev.GreetingFinished(CALL)))
+    assert call.phase is Phase.OFFERED and not call.greeting_on and call.taker == "taker02"
+    assert actions(commands) == [
+        cmd.CancelTimer(CALL, GREETING_GUARD),
+        QUEUED,  # the ACD keeps the offer; the caller's level (screened or not) is current
+        cmd.StartTimer(CALL, REASSURE, 20.0),
+    ]
+
+
+def test_an_offer_missed_during_the_greeting_leaves_the_caller_in_line_as_the_greeting_goes_on() -> None:
+    call, _ = run(arrive()[0], *OFFERED_IN_GREETING)
+    call, commands = run(call, (101.5, ev.TakerLegEnded(CALL, LEG1, "busy")))
+    assert call.phase is Phase.WAITING and call.greeting_on
+    assert cmd.ToAcd(acd.OfferMissed("taker02", CALL, rang=False)) in commands
+    assert not [c for c in commands if isinstance(c, cmd.StartTimer)]  # no reassurance over the greeting
+    call, commands = run(call, (108.0, ev.GreetingFinished(CALL)))
+    assert call.phase is Phase.WAITING and not call.greeting_on
+    assert cmd.StartTimer(CALL, REASSURE, 20.0) in commands
+
+
+def test_a_caller_hanging_up_during_the_greeting_while_offered_abandoned_in_the_greeting() -> None:
+    call, _ = run(arrive()[0], *OFFERED_IN_GREETING)
+    call, commands = run(call, (103.0, ev.CallerHungUp(CALL)))
+    assert (call.phase, call.outcome) == (Phase.ENDED, Outcome.ABANDONED_IN_GREETING)
+    assert actions(commands) == [
+        cmd.Hangup(LEG1),
+        LEFT,
+        cmd.FinishCall(CALL, Outcome.ABANDONED_IN_GREETING),
+    ]

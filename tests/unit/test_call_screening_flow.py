@@ -237,6 +237,21 @@ def test_answer_during_listening_stops_it_and_the_verdict_is_only_recorded() -> 
     assert record.level == "silent" and record.reason == "no speech before a call taker answered"
 
 
+def test_a_call_taker_answering_during_the_greeting_leaves_listening_on_then_records_the_verdict() -> None:
+    call, _ = answered()
+    call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 101.0)  # a taker was free
+    call, commands = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 102.0)
+    assert call.stage is Stage.LISTENING and not of(commands, cmd.ReportScreening)
+    assert cmd.StartTimer(CALL, SCREENING_BUDGET, SCREEN.listen_after_answer_seconds) in commands
+    assert not of(commands, cmd.StopScreening)
+    call, commands = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 107.0)
+    assert cmd.ReportScreening(CALL) in commands
+    call, commands = handle(call, ev.ScreeningReport(CALL, PRANKSTER), 107.2)
+    assert call.verdict == "prank" and call.phase is Phase.CONNECTING
+    assert of(commands, cmd.RecordScreening) and cmd.StopScreening(CALL) in commands
+    assert not of(commands, cmd.PlayPrompt) and not of(commands, cmd.ToAcd)  # only on the record
+
+
 def test_a_whisper_heard_after_the_answer_is_recorded_at_normal() -> None:
     call, _ = waiting()
     call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 109.0)

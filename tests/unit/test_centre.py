@@ -179,12 +179,13 @@ def test_a_callback_rings_its_taker_and_holds_them() -> None:
 
 
 def test_a_fault_in_one_call_costs_no_other_call_its_step() -> None:
-    centre, _ = handle(fresh("a"), acd.TakerLoggedIn("a"), 1.0)
+    centre, _ = handle(fresh("a", "b"), acd.TakerLoggedIn("a"), 1.0)
     centre, _ = handle(centre, ev.CallArrived("c1", "081", "112"), 1.0)
-    centre, _ = handle(centre, ev.CallerAnswered("c1"), 1.0)
+    centre, _ = handle(centre, ev.CallerAnswered("c1"), 1.0)  # offered to a during its greeting
     broken = replace(centre.calls["c1"], policy=None)  # type: ignore[arg-type]  # a bug's state
     centre = replace(centre, calls={**centre.calls, "c1": broken})
     after, orders = handle(centre, ev.GreetingFinished("c1"), 3.0)
     assert [type(o) for o in orders] == [Faulted] and after.calls["c1"] == broken
+    after, _ = handle(after, acd.TakerLoggedIn("b"), 3.5)
     after, orders = waiting(after, "c2", 4.0)  # the next caller is served as ever
-    assert after.calls["c2"].phase is Phase.OFFERED and after.acd.takers["a"].call_id == "c2"
+    assert after.calls["c2"].phase is Phase.OFFERED and after.acd.takers["b"].call_id == "c2"

@@ -5,7 +5,8 @@ ours maps to nothing. ChannelHangupRequest, StasisEnd and ChannelDestroyed all m
 is gone" (the first arrives before the PlaybackFinished of an interrupted prompt);
 the core ignores the duplicates. For a caller, StasisEnd is CallerLeftApp: after a
 hang-up it comes second and is ignored, alone it means the caller left the application
-alive (the watchdog moved it to the native queue). A caller's keys are CallerDtmf, a connected call taker's
+alive (the watchdog moved it to the native queue). A call taker's leg ringing (its state
+Ringing) is TakerRinging. A caller's keys are CallerDtmf, a connected call taker's
 TakerDtmf; an agency leg answering is AgencyAnswered, its announcement ending
 AgencyAnnounced, its end AgencyLegEnded; a callback's callee leg CalleeAnswered and
 CalleeLegEnded. The screener's and recorder's channels only
@@ -82,7 +83,7 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             greeted = "greeted" in marks
             return [
                 ev.CallArrived(channel.id, channel.caller.number, dialled, greeted=greeted,
-                               arrived_at=created if greeted else None, withheld="withheld" in marks,
+                               arrived_at=created, withheld="withheld" in marks,
                                recorded="recorded" in marks, answered=channel.state == "Up")
             ]  # fmt: skip
         case ari.StasisStart(args=["taker", call_id, *_], channel=channel):
@@ -91,6 +92,9 @@ def translate(event: ari.AnyEvent) -> list[Translated]:
             return [ev.CalleeAnswered(callback_id, channel.id)]
         case ari.StasisStart(args=["feature", code, endpoint, *_], channel=channel):
             return [FeatureDialled(channel.id, code, endpoint)]
+        case ari.ChannelStateChange(channel=channel) if channel.state == "Ringing":
+            rung = ids.call_of_taker_leg(channel.id)  # a call taker's phone rings (180)
+            return [ev.TakerRinging(rung, channel.id)] if rung is not None else []
         case ari.ChannelHangupRequest(channel=channel):
             return _leg_gone(channel, "hangup")  # the first sign, before playbacks stop
         case ari.StasisEnd(channel=channel):

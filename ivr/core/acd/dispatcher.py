@@ -3,8 +3,10 @@
 Rules:
 - The waiting list is kept sorted by AcdState.order_key (priority with aging, then
   arrival); a caller being offered keeps its place and is skipped while it rings.
-- After every event, free takers take callers: the best-placed caller first, offered to
-  the free taker who has been idle longest. Skills only break the choice between free
+- After every event, free takers take callers: the best-placed caller in line first,
+  offered to the free taker who has been idle longest; a free taker left over takes the
+  earliest caller still in the greeting (offered at once, the greeting playing until the
+  taker answers), who joins the line with that offer. Skills only break the choice between free
   takers (an taker with the caller's skills is preferred); they never keep a caller
   waiting while any taker is free. An taker who already missed this caller is chosen
   only when no other taker is free.
@@ -48,7 +50,7 @@ def next_deadline(state: AcdState, now: float) -> float | None:
         and level.overflow_target is not None
         and caller.may_overflow
     ]
-    if state.waiting:
+    if state.waiting or state.greeting:
         deadlines += [a.rest_until for a in state.takers.values() if a.rest_until > now]
     return min(deadlines, default=None)
 
@@ -66,6 +68,21 @@ def _insert(state: AcdState, caller: Waiting) -> AcdState:
     return replace(state, waiting=tuple(waiting))
 
 
+def _out_of_greeting(state: AcdState, call_id: str) -> tuple[AcdState, Waiting | None]:
+    found = next((w for w in state.greeting if w.call_id == call_id), None)
+    if found is None:
+        return state, None
+    return replace(state, greeting=tuple(w for w in state.greeting if w.call_id != call_id)), found
+
+
+def _by_arrival(*callers: Waiting) -> tuple[Waiting, ...]:
+    return tuple(sorted(callers, key=lambda w: (w.arrived_at, w.call_id)))
+
+
+def _known_level(state: AcdState, level: str) -> str:
+    return level if level in state.policy.levels else state.policy.default_level
+
+
 def _without(state: AcdState, call_id: str) -> tuple[AcdState, Waiting | None]:
     found = next((w for w in state.waiting if w.call_id == call_id), None)
     if found is None:
@@ -79,16 +96,31 @@ def _status(taker: Taker, declared: Declared, reason: str, by_system: bool) -> a
 
 def _apply(state: AcdState, event: acd.AcdEvent, now: float) -> Result:
     match event:
-        case acd.CallerQueued(call_id, level, skills, arrived_at, overflow):
-            if any(w.call_id == call_id for w in state.waiting):
+        case acd.CallerArrived(call_id, level, arrived_at):
+            if any(w.call_id == call_id for w in (*state.waiting, *state.greeting)):
                 return state, []
-            known = level if level in state.policy.levels else state.policy.default_level
+            newcomer = Waiting(call_id, _known_level(state, level), min(arrived_at, now))
+            return replace(state, greeting=_by_arrival(*state.greeting, newcomer)), []
+        case acd.CallerQueued(call_id, level, skills, arrived_at, overflow):
+            state, greeted = _out_of_greeting(state, call_id)
+            known = _known_level(state, level)
+            if greeted is not None:  # its greeting is over: in line at the level screening gave it
+                return _insert(state, replace(greeted, level=known, skills=skills, may_overflow=overflow)), []
+            state, already = _without(state, call_id)
+            if already is not None:  # offered during its greeting: its level may have changed since
+                return _insert(state, replace(already, level=known)), []
             since = now if arrived_at is None else min(arrived_at, now)
             return _insert(state, Waiting(call_id, known, since, skills, may_overflow=overflow)), []
         case acd.CallerReprioritized(call_id, level) if level in state.policy.levels:
+            state, greeted = _out_of_greeting(state, call_id)
+            if greeted is not None:
+                return replace(
+                    state, greeting=_by_arrival(*state.greeting, replace(greeted, level=level))
+                ), []
             state, caller = _without(state, call_id)
             return (_insert(state, replace(caller, level=level)), []) if caller else (state, [])
         case acd.CallerLeft(call_id):
+            state, _ = _out_of_greeting(state, call_id)
             state, caller = _without(state, call_id)
             if caller is not None and caller.offered_to in state.takers:
                 taker = state.takers[caller.offered_to]
@@ -239,4 +271,14 @@ def _dispatch(state: AcdState, now: float) -> Result:
         )
         waiting[index] = replace(caller, offered_to=taker.taker_id)
         offers.append(acd_cmd.Offer(caller.call_id, taker.taker_id, taker.endpoint))
-    return replace(state, takers=takers, waiting=tuple(waiting)), offers
+    greeting = list(state.greeting)
+    while free and greeting:  # nobody in line is left for them: the earliest in a greeting
+        caller = greeting.pop(0)
+        taker = _choose(free, caller)
+        free.remove(taker)
+        takers[taker.taker_id] = replace(
+            taker, activity=Activity.OFFERED, activity_since=now, call_id=caller.call_id
+        )
+        insort(waiting, replace(caller, offered_to=taker.taker_id), key=state.order_key)
+        offers.append(acd_cmd.Offer(caller.call_id, taker.taker_id, taker.endpoint))
+    return replace(state, takers=takers, waiting=tuple(waiting), greeting=tuple(greeting)), offers

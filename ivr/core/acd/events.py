@@ -15,6 +15,17 @@ class CallerQueued:
 
 
 @dataclass(frozen=True)
+class CallerArrived:
+    """A new caller, answered and hearing the greeting: offered at once when a call taker
+    is free and nobody in line is left for them; otherwise it joins the line when its
+    greeting ends (CallerQueued), at the level screening gave it."""
+
+    call_id: str
+    level: str
+    arrived_at: float
+
+
+@dataclass(frozen=True)
 class CallerReprioritized:
     """A verdict arrived after the caller joined (e.g. screening): same place in time, new level."""
 
@@ -100,7 +111,8 @@ class Tick:
 
 
 AcdEvent = (
-    CallerQueued
+    CallerArrived
+    | CallerQueued
     | CallerReprioritized
     | CallerLeft
     | OfferAnswered

@@ -8,6 +8,9 @@ Rules:
   score is served first, ties by arrival. So a caller of a lower level overtakes a newly
   arrived caller of a higher level after (base_high - base_low) / aging_per_second
   seconds of waiting: nobody starves.
+- Callers in their greeting (`greeting`, by arrival) are not in line yet: a call taker
+  with nobody in line left to offer takes the earliest of them at once (the greeting
+  is only for callers who must wait); the others join the line when their greeting ends.
 - Times are epoch seconds passed in; nothing here reads a clock.
 """
 
@@ -92,6 +95,7 @@ class AcdState:
     policy: AcdPolicy
     takers: dict[str, Taker] = field(default_factory=dict)
     waiting: tuple[Waiting, ...] = ()
+    greeting: tuple[Waiting, ...] = ()  # callers in their greeting, earliest first
 
     def score(self, caller: Waiting, now: float) -> float:
         level = self.policy.levels[caller.level]

@@ -4,8 +4,8 @@ Rules (hot reload): a new configuration never drops a waiting caller or a call i
 progress. Takers keep their declared status and activity across a reload; new takers
 start logged out; an taker removed from the file is dropped at once if idle; one still
 on a call stays, logged out so no new call reaches them, until the next reload.
-Waiting callers keep their arrival; a caller whose level no longer exists moves to the
-default level; the list is re-sorted under the new policy.
+Waiting callers (and callers in their greeting) keep their arrival; a caller whose level
+no longer exists moves to the default level; the list is re-sorted under the new policy.
 """
 
 from __future__ import annotations
@@ -36,5 +36,8 @@ def reconfigure(state: AcdState, policy: AcdPolicy, roster: list[Taker]) -> AcdS
     waiting = [
         w if w.level in policy.levels else replace(w, level=policy.default_level) for w in state.waiting
     ]
+    greeting = tuple(
+        w if w.level in policy.levels else replace(w, level=policy.default_level) for w in state.greeting
+    )
     fresh_state = AcdState(policy, takers)
-    return replace(fresh_state, waiting=tuple(sorted(waiting, key=fresh_state.order_key)))
+    return replace(fresh_state, waiting=tuple(sorted(waiting, key=fresh_state.order_key)), greeting=greeting)
