@@ -45,7 +45,7 @@ from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.adapters.taker_store import TakerStore
-from ivr.config.acd_policy import agency_policies, screening_policy
+from ivr.config.acd_policy import agency_policies, screening_policy, service_level_policy
 from ivr.config.asterisk_centre import registering_agency_phones
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
@@ -55,6 +55,8 @@ from ivr.core.callback import CallbackPolicy
 from ivr.engine.centre_service import CentreService
 from ivr.engine.engine import Engine
 from ivr.engine.parts import Parts, Post
+from ivr.engine.service_levels import EVERY_SECONDS as SERVICE_LEVEL_EVERY
+from ivr.engine.service_levels import ServiceLevelMonitor
 from ivr.settings import Settings
 
 log = logging.getLogger("ivr")
@@ -233,6 +235,13 @@ class _Stopped(Exception):
     """SIGTERM or SIGINT: the control plane stops on purpose."""
 
 
+async def _measure_service_levels(monitor: ServiceLevelMonitor) -> None:
+    """The service level against its targets, every few seconds (wallboard, alarms, metrics)."""
+    while True:
+        await monitor.refresh()
+        await asyncio.sleep(SERVICE_LEVEL_EVERY)
+
+
 async def _kept_alive(name: str, job: Callable[[], Awaitable[None]]) -> None:
     """A housekeeping loop that fails unexpectedly is logged and started again a minute
     later: it never takes call handling down with it."""
@@ -270,9 +279,12 @@ async def _serve(
     else:
         log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
     reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
+    service_levels = ServiceLevelMonitor(
+        engine.archive, lambda: engine.calls, lambda: service_level_policy(engine.config)
+    )
     api = web.AppRunner(
         build_api(
-            CentreService(engine),
+            CentreService(engine, service_levels),
             store,
             reputation,
             users,
@@ -317,6 +329,8 @@ async def _serve(
                 group.create_task(_kept_alive("native-call records", collecting), name="native-calls")
             else:
                 log.warning("AMI off: calls the native queue handles will get no record here")
+            measuring = partial(_measure_service_levels, service_levels)
+            group.create_task(_kept_alive("service levels", measuring), name="service-levels")
             group.create_task(events.run(engine.on_event, connected), name="ari-events")
             # systemd's watchdog: heartbeats from this very loop, so a hung loop is restarted
             group.create_task(heartbeat(), name="systemd-heartbeat")

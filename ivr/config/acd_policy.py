@@ -1,5 +1,5 @@
 """Turns a validated CentreConfig into the core's policies: the ACD's policy and roster, the
-caller rules, the screening and agency policies (pure)."""
+caller rules, the screening, agency and service-level policies (pure)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from ivr.core.acd.model import AcdPolicy, PriorityLevel, Taker
 from ivr.core.call_state import AgencyPolicy
 from ivr.core.routing import CallerRule
 from ivr.core.screening import ScreeningPolicy, Verdict
+from ivr.core.service_level import ServiceLevelPolicy, Tier
 
 
 def acd_policy(config: CentreConfig) -> AcdPolicy:
@@ -69,4 +70,13 @@ def screening_policy(config: CentreConfig) -> ScreeningPolicy | None:
 def agency_policies(config: CentreConfig) -> tuple[AgencyPolicy, ...]:
     return tuple(
         AgencyPolicy(a.id, a.name, tuple(a.endpoints), a.ring_seconds, a.code) for a in config.agencies
+    )
+
+
+def service_level_policy(config: CentreConfig) -> ServiceLevelPolicy:
+    level = config.service_level
+    return ServiceLevelPolicy(
+        tiers=tuple(Tier(t.answer_within_seconds, t.target) for t in level.tiers),
+        window_seconds=level.window_minutes * 60,
+        alarm_after_seconds=level.alarm_after_minutes * 60,
     )

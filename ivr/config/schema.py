@@ -66,6 +66,34 @@ class Timers(Strict):
     reassurance_every_seconds: float = Field(20, ge=5, le=300)
 
 
+class ServiceLevelTier(Strict):
+    answer_within_seconds: float = Field(gt=0, le=600)  # from the INVITE to a person answering
+    target: float = Field(gt=0, le=1)  # the share of calls that must make it
+
+
+class ServiceLevel(Strict):
+    """The centre's answering targets, measured over the last window_minutes; a target
+    missed for alarm_after_minutes turns the wallboard red and raises an alarm."""
+
+    tiers: list[ServiceLevelTier] = Field(
+        default=[
+            ServiceLevelTier(answer_within_seconds=15, target=0.90),
+            ServiceLevelTier(answer_within_seconds=20, target=0.95),
+        ],
+        min_length=1,
+        max_length=4,
+    )
+    window_minutes: float = Field(60, ge=5, le=1440)
+    alarm_after_minutes: float = Field(10, ge=0, le=1440)
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> ServiceLevel:
+        seconds = [t.answer_within_seconds for t in self.tiers]
+        if seconds != sorted(set(seconds)):
+            raise ValueError(f"tiers: answer_within_seconds must rise from tier to tier, got {seconds}")
+        return self
+
+
 class CallerPriority(Strict):
     number: NumberPattern
     priority: Name
@@ -191,6 +219,7 @@ class CentreConfig(Strict):
     agency_legs_end_with_caller: bool = True  # false: joined agencies stay with the call taker
     trunks: list[Trunk] = Field(default=[], max_length=20)
     screening: Screening = Screening()
+    service_level: ServiceLevel = ServiceLevel()
 
     @model_validator(mode="before")
     @classmethod

@@ -228,7 +228,8 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
             cmd.CancelTimer(call.call_id, GREETING_GUARD),
             timeline(call, "greeting-stopped", now),
         ]
-    return replace(answered, greeting_on=False), [
+    first_answer = call.answered_at if call.answered_at is not None else now
+    return replace(answered, greeting_on=False, answered_at=first_answer), [
         *_stop_waiting_sounds(call),
         *greeting,
         *screen,

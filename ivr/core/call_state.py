@@ -114,6 +114,7 @@ class Call:
     offers: int = 0
     offered_at: float = 0.0
     taker_ringing: bool = False  # the current offer's phone reported ringing
+    answered_at: float | None = None  # when a person (a call taker, the overflow target) answered
     prompts: int = 0  # reassurance prompts played
     outcome: Outcome | None = None
     stage: Stage = Stage.OFF

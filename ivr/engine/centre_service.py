@@ -19,11 +19,13 @@ from ivr.core.acd.model import Taker, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
 from ivr.engine.engine import Engine
+from ivr.engine.service_levels import ServiceLevelMonitor
 
 
 class CentreService:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, service_levels: ServiceLevelMonitor | None = None) -> None:
         self._engine = engine
+        self._service_levels = service_levels
 
     @property
     def config(self) -> CentreConfig:
@@ -41,7 +43,13 @@ class CentreService:
         alarms = [Alarm(engine.recorder.alarm)] if engine.recorder and engine.recorder.alarm else []
         if engine.writes.failing:
             alarms.append(Alarm(f"records held in memory ({engine.writes.held}): {engine.writes.failing}"))
-        return alarms + [Alarm(a.text, a.at) for a in engine.agency_contacts.alarms()]
+        alarms += [Alarm(a.text, a.at) for a in engine.agency_contacts.alarms()]
+        if self._service_levels is not None:
+            alarms += [Alarm(text, since) for text, since in self._service_levels.alarms()]
+        return alarms
+
+    def service_level(self) -> list[dict[str, Any]]:
+        return self._service_levels.view() if self._service_levels is not None else []
 
     def calls(self) -> Mapping[str, Call]:
         return self._engine.calls

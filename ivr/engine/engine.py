@@ -66,7 +66,7 @@ from ivr.engine.agency_contacts import AgencyContacts
 from ivr.engine.executor import Executor
 from ivr.engine.feature_codes import FeatureCodes
 from ivr.engine.lanes import Lanes
-from ivr.engine.metrics import Metrics
+from ivr.engine.metrics import Histogram, Metrics, answer_buckets
 from ivr.engine.parts import Parts
 from ivr.engine.phones import Phones
 from ivr.engine.reconnect import hang_up_quietly, reconcile_calls, watch_takers
@@ -104,7 +104,8 @@ class Engine:
         self.screener = parts.screener(self.post, self.waiter) if parts.screener else None
         self.recorder = parts.recorder(self.waiter) if parts.recorder else None
         self.archive = parts.archive
-        self.metrics = Metrics()
+        tiers = tuple(t.answer_within_seconds for t in config.service_level.tiers)
+        self.metrics = Metrics(answer_seconds=Histogram(answer_buckets(tiers)))
         self._after = AfterCall(store, self.writes, self.metrics, self.archive, lambda: self.centre.calls)
         executor = Executor(
             ari_client, store, self, self.writes, self.screener, parts.dispatch, self.recorder

@@ -45,6 +45,12 @@ class Histogram:
         ]
 
 
+def answer_buckets(service_levels: tuple[float, ...] = ()) -> tuple[float, ...]:
+    """The answer-time buckets, with each service-level tier's seconds among the bounds (so
+    Prometheus computes the same share the wallboard shows)."""
+    return tuple(sorted({*ANSWER_BUCKETS, *service_levels}))
+
+
 @dataclass
 class Metrics:
     outcomes: Counter[str] = field(default_factory=Counter)
@@ -79,7 +85,7 @@ class Metrics:
             lines += [f"# HELP ivr112_{name} {text}", f"# TYPE ivr112_{name} counter"]
             lines += [f'ivr112_{name}{{{label}="{k}"}} {v}' for k, v in sorted(counts.items())]
         for name, text, histogram in (
-            ("answer_seconds", "From arrival to a person answering.", self.answer_seconds),
+            ("answer_seconds", "From the INVITE to a person answering.", self.answer_seconds),
             (
                 "screening_latency_seconds",
                 "From greeting end to the screening verdict.",

@@ -27,7 +27,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.stack import REPO, Process, Stack, place_call, users_file, wait_for
+from tests.integration.stack import REPO, Process, Stack, centre_config, place_call, users_file, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -279,3 +279,53 @@ def test_the_feed_refuses_a_wrong_token_and_shows_a_call_taker_only_themselves(
     [wall] = asyncio.run(feed(stack, TOKENS["sup"]))
     assert len(wall["takers"]) == 20 and wall["kpis"] is not None and "my_call" not in wall
     assert {a["id"] for a in wall["agencies"]} == {"damkar", "ambulans", "bpbd", "polisi"}
+
+
+def test_the_wallboard_shows_the_service_level_against_its_target_and_turns_red_when_missed(
+    stack: Stack,
+    control_plane: Callable[..., Process],
+    phones: Callable[..., Process],
+    browser: Callable[[], WebDriver],
+    media: Path,
+    tmp_path: Path,
+) -> None:
+    config = centre_config(tmp_path)
+    text = config.read_text()
+    shipped = (
+        "    - {answer_within_seconds: 15, target: 0.90}\n    - {answer_within_seconds: 20, target: 0.95}\n"
+    )
+    assert shipped in text and "alarm_after_minutes: 10" in text
+    config.write_text(  # one tier; missed at all is an alarm at once
+        text.replace(shipped, "    - {answer_within_seconds: 15, target: 0.90}\n").replace(
+            "alarm_after_minutes: 10", "alarm_after_minutes: 0"
+        )
+    )
+    control_plane(["taker06"], IVR_USERS_FILE=str(users(tmp_path)), IVR_CENTRE_CONFIG=str(config))
+    phones("taker06", "phone_answers.xml")
+    stack.login("taker06")
+    wall = browser()
+    open_dashboard(wall, stack, TOKENS["sup"])
+    until(wall, '#service-level [data-sl="15"][data-standing="no-calls"]', "the tier, with no call yet")
+
+    before = stack.call_ids()  # taker06 is free: answered within seconds
+    assert place_call(media, "112", hold_ms=3000, caller="081288800016").popen.returncode == 0
+    stack.wait_ended(stack.new_call_id(before), timeout=15)
+    tile = until(wall, '#service-level [data-sl="15"][data-standing="met"]', "the target met", timeout=30)
+    assert "100%" in tile.text and "90%" in tile.text
+    screenshot(wall, "5-service-level-met")
+
+    assert stack.api("POST", "/api/takers/taker06/logout")[0] == 200
+    before = stack.call_ids()  # nobody to answer: the caller gives up during the greeting
+    place_call(media, "112", hold_ms=3000, caller="081288800017")
+    assert stack.wait_ended(stack.new_call_id(before), timeout=15)["outcome"] == "abandoned-in-greeting"
+    tile = until(wall, '#service-level [data-sl="15"][data-standing="alarm"]', "the tier red", timeout=30)
+    assert "50%" in tile.text
+    assert tile.value_of_css_property("background-color") == "rgba(142, 0, 0, 1)"  # red, as the wall shows it
+    screenshot(wall, "6-service-level-missed")
+    alarms = stack.api("GET", "/api/health")[1]["alarms"]
+    assert any(a.startswith("service level: 50% of calls answered within 15 s") for a in alarms), alarms
+    metrics = stack.api_text("/metrics")[1]
+    assert 'ivr112_service_level{within="15"} 0.5' in metrics
+    assert 'ivr112_service_level_target{within="15"} 0.9' in metrics
+    assert 'ivr112_answer_seconds_bucket{le="15"} 1' in metrics
+    no_policy_violation(wall)

@@ -69,6 +69,10 @@ class Centre(Protocol):
         """What screening holds right now ({"running": False} without a screener)."""
         ...
 
+    def service_level(self) -> list[dict[str, Any]]:
+        """Each service-level tier over the window: share, target, standing (met, below, alarm)."""
+        ...
+
     def screenings_running(self) -> int:
         """Calls whose speech detection is listening."""
         ...

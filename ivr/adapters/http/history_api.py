@@ -96,7 +96,12 @@ def add_history_routes(app: web.Application, centre: Centre, timezone: str) -> N
             state = taker.activity.value if taker.declared is Declared.AVAILABLE else taker.declared.value
             key = f'{{state="{state}",reachable="{str(taker.reachable).lower()}"}}'
             takers[key] = takers.get(key, 0) + 1
+        tiers = centre.service_level()
         return {
+            "service_level": {
+                f'{{within="{t["within_seconds"]:g}"}}': t["share"] for t in tiers if t["share"] is not None
+            },
+            "service_level_target": {f'{{within="{t["within_seconds"]:g}"}}': t["target"] for t in tiers},
             "waiting_callers": waiting or {'{level="none"}': 0},
             "takers": takers,
             "agents": takers,  # ivr112_agents: the former name, for one release

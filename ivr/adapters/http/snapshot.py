@@ -102,7 +102,7 @@ def _call_view(call: Call) -> dict[str, Any]:
         "verdict": call.verdict,
         "flags": sorted(call.flags),
         "arrived_at": call.arrived_at,
-        "answered_at": None,
+        "answered_at": call.answered_at,
         "agencies": [{"agency": leg.agency, "status": leg.status.value} for leg in call.agencies],
     }
 
@@ -240,6 +240,7 @@ async def snapshot(
         view["calls"] = [_call_view(c) for c in calls]
     if given["kpis"]:
         view["kpis"] = shared.kpis
+        view["service_level"] = centre.service_level()
     if given["callbacks"]:
         view["callbacks"] = shared.callbacks
     if given["screening"]:

@@ -119,6 +119,28 @@ function renderKpis(snap, lang) {
   );
 }
 
+/** Each service-level tier over the window against its target: green when met, amber
+ *  below it, red once below for the configured minutes (the alarm in /api/health). */
+function renderServiceLevel(snap, lang) {
+  const tiers = snap.service_level || [];
+  syncChildren(
+    document.getElementById("service-level"),
+    tiers,
+    (f) => String(f.within_seconds),
+    (f) => `${lang}|${JSON.stringify(f)}`,
+    (f) => {
+      const state = f.standing === "alarm"
+        ? `${t("sl.alarm")} ${timeHM(f.below_since, snap.timezone)}`
+        : t(`sl.${f.standing}`);
+      const label = t("sl.label", { s: decimal(f.within_seconds), m: decimal(f.window_seconds / 60) });
+      return `<div class="sl sl-${esc(f.standing)}" data-sl="${esc(f.within_seconds)}" data-standing="${esc(f.standing)}">
+        <div class="kpi-value">${esc(percent(f.share))}</div>
+        <div class="kpi-label">${esc(label)}</div>
+        <div class="kpi-sub">${esc(t("sl.target"))} ${esc(percent(f.target))} · ${esc(state)}</div></div>`;
+    },
+  );
+}
+
 function renderWaiting(snap, lang) {
   const rows = snap.waiting || [];
   syncChildren(
@@ -288,6 +310,7 @@ function showParts(snap) {
 export function renderWallboard(snap, ctx) {
   showParts(snap);
   if ("kpis" in snap) {
+    renderServiceLevel(snap, ctx.lang);
     renderKpis(snap, ctx.lang);
     drawHourChart(document.getElementById("chart-hour"), snap.kpis, snap.now, snap.timezone);
     drawAnswerChart(document.getElementById("chart-answer"), snap.kpis);
@@ -301,7 +324,7 @@ export function renderWallboard(snap, ctx) {
 
 /** Forget everything drawn (after signing out), so the next user starts clean. */
 export function clearViews() {
-  for (const sel of ["#kpis", "#takers", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#screening", "#my-status", "#my-call"]) {
+  for (const sel of ["#service-level", "#kpis", "#takers", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#screening", "#my-status", "#my-call"]) {
     const el = document.querySelector(sel);
     el.innerHTML = "";
     meta.delete(el);
