@@ -29,6 +29,7 @@ taker by priority, screening latency and the agencies' time to join.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import tempfile
 import threading
@@ -132,6 +133,13 @@ class Peaks:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def phone_answer_delay_s() -> float:
+    """How long the call takers' SIPp phones ring before answering (their scenario's first pause)."""
+    found = re.search(r'<pause milliseconds="(\d+)"/>', (SIPP_DIR / "phone_hangs_up.xml").read_text())
+    assert found, "phone_hangs_up.xml: no ringing pause"
+    return int(found.group(1)) / 1000
 
 
 def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, Any]:
@@ -259,7 +267,7 @@ def main() -> None:
         results = [run_path(stack, out / p, sc, p) for p in paths]
     finally:
         stop_stack(stack)
-    text = report(results, sc, out)
+    text = report(results, sc, out, phone_answer_delay_s())
     (out / "report.md").write_text(text)
     print(text)
     print(f"report: {out / 'report.md'}")

@@ -61,7 +61,7 @@ def native_records(stack: Stack, sc: Scenario) -> dict[str, Any]:
             waits.setdefault(kind, []).append(call.answered_at - call.arrived)
     stack.clear_native_lines()
     return {"records": len(lines), "no_record": max(0, sc.calls - len(lines)), "outcomes": outcomes,
-            "wait_by_kind_s": waits}  # fmt: skip
+            "wait_by_kind_s": waits, "answer_s": [w for ws in waits.values() for w in ws]}  # fmt: skip
 
 
 def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[str, Any]:
@@ -78,6 +78,8 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
     order: list[Placed] = []  # arrived, first offered, final verdict, joined the line, call
     listened = 0.0
     no_outcome = 0
+    answer: list[float] = []  # INVITE -> a call taker answered, every caller who got one
+    at_once: list[float] = []  # the same, callers offered during their greeting (a taker was free)
     with (folder / "calls.csv").open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(
@@ -111,6 +113,9 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
                 in_line = next((at[e] for e in GREETING_END if e in at), None)
                 order.append(Placed(at["arrived"], at.get("offered"), verdict, in_line, call_id))
             if wait is not None:
+                answer.append(wait)
+                if offered_in_greeting(at):
+                    at_once.append(wait)
                 to_taker.setdefault(record.get("level") or "?", []).append(wait)
                 by_kind.setdefault(kind, []).append(wait)
             if screen is not None:
@@ -119,10 +124,17 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
     return {"records": len(ids), "no_outcome": no_outcome, "to_taker_s": to_taker, "screening_s": screening,
             "verdicts": verdicts, "outcomes": outcomes, "prank_levels": prank_levels,
             "timing": timing, "wait_by_kind_s": by_kind, "listened_s": listened,
+            "answer_s": answer, "answer_at_once_s": at_once,
             "order_violations": len(wrong := order_violations(order)),
             "order_violations_in_greeting": sum(n.in_line is None or n.in_line > m.offered for m, n in wrong
                                                 if m.offered is not None),
             "order_violation_pairs": [pair_text(m, n) for m, n in wrong]}  # fmt: skip
+
+
+def offered_in_greeting(at: dict[str, float]) -> bool:
+    """Offered before its greeting ended: a call taker was free when the caller came."""
+    ended = next((at[e] for e in GREETING_END if e in at), None)
+    return "offered" in at and ("greeting-stopped" in at or (ended is not None and at["offered"] < ended))
 
 
 def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float | None) -> dict[str, Any]:

@@ -29,6 +29,7 @@ TARGET_ASTERISK_RATIO = 1.2  # Asterisk CPU per call against native's
 TARGET_CPU_RATIO = 1.6  # whole path (recording + screening) against native's
 TARGET_LATE_P99_S = 0.3  # first verdict after the greeting's end
 TARGET_SPEAKING_WAIT_RATIO = 0.6  # surge: speaking callers' wait p90 against native's (FCFS)
+TARGET_AT_ONCE_OVER_PHONE_S = 0.5  # a taker free: INVITE -> answered at most the phone's delay + this
 
 
 def per_call_ms(result: dict[str, Any], *keys: str) -> float:
@@ -173,6 +174,32 @@ def screening_in_time(timing: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def answer_times(results: list[dict[str, Any]], phone_delay_s: float) -> list[str]:
+    """INVITE -> a call taker answered, on every path; on the control plane's paths also for
+    the callers offered during their greeting (a call taker was free when they came)."""
+    with_answers = [r for r in results if r.get("answer_s")]
+    if not with_answers:
+        return []
+    lines = ["## INVITE -> call taker answered", "",
+             "| path | callers answered | p50 (s) | p99 (s) | offered in the greeting | p50 (s) | p99 (s) |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in with_answers:
+        everyone, at_once = r["answer_s"], r.get("answer_at_once_s", [])
+        once = (f"{len(at_once)} | {percentile(at_once, 50):.2f} | {percentile(at_once, 99):.2f}"
+                if at_once else ("0 | - | -" if "answer_at_once_s" in r else "n/a | - | -"))  # fmt: skip
+        lines.append(f"| {NAMES[r['path']]} | {len(everyone)} | {percentile(everyone, 50):.2f} | "
+                     f"{percentile(everyone, 99):.2f} | {once} |")  # fmt: skip
+    bound = phone_delay_s + TARGET_AT_ONCE_OVER_PHONE_S
+    for r in with_answers:
+        if r.get("answer_at_once_s"):
+            p99 = percentile(r["answer_at_once_s"], 99)
+            extra = TARGET_AT_ONCE_OVER_PHONE_S
+            verdict = f"{p99:.2f} s, {met(p99 <= bound)}"
+            lines.append(f"\n- {NAMES[r['path']]}, a call taker free: INVITE -> answered p99 <= the phones' "
+                         f"answer delay {phone_delay_s:g} s + {extra:g} s: {verdict}")  # fmt: skip
+    return [*lines, ""]
+
+
 def waits_by_audio(results: list[dict[str, Any]]) -> list[str]:
     """Time to a call taker by what the caller sent, on every path (native: first come, first served)."""
     with_kinds = [r for r in results if r.get("wait_by_kind_s")]
@@ -277,7 +304,7 @@ def charts(results: list[dict[str, Any]], out: Path) -> list[str]:
     return drawn
 
 
-def report(results: list[dict[str, Any]], sc: Scenario, out: Path) -> str:
+def report(results: list[dict[str, Any]], sc: Scenario, out: Path, phone_delay_s: float = 0.5) -> str:
     lines = [
         f"# Load run {out.name}: {sc.name}",
         "",
@@ -289,6 +316,7 @@ def report(results: list[dict[str, Any]], sc: Scenario, out: Path) -> str:
         *table(results),
         "",
         *targets(results),
+        *answer_times(results, phone_delay_s),
         *waits_by_audio(results),
     ]
     for r in results:
