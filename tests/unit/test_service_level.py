@@ -3,13 +3,20 @@
 # the target and red once below for the configured time; and its configuration.
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
+from ivr.adapters.archive import Archive
 from ivr.config.acd_policy import service_level_policy
 from ivr.config.loader import load
 from ivr.config.schema import ServiceLevel
+from ivr.core import events as ev
+from ivr.core.call import CallPolicy, start
 from ivr.core.service_level import Fate, ServiceLevelPolicy, Standing, Tier, Watch, alarm_text, measure
+from ivr.engine.service_levels import ServiceLevelMonitor
 from tests.unit.test_centre_config import SHIPPED
 
 POLICY = ServiceLevelPolicy(
@@ -84,3 +91,32 @@ def service_level_policy_from(level: ServiceLevel) -> ServiceLevelPolicy:
     config = load(SHIPPED)  # the shipped file, with this service level
     assert config.service_level == ServiceLevel()  # it ships the defaults, written out
     return service_level_policy(config.model_copy(update={"service_level": level}))
+
+
+def record(call_id: str, arrived: float, outcome: str, answered: float | None = None, **more: str) -> dict:
+    timeline = [{"entry": "arrived", "at": arrived}]
+    if answered is not None:
+        timeline.append({"entry": "taker-answered", "at": answered})
+    return {"call_id": call_id, "outcome": outcome, "timeline": timeline, **more}
+
+
+async def test_the_monitor_counts_archived_and_live_calls_and_survives_a_broken_archive(
+    tmp_path: Path,
+) -> None:
+    archive = Archive(tmp_path / "calls.sqlite3")
+    now = time.time()
+    await archive.put(record("a1", now - 300, "answered", now - 290))  # within 15 s
+    await archive.put(record("a2", now - 200, "abandoned-in-queue"))  # missed
+    await archive.put(record("a3", now - 100, "handed-to-fallback"))  # not the centre's answering
+    await archive.put(record("cb", now - 50, "answered", now - 49, callback_of="a2"))  # not a 112 call
+    await archive.put(record("old", now - 7200, "abandoned-in-queue"))  # outside the hour
+    live = {"w1": start(ev.CallArrived("w1", "0812", "112"), now - 30, CallPolicy())[0]}
+    policy = ServiceLevelPolicy(tiers=(Tier(15, 0.9),), alarm_after_seconds=0)
+    monitor = ServiceLevelMonitor(archive, lambda: live, lambda: policy, clock=lambda: now)
+    await monitor.refresh()
+    (tier,) = monitor.view()
+    assert (tier["counted"], tier["within"], tier["standing"]) == (3, 1, "alarm")  # a1, a2, w1 waiting 30 s
+    assert monitor.alarms() == [(alarm_text(monitor.figures[0], 3600), now)]
+    archive.close()  # the archive gone: the live calls still give a figure, no error
+    await monitor.refresh()
+    assert monitor.view()[0]["counted"] == 1
