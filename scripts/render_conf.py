@@ -93,7 +93,11 @@ def main() -> None:
     ami_user = os.environ.get("IVR_AMI_USER", "ivr112")
     ami_password = os.environ.get("IVR_AMI_PASSWORD") or stored_secret(state, "ami_password")
     # The watchdog moves stranded callers out of Stasis (Redirect, Hangup: class "call"),
-    # so it has a user of its own; the control plane needs no "call" rights.
+    # so it has a user of its own; the control plane needs no "call" rights. Both read
+    # only "system" events (the control plane: ContactStatus; the watchdog none): an
+    # action's answer comes whatever a user reads, while "reporting" and "call" would have
+    # Asterisk format and send them every RTCP report and every channel's events, and
+    # this Asterisk's TestEvents (hundreds a minute with a few calls), each parsed and dropped.
     watchdog_user = os.environ.get("IVR_WATCHDOG_AMI_USER", "ivr112-watchdog")
     watchdog_password = os.environ.get("IVR_WATCHDOG_AMI_PASSWORD") or stored_secret(
         state, "watchdog_ami_password"
@@ -101,9 +105,9 @@ def main() -> None:
     loopback = "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
     (tmp / "manager_users.conf").write_text(
         f"[{ami_user}]\nsecret = {ami_password}\n{loopback}"
-        "read = system,reporting\nwrite = system,reporting\n\n"
+        "read = system\nwrite = system,reporting\n\n"
         f"[{watchdog_user}]\nsecret = {watchdog_password}\n{loopback}"
-        "read = system,call,reporting\nwrite = system,call,reporting\n"
+        "read = system\nwrite = system,call,reporting\n"
     )
     for path in tmp.iterdir():
         path.chmod(0o640)

@@ -231,7 +231,6 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
     first_answer = call.answered_at if call.answered_at is not None else now
     return replace(answered, greeting_on=False, answered_at=first_answer), [
         *_stop_waiting_sounds(call),
-        *greeting,
         *screen,
         *told,
         timeline(
@@ -241,6 +240,7 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
             taker=call.taker or call.overflow_target or "",
             taker_channel=call.taker_channel,
         ),
+        *greeting,
         cmd.ConnectParties(call.bridge_id, call.call_id, call.taker_channel),
     ]
 

@@ -67,10 +67,11 @@ def _udp(packet: bytes, at: float) -> Datagram | None:
     return Datagram(at, (src, sport), (dst, dport), packet[header + 8 : header + length])
 
 
-def rtp_payload(datagram: Datagram) -> bytes | None:
-    """The audio of an RTP packet (version 2, no padding handling needed for G.711), or None."""
+def rtp_payload(datagram: Datagram, payload_type: int = 8) -> bytes | None:
+    """The audio of an RTP packet of that payload type (8: G.711 A-law), or None (RTCP
+    shares the version bits, not the type: its second byte is 200-204)."""
     data = datagram.payload
-    if len(data) < 12 or data[0] >> 6 != 2:
+    if len(data) < 12 or data[0] >> 6 != 2 or data[1] & 0x7F != payload_type:
         return None
     start = 12 + 4 * (data[0] & 0x0F)
     if data[0] & 0x10:  # an extension header

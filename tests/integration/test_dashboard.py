@@ -300,7 +300,13 @@ def test_the_wallboard_shows_the_service_level_against_its_target_and_turns_red_
             "alarm_after_minutes: 10", "alarm_after_minutes: 0"
         )
     )
-    control_plane(["taker06"], IVR_USERS_FILE=str(users(tmp_path)), IVR_CENTRE_CONFIG=str(config))
+    archive = str(tmp_path / "calls.sqlite3")  # its own: the session's holds earlier tests' calls
+    control_plane(
+        ["taker06"],
+        IVR_USERS_FILE=str(users(tmp_path)),
+        IVR_CENTRE_CONFIG=str(config),
+        IVR_ARCHIVE_PATH=archive,
+    )
     phones("taker06", "phone_answers.xml")
     stack.login("taker06")
     wall = browser()

@@ -80,7 +80,8 @@ def test_a_free_taker_is_bridged_within_seconds_the_greeting_stops_and_the_verdi
     connected, answered = at(record, "connected"), at(record, "taker-answered")
     assert connected - invite <= 1.5, f"bridged {connected - invite:.2f} s after the INVITE"
     assert answered - at(record, "taker-ringing") >= 0.9  # the phone did ring its second
-    assert 0 <= at(record, "arrived") - invite < 0.2  # the record's arrival is the INVITE's
+    # the record's arrival is the INVITE's (Asterisk's channel time, in ms; the witness reads a little late)
+    assert abs(at(record, "arrived") - invite) < 0.05
     path = [e for e in entries(record) if e not in {"screening-started", "recording", "screened"}]
     assert path == ["arrived", "answered", "offered", "taker-ringing", "taker-answered",
                     "greeting-stopped", "connected", "ended"]  # fmt: skip
