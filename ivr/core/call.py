@@ -11,10 +11,9 @@ Rules:
   about the call (queued, left, answered, missed, ended) with ToAcd, and the ACD
   answers with TakerAssigned or Overflowed. A missed offer leaves the caller in the
   ACD's list, in its place, and the ACD offers it again.
-- A caller answered is at once the ACD's (CallerArrived): a free call taker is offered
-  the caller during the greeting; the greeting stops the moment the taker answers. A
-  caller not offered by the greeting's end joins the line then (CallerQueued). A caller
-  who hangs up while the greeting still plays abandoned in the greeting, offered or not.
+- The greeting's part (ivr.core.call_greeting): a caller answered is at once the ACD's,
+  a free call taker is offered it during the greeting, which stops when the taker
+  answers; a caller not offered by the greeting's end joins the line then.
 - While waiting (and while an offer rings) after the greeting the caller hears the
   reassurance prompt every reassure_every_seconds; it stops the moment a call taker answers.
 - Fail open: a greeting that fails or never reports its end still moves the caller
@@ -30,6 +29,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ivr.core import call_agencies as agencies
+from ivr.core import call_greeting as greeting
 from ivr.core import call_screening as screening
 from ivr.core import commands as cmd
 from ivr.core import events as ev
@@ -43,7 +43,6 @@ from ivr.core.call_state import (
     REASSURE,
     Call,
     CallPolicy,
-    Handler,
     Phase,
     Result,
     Transition,
@@ -55,7 +54,6 @@ from ivr.core.call_state import (
     on_failure,
     on_timer,
     queued,
-    recording,
     taker_free,
     timeline,
 )
@@ -80,62 +78,6 @@ __all__ = [
 
 def _stop_waiting_sounds(call: Call) -> list[cmd.Command]:
     return [cmd.CancelTimer(call.call_id, REASSURE), cmd.StopPrompt(call.reassurance_id)]
-
-
-# ---- answering and greeting -------------------------------------------------------
-
-
-def _answered(call: Call, event: ev.CallEvent, now: float) -> Result:
-    listening, screen = screening.begin(replace(call, phase=Phase.GREETING, greeting_on=True), now)
-    return listening, [
-        timeline(call, "answered", now),
-        cmd.PlayPrompt(call.call_id, ids.greeting_id(call.call_id), call.policy.greeting_media),
-        cmd.StartTimer(call.call_id, GREETING_GUARD, call.policy.greeting_guard_seconds),
-        *recording(call, now),
-        *screen,
-        cmd.ToAcd(acd.CallerArrived(call.call_id, call.level, call.arrived_at)),  # a free taker: at once
-    ]
-
-
-def _recording_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
-    """The call goes on unrecorded; the timeline says why."""
-    assert isinstance(event, ev.CommandFailed)
-    return call, [timeline(call, "recording-failed", now, reason=event.reason)]
-
-
-def _to_waiting(entry: str) -> Handler:
-    """The greeting is over (or failed): the caller joins the line, or, offered during the
-    greeting, keeps its place and its offer; failures of other prompts change nothing."""
-
-    def handler(call: Call, event: ev.CallEvent, now: float) -> Result:
-        if not call.greeting_on:
-            return call, []
-        detail = {"reason": event.reason} if isinstance(event, ev.CommandFailed) else {}
-        phase = Phase.WAITING if call.phase is Phase.GREETING else call.phase
-        return replace(call, phase=phase, greeting_on=False), [
-            cmd.CancelTimer(call.call_id, GREETING_GUARD),
-            timeline(call, entry, now, **detail),
-            queued(call),  # in line now; one offered meanwhile keeps its place, at this level
-            cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
-            *screening.greeting_over(call),
-        ]
-
-    return handler
-
-
-def _greeting_end(phase: Phase) -> dict[str, Transition]:
-    """The greeting's end (played, failed, or its guard) in a phase it may still play in."""
-    after = (Phase.WAITING,) if phase is Phase.GREETING else (phase,)
-    return {
-        on(ev.GreetingFinished): Transition(_to_waiting("greeting-done"), after),
-        on_timer(GREETING_GUARD): Transition(_to_waiting("greeting-timeout"), after),
-        on_failure(cmd.PlayPrompt): Transition(_to_waiting("greeting-failed"), after),
-    }
-
-
-def _abandoned_in_greeting(call: Call, event: ev.CallEvent, now: float) -> Result:
-    left = [cmd.ToAcd(acd.CallerLeft(call.call_id))] if call.phase is Phase.GREETING else []
-    return end(call, Outcome.ABANDONED_IN_GREETING, now, "caller", *left)
 
 
 # ---- waiting and offers -----------------------------------------------------------
@@ -221,13 +163,6 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert call.taker_channel is not None
     told = [cmd.ToAcd(acd.OfferAnswered(call.taker, call.call_id))] if call.taker else []
     answered, screen = screening.on_taker_answered(replace(call, phase=Phase.CONNECTING))
-    greeting: list[cmd.Command] = []
-    if call.greeting_on:  # answered during the greeting: it stops here
-        greeting = [
-            cmd.StopPrompt(ids.greeting_id(call.call_id)),
-            cmd.CancelTimer(call.call_id, GREETING_GUARD),
-            timeline(call, "greeting-stopped", now),
-        ]
     first_answer = call.answered_at if call.answered_at is not None else now
     return replace(answered, greeting_on=False, answered_at=first_answer), [
         *_stop_waiting_sounds(call),
@@ -240,7 +175,7 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
             taker=call.taker or call.overflow_target or "",
             taker_channel=call.taker_channel,
         ),
-        *greeting,
+        *greeting.stopped(call, now),  # answered during the greeting: it stops here
         cmd.ConnectParties(call.bridge_id, call.call_id, call.taker_channel),
     ]
 
@@ -351,25 +286,25 @@ _STRAY = Transition(_stray_leg, ())
 
 TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     Phase.ANSWERING: {
-        on(ev.CallerAnswered): Transition(_answered, (Phase.GREETING,)),
+        on(ev.CallerAnswered): Transition(greeting.answered, (Phase.GREETING,)),
         on_failure(cmd.Answer): Transition(answer_failed, (Phase.ENDED,)),
-        on(ev.CallerHungUp): Transition(_abandoned_in_greeting, (Phase.ENDED,)),
+        on(ev.CallerHungUp): Transition(greeting.abandoned_in_greeting, (Phase.ENDED,)),
         on(ev.ShutdownRequested): _HAND_OVER,
         on(ev.CallerLeftApp): _TAKEN_OVER,
     },
     Phase.GREETING: {
         **screening.before_answer_events(Phase.GREETING),
-        on_failure(cmd.StartRecording): Transition(_recording_failed, ()),
-        **_greeting_end(Phase.GREETING),
+        on_failure(cmd.StartRecording): Transition(greeting.recording_failed, ()),
+        **greeting.ended_in(Phase.GREETING),
         on(ev.TakerAssigned): Transition(_offer, (Phase.OFFERED,)),
-        on(ev.CallerHungUp): Transition(_abandoned_in_greeting, (Phase.ENDED,)),
+        on(ev.CallerHungUp): Transition(greeting.abandoned_in_greeting, (Phase.ENDED,)),
         on(ev.ShutdownRequested): _HAND_OVER,
         on(ev.CallerLeftApp): _TAKEN_OVER,
     },
     Phase.WAITING: {
         **screening.before_answer_events(Phase.WAITING),
-        **_greeting_end(Phase.WAITING),
-        on_failure(cmd.StartRecording): Transition(_recording_failed, ()),
+        **greeting.ended_in(Phase.WAITING),
+        on_failure(cmd.StartRecording): Transition(greeting.recording_failed, ()),
         on(ev.TakerAssigned): Transition(_offer, (Phase.OFFERED,)),
         on(ev.Overflowed): Transition(_overflow, (Phase.OFFERED,)),
         on_timer(REASSURE): Transition(_reassure, (Phase.WAITING,)),
@@ -380,9 +315,9 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
     },
     Phase.OFFERED: {
         **screening.before_answer_events(Phase.OFFERED),
-        **_greeting_end(Phase.OFFERED),
+        **greeting.ended_in(Phase.OFFERED),
         on(ev.TakerRinging): Transition(_taker_ringing, ()),
-        on_failure(cmd.StartRecording): Transition(_recording_failed, ()),
+        on_failure(cmd.StartRecording): Transition(greeting.recording_failed, ()),
         on(ev.TakerAnswered): Transition(_taker_answered, (Phase.CONNECTING,)),
         on(ev.TakerLegEnded): Transition(_offer_failed, (Phase.WAITING,)),
         on_failure(cmd.OfferToTaker): Transition(_offer_failed, (Phase.WAITING,)),

@@ -62,7 +62,7 @@ def test_doc_draws_every_transition_of_the_table(section: int, transitions: Any,
 
 def test_handler_names_drop_the_underscore_and_show_factory_arguments() -> None:
     text = gen_diagrams().render()
-    assert "| greeting | `GreetingFinished` | `to_waiting(greeting-done)` | waiting |" in text
+    assert "| greeting | `GreetingFinished` | `greeting_ends(greeting-done)` | waiting |" in text
     assert "| answering | `CallerAnswered` | `answered` | greeting |" in text
     assert "`_" not in text
 
