@@ -79,7 +79,7 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
     listened = 0.0
     no_outcome = 0
     answer: list[float] = []  # INVITE -> a call taker answered, every caller who got one
-    at_once: list[float] = []  # the same, callers offered during their greeting (a taker was free)
+    at_once: list[float] = []  # the same, callers offered on arrival (a call taker was free)
     with (folder / "calls.csv").open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(
@@ -114,7 +114,7 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
                 order.append(Placed(at["arrived"], at.get("offered"), verdict, in_line, call_id))
             if wait is not None:
                 answer.append(wait)
-                if offered_in_greeting(at):
+                if offered_on_arrival(at):
                     at_once.append(wait)
                 to_taker.setdefault(record.get("level") or "?", []).append(wait)
                 by_kind.setdefault(kind, []).append(wait)
@@ -131,10 +131,13 @@ def records(stack: Stack, before: set[str], folder: Path, sc: Scenario) -> dict[
             "order_violation_pairs": [pair_text(m, n) for m, n in wrong]}  # fmt: skip
 
 
-def offered_in_greeting(at: dict[str, float]) -> bool:
-    """Offered before its greeting ended: a call taker was free when the caller came."""
-    ended = next((at[e] for e in GREETING_END if e in at), None)
-    return "offered" in at and ("greeting-stopped" in at or (ended is not None and at["offered"] < ended))
+AT_ONCE_S = 0.05  # offered this soon after the answer: in the same step (a call taker was free)
+
+
+def offered_on_arrival(at: dict[str, float]) -> bool:
+    """Offered as it was answered: a call taker was free when the caller came (one freed
+    later in the greeting takes the earliest caller in a greeting, not counted here)."""
+    return {"offered", "answered"} <= set(at) and at["offered"] - at["answered"] <= AT_ONCE_S
 
 
 def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float | None) -> dict[str, Any]:

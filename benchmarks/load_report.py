@@ -176,12 +176,12 @@ def screening_in_time(timing: list[dict[str, Any]]) -> list[str]:
 
 def answer_times(results: list[dict[str, Any]], phone_delay_s: float) -> list[str]:
     """INVITE -> a call taker answered, on every path; on the control plane's paths also for
-    the callers offered during their greeting (a call taker was free when they came)."""
+    the callers offered on arrival (a call taker was free when they came)."""
     with_answers = [r for r in results if r.get("answer_s")]
     if not with_answers:
         return []
     lines = ["## INVITE -> call taker answered", "",
-             "| path | callers answered | p50 (s) | p99 (s) | offered in the greeting | p50 (s) | p99 (s) |",
+             "| path | callers answered | p50 (s) | p99 (s) | offered on arrival | p50 (s) | p99 (s) |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in with_answers:
         everyone, at_once = r["answer_s"], r.get("answer_at_once_s", [])
