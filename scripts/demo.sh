@@ -73,7 +73,7 @@ log "taker01 logs in (HTTP API; from the phone itself it would dial *11)"
 curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST "http://127.0.0.1:${IVR_HTTP_PORT:-8112}/api/takers/taker01/login" \
   >/dev/null || die "could not log taker01 in through the control plane's API"
 
-log "calling 112 from 081234567890 (greeting, then taker01 answers; the caller hangs up after 12 s)"
+log "calling 112 from 081234567890 (taker01 is free: offered at once, the greeting stops when taker01 answers; the caller hangs up after 12 s)"
 (cd "$work" && sipp 127.0.0.1:5060 -sf "$REPO_DIR/tests/sipp/caller.xml" -s 112 -key caller 081234567890 \
   -i 127.0.0.2 -p 5060 -mi 127.0.0.2 -m 1 -d 12000 -nostdin -timeout 60 -timeout_error >/dev/null 2>&1) \
   || die "the demo call failed (SIPp carrier scenario did not complete)"

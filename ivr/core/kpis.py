@@ -1,7 +1,7 @@
 """The command centre's key figures over a set of archived calls (pure).
 
 Rules:
-- Answer time is from the call's arrival (the greeting included) to a call taker or the
+- Answer time is from the call's arrival (its INVITE; the greeting included) to a call taker or the
   overflow target answering.
 - The service level "answered within N s" counts answered calls within N s among calls
   that were answered or abandoned (a call handed to the fallback queue or still going on
