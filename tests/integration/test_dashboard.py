@@ -330,6 +330,8 @@ def test_the_wallboard_shows_the_service_level_against_its_target_and_turns_red_
     screenshot(wall, "6-service-level-missed")
     alarms = stack.api("GET", "/api/health")[1]["alarms"]
     assert any(a.startswith("service level: 50% of calls answered within 15 s") for a in alarms), alarms
+    (tier,) = stack.api("GET", "/api/service-level")[1]["tiers"]  # the same, for other tools
+    assert (tier["within_seconds"], tier["share"], tier["standing"]) == (15, 0.5, "alarm")
     metrics = stack.api_text("/metrics")[1]
     assert 'ivr112_service_level{within="15"} 0.5' in metrics
     assert 'ivr112_service_level_target{within="15"} 0.9' in metrics

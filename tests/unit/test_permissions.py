@@ -33,6 +33,7 @@ REST: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/blocks/audit"): {S, OP},
     ("GET", "/api/history"): {S, OP},
     ("GET", "/api/kpis"): {S, OP},
+    ("GET", "/api/service-level"): {S, OP},
     ("GET", "/metrics"): {S, E, OP},
     ("GET", "/api/callbacks"): {T, S, OP},
     ("POST", "/api/callbacks/{call}"): {T, S, OP},
@@ -41,9 +42,9 @@ REST.update({old: REST[new] for old, new in FORMER_ROUTES.items()})  # /api/agen
 # What each role finds in the feed's snapshot (beside type, user, agencies, ...).
 FEED_PARTS: dict[str, set[str]] = {
     T: {"takers", "calls", "callbacks", "my_call"},
-    S: {"waiting", "takers", "calls", "kpis", "callbacks", "screening"},
+    S: {"waiting", "takers", "calls", "kpis", "service_level", "callbacks", "screening"},
     E: {"takers", "screening"},
-    OP: {"waiting", "takers", "calls", "kpis", "callbacks", "screening"},
+    OP: {"waiting", "takers", "calls", "kpis", "service_level", "callbacks", "screening"},
 }
 
 

@@ -28,6 +28,7 @@ validate is refused (422, every problem listed) and the running one stays.
   GET  /api/calls/{id}/recording        the call's recording (WAV), once the call has ended
   GET  /api/history?day=YYYY-MM-DD      finished calls of a day (archive), filters outcome, caller, limit
   GET  /api/kpis?day=YYYY-MM-DD         the day's key figures (service levels, abandon rate, ...)
+  GET  /api/service-level               each service-level tier over the last window against its target
   GET  /metrics                         Prometheus metrics
   GET  /api/callbacks                   abandoned callers to call back (callback_api.py)
   POST /api/callbacks/{id}              body {"taker": "taker03"}: call the caller back with that taker

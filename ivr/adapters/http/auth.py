@@ -179,6 +179,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/blocks/audit"): Role.SUPERVISOR,
     ("GET", "/api/history"): Role.SUPERVISOR,
     ("GET", "/api/kpis"): Role.SUPERVISOR,
+    ("GET", "/api/service-level"): Role.SUPERVISOR,
     ("GET", "/metrics"): "staff",
     ("GET", "/api/callbacks"): "desk",
     ("POST", "/api/callbacks/{call}"): "desk",  # a call taker calls back as themselves

@@ -110,9 +110,13 @@ def add_history_routes(app: web.Application, centre: Centre, timezone: str) -> N
             "screenings_running": {"": centre.screenings_running()},
         }
 
+    async def service_level(request: web.Request) -> web.Response:
+        return web.json_response({"tiers": centre.service_level()})
+
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(text=centre.metrics(gauges), content_type="text/plain", charset="utf-8")
 
     app.router.add_get("/api/history", history)
     app.router.add_get("/api/kpis", key_figures)
+    app.router.add_get("/api/service-level", service_level)
     app.router.add_get("/metrics", metrics)

@@ -37,6 +37,7 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/api/blocks/audit"): "Every block and unblock",
     ("GET", "/api/history"): "Finished calls of a day, from the archive",
     ("GET", "/api/kpis"): "A day's key figures",
+    ("GET", "/api/service-level"): "Each service-level tier over the last window: share, target, standing",
     ("GET", "/metrics"): "Prometheus metrics (text)",
     ("GET", "/api/callbacks"): "Abandoned callers of the last 24 h to call back, what to do first first",
     ("POST", "/api/callbacks/{call}"): "Call an abandoned caller back: ring the call taker, then dial",

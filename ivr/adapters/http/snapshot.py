@@ -49,6 +49,7 @@ FEED: dict[str, tuple[str, str]] = {
     "takers": ("GET", "/api/takers"),
     "calls": ("GET", "/api/calls/{call}"),
     "kpis": ("GET", "/api/kpis"),
+    "service_level": ("GET", "/api/service-level"),
     "callbacks": ("GET", "/api/callbacks"),
     "screening": ("GET", "/api/screening"),
     "my_call": ("GET", "/api/calls/{call}"),  # the call taker's own call, with its reputation
@@ -240,6 +241,7 @@ async def snapshot(
         view["calls"] = [_call_view(c) for c in calls]
     if given["kpis"]:
         view["kpis"] = shared.kpis
+    if given["service_level"]:
         view["service_level"] = centre.service_level()
     if given["callbacks"]:
         view["callbacks"] = shared.callbacks

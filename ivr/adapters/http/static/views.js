@@ -309,8 +309,8 @@ function showParts(snap) {
 /** Draw the wallboard and the callback list from a snapshot. ctx: {lang, busy, cbChoice}. */
 export function renderWallboard(snap, ctx) {
   showParts(snap);
+  if ("service_level" in snap) renderServiceLevel(snap, ctx.lang);
   if ("kpis" in snap) {
-    renderServiceLevel(snap, ctx.lang);
     renderKpis(snap, ctx.lang);
     drawHourChart(document.getElementById("chart-hour"), snap.kpis, snap.now, snap.timezone);
     drawAnswerChart(document.getElementById("chart-answer"), snap.kpis);
