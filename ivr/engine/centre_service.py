@@ -1,8 +1,9 @@
 """The engine seen through HTTP's one door (ivr.adapters.http.centre.Centre).
 
 Rules: a read-through view, holding nothing of its own: every read is the centre's state
-at that moment (frozen: a request's view cannot change under it); every request is an
-event for the centre, which decides. Nothing here decides.
+at that moment (frozen: a request's view cannot change under it), or the service-level
+monitor's last measurement; every request is an event for the centre, which decides.
+Nothing here decides.
 """
 
 from __future__ import annotations
