@@ -139,8 +139,7 @@ def _taker_ringing(call: Call, event: ev.CallEvent, now: float) -> Result:
     """The call taker's phone rings (their answer time counts from the caller's arrival)."""
     if not _is_current_leg(call, event) or call.taker_ringing:  # a second 180 is the same ringing
         return call, []
-    who = call.taker or call.overflow_target or ""
-    return replace(call, taker_ringing=True), [timeline(call, "taker-ringing", now, taker=who)]
+    return replace(call, taker_ringing=True), [timeline(call, "taker-ringing", now, taker=call.person)]
 
 
 def _is_current_leg(call: Call, event: ev.CallEvent) -> bool:
@@ -172,7 +171,7 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
             call,
             "taker-answered",
             now,
-            taker=call.taker or call.overflow_target or "",
+            taker=call.person,
             taker_channel=call.taker_channel,
         ),
         *greeting.stopped(call, now),  # answered during the greeting: it stops here
@@ -194,9 +193,7 @@ def _offer_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
         request_failed = isinstance(event, ev.CommandFailed)
         rang = not request_failed and now - call.offered_at >= call.policy.quick_failure_seconds
         tell = cmd.ToAcd(acd.OfferMissed(call.taker, call.call_id, rang=rang))
-    failed = timeline(
-        call, "offer-failed", now, taker=call.taker or call.overflow_target or "", reason=reason
-    )
+    failed = timeline(call, "offer-failed", now, taker=call.person, reason=reason)
     return back, [failed, *hangup_leg(call), tell]
 
 
@@ -220,8 +217,7 @@ def _abandoned_offered(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 
 def _connected(call: Call, event: ev.CallEvent, now: float) -> Result:
-    who = call.taker or call.overflow_target or ""
-    return replace(call, phase=Phase.CONNECTED), [timeline(call, "connected", now, taker=who)]
+    return replace(call, phase=Phase.CONNECTED), [timeline(call, "connected", now, taker=call.person)]
 
 
 def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -229,7 +225,7 @@ def _connect_failed(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not _is_current_leg(call, event):
         return call, []
     back = _back_in_line(call)
-    failed = timeline(call, "connect-failed", now, taker=call.taker or call.overflow_target or "")
+    failed = timeline(call, "connect-failed", now, taker=call.person)
     return back, [
         failed,
         *hangup_leg(call),

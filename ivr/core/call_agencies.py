@@ -183,7 +183,7 @@ def _taker_leaves(call: Call, event: ev.CallEvent, now: float) -> Result:
     assert call.taker_channel is not None
     gone = replace(call, phase=Phase.WITH_AGENCY, taker_channel=None)
     return gone, [
-        timeline(call, "taker-left", now, taker=call.taker or call.overflow_target or "", by=event.by),
+        timeline(call, "taker-left", now, taker=call.person, by=event.by),
         cmd.Hangup(call.taker_channel),
         *taker_free(call),
     ]
@@ -194,8 +194,7 @@ def taker_hung_up_with_agency(call: Call, now: float) -> Result | None:
     if not any(leg.status is LegStatus.JOINED for leg in call.agencies):
         return None
     gone = replace(call, phase=Phase.WITH_AGENCY, taker_channel=None)
-    who = call.taker or call.overflow_target or ""
-    return gone, [timeline(call, "taker-left", now, taker=who, by="hangup"), *taker_free(call)]
+    return gone, [timeline(call, "taker-left", now, taker=call.person, by="hangup"), *taker_free(call)]
 
 
 def _taker_key(call: Call, event: ev.CallEvent, now: float) -> Result:

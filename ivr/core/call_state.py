@@ -134,6 +134,11 @@ class Call:
     taker_unknown_count: int = 0  # the call taker's unknown *codes (listed or not)
 
     @property
+    def person(self) -> str:
+        """Who the call is offered to or connected with: the call taker, else the overflow target."""
+        return self.taker or self.overflow_target or ""
+
+    @property
     def shown_number(self) -> str:
         """The caller's number as call takers see it."""
         return shown(self.caller_number, self.withheld)
