@@ -31,6 +31,9 @@ from ivr.adapters.ami import AmiUnavailable, PhoneWatch
 from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.models import KNOWN_TYPES
+from ivr.adapters.ari.node_watch import NodeWatch
+from ivr.adapters.ari.nodes import NodeRouter
+from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import CallStore, StoreUnavailable
@@ -176,13 +179,12 @@ async def run(settings: Settings) -> None:
             auth=auth, timeout=dispatch_timeout, connector=aiohttp.TCPConnector(limit=DISPATCH_CONNECTIONS)
         ) as dispatch_session,
     ):
-        rest = AriRest(session, settings.ari_url, settings.ari_app)
+        rest, dispatch, nodes = _asterisk(settings, session, dispatch_session)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
-        events = EventStream(
-            session, settings.ari_url, settings.ari_app, max_delay=settings.reconnect_max_seconds
-        )
+        delay = settings.reconnect_max_seconds
+        events = nodes or EventStream(session, settings.ari_url, settings.ari_app, max_delay=delay)
 
         def screener(post: Post, waiter: StasisWaiter) -> Screener:
             return Screener(
@@ -215,8 +217,8 @@ async def run(settings: Settings) -> None:
                 taker_ring_seconds=config.timers.ring_seconds,
                 dial_seconds=settings.callback_ring_seconds,
             ),
-            dispatch=AriRest(dispatch_session, settings.ari_url, settings.ari_app),
-            ari_connected=events.connected.is_set,
+            dispatch=dispatch,
+            ari_connected=events.connected if isinstance(events, NodeWatch) else events.connected.is_set,
         )
         takers = TakerStore(redis_client, settings.redis_prefix)
         engine = Engine(rest, store, takers, config, _call_policy(settings, config), parts=parts)
@@ -229,6 +231,21 @@ async def run(settings: Settings) -> None:
     await redis_client.aclose()
     if recognizers is not None:
         recognizers.close()
+
+
+def _asterisk(
+    settings: Settings, session: aiohttp.ClientSession, dispatch_session: aiohttp.ClientSession
+) -> tuple[Ari, Ari, NodeWatch | None]:
+    """The ARI clients (general, dispatch) and, with several nodes, the watch over them."""
+    urls = settings.node_urls
+    if not urls:
+        app = settings.ari_app
+        return AriRest(session, settings.ari_url, app), AriRest(dispatch_session, settings.ari_url, app), None
+    app, delay = settings.ari_app, settings.reconnect_max_seconds
+    rest = NodeRouter({name: AriRest(session, url, app) for name, url in urls.items()})
+    dispatch = NodeRouter({name: AriRest(dispatch_session, url, app) for name, url in urls.items()})
+    streams = {name: EventStream(session, url, app, max_delay=delay) for name, url in urls.items()}
+    return rest, dispatch, NodeWatch(rest, streams, settings.node_lost_seconds)
 
 
 class _Stopped(Exception):
@@ -256,8 +273,8 @@ async def _kept_alive(name: str, job: Callable[[], Awaitable[None]]) -> None:
 async def _serve(
     settings: Settings,
     engine: Engine,
-    rest: AriRest,
-    events: EventStream,
+    rest: Ari,
+    events: EventStream | NodeWatch,
     store: CallStore,
     reputation: ReputationStore,
     users: dict[str, User],
@@ -300,18 +317,18 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reloading.on_signal)
 
-    async def connected() -> None:
+    async def connected(node: Ari = rest, mine: Callable[[str], bool] | None = None) -> None:
         try:  # only the events the control plane handles: the rest cost JSON on both sides
-            await rest.filter_events(KNOWN_TYPES)
+            await node.filter_events(KNOWN_TYPES)
         except (AriError, AriUnavailable) as exc:
             log.warning("ARI event filter not set, Asterisk sends every event: %s", exc)
-        await engine.on_connected()
+        await engine.on_connected(node, mine)
 
     try:
         await web.TCPSite(api, settings.http_bind, settings.http_port).start()
         log.info(
             "control plane starting: ARI %s app %s, Redis %s, %s (%d call takers), API http://%s:%d",
-            settings.ari_url,
+            settings.ari_nodes or settings.ari_url,
             settings.ari_app,
             settings.redis_url,
             settings.centre_config,
@@ -331,7 +348,10 @@ async def _serve(
                 log.warning("AMI off: calls the native queue handles will get no record here")
             measuring = partial(_measure_service_levels, service_levels)
             group.create_task(_kept_alive("service levels", measuring), name="service-levels")
-            group.create_task(events.run(engine.on_event, connected), name="ari-events")
+            if isinstance(events, NodeWatch):
+                group.create_task(events.run(engine.on_event, connected, engine.node_lost), name="ari-nodes")
+            else:
+                group.create_task(events.run(engine.on_event, connected), name="ari-events")
             # systemd's watchdog: heartbeats from this very loop, so a hung loop is restarted
             group.create_task(heartbeat(), name="systemd-heartbeat")
             notify("READY=1")  # serving: ARI is retried meanwhile and /api/health says whether it is up

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ivr.adapters.ari.nodes import parse_nodes
 from ivr.secret_rules import weakness
 
 MEDIA = r"^(sound|recording|tone):\S+$"  # an ARI media URI
@@ -73,6 +74,11 @@ class Settings(StoreSettings):
     ari_user: str = Field("ivr112", min_length=1)
     ari_password: SecretStr = Field(min_length=8)
     ari_app: str = Field("ivr112", pattern=r"^[A-Za-z0-9_-]{1,40}$")
+    # Several Asterisk nodes (the cluster form): "a1=http://10.0.0.11:8088,a2=http://10.0.0.12:8088",
+    # each name the node's Asterisk systemname; set, it replaces ari_url. A node whose events
+    # stream stays down node_lost_seconds is lost: its calls are cut off, to be called back.
+    ari_nodes: str = ""
+    node_lost_seconds: float = Field(3.0, ge=0.5, le=60)
     # AMI: the call takers' phones (registration, qualify) and pjsip reloads. No password: AMI off.
     ami_host: str = Field("127.0.0.1", pattern=r"^[0-9a-zA-Z.:-]+$")
     ami_port: int = Field(5038, ge=1, le=65535)
@@ -129,6 +135,17 @@ class Settings(StoreSettings):
     @classmethod
     def _no_default_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         return _strong(value, info)
+
+    @field_validator("ari_nodes")
+    @classmethod
+    def _nodes_readable(cls, value: str) -> str:
+        parse_nodes(value)  # NodesInvalid (a ValueError) names the node and what is wrong
+        return value
+
+    @property
+    def node_urls(self) -> dict[str, str]:
+        """The Asterisk nodes by name; empty in the single-node form (ari_url)."""
+        return parse_nodes(self.ari_nodes)
 
     @property
     def rtp_port_range(self) -> tuple[int, int]:

@@ -35,7 +35,7 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core import ids
 from ivr.core.acd import events as acd
-from ivr.core.call_handover import answer_failed, hand_over, taken_over
+from ivr.core.call_handover import answer_failed, cut_off, hand_over, taken_over
 from ivr.core.call_start import adopt, start
 from ivr.core.call_state import (
     GREETING_GUARD,
@@ -278,6 +278,7 @@ def _taker_ended(call: Call, event: ev.CallEvent, now: float) -> Result:
 
 _HAND_OVER = Transition(hand_over, (Phase.ENDED,))
 _TAKEN_OVER = Transition(taken_over, (Phase.ENDED,))
+_CUT_OFF = Transition(cut_off, (Phase.ENDED,))
 _STRAY = Transition(_stray_leg, ())
 
 TRANSITIONS: dict[Phase, dict[str, Transition]] = {
@@ -287,6 +288,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         on(ev.CallerHungUp): Transition(greeting.abandoned_in_greeting, (Phase.ENDED,)),
         on(ev.ShutdownRequested): _HAND_OVER,
         on(ev.CallerLeftApp): _TAKEN_OVER,
+        on(ev.NodeLost): _CUT_OFF,
     },
     Phase.GREETING: {
         **screening.before_answer_events(Phase.GREETING),
@@ -296,6 +298,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         on(ev.CallerHungUp): Transition(greeting.abandoned_in_greeting, (Phase.ENDED,)),
         on(ev.ShutdownRequested): _HAND_OVER,
         on(ev.CallerLeftApp): _TAKEN_OVER,
+        on(ev.NodeLost): _CUT_OFF,
     },
     Phase.WAITING: {
         **screening.before_answer_events(Phase.WAITING),
@@ -308,6 +311,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         on(ev.CallerHungUp): Transition(_abandoned_waiting, (Phase.ENDED,)),
         on(ev.ShutdownRequested): _HAND_OVER,
         on(ev.CallerLeftApp): _TAKEN_OVER,
+        on(ev.NodeLost): _CUT_OFF,
     },
     Phase.OFFERED: {
         **screening.before_answer_events(Phase.OFFERED),
@@ -321,6 +325,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         on(ev.CallerHungUp): Transition(_abandoned_offered, (Phase.ENDED,)),
         on(ev.ShutdownRequested): _HAND_OVER,
         on(ev.CallerLeftApp): _TAKEN_OVER,
+        on(ev.NodeLost): _CUT_OFF,
     },
     Phase.CONNECTING: {
         **screening.AFTER_ANSWER_EVENTS,
@@ -330,12 +335,14 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         on_failure(cmd.ConnectParties): Transition(_connect_failed, (Phase.WAITING,)),
         on(ev.CallerHungUp): Transition(_caller_ended, (Phase.ENDED,)),
         on(ev.CallerLeftApp): Transition(_caller_ended, (Phase.ENDED,)),
+        on(ev.NodeLost): _CUT_OFF,
     },
     Phase.CONNECTED: {
         **screening.AFTER_ANSWER_EVENTS,
         **agencies.CONNECTED_EVENTS,
         on(ev.CallerHungUp): Transition(_caller_ended, (Phase.ENDED,)),
         on(ev.CallerLeftApp): Transition(_caller_ended, (Phase.ENDED,)),
+        on(ev.NodeLost): _CUT_OFF,
         on(ev.TakerLegEnded): Transition(_taker_ended, (Phase.ENDED, Phase.WITH_AGENCY)),
         on(ev.TakerAnswered): _STRAY,
     },
@@ -343,6 +350,7 @@ TRANSITIONS: dict[Phase, dict[str, Transition]] = {
         **agencies.WITH_AGENCY_EVENTS,
         on(ev.CallerHungUp): Transition(_caller_ended, (Phase.ENDED,)),
         on(ev.CallerLeftApp): Transition(_caller_ended, (Phase.ENDED,)),
+        on(ev.NodeLost): _CUT_OFF,
         on(ev.TakerAnswered): _STRAY,
     },
     Phase.ENDED: {

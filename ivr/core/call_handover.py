@@ -7,6 +7,9 @@ Rules (pure, handlers of the call's transition table in ivr.core.call):
   plane was gone or hung) is let go where it is.
 - Our own leg (an offer ringing) goes; the ACD is told the caller left; the recording
   goes on to the end (the executor keeps a handed-over caller's recorder).
+- A call whose Asterisk node failed is cut off (outcome cut-off, on the callback list):
+  nothing is asked of the dead node; the ACD is told the caller left, or the call taker
+  who was talking with them goes to wrap-up.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
-from ivr.core.call_state import HANDOVER_LABEL, Call, Result, end, hangup_leg, timeline
+from ivr.core.call_state import HANDOVER_LABEL, Call, Phase, Result, end, hangup_leg, taker_free, timeline
 from ivr.core.outcomes import Outcome
 
 
@@ -60,3 +63,16 @@ def hand_over(call: Call, event: ev.CallEvent, now: float) -> Result:
         cmd.ToAcd(acd.CallerLeft(call.call_id)),
         cmd.ContinueInDialplan(call.call_id, HANDOVER_LABEL),
     )
+
+
+def cut_off(call: Call, event: ev.CallEvent, now: float) -> Result:
+    """The node carrying the call is gone, and the caller's channel and legs with it."""
+    assert isinstance(event, ev.NodeLost)
+    lost = timeline(call, "node-lost", now, node=event.node)
+    if call.phase in (Phase.CONNECTING, Phase.CONNECTED):
+        release = taker_free(call)
+    elif call.phase is Phase.WITH_AGENCY:
+        release = []  # the call taker was freed when they left
+    else:
+        release = [cmd.ToAcd(acd.CallerLeft(call.call_id))]
+    return end(call, Outcome.CUT_OFF, now, "system", lost, *release)

@@ -2,8 +2,9 @@
 
 Rules:
 - A caller who hung up before reaching a person (abandoned in the greeting or in the
-  queue) and whose number can be dialled is listed once per number (the latest
-  abandoned call, with how many there were).
+  queue), or whose call was cut off because its Asterisk node failed, and whose number
+  can be dialled is listed once per number (the latest such call, with how many there
+  were), with the reason in words.
 - A number that got through afterwards (answered, overflowed to the supervisor) or
   was reached by a callback needs no more calls: it leaves the list, or shows as
   'reached' when reached by a callback.
@@ -32,6 +33,12 @@ RESULTS = {
     "failed": "failed",
 }
 URGENT = ("emergency", "silent-emergency")
+CALL_BACK = ABANDONED | {"cut-off"}  # the outcomes whose caller is to be called back
+REASONS = {
+    "abandoned-in-greeting": "hung up during the greeting",
+    "abandoned-in-queue": "hung up while waiting",
+    "cut-off": "cut off: the Asterisk node carrying the call failed",
+}
 STATUS_ORDER = {"calling": 0, "unreached": 1, "pending": 1, "reached": 2}
 
 
@@ -52,7 +59,7 @@ def callback_list(
     count: dict[str, int] = {}
     for row in calls:
         number = str(row.get("caller", ""))
-        if row.get("callback_of") or row.get("outcome") not in ABANDONED or not dialable(number):
+        if row.get("callback_of") or row.get("outcome") not in CALL_BACK or not dialable(number):
             continue
         latest[number] = row
         count[number] = count.get(number, 0) + 1
@@ -67,7 +74,7 @@ def callback_list(
         )
         if got_through:
             continue
-        ids = {r["call_id"] for r in calls if r.get("caller") == number and r.get("outcome") in ABANDONED}
+        ids = {r["call_id"] for r in calls if r.get("caller") == number and r.get("outcome") in CALL_BACK}
         attempts = [
             {
                 "at": float(r["arrived_at"]),
@@ -95,6 +102,7 @@ def callback_list(
                 "ended_at": ended,
                 "waited_seconds": round(float(ended) - float(row["arrived_at"]), 1) if ended else None,
                 "outcome": row.get("outcome"),
+                "reason": REASONS.get(str(row.get("outcome")), ""),
                 "verdict": row.get("verdict", ""),
                 "abandoned_calls": count[number],
                 "prank_reports": prank_reports.get(number, 0),

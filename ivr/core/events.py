@@ -91,6 +91,15 @@ class CallerHungUp:
 
 
 @dataclass(frozen=True)
+class NodeLost:
+    """The Asterisk node carrying the call failed (its events stream stayed down past the
+    grace time): the caller's channel, and every leg of the call, went with it."""
+
+    call_id: str
+    node: str
+
+
+@dataclass(frozen=True)
 class CallerLeftApp:
     """The caller's channel left our application alive, without hanging up: something
     outside the control plane (the watchdog, while we were gone or hung) moved it on to
@@ -244,6 +253,7 @@ CallEvent = (
     | PartiesConnected
     | CallerHungUp
     | CallerLeftApp
+    | NodeLost
     | TimerFired
     | ShutdownRequested
     | CommandFailed

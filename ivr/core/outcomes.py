@@ -16,6 +16,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # the system could not handle the call (Asterisk refused a step)
     OVERFLOWED = "overflowed"  # waited past its level's maximum; answered at the overflow target
     HANDED_TO_FALLBACK = "handed-to-fallback"  # control plane stopped; the native queue took the caller
+    CUT_OFF = "cut-off"  # the Asterisk node carrying the call failed; the caller is to be called back
     BLOCKED = "blocked"  # a time-limited block (off by default) ended the call after the warning
     # A callback to an abandoned caller (its own record, linked to the abandoned call):
     CALLBACK_REACHED = "callback-reached"  # the person called back answered and spoke with the taker

@@ -69,7 +69,7 @@ from ivr.engine.lanes import Lanes
 from ivr.engine.metrics import Histogram, Metrics, answer_buckets
 from ivr.engine.parts import Parts
 from ivr.engine.phones import Phones
-from ivr.engine.reconnect import hang_up_quietly, reconcile_calls, watch_takers
+from ivr.engine.reconnect import hang_up_quietly, node_lost_events, reconcile_calls, watch_takers
 from ivr.engine.statuses import Statuses
 from ivr.engine.timer_wheel import TimerWheel
 
@@ -266,10 +266,16 @@ class Engine:
                         withheld_numbers.add(item.caller_number)
                     self.deliver(item)
 
-    async def on_connected(self) -> None:
-        await watch_takers(self._ari, self.acd.takers.values(), self.deliver)
+    async def on_connected(self, node: Ari | None = None, mine: Callable[[str], bool] | None = None) -> None:
+        ari = node or self._ari  # all of Asterisk, or one node of several (the ids it holds: mine)
+        await watch_takers(ari, self.acd.takers.values(), self.deliver)
         screened = set(self.screener.sessions) if self.screener else set()
-        await reconcile_calls(self._ari, self._store, lambda: self.centre, screened, self.deliver)
+        await reconcile_calls(ari, self._store, lambda: self.centre, screened, self.deliver, mine)
+
+    def node_lost(self, node: str, mine: Callable[[str], bool]) -> None:
+        """A node stayed unreachable past its grace time: its calls and callbacks went with it."""
+        for event in node_lost_events(self.centre, node, mine):
+            self.deliver(event)
 
     async def rewatch_takers(self) -> None:
         """After the call-taker list changed: subscribe to and read every taker's endpoint."""

@@ -1,6 +1,8 @@
 """After every ARI (re)connect: watch the call takers' phones and reconcile with Asterisk.
 
 Rules: every call taker's endpoint is subscribed to and read (unusable: unreachable);
+with several Asterisk nodes, each node is reconciled on its own (only the calls whose ids
+it holds, from its own lists: a node that is away is never read as "no calls");
 what Asterisk holds is compared with the centre's calls and callbacks (reconcile.py
 decides); facts go to the centre, adoptions with the call's stored record (Redis away:
 adopted without it), stray legs are hung up and stray bridges destroyed, each failure
@@ -47,12 +49,17 @@ async def reconcile_calls(
     centre: Callable[[], Centre],
     screened: set[str],
     deliver: Deliver,
+    mine: Callable[[str], bool] | None = None,
 ) -> None:
+    """`ari` is all of Asterisk, or one node holding the ids for which `mine` is true."""
     channels = await ari.channels()
     bridges = await ari.bridges()
     now = centre()
-    todo = reconcile.plan(dict(now.calls), channels, bridges, ari.app, screened, set(now.callbacks))
-    todo.post += reconcile.callback_legs_gone(dict(now.callbacks), {c.id for c in channels})
+    ours = mine or (lambda _: True)
+    calls = {call_id: call for call_id, call in now.calls.items() if ours(call_id)}
+    callbacks = {cb_id: cb for cb_id, cb in now.callbacks.items() if ours(cb_id)}
+    todo = reconcile.plan(calls, channels, bridges, ari.app, screened, set(callbacks))
+    todo.post += reconcile.callback_legs_gone(callbacks, {c.id for c in channels})
     for _, event in todo.post:
         deliver(event)
     for adopted in todo.adopt:
@@ -97,3 +104,14 @@ async def hang_up_quietly(ari: Ari, channel_id: str) -> None:
         await ari.hangup(channel_id)
     except (AriError, AriUnavailable) as exc:
         log.info("hang-up of %s not needed: %s", channel_id, exc)
+
+
+def node_lost_events(centre: Centre, node: str, mine: Callable[[str], bool]) -> list[CentreEvent]:
+    """A node declared lost: each of its calls is cut off, each of its callbacks' legs ended."""
+    calls = [call_id for call_id in centre.calls if mine(call_id)]
+    callbacks = {cb_id: cb for cb_id, cb in centre.callbacks.items() if mine(cb_id)}
+    if calls or callbacks:
+        log.error("node %s lost: %d calls cut off, %d callbacks ended", node, len(calls), len(callbacks))
+    events: list[CentreEvent] = [ev.NodeLost(call_id, node) for call_id in calls]
+    events += [gone for _, gone in reconcile.callback_legs_gone(callbacks, set())]
+    return events

@@ -49,6 +49,8 @@ class EventStream:
         self._max_delay = max_delay
         self._heartbeat = heartbeat
         self.connected = asyncio.Event()
+        self.down = asyncio.Event()  # set while not connected (a watcher's wake-up on a drop)
+        self.down.set()
         self.attempts = 0
 
     async def run(self, on_event: EventHandler, on_connected: ConnectedHandler) -> None:
@@ -67,6 +69,7 @@ class EventStream:
                     except Exception:  # reconcile is best effort; events must flow regardless
                         log.exception("reconcile after connecting to ARI failed")
                     self.connected.set()
+                    self.down.clear()
                     was_up = True
                     await self._pump(ws, on_event)
                     log.warning("ARI events connection closed (code %s); reconnecting", ws.close_code)
@@ -80,6 +83,7 @@ class EventStream:
                 )
             finally:
                 self.connected.clear()
+                self.down.set()
             if was_up:
                 continue  # at once: the first retry after a drop does not wait
             await asyncio.sleep(delay)

@@ -26,8 +26,7 @@ from ivr.adapters.http.auth import USER
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.replies import error, parsed, stored_record
 from ivr.adapters.reputation_store import ReputationStore
-from ivr.core.callback_list import callback_list, dialable
-from ivr.core.kpis import ABANDONED
+from ivr.core.callback_list import CALL_BACK, callback_list, dialable
 from ivr.core.privacy import is_withheld, shown
 
 WINDOW_SECONDS = 24 * 3600
@@ -78,9 +77,10 @@ def add_callback_routes(
         record = await stored_record(store, call_id)
         if record.get("callback_of"):
             return error(409, f"{call_id} is a callback itself; call back {record['callback_of']}")
-        if record.get("outcome") not in ABANDONED:
+        if record.get("outcome") not in CALL_BACK:
             outcome = record.get("outcome") or "still going on"
-            return error(409, f"call {call_id} is {outcome}: only abandoned callers are called back")
+            only = "only abandoned or cut-off callers are called back"
+            return error(409, f"call {call_id} is {outcome}: {only}")
         number = str(record.get("caller", ""))
         withheld = is_withheld(record)
         if not dialable(number):
