@@ -39,6 +39,7 @@ from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.api import build_api
 from ivr.adapters.http.auth import User, load_users
+from ivr.adapters.leader_lease import LeaderLease, LeaseLost, default_name
 from ivr.adapters.native_calls import NativeCalls
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.reputation_store import ReputationStore
@@ -63,6 +64,7 @@ from ivr.engine.service_levels import ServiceLevelMonitor
 from ivr.settings import Settings
 
 log = logging.getLogger("ivr")
+EXIT_STEPPED_DOWN = 3  # another control plane leads now: a supervisor starts this one again as standby
 DISPATCH_CONNECTIONS = 24  # Asterisk's http.conf sessionlimit (200) covers both pools
 
 
@@ -223,8 +225,13 @@ async def run(settings: Settings) -> None:
         takers = TakerStore(redis_client, settings.redis_prefix)
         engine = Engine(rest, store, takers, config, _call_policy(settings, config), parts=parts)
         engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
+        lease = None
+        if settings.leader_lease_seconds:
+            name = settings.instance_name or default_name()
+            key = f"{settings.redis_prefix}:leader"
+            lease = LeaderLease(redis_client, key, name, settings.leader_lease_seconds)
         try:
-            await _serve(settings, engine, rest, events, store, reputation, users, config)
+            await _serve(settings, engine, rest, events, store, reputation, users, config, lease)
         finally:
             if engine.archive is not None:
                 engine.archive.close()
@@ -279,9 +286,12 @@ async def _serve(
     reputation: ReputationStore,
     users: dict[str, User],
     config: CentreConfig,
+    lease: LeaderLease | None = None,
 ) -> None:
-    """Serves until SIGTERM/SIGINT, every task in one group; the stop itself is shielded."""
-    await engine.restore_takers()
+    """Serves until SIGTERM/SIGINT, every task in one group; the stop itself is shielded.
+    With a lease, the API serves at once (health: standby) and the rest waits to lead."""
+    if lease is None:
+        await engine.restore_takers()
     watch: PhoneWatch | None = None
     if settings.ami_password is not None:
         watch = PhoneWatch(
@@ -299,9 +309,11 @@ async def _serve(
     service_levels = ServiceLevelMonitor(
         engine.archive, lambda: engine.calls, lambda: service_level_policy(engine.config)
     )
+    nodes = events.status if isinstance(events, NodeWatch) else dict
+    role = (lambda: "active" if lease.leading else "standby") if lease is not None else (lambda: "active")
     api = web.AppRunner(
         build_api(
-            CentreService(engine, service_levels),
+            CentreService(engine, service_levels, nodes, role),
             store,
             reputation,
             users,
@@ -336,7 +348,12 @@ async def _serve(
             settings.http_bind,
             settings.http_port,
         )
+        if lease is not None:
+            await lease.acquire()  # a standby waits here; its callers' calls are the leader's
+            await engine.restore_takers()
         async with asyncio.TaskGroup() as group:
+            if lease is not None:
+                group.create_task(lease.keep(), name="leader-lease")
             if engine.recorder is not None:
                 looking = partial(_look_after_recordings, engine.recorder, settings.record_calls)
                 group.create_task(_kept_alive("recording cleanup", looking), name="recording-cleanup")
@@ -357,9 +374,14 @@ async def _serve(
             notify("READY=1")  # serving: ARI is retried meanwhile and /api/health says whether it is up
             await stop.wait()
             await asyncio.shield(_stop(engine, reloading, watch))  # a second signal cannot cut it short
+            if lease is not None:
+                await lease.release()  # the standby leads at once
             raise _Stopped  # leaves the group: its tasks are cancelled and awaited
     except* _Stopped:
         pass
+    except* LeaseLost as lost:  # another leads: stop now, touching nothing in Asterisk
+        log.error("stepping down: %s", lost.exceptions[0])
+        raise SystemExit(EXIT_STEPPED_DOWN) from None
     finally:
         await api.cleanup()
 

@@ -79,6 +79,10 @@ class Settings(StoreSettings):
     # stream stays down node_lost_seconds is lost: its calls are cut off, to be called back.
     ari_nodes: str = ""
     node_lost_seconds: float = Field(3.0, ge=0.5, le=60)
+    # An active control plane and standbys: the one holding this lease in Redis leads (0: one
+    # control plane, no lease). A standby takes over within about this time of the leader's death.
+    leader_lease_seconds: float = Field(0.0, ge=0, le=30)
+    instance_name: str = Field("", pattern=r"^[A-Za-z0-9_.:-]{0,60}$")  # "": host:pid
     # AMI: the call takers' phones (registration, qualify) and pjsip reloads. No password: AMI off.
     ami_host: str = Field("127.0.0.1", pattern=r"^[0-9a-zA-Z.:-]+$")
     ami_port: int = Field(5038, ge=1, le=65535)

@@ -8,7 +8,7 @@ Nothing here decides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ivr.adapters.archive import Archive
@@ -24,9 +24,17 @@ from ivr.engine.service_levels import ServiceLevelMonitor
 
 
 class CentreService:
-    def __init__(self, engine: Engine, service_levels: ServiceLevelMonitor | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        service_levels: ServiceLevelMonitor | None = None,
+        nodes: Callable[[], dict[str, bool]] = dict,
+        role: Callable[[], str] = lambda: "active",
+    ) -> None:
         self._engine = engine
         self._service_levels = service_levels
+        self._nodes = nodes
+        self.role = role
 
     @property
     def config(self) -> CentreConfig:
@@ -39,12 +47,21 @@ class CentreService:
     def ari_connected(self) -> bool:
         return self._engine.ari_connected()
 
+    def ari_nodes(self) -> dict[str, bool]:
+        """With several Asterisk nodes: each one's events stream, up or not (else empty)."""
+        return self._nodes()
+
     def alarms(self) -> list[Alarm]:
         engine = self._engine
         alarms = [Alarm(engine.recorder.alarm)] if engine.recorder and engine.recorder.alarm else []
         if engine.writes.failing:
             alarms.append(Alarm(f"records held in memory ({engine.writes.held}): {engine.writes.failing}"))
         alarms += [Alarm(a.text, a.at) for a in engine.agency_contacts.alarms()]
+        alarms += [
+            Alarm(f"Asterisk node {name} unreachable: new calls go to the other nodes")
+            for name, up in self._nodes().items()
+            if not up
+        ]
         if self._service_levels is not None:
             alarms += [Alarm(text, since) for text, since in self._service_levels.alarms()]
         return alarms

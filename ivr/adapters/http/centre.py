@@ -43,6 +43,14 @@ class Centre(Protocol):
 
     def ari_connected(self) -> bool: ...
 
+    def ari_nodes(self) -> dict[str, bool]:
+        """Several Asterisk nodes: each one's events stream up or not; one Asterisk: empty."""
+        ...
+
+    def role(self) -> str:
+        """active, or standby (another control plane holds the leader's lease)."""
+        ...
+
     def alarms(self) -> list[Alarm]: ...
 
     def calls(self) -> Mapping[str, Call]:

@@ -3,7 +3,8 @@
 Rules: open (no token; nothing secret in it); answers at once from memory and one small
 local file, so the watchdog and health checks can rely on its answer time; "ari" says
 whether the control plane is connected to Asterisk (the watchdog hands the callers over
-when it is not, for its grace time); alarms are sentences a supervisor can act on: the
+when it is not, for its grace time; with several nodes: to any of them, and "nodes" says
+which); "role" is active, or standby while another control plane leads; alarms are sentences a supervisor can act on: the
 recordings folder, records held while Redis is away, an agency phone whose contact
 changed, and the watchdog's last hand-over of callers (shown for ALARM_HOURS).
 """
@@ -53,10 +54,13 @@ def add_health_route(
         watchdog = await asyncio.to_thread(read_status, watchdog_status) if watchdog_status else None
         last = watchdog.get("last_handover") if watchdog else None
         alarms += _handover_alarm(last, clock(), timezone)
+        nodes = centre.ari_nodes()
         return web.json_response(
             {
                 "status": "ok",
                 "ari": "connected" if centre.ari_connected() else "disconnected",
+                "role": centre.role(),
+                "nodes": {name: "connected" if up else "disconnected" for name, up in nodes.items()},
                 "calls": len(centre.calls()),
                 "alarms": alarms,
                 "watchdog": {"last_handover": last} if watchdog else None,
