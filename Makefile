@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
+.PHONY: run test demo stop cluster cluster-demo cluster-stop install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
 
 run:            ## provision what is missing, start Asterisk + Redis, then supervise the control plane and its watchdog
 	bash scripts/run.sh
@@ -15,6 +15,15 @@ demo:           ## one 112 call: SIPp caller -> greeting -> taker01's SIPp phone
 
 stop:           ## stop the control plane, the watchdog, Asterisk and Redis started by `make run`
 	bash scripts/stop.sh
+
+cluster: deps asterisk prompts  ## the cluster form on one machine: SIP edge (Kamailio), two Asterisk nodes, Redis, an active and a standby control plane
+	bash scripts/cluster.sh up
+
+cluster-demo:   ## one call through the edge to each Asterisk node, answered by taker01 registered at the edge
+	bash scripts/cluster.sh demo
+
+cluster-stop:   ## stop what `make cluster` started
+	bash scripts/cluster.sh down
 
 install: deps asterisk prompts  ## provision as `make run` does, then install the systemd units (enabled when systemd runs; DESTDIR= stages them)
 	bash scripts/install.sh

@@ -20,10 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import redis.asyncio as aioredis
-
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import UsersInvalid, token_hash
+from ivr.adapters.redis_connect import connect as redis_connect
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.secret_rules import weakness
@@ -44,7 +43,9 @@ def _stamp(at: float, zone: ZoneInfo) -> str:
 
 
 async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool) -> int:
-    client = aioredis.from_url(settings.redis_url, password=settings.redis_secret)
+    client = redis_connect(
+        settings.redis_url, settings.redis_secret, settings.redis_sentinels, settings.redis_service
+    )
     store = CallStore(client, settings.redis_prefix)
     try:
         if call_id is None:
@@ -55,7 +56,7 @@ async def _timeline(settings: StoreSettings, call_id: str | None, as_json: bool)
             call_id = latest[0]
         record = await store.get(call_id)
     except StoreUnavailable as exc:
-        print(f"ivr: Redis at {settings.redis_url} unavailable: {exc}", file=sys.stderr)
+        print(f"ivr: Redis ({settings.redis_where}) unavailable: {exc}", file=sys.stderr)
         return 1
     finally:
         await client.aclose()
@@ -213,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     apply.add_argument("--file", type=Path, help="centre file (default IVR_CENTRE_CONFIG)")
     apply.add_argument("--asterisk-etc", type=Path, help="Asterisk's etc folder (default IVR_ASTERISK_ETC)")
     apply.add_argument("--no-reload", action="store_true", help="write only (Asterisk not running yet)")
+    edge = config_sub.add_parser("edge", help="write the cluster's SIP edge (Kamailio) configuration")
+    edge.add_argument("dest", type=Path, help="its folder (IVR_SIP_EDGE, IVR_CLUSTER_NODES: see docs)")
     screening = sub.add_parser("screening", help="offline screening: labelled corpus and evaluation")
     screening_sub = screening.add_subparsers(dest="screening_command", required=True)
     for name, text in (
@@ -242,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
     if args.command == "config" and args.config_command == "apply":
         return _apply_config(args.file, args.asterisk_etc, args.no_reload)
+    if args.command == "config" and args.config_command == "edge":
+        from ivr.tools.edge_apply import run as render_edge
+
+        return render_edge(args.dest)
     if args.command == "config":
         return _check_config(args.file)
     if args.command == "watchdog":

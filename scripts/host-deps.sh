@@ -7,9 +7,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # chromium: the dashboard's browser test; systemd: systemd-analyze, which checks the units of
-# deploy/systemd (nothing is started by it: a host without systemd running keeps it so).
+# deploy/systemd (nothing is started by it: a host without systemd running keeps it so);
+# kamailio: the cluster's SIP edge (scripts/edge-start.sh); redis-sentinel: the cluster's Redis.
 PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata
-chromium chromium-driver fonts-dejavu-core systemd"
+chromium chromium-driver fonts-dejavu-core systemd kamailio redis-sentinel"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -22,6 +23,26 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null \
     || die "apt-get could not install:$missing"
+fi
+
+# The kamailio package enables its own kamailio.service and, under systemd, starts it at once
+# with its example configuration, on port 5060 of every address of the host. The edge runs
+# with its own configuration (edge-start.sh), and Kamailio binds with SO_REUSEADDR: a second
+# Kamailio on the same address and port starts without an error and may receive the edge's
+# requests. So that service is stopped and disabled while it still has the package's own
+# configuration (unchanged since install); a kamailio.cfg someone edited is left alone.
+example=$(dpkg-query -W -f='${Conffiles}\n' kamailio 2>/dev/null | awk '$1 == "/etc/kamailio/kamailio.cfg" {print $2}')
+if [ -n "$example" ] && command -v systemctl >/dev/null \
+  && [ "$(md5sum </etc/kamailio/kamailio.cfg 2>/dev/null | cut -d' ' -f1)" = "$example" ]; then
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet kamailio.service; then
+    need_root
+    systemctl stop kamailio.service && log "stopped the kamailio package's own service (its example configuration)"
+  fi
+  if systemctl is-enabled --quiet kamailio.service 2>/dev/null; then
+    need_root
+    systemctl disable --quiet kamailio.service 2>/dev/null \
+      && log "disabled the kamailio package's own service: the SIP edge is started by scripts/edge-start.sh"
+  fi
 fi
 
 : "${PYTHON:=python3}"

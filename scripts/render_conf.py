@@ -13,11 +13,19 @@ Rules kept here:
 - The centre's phones and agencies (centre/*.conf, with each phone's SIP password) are
   not rendered here: the control plane generates them from queue/*.yaml afterwards
   (`python -m ivr config apply`).
+- The cluster form: IVR_SIP_EDGE (the SIP edge's IPv4 address:port) has pjsip identify
+  the edge's header first (the rest of that form is generated with the endpoints). A node
+  (ASTERISK_NODE=<name>, scripts/node-start.sh) gets an asterisk.conf naming it
+  (systemname: every channel id it makes starts "<name>-") with folders of its own inside
+  the shared root for what it writes (configuration, control socket and pid, database,
+  spool with the recordings, logs, cache); the rest of the root (modules, sounds) is shared.
+  Without ASTERISK_NODE, asterisk.conf is the repo's as it is (the single-node form).
 Standard library only: it runs before the project's virtualenv exists.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -34,6 +42,8 @@ DEFAULTS = {
     "ASTERISK_HTTP_BIND": "127.0.0.1",
     "ASTERISK_HTTP_PORT": "8088",
     "RTP_STRICT": "yes",
+    "RTP_START": "10000",
+    "RTP_END": "20000",
     "TAKER_QUALIFY_SECONDS": "10",
     "TAKER_QUALIFY_TIMEOUT": "2.0",
     "IVR_ARI_APP": "ivr112",
@@ -43,6 +53,16 @@ DEFAULTS = {
 }
 BOOLEANS = {"IVR_RECORD_CALLS"}  # rendered "yes" or "no", whichever spelling pydantic accepts
 FALSE_WORDS = {"0", "false", "f", "no", "n", "off"}
+NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # the control plane reads it back from channel ids
+# What a node writes, in folders of its own inside the shared root ({} is the node's name).
+NODE_DIRECTORIES = {
+    "astetcdir": "/etc/asterisk-{}",
+    "astdbdir": "/var/lib/asterisk-{}",
+    "astspooldir": "/var/spool/asterisk-{}",
+    "astrundir": "/run/asterisk-{}",
+    "astlogdir": "/var/log/asterisk-{}",
+    "astcachedir": "/var/cache/asterisk-{}",
+}
 
 
 def stored_secret(state: Path, name: str) -> str:
@@ -67,6 +87,46 @@ def render_file(src: Path, values: dict[str, str]) -> str:
     return "".join(out)
 
 
+def node_asterisk_conf(text: str, node: str) -> str:
+    """asterisk.conf for the node `node`: its own folders and its systemname."""
+    if not re.search(r"^\[options\]$", text, re.MULTILINE) or "[directories]" in text:
+        sys.exit("render_conf: asterisk-conf/asterisk.conf needs one [options] section and no [directories]")
+    folders = "".join(f"{key} => {path.format(node)}\n" for key, path in NODE_DIRECTORIES.items())
+    named = re.sub(
+        r"^\[options\]$",
+        f'[options]\nsystemname = {node}  ; every channel id starts with "{node}-"',
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    return (
+        f"; Node {node} of the cluster form: its own folders inside the shared root.\n"
+        f"[directories]\n{folders}\n{named}"
+    )
+
+
+def is_edge(text: str) -> bool:
+    """IVR_SIP_EDGE: an IPv4 address and a port (the nodes' ACL holds addresses, not names)."""
+    host, colon, port = text.rpartition(":")
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return bool(colon) and port.isdigit() and 1 <= int(port) <= 65535
+
+
+def checked(values: dict[str, str]) -> dict[str, str]:
+    """The values no Asterisk setting would refuse on its own, and the derived ones."""
+    start, end = values["RTP_START"], values["RTP_END"]
+    if not (start.isdigit() and end.isdigit() and 1024 <= int(start) < int(end) <= 65535):
+        sys.exit(f"render_conf: RTP_START {start!r} and RTP_END {end!r}: two ports, 1024-65535, in order")
+    edge = os.environ.get("IVR_SIP_EDGE", "").strip()
+    if edge and not is_edge(edge):
+        sys.exit(f"render_conf: IVR_SIP_EDGE {edge!r}: write the edge's IPv4 address and port (a.b.c.d:port)")
+    # Behind the edge, trunks and phones are known by the header it adds (pjsip.conf).
+    return values | {"SIP_IDENTIFIERS": "header,ip,username" if edge else "ip,username"}
+
+
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: render_conf.py DEST_ETC_ASTERISK")
@@ -75,13 +135,20 @@ def main() -> None:
     values = {name: os.environ.get(name, default) for name, default in DEFAULTS.items()}
     for name in BOOLEANS:
         values[name] = "no" if values[name].strip().lower() in FALSE_WORDS else "yes"
+    values = checked(values)
+    node = os.environ.get("ASTERISK_NODE", "")
+    if node and not NODE_NAME.match(node):
+        sys.exit(f"render_conf: ASTERISK_NODE {node!r}: a node's name is a-z then up to 7 of a-z 0-9")
 
     tmp = dest.with_name(dest.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for folder in SOURCES:
         for src in sorted(folder.glob("*.conf")):
-            (tmp / src.name).write_text(render_file(src, values))
+            text = render_file(src, values)
+            if node and src.name == "asterisk.conf":
+                text = node_asterisk_conf(text, node)
+            (tmp / src.name).write_text(text)
 
     if not os.environ.get("IVR_API_TOKEN"):
         stored_secret(state, "api_token")  # the control plane's HTTP API token, read by run.sh

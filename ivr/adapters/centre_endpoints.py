@@ -7,6 +7,9 @@ Rules:
   random; passwords never come from git.
 - Files are replaced atomically and only when their text changed; they take the group
   of Asterisk's etc folder so Asterisk can read them, nobody else.
+- The cluster form (sip_edge, IVR_SIP_EDGE): the files hold no password (the edge checks
+  them) and no test-profile contact (phones are reached through the edge); the passwords
+  are still made here, for the edge.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class EndpointFiles:
     asterisk_etc: Path
     state_dir: Path
     static_contacts: bool = False  # the test and development profile: fixed loopback contacts
+    sip_edge: str | None = None  # the cluster form: the SIP edge's address:port (phones through it)
 
 
 def sip_secret(state_dir: Path, name: str) -> str:
@@ -43,13 +47,14 @@ def sip_secret(state_dir: Path, name: str) -> str:
 
 def write_files(config: CentreConfig, target: EndpointFiles) -> list[str]:
     """Writes the generated files; returns the names of those whose text changed."""
-    contacts = loopback_contacts(config) if target.static_contacts else None
+    contacts = loopback_contacts(config) if target.static_contacts and not target.sip_edge else None
+    # Behind the edge the node holds no password, but the edge needs them: made here all the same.
     passwords = {name: sip_secret(target.state_dir, name) for name in secret_names(config, contacts)}
     folder = target.asterisk_etc / FOLDER
     folder.mkdir(exist_ok=True)
     group = target.asterisk_etc.stat().st_gid
     changed = []
-    for name, text in render(config, passwords, contacts).items():
+    for name, text in render(config, passwords, contacts, target.sip_edge).items():
         path = folder / name
         if path.exists() and path.read_text() == text:
             continue

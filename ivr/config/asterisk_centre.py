@@ -23,10 +23,31 @@ Rules:
   here (a line break, a quote) is refused with CentreEndpointsInvalid, never stripped. A name
   used by two different roles is an error naming both.
 - `contacts` (test and development profile only) gives a fixed contact address per name.
+- The cluster form (`edge`: the SIP edge's IPv4 address and port, IVR_SIP_EDGE) puts the
+  edge between the world and every node; unset, the output is the single-node form above.
+  With it:
+  - Phones (call takers, overflow desks, agencies' phones that register) register with
+    the edge, never with a node: each AOR has the static contact `sip:<name>@<edge>` and
+    accepts no REGISTER (edge-phone-aor: max_contacts 0). Its qualify goes to the edge,
+    which relays it to the phone or answers 404 when the phone is not registered; only a
+    2xx counts (qualify_2xx_only), so a 404 marks the phone unreachable. `contacts` (the
+    test profile) is not used: phones are always reached through the edge.
+  - A call a phone makes reaches the node from the edge with `X-Ivr112-Phone: <name>`;
+    the edge has checked the phone's password, so the node identifies the phone by that
+    header (identify with match_header) and challenges nothing.
+  - An operator's call reaches the node from the edge with `X-Ivr112-Trunk: <trunk id>`,
+    added by the edge once it has checked the source; the trunk is identified by that
+    header only. Calls out through a trunk are sent to the edge (outbound_proxy), which
+    relays them to the operator: a node never exchanges SIP with an operator.
+  - An agency phone at a fixed address (`addresses:`) is still called directly there.
+  - A pjsip ACL (edge-only) answers 403 to every request not from the edge's address or
+    from an agency's fixed address (its calls' own requests, a BYE): nobody else reaches a
+    node. An ACL holds addresses only, so a fixed address given as a DNS name is refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +59,10 @@ PJSIP_FILE = "pjsip_centre.conf"
 QUEUES_FILE = "queues_centre.conf"
 FOLDER = "centre"  # inside Asterisk's etc folder, #include'd by pjsip.conf and queues.conf
 _PLAIN = re.compile(r"^PJSIP/([A-Za-z0-9_-]{1,40})$")
+# The headers the SIP edge adds to what it relays to a node (the cluster form): who sent it.
+TRUNK_HEADER = "X-Ivr112-Trunk"  # an operator's call: the trunk's id, once the edge checked its source
+PHONE_HEADER = "X-Ivr112-Phone"  # a phone's call: the phone's name, once the edge checked its password
+EDGE_ACL = "edge-only"  # the pjsip ACL of the cluster form
 
 
 class CentreEndpointsInvalid(ValueError):
@@ -115,10 +140,31 @@ def _safe(text: str) -> str:
         raise CentreEndpointsInvalid(f"{text!r}: {exc}") from None
 
 
+def sip_edge(text: str) -> str:
+    """The SIP edge's address in the cluster form (IVR_SIP_EDGE): an IPv4 address and a port,
+    since the nodes' ACL holds addresses, not names. Raises CentreEndpointsInvalid."""
+    host, colon, port = text.strip().rpartition(":")
+    try:
+        address = ipaddress.IPv4Address(host)
+    except ValueError:
+        address = None
+    if not colon or address is None or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise CentreEndpointsInvalid(
+            f"SIP edge {text!r}: write the edge's IPv4 address and port (a.b.c.d:port)"
+        )
+    return f"{address}:{int(port)}"
+
+
 def render(
-    config: CentreConfig, secrets: Mapping[str, str], contacts: Mapping[str, str] | None = None
+    config: CentreConfig,
+    secrets: Mapping[str, str],
+    contacts: Mapping[str, str] | None = None,
+    edge: str | None = None,
 ) -> dict[str, str]:
-    """File name -> text, for the FOLDER inside Asterisk's etc folder."""
+    """File name -> text, for the FOLDER inside Asterisk's etc folder; `edge` (host:port of
+    the SIP edge) gives the cluster form, where `contacts` is not used."""
+    if edge is not None:
+        edge, contacts = sip_edge(edge), None
     desks, called = phones(config), agency_phones(config, contacts)
     clash = sorted({p.name for p in desks} & {a.name for a in called})
     if clash:
@@ -129,6 +175,8 @@ def render(
     trunk_clash = sorted({t.id for t in config.trunks} & names)
     if trunk_clash:
         raise CentreEndpointsInvalid(f"'{trunk_clash[0]}' is both a trunk and a phone or agency")
+    if edge is not None:
+        return _render_edge(config, desks, called, edge)
     missing = [name for name in secret_names(config, contacts) if not secrets.get(name)]
     if missing:
         raise CentreEndpointsInvalid(f"no SIP password for {', '.join(missing)}")
@@ -162,12 +210,8 @@ def render(
                 f"auth = {phone.name}-auth\naors = {phone.name}\n\n[{phone.name}](agency-aor)\n\n"
                 f"{auth(phone.name)}"
             )
-        else:  # called at its fixed address; no REGISTER, no call in
-            out.append(
-                f"\n; agency at a fixed address: {_safe(phone.agency)}\n"
-                f"[{phone.name}](agency-fixed-endpoint)\naors = {phone.name}\n\n"
-                f"[{phone.name}](agency-fixed-aor)\ncontact = sip:{phone.name}@{_safe(phone.address)}\n"
-            )
+        else:
+            out.append(_fixed_agency(phone))
     for trunk in config.trunks:
         aor = f"contact = sip:{_safe(trunk.contact)}\n" if trunk.contact else ""
         out.append(
@@ -176,11 +220,89 @@ def render(
             f"[{trunk.id}-identify]\ntype = identify\nendpoint = {trunk.id}\n"
             f"match = {','.join(_safe(m) for m in trunk.match)}\n"
         )
-    members = [
-        f"member => PJSIP/{p.name},0,{p.name}\n" for p in desks if p.role == "taker"
-    ]  # the native fallback: every call taker
-    queue = "; Generated with pjsip_centre.conf: the members of takers-fallback.\n" + "".join(members)
-    return {PJSIP_FILE: "".join(out), QUEUES_FILE: queue}
+    return {PJSIP_FILE: "".join(out), QUEUES_FILE: _fallback_members(desks)}
+
+
+def _fallback_members(desks: list[Phone]) -> str:
+    """The native fallback queue: every call taker (through the edge too: PJSIP/<name>)."""
+    members = [f"member => PJSIP/{p.name},0,{p.name}\n" for p in desks if p.role == "taker"]
+    return "; Generated with pjsip_centre.conf: the members of takers-fallback.\n" + "".join(members)
+
+
+def _fixed_agency(phone: AgencyPhone) -> str:
+    """Called at its fixed address; no REGISTER, no call in (both forms)."""
+    return (
+        f"\n; agency at a fixed address: {_safe(phone.agency)}\n"
+        f"[{phone.name}](agency-fixed-endpoint)\naors = {phone.name}\n\n"
+        f"[{phone.name}](agency-fixed-aor)\ncontact = sip:{phone.name}@{_safe(str(phone.address))}\n"
+    )
+
+
+def _by_header(section: str, endpoint: str, header: str) -> str:
+    return f"[{section}]\ntype = identify\nendpoint = {endpoint}\nmatch_header = {header}: {endpoint}\n"
+
+
+def _acl(edge: str, called: list[AgencyPhone]) -> str:
+    """Only the edge, and the agencies called at fixed addresses (their calls' own requests),
+    reach the node; every other request is answered 403."""
+    permitted = [edge.rpartition(":")[0]]
+    for phone in called:
+        if phone.address is None:
+            continue
+        host = phone.address.rpartition(":")[0] if ":" in phone.address else phone.address
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise CentreEndpointsInvalid(
+                f"agency phone {phone.name}: its fixed address {phone.address!r} must be an IPv4 "
+                "address in the cluster form (the nodes' SIP ACL lets in addresses, not names)"
+            ) from None
+        if host not in permitted:
+            permitted.append(host)
+    permits = "".join(f"permit = {host}/255.255.255.255\n" for host in permitted)
+    return (
+        "\n; Nobody but the SIP edge (and the agencies called at fixed addresses) reaches this node.\n"
+        f"[{EDGE_ACL}]\ntype = acl\ndeny = 0.0.0.0/0.0.0.0\ndeny = ::/0\n{permits}"
+    )
+
+
+def _render_edge(
+    config: CentreConfig, desks: list[Phone], called: list[AgencyPhone], edge: str
+) -> dict[str, str]:
+    """The cluster form (see the module's rules): phones and trunks through the edge."""
+    out = [
+        f"; Generated from the centre configuration ({_safe(config.centre)})"
+        " by `python -m ivr config apply`.\n"
+        f"; Do not edit: change queue/*.yaml and apply it. The cluster form: phones register with\n"
+        f"; the SIP edge {edge}, and only the edge reaches this node.\n",
+        _acl(edge, called),
+    ]
+
+    def phone(name: str, comment: str, template: str, callerid: str) -> str:
+        return (
+            f"\n; {comment}\n[{name}]({template})\naors = {name}\n{callerid}\n"
+            f"[{name}](edge-phone-aor)\ncontact = sip:{name}@{edge}\n\n"
+            + _by_header(f"{name}-identify", name, PHONE_HEADER)
+        )
+
+    for p in desks:
+        display = _safe(p.display)
+        callerid = f'callerid = "{display}" <{p.name}>\n'
+        out.append(phone(p.name, f"{p.role}: {display}", "taker-edge-endpoint", callerid))
+    for agency in called:
+        if agency.address is None:
+            comment = f"agency phone (registers with the edge): {_safe(agency.agency)}"
+            out.append(phone(agency.name, comment, "agency-edge-endpoint", ""))
+        else:
+            out.append(_fixed_agency(agency))
+    for trunk in config.trunks:
+        aor = f"contact = sip:{_safe(trunk.contact)}\n" if trunk.contact else ""
+        out.append(
+            f"\n; trunk: {_safe(trunk.name)}\n[{trunk.id}](trunk-edge-endpoint)\naors = {trunk.id}\n"
+            f"outbound_proxy = sip:{edge}\\;lr\n\n[{trunk.id}]\ntype = aor\n{aor}\n"
+            + _by_header(f"{trunk.id}-identify", trunk.id, TRUNK_HEADER)
+        )
+    return {PJSIP_FILE: "".join(out), QUEUES_FILE: _fallback_members(desks)}
 
 
 def loopback_contacts(config: CentreConfig) -> dict[str, str]:

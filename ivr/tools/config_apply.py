@@ -8,7 +8,8 @@ Rules:
   --no-reload (Asterisk not running yet) only the files are written.
 - Settings come from the environment like the control plane's: IVR_CENTRE_CONFIG,
   IVR_ASTERISK_ETC, IVR_STATE_DIR, IVR_STATIC_CONTACTS (test and development profile),
-  IVR_AMI_HOST/PORT/USER/PASSWORD.
+  IVR_SIP_EDGE (the cluster form: the SIP edge's IPv4 address:port; phones and trunks
+  reach the node through it, see ivr/config/asterisk_centre.py), IVR_AMI_HOST/PORT/USER/PASSWORD.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import asyncio
 from pathlib import Path
 
 from panoramisk import Manager
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
 from ivr.adapters.centre_endpoints import EndpointFiles
+from ivr.config.asterisk_centre import CentreEndpointsInvalid, sip_edge
 from ivr.settings import StoreSettings
 
 RELOADED = ("res_pjsip.so", "app_queue.so")
@@ -33,13 +35,24 @@ class ApplySettings(StoreSettings):
     asterisk_etc: Path = Path("/etc/asterisk")
     state_dir: Path = Path("/var/lib/ivr112")
     static_contacts: bool = False
+    sip_edge: str | None = None  # the cluster form: the SIP edge's IPv4 address:port
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_user: str = "ivr112"
     ami_password: SecretStr | None = None
 
+    @field_validator("sip_edge")
+    @classmethod
+    def _edge_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return sip_edge(value)
+        except CentreEndpointsInvalid as exc:
+            raise ValueError(str(exc)) from None
+
     def files(self) -> EndpointFiles:
-        return EndpointFiles(self.asterisk_etc, self.state_dir, self.static_contacts)
+        return EndpointFiles(self.asterisk_etc, self.state_dir, self.static_contacts, self.sip_edge)
 
 
 async def reload_asterisk(settings: ApplySettings) -> list[str]:

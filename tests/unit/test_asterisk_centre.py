@@ -171,3 +171,124 @@ def test_trunk_mistakes_are_refused_naming_them() -> None:
     assert "agencies.0.endpoints: 'PJSIP/0401123456@xl' goes through 'xl', which is not a trunk" in str(
         refused.value
     )
+
+
+# ---- the cluster form (IVR_SIP_EDGE): phones and trunks through the SIP edge ----------
+
+EDGE = "127.0.0.50:5060"
+
+
+def section_body(text: str, head: str) -> str:
+    """The lines of the section starting with the line `head`, up to the next blank line."""
+    found = re.search(rf"^{re.escape(head)}\n(.*?)(?:\n\n|\Z)", text, re.MULTILINE | re.DOTALL)
+    assert found, head
+    return found.group(1) + "\n"
+
+
+def test_without_an_edge_the_single_node_form_is_unchanged() -> None:
+    for contacts in (None, loopback_contacts(CENTRE)):
+        files = render(CENTRE, passwords(CENTRE), contacts)
+        assert files == render(CENTRE, passwords(CENTRE), contacts, None)
+        text = files[PJSIP_FILE]
+        for edge_only in ("match_header", "type = acl", "edge", "X-Ivr112", "outbound_proxy"):
+            assert edge_only not in text, edge_only
+        assert sections(text, "taker-endpoint")[:2] == ["taker01", "taker02"]
+        assert "[carrier-identify]\ntype = identify\nendpoint = carrier\nmatch = 127.0.0.2\n" in text
+
+
+def test_with_an_edge_every_phone_is_reached_through_it_and_registers_there_only() -> None:
+    """Takers, the supervisor and the agencies' registering phones: one static contact at the
+    edge, no REGISTER at the node, no password on the node; the test profile's loopback
+    contacts are not used; the fallback queue's members stay PJSIP/<taker>."""
+    files = render(CENTRE, passwords(CENTRE), loopback_contacts(CENTRE), edge=EDGE)
+    text = files[PJSIP_FILE]
+    takers = [f"taker{n:02d}" for n in range(1, 21)]
+    assert sections(text, "taker-edge-endpoint") == [*takers, "supervisor"]
+    assert sections(text, "agency-edge-endpoint") == ["damkar", "ambulans", "bpbd", "polisi"]
+    assert sections(text, "edge-phone-aor") == [*takers, "supervisor", "damkar", "ambulans", "bpbd", "polisi"]
+    for name in ("taker07", "supervisor", "polisi"):
+        assert section_body(text, f"[{name}](edge-phone-aor)") == f"contact = sip:{name}@{EDGE}\n"
+    assert re.findall(r"^contact = sip:taker07@.*$", text, re.MULTILINE) == [f"contact = sip:taker07@{EDGE}"]
+    assert "127.0.0.17" not in text and "127.0.0.31" not in text  # no loopback phone contact
+    assert "auth" not in text and "password" not in text
+    assert members(files[QUEUES_FILE]) == takers
+    assert files[QUEUES_FILE] == render(CENTRE, passwords(CENTRE))[QUEUES_FILE]
+    # Nor does the node need the passwords: the edge checks them.
+    assert render(CENTRE, {}, edge=EDGE) == render(CENTRE, passwords(CENTRE), edge=EDGE)
+
+
+def test_with_an_edge_a_phones_call_is_known_by_the_edges_phone_header() -> None:
+    text = render(CENTRE, passwords(CENTRE), edge=EDGE)[PJSIP_FILE]
+    assert (
+        "[taker07-identify]\ntype = identify\nendpoint = taker07\nmatch_header = X-Ivr112-Phone: taker07\n"
+        in text
+    )
+    assert (
+        "[polisi-identify]\ntype = identify\nendpoint = polisi\nmatch_header = X-Ivr112-Phone: polisi\n"
+        in text
+    )
+    assert section_body(text, "[taker07](taker-edge-endpoint)") == (
+        'aors = taker07\ncallerid = "Call taker 07" <taker07>\n'
+    )
+
+
+def test_with_an_edge_each_trunk_is_identified_by_the_edges_header_only() -> None:
+    """Not by address (the node never sees the operators'), and calls out go to the edge."""
+    text = render(CENTRE, passwords(CENTRE), edge=EDGE)[PJSIP_FILE]
+    assert sections(text, "trunk-edge-endpoint") == ["carrier", "indosat", "telkom"]
+    assert (
+        "[indosat-identify]\ntype = identify\nendpoint = indosat\nmatch_header = X-Ivr112-Trunk: indosat\n"
+        in text
+    )
+    assert not re.search(r"^match =", text, re.MULTILINE)
+    assert section_body(text, "[carrier](trunk-edge-endpoint)") == (
+        f"aors = carrier\noutbound_proxy = sip:{EDGE}\\;lr\n"
+    )
+    assert "[carrier]\ntype = aor\ncontact = sip:127.0.0.2:5060\n" in text
+
+
+def test_with_an_edge_nobody_but_the_edge_reaches_the_node() -> None:
+    text = render(CENTRE, passwords(CENTRE), edge=EDGE)[PJSIP_FILE]
+    assert section_body(text, "[edge-only]") == (
+        "type = acl\ndeny = 0.0.0.0/0.0.0.0\ndeny = ::/0\npermit = 127.0.0.50/255.255.255.255\n"
+    )
+    assert text.count("type = acl") == 1
+
+
+def test_with_an_edge_an_agency_at_a_fixed_address_is_still_called_there_and_let_in() -> None:
+    """Its hang-up (a BYE from its own address) must reach the node: the ACL permits it. An
+    ACL holds addresses only: a DNS name is refused naming the phone."""
+    fixed = CENTRE.agencies[3].model_copy(update={"addresses": {"polisi": "10.20.4.5:5060"}})
+    config = CENTRE.model_copy(update={"agencies": [*CENTRE.agencies[:3], fixed]})
+    text = render(config, passwords(config), edge=EDGE)[PJSIP_FILE]
+    assert sections(text, "agency-fixed-endpoint") == ["polisi"]
+    assert "[polisi](agency-fixed-aor)\ncontact = sip:polisi@10.20.4.5:5060\n" in text
+    assert "polisi-identify" not in text
+    assert "permit = 127.0.0.50/255.255.255.255\npermit = 10.20.4.5/255.255.255.255\n" in text
+    named = CENTRE.agencies[3].model_copy(update={"addresses": {"polisi": "polres.example.id:5060"}})
+    config = CENTRE.model_copy(update={"agencies": [*CENTRE.agencies[:3], named]})
+    with pytest.raises(CentreEndpointsInvalid, match="agency phone polisi: its fixed address"):
+        render(config, passwords(config), edge=EDGE)
+    render(config, passwords(config))  # the single-node form lets anyone in by address anyway
+
+
+@pytest.mark.parametrize("edge", ["edge.example:5060", "127.0.0.50", "127.0.0.50:0", "127.0.0.300:5060", ""])
+def test_an_edge_that_is_no_ipv4_address_and_port_is_refused(edge: str) -> None:
+    with pytest.raises(CentreEndpointsInvalid, match="write the edge's IPv4 address and port"):
+        render(CENTRE, passwords(CENTRE), edge=edge)
+
+
+def test_the_edge_templates_trust_the_edges_header_and_refuse_register() -> None:
+    conf = (Path(__file__).resolve().parents[2] / "asterisk-conf" / "pjsip.conf").read_text()
+
+    def template(name: str) -> tuple[str, str]:
+        found = re.search(rf"^\[{re.escape(name)}\]\(!,?([^)]*)\)\n(.*?)(?=^\[|\Z)", conf, re.M | re.S)
+        assert found, name
+        return found.group(1), re.sub(r"\s*;.*", "", found.group(2))
+
+    for edge_form, single in (("trunk", "trunk"), ("taker", "taker"), ("agency", "agency")):
+        parent, body = template(f"{edge_form}-edge-endpoint")
+        assert parent == f"{single}-endpoint" and body.strip() == "identify_by = header"
+    _, aor = template("edge-phone-aor")
+    assert "max_contacts = 0\n" in aor and "qualify_2xx_only = yes\n" in aor
+    assert "qualify_frequency = @@TAKER_QUALIFY_SECONDS@@\n" in aor

@@ -89,6 +89,7 @@ def test_every_endpoint_the_centre_rings_is_declared_in_pjsip(rendered: tuple[Pa
 
 def render_env(state: Path, **extra: str) -> dict[str, str]:
     placeholders = {"SIP_BIND", "CARRIER_ADDRESS", "CARRIER_MATCH", "RTP_STRICT", "ASTERISK_HTTP_PORT"}
+    placeholders |= {"RTP_START", "RTP_END", "ASTERISK_NODE"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_") and k not in placeholders}
     env |= {"IVR_STATE_DIR": str(state), "IVR_ARI_PASSWORD": ARI_PASSWORD, "IVR_STATIC_CONTACTS": "yes"}
     return env | extra
@@ -242,6 +243,72 @@ def test_unknown_placeholder_fails_naming_file_and_line_and_keeps_live_folder(tm
     assert "dialplan/extensions.conf:3" in done.stderr
     assert "@@NOT_A_SETTING@@" in done.stderr
     assert (live / "extensions.conf").read_text() == "; the running configuration\n"
+
+
+# ---- the cluster form: nodes and the SIP edge -------------------------------------
+
+
+def render_only(dest: Path, state: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """render_conf.py alone (no endpoints)."""
+    return subprocess.run([sys.executable, str(RENDER), str(dest)], env=render_env(state, **extra),
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def test_the_single_node_form_keeps_the_repos_asterisk_conf_and_its_sip_doors(
+    rendered: tuple[Path, Path],
+) -> None:
+    dest, _ = rendered
+    assert (dest / "asterisk.conf").read_text() == (REPO / "asterisk-conf" / "asterisk.conf").read_text()
+    assert "endpoint_identifier_order = ip,username" in section((dest / "pjsip.conf").read_text(), "global")
+    assert section((dest / "rtp.conf").read_text(), "general")[:2] == ["rtpstart = 10000", "rtpend = 20000"]
+
+
+def test_a_node_gets_its_name_and_folders_of_its_own(tmp_path: Path) -> None:
+    """systemname makes every channel id start with "a1-"; what a node writes stays its own."""
+    done = render_only(
+        tmp_path / "etc", tmp_path / "state", ASTERISK_NODE="a1", RTP_START="15000", RTP_END="19999"
+    )
+    assert done.returncode == 0, done.stderr
+    conf = (tmp_path / "etc" / "asterisk.conf").read_text()
+    assert section(conf, "directories") == [
+        "astetcdir => /etc/asterisk-a1",
+        "astdbdir => /var/lib/asterisk-a1",
+        "astspooldir => /var/spool/asterisk-a1",
+        "astrundir => /run/asterisk-a1",
+        "astlogdir => /var/log/asterisk-a1",
+        "astcachedir => /var/cache/asterisk-a1",
+    ]
+    options = section(conf, "options")
+    assert options[0] == "systemname = a1"
+    assert options[1:] == section((REPO / "asterisk-conf" / "asterisk.conf").read_text(), "options")
+    assert section((tmp_path / "etc" / "rtp.conf").read_text(), "general")[:2] == [
+        "rtpstart = 15000",
+        "rtpend = 19999",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "refusal"),
+    [
+        ({"ASTERISK_NODE": "A1"}, "ASTERISK_NODE 'A1'"),
+        ({"ASTERISK_NODE": "node-one"}, "ASTERISK_NODE 'node-one'"),
+        ({"RTP_START": "20000", "RTP_END": "10000"}, "RTP_START '20000' and RTP_END '10000'"),
+        ({"RTP_START": "x"}, "RTP_START 'x'"),
+        ({"IVR_SIP_EDGE": "edge.example:5060"}, "IVR_SIP_EDGE 'edge.example:5060'"),
+        ({"IVR_SIP_EDGE": "127.0.0.50"}, "IVR_SIP_EDGE '127.0.0.50'"),
+    ],
+)
+def test_a_bad_node_setting_is_refused_naming_it(tmp_path: Path, extra: dict[str, str], refusal: str) -> None:
+    done = render_only(tmp_path / "etc", tmp_path / "state", **extra)
+    assert done.returncode != 0 and refusal in done.stderr
+    assert not (tmp_path / "etc").exists()
+
+
+def test_behind_an_edge_the_edges_header_identifies_first(tmp_path: Path) -> None:
+    done = render_only(tmp_path / "etc", tmp_path / "state", IVR_SIP_EDGE="127.0.0.50:5060")
+    assert done.returncode == 0, done.stderr
+    pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
+    assert "endpoint_identifier_order = header,ip,username" in section(pjsip, "global")
 
 
 # ---- the dialplan ------------------------------------------------------------------

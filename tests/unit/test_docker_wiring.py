@@ -68,12 +68,13 @@ def test_sip_port_is_the_transport_of_pjsip_conf() -> None:
 
 
 def test_rtp_range_is_the_one_of_rtp_conf() -> None:
-    wanted = (
-        f"{conf_value('rtp.conf', 'general', 'rtpstart')}-{conf_value('rtp.conf', 'general', 'rtpend')}/udp"
-    )
+    in_image = image_env(ASTERISK_DOCKERFILE)
+    ends = [rendered_default("rtp.conf", "general", key) for key in ("rtpstart", "rtpend")]
+    start, end = (in_image.get(name, default) for name, default in ends)
+    wanted = f"{start}-{end}/udp"
     assert wanted in exposed(ASTERISK_DOCKERFILE), (
         f"{ASTERISK_DOCKERFILE} EXPOSEs {sorted(exposed(ASTERISK_DOCKERFILE))}, "
-        f"not asterisk-conf/rtp.conf's range {wanted}"
+        f"not asterisk-conf/rtp.conf's range {wanted} (@@{ends[0][0]}@@-@@{ends[1][0]}@@, {RENDER_FILE})"
     )
 
 

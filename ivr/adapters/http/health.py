@@ -4,9 +4,10 @@ Rules: open (no token; nothing secret in it); answers at once from memory and on
 local file, so the watchdog and health checks can rely on its answer time; "ari" says
 whether the control plane is connected to Asterisk (the watchdog hands the callers over
 when it is not, for its grace time; with several nodes: to any of them, and "nodes" says
-which); "role" is active, or standby while another control plane leads; alarms are sentences a supervisor can act on: the
-recordings folder, records held while Redis is away, an agency phone whose contact
-changed, and the watchdog's last hand-over of callers (shown for ALARM_HOURS).
+which); "role" is active, or standby while another control plane leads; alarms are
+sentences a supervisor can act on: the recordings folder, records held while Redis is
+away, an agency phone whose contact changed, an Asterisk node unreachable, and the
+watchdog's last hand-over of callers (shown for ALARM_HOURS).
 """
 
 from __future__ import annotations

@@ -1,0 +1,171 @@
+"""The cluster form on the real stack: Kamailio in front of two Asterisk nodes, an active
+control plane and a standby, the phones registered once at the edge, SIPp as the
+operator's trunk, the phones and the fire brigade's desk.
+
+1. Calls spread over both nodes; a call taker registered once answers calls from both,
+   and the fire brigade is conferenced into calls on either node.
+2. kill -9 of a node: new calls go to the other and are answered; the dead node's callers
+   are on the callback list, each with its number and the reason, within 10 s.
+3. kill -9 of the active control plane: the standby leads within 3 s and adopts the
+   waiting and connected callers of both nodes; every caller reaches a call taker.
+Each ends with the leak counts: no channel or bridge left on a node.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.cluster_stack import NODES, Cluster, leaks, start_cluster, stop_cluster
+from tests.integration.stack import Process, Stack, centre_config, wait_for
+
+
+@pytest.fixture(scope="module")
+def cluster(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = start_cluster(stack, tmp_path_factory.mktemp("cluster"))
+    yield running
+    stop_cluster(running)
+
+
+@pytest.fixture
+def leading(cluster: Cluster, stack: Stack, media: Path) -> Iterator[Process]:
+    """cp1, leading, with a 1 s wrap-up; every call taker logged out to begin with."""
+    client = stack.redis()
+    for key in client.scan_iter("ivr:agent:*"):
+        client.delete(key)
+    config = str(centre_config(media, wrapup_seconds=1))
+    cluster.env["IVR_CENTRE_CONFIG"] = config
+    cp1 = cluster.control_plane("cp1")
+    cluster.wait_leading("cp1", cp1)
+    yield cp1
+    cp1.stop()
+    wait_for(lambda: not any(leaks(cluster).values()), 15, "the nodes to hold no channel or bridge")
+
+
+def new_calls(stack: Stack, before: list[str], count: int, timeout: float = 20) -> list[str]:
+    def arrived() -> list[str] | None:
+        fresh = [c for c in stack.call_ids() if c not in before]
+        return fresh if len(fresh) >= count else None
+
+    return list(wait_for(arrived, timeout, f"{count} new call records"))
+
+
+def entry_at(record: dict[str, Any], entry: str) -> float:
+    return float(next(item["at"] for item in record["timeline"] if item["entry"] == entry))
+
+
+def node(call_id: str) -> str:
+    return call_id.partition("-")[0]
+
+
+def reachable(cluster: Cluster, name: str, *takers: str) -> bool:
+    status, body = cluster.api(name, "GET", "/api/takers")
+    return status == 200 and all(t["reachable"] for t in body if t["id"] in takers)
+
+
+def test_calls_reach_both_nodes_and_a_taker_registered_once_answers_them_all(
+    cluster: Cluster, stack: Stack, leading: Process, media: Path
+) -> None:
+    cluster.phone("taker01", media)
+    cluster.phone("damkar", media)
+    wait_for(lambda: reachable(cluster, "cp1", "taker01"), 15, "taker01 reachable through the edge")
+    cluster.login("cp1", "taker01")
+    answered: dict[str, str] = {}  # node -> call answered there
+    for n in range(4):
+        before = stack.call_ids()
+        caller = cluster.calls(media, [f"0812710000{n:02d}"], rate=1, hold_ms=9000, port=5062 + n)
+        (call_id,) = new_calls(stack, before, 1)
+        record = stack.wait_entry(call_id, "connected", timeout=20)
+        assert record["taker"] == "taker01"
+        status, body = cluster.api("cp1", "POST", f"/api/calls/{call_id}/agencies", {"agency": "damkar"})
+        assert status == 202, body
+        stack.wait_entry(call_id, "agency-joined", timeout=20)
+        assert caller.popen.wait(timeout=40) == 0, caller.output()
+        assert stack.wait_ended(call_id, timeout=15)["outcome"] == "answered"
+        answered.setdefault(node(call_id), call_id)
+        if set(answered) == set(NODES):
+            break
+        time.sleep(1.5)  # taker01's wrap-up
+    assert set(answered) == set(NODES), f"calls reached only {sorted(answered)}"
+
+
+def test_a_dead_node_sends_new_calls_to_the_other_and_its_callers_to_the_callback_list(
+    cluster: Cluster, stack: Stack, leading: Process, media: Path
+) -> None:
+    before = stack.call_ids()
+    numbers = [f"08127200{n:04d}" for n in range(6)]
+    waiting = cluster.calls(media, numbers, rate=4, hold_ms=20000, port=5070)  # nobody is logged in
+    calls = new_calls(stack, before, len(numbers))
+    on_a1 = [c for c in calls if node(c) == "a1"]
+    assert on_a1 and len(on_a1) < len(calls), f"calls not spread over the nodes: {calls}"
+    for call_id in calls:
+        stack.wait_entry(call_id, "answered", timeout=20)
+
+    killed = time.time()
+    cluster.kill_node("a1")
+    before = stack.call_ids()
+    later = cluster.calls(media, [f"08127300{n:04d}" for n in range(4)], rate=4, hold_ms=4000, port=5080)
+    fresh = new_calls(stack, before, 4)
+    assert {node(c) for c in fresh} == {"a2"}, fresh
+    first = min(float(stack.record(c)["arrived_at"]) for c in fresh) - killed
+    answer = min(entry_at(stack.wait_entry(c, "answered"), "answered") for c in fresh) - killed
+    print(f"first new call reached a2 {first:.2f} s after the kill and was answered {answer:.2f} s after it")
+    assert answer <= 2.0
+    assert later.popen.wait(timeout=40) == 0, later.output()  # every new call answered and ended well
+
+    def listed() -> list[dict[str, Any]] | None:
+        status, body = cluster.api("cp1", "GET", "/api/callbacks")
+        entries = [e for e in body["callbacks"] if e["call_id"] in on_a1] if status == 200 else []
+        return entries if len(entries) == len(on_a1) else None
+
+    entries = wait_for(listed, 10 - (time.time() - killed), "the dead node's callers on the callback list")
+    print(f"{len(entries)} callers of a1 on the callback list {time.time() - killed:.2f} s after the kill")
+    for entry in entries:
+        assert entry["caller"] in numbers and entry["outcome"] == "cut-off" and "node" in entry["reason"]
+    waiting.popen.wait(timeout=60)  # a2's callers hang up; a1's hang-ups find no node (SIPp fails them)
+    cluster.start_node("a1")
+    wait_for(lambda: cluster.api("cp1", "GET", "/api/health")[1]["nodes"]["a1"] == "connected", 40, "a1 back")
+
+
+def test_the_standby_leads_when_the_active_dies_and_adopts_every_caller(
+    cluster: Cluster, stack: Stack, leading: Process, media: Path
+) -> None:
+    cp2 = cluster.control_plane("cp2")
+    wait_for(lambda: cluster.role("cp2") == "standby", 15, "cp2 to stand by")
+    for taker in ("taker01", "taker02"):
+        cluster.phone(taker, media)
+    wait_for(lambda: reachable(cluster, "cp1", "taker01", "taker02"), 15, "the takers reachable")
+    cluster.login("cp1", "taker01", "taker02")
+    before = stack.call_ids()
+    talking = cluster.calls(media, ["081274000001", "081274000002"], rate=4, hold_ms=10000, port=5090)
+    first = new_calls(stack, before, 2)
+    for call_id in first:
+        stack.wait_entry(call_id, "connected", timeout=20)
+    before = stack.call_ids()
+    queued = cluster.calls(media, ["081274000003", "081274000004"], rate=4, hold_ms=40000, port=5094)
+    second = new_calls(stack, before, 2)
+    for call_id in second:
+        stack.wait_entry(call_id, "answered", timeout=20)  # greeted, then waiting: both takers busy
+    assert {node(c) for c in first + second} == set(NODES), first + second
+
+    leading.popen.kill()  # kill -9 of the active control plane
+    killed = time.monotonic()
+    wait_for(lambda: cluster.role("cp2") == "active", 5, "cp2 to lead")
+    led = time.monotonic() - killed
+    wait_for(lambda: cp2.output().count("reconciled:") >= len(NODES), 5, "cp2 to reconcile both nodes")
+    adopted = [c for c in first + second if f"adopting call {c}" in cp2.output()]
+    print(f"cp2 led {led:.2f} s after cp1 was killed and adopted {len(adopted)} of 4 calls")
+    assert led <= 3.0
+    assert adopted == first + second, cp2.output()[-3000:]
+
+    assert talking.popen.wait(timeout=30) == 0, talking.output()
+    for call_id in second:  # the waiting callers reach the takers freed by the first two
+        stack.wait_entry(call_id, "connected", timeout=30)
+    assert queued.popen.wait(timeout=60) == 0, queued.output()
+    for call_id in first + second:
+        assert stack.wait_ended(call_id, timeout=15)["outcome"] == "answered"
+    cp2.stop()
