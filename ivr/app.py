@@ -24,7 +24,6 @@ from dataclasses import replace
 from functools import partial
 
 import aiohttp
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from ivr.adapters.ami import AmiUnavailable, PhoneWatch
@@ -42,6 +41,7 @@ from ivr.adapters.http.auth import User, load_users
 from ivr.adapters.leader_lease import LeaderLease, LeaseLost, default_name
 from ivr.adapters.native_calls import NativeCalls
 from ivr.adapters.recorder import Recorder
+from ivr.adapters.redis_connect import connect as redis_connect
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerPool, load_model
 from ivr.adapters.speech.rtp_receiver import RtpPorts
@@ -172,8 +172,9 @@ async def run(settings: Settings) -> None:
     dispatch_timeout = aiohttp.ClientTimeout(total=10, sock_connect=3)
     # Timeouts: a hung Redis must fail fast (writes are held and retried, reads fail open).
     # The password comes apart from the URL (IVR_REDIS_PASSWORD), so the URL logged below holds none.
-    redis_client = aioredis.from_url(
-        settings.redis_url, password=settings.redis_secret, socket_timeout=2, socket_connect_timeout=2
+    # With Sentinels the client finds the primary through them and follows a failover.
+    redis_client = redis_connect(
+        settings.redis_url, settings.redis_secret, settings.redis_sentinels, settings.redis_service, timeout=2
     )
     async with (
         aiohttp.ClientSession(auth=auth, timeout=timeout) as session,
@@ -342,7 +343,7 @@ async def _serve(
             "control plane starting: ARI %s app %s, Redis %s, %s (%d call takers), API http://%s:%d",
             settings.ari_nodes or settings.ari_url,
             settings.ari_app,
-            settings.redis_url,
+            settings.redis_where,
             settings.centre_config,
             len(config.takers),
             settings.http_bind,

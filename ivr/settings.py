@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.adapters.ari.nodes import parse_nodes
+from ivr.adapters.redis_connect import parse_sentinels
 from ivr.secret_rules import weakness
 
 MEDIA = r"^(sound|recording|tone):\S+$"  # an ARI media URI
@@ -37,6 +38,12 @@ class StoreSettings(BaseSettings):
     # Redis's requirepass (scripts/redis-start.sh keeps one in the state folder); unset: no AUTH.
     redis_password: SecretStr | None = Field(default=None, min_length=8)
     redis_prefix: str = Field("ivr", pattern=r"^[A-Za-z0-9_-]{1,20}$")
+    # Redis with Sentinel (docs/operations.md): the Sentinels, "host:port,host:port,host:port",
+    # asked for the primary of redis_service, which they then follow through a failover; the
+    # Sentinels require redis_password too. Empty: the one Redis at redis_url (of which only
+    # the database number counts with Sentinels).
+    redis_sentinels: str = ""
+    redis_service: str = Field("ivr112", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     record_retention_days: int = Field(30, ge=1, le=3650)
     reputation_window_days: int = Field(30, ge=1, le=365)
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -60,6 +67,20 @@ class StoreSettings(BaseSettings):
         if urlsplit(value).password is not None:
             raise ValueError("holds a password: give it in IVR_REDIS_PASSWORD instead (the URL is logged)")
         return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinels_readable(cls, value: str, info: ValidationInfo) -> str:
+        if parse_sentinels(value) and str(info.data.get("redis_url", "")).startswith("rediss://"):
+            raise ValueError("TLS (a rediss:// IVR_REDIS_URL) is not supported with Sentinels")
+        return value  # SentinelsInvalid (a ValueError) names the entry and what is wrong
+
+    @property
+    def redis_where(self) -> str:
+        """Where Redis is, for logs and messages (no secret)."""
+        if self.redis_sentinels:
+            return f"primary '{self.redis_service}' of the Sentinels {self.redis_sentinels}"
+        return self.redis_url
 
     @property
     def redis_secret(self) -> str | None:

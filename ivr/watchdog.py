@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable
 
 import aiohttp
-import redis.asyncio as aioredis
 
 from ivr.adapters.ami_channels import AmiUnavailable, AsteriskChannels
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.redis_connect import connect as redis_connect
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.adapters.watchdog_status import StatusFile
 from ivr.core.handover import Handover, plan
@@ -182,8 +182,12 @@ async def run(settings: WatchdogSettings) -> None:
     asterisk.start()
     client = None
     if settings.watchdog_records:
-        client = aioredis.from_url(
-            settings.redis_url, password=settings.redis_secret, socket_timeout=1, socket_connect_timeout=1
+        client = redis_connect(
+            settings.redis_url,
+            settings.redis_secret,
+            settings.redis_sentinels,
+            settings.redis_service,
+            timeout=1,
         )
     store = CallStore(client, settings.redis_prefix, settings.record_retention_days) if client else None
     timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT)

@@ -8,7 +8,8 @@ Rules: the store records decisions, it never makes them; a Redis outage is logge
 costs the record, never the call (callers of this class catch StoreUnavailable).
 Records are kept for retention_days (default 30), then expire. A call ends once: an
 'ended' entry for a record that already has one is dropped (the watchdog and a control
-plane back from a hang may both close a handed-over call).
+plane back from a hang may both close a handed-over call); the check and the ending are one
+transaction, so an ending cut off by an outage or a failover is written whole when retried.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import json
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 
 # Timeline details that also describe the call as a whole, kept on its hash.
 RECORD_FIELDS = frozenset(
@@ -34,6 +35,9 @@ RECORD_FIELDS = frozenset(
         "withheld",
     }
 )
+
+
+ENDING_TRIES = 5  # an ending's transaction tried again while its record changes under it
 
 
 class StoreUnavailable(Exception):
@@ -61,20 +65,30 @@ class CallStore:
         fields = {k: v for k, v in detail.items() if k in RECORD_FIELDS and v}
         if entry in ("arrived", "ended"):
             fields[f"{entry}_at"] = repr(at)
+        key = self._key(call_id)
         try:
-            if entry == "ended" and not await self._redis.hsetnx(self._key(call_id), "ended_at", repr(at)):
-                return  # ended already: the first ending stands
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.rpush(self._key(call_id, ":timeline"), item)
-                if fields:
-                    pipe.hset(self._key(call_id), mapping=cast(dict[Any, Any], fields))
-                if entry == "arrived":
-                    pipe.zadd(f"{self._prefix}:calls", {call_id: at})
-                pipe.expire(self._key(call_id), self._ttl)
-                pipe.expire(self._key(call_id, ":timeline"), self._ttl)
-                await pipe.execute()
+                for _ in range(ENDING_TRIES):
+                    try:
+                        if entry == "ended":  # the check and the ending in one transaction (WATCH)
+                            await pipe.watch(key)
+                            if await pipe.hexists(key, "ended_at"):
+                                return  # ended already: the first ending stands
+                            pipe.multi()  # type: ignore[no-untyped-call]
+                        pipe.rpush(self._key(call_id, ":timeline"), item)
+                        if fields:
+                            pipe.hset(key, mapping=cast(dict[Any, Any], fields))
+                        if entry == "arrived":
+                            pipe.zadd(f"{self._prefix}:calls", {call_id: at})
+                        pipe.expire(key, self._ttl)
+                        pipe.expire(self._key(call_id, ":timeline"), self._ttl)
+                        await pipe.execute()
+                        return
+                    except WatchError:
+                        continue  # the record changed (or the connection broke) meanwhile: look again
         except RedisError as exc:
             raise StoreUnavailable(f"recording '{entry}' of call {call_id}: {exc}") from exc
+        raise StoreUnavailable(f"recording '{entry}' of call {call_id}: the record kept changing")
 
     async def set_screening(
         self,

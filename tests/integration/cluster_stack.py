@@ -60,6 +60,11 @@ class Cluster:
         script = str(REPO / "scripts" / "node-start.sh")
         subprocess.run(["bash", script, node, NODES[node]], env=self.env, check=True, timeout=120)
 
+    def restart_edge(self) -> None:
+        """The edge stopped and started again: its registrations are lost (memory only)."""
+        for script in ("edge-stop.sh", "edge-start.sh"):
+            subprocess.run(["bash", str(REPO / "scripts" / script)], env=self.env, check=True, timeout=60)
+
     def ari(self, node: str, path: str) -> Any:
         request = urllib.request.Request(f"http://{NODES[node]}:8088/ari{path}")
         token = b64encode(f"ivr112:{self.stack.ari_password}".encode()).decode()

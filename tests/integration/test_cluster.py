@@ -169,3 +169,31 @@ def test_the_standby_leads_when_the_active_dies_and_adopts_every_caller(
     for call_id in first + second:
         assert stack.wait_ended(call_id, timeout=15)["outcome"] == "answered"
     cp2.stop()
+
+
+def test_an_edge_restart_keeps_established_calls_and_new_calls_resume(
+    cluster: Cluster, stack: Stack, leading: Process, media: Path
+) -> None:
+    cluster.phone("taker01", media)
+    wait_for(lambda: reachable(cluster, "cp1", "taker01"), 15, "taker01 reachable through the edge")
+    cluster.login("cp1", "taker01")
+    before = stack.call_ids()
+    talking = cluster.calls(media, ["081275000001"], rate=1, hold_ms=12000, port=5100)
+    (call_id,) = new_calls(stack, before, 1)
+    stack.wait_entry(call_id, "connected", timeout=20)
+
+    def received() -> int:
+        return int(cluster.ari(node(call_id), f"/channels/{call_id}/rtp_statistics")["rxcount"])
+
+    heard = received()
+    cluster.restart_edge()
+    time.sleep(1.0)
+    assert received() > heard + 50, "the caller's audio stopped with the edge"  # 50 packets: 1 s
+    assert talking.popen.wait(timeout=30) == 0, talking.output()  # its hang-up passes the new edge
+    assert stack.wait_ended(call_id, timeout=15)["outcome"] == "answered"
+
+    before = stack.call_ids()
+    later = cluster.calls(media, ["081275000002"], rate=1, hold_ms=2000, port=5104)
+    (fresh,) = new_calls(stack, before, 1)
+    stack.wait_entry(fresh, "answered", timeout=10)
+    assert later.popen.wait(timeout=30) == 0, later.output()
