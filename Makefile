@@ -19,7 +19,7 @@ stop:           ## stop the control plane, the watchdog, Asterisk and Redis star
 cluster: deps asterisk prompts  ## the cluster form on one machine: SIP edge (Kamailio), two Asterisk nodes, Redis, an active and a standby control plane
 	bash scripts/cluster.sh up
 
-cluster-demo:   ## one call through the edge to each Asterisk node, answered by taker01 registered at the edge
+cluster-demo:   ## one call through the edge to each Asterisk node, answered by call takers registered at the edge
 	bash scripts/cluster.sh demo
 
 cluster-stop:   ## stop what `make cluster` started

@@ -225,7 +225,8 @@ async def run(settings: Settings) -> None:
         )
         takers = TakerStore(redis_client, settings.redis_prefix)
         engine = Engine(rest, store, takers, config, _call_policy(settings, config), parts=parts)
-        engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
+        if not settings.node_urls:  # behind the SIP edge a node sees only the edge's contact
+            engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
         lease = None
         if settings.leader_lease_seconds:
             name = settings.instance_name or default_name()
@@ -251,7 +252,9 @@ def _asterisk(
         return AriRest(session, settings.ari_url, app), AriRest(dispatch_session, settings.ari_url, app), None
     app, delay = settings.ari_app, settings.reconnect_max_seconds
     rest = NodeRouter({name: AriRest(session, url, app) for name, url in urls.items()})
-    dispatch = NodeRouter({name: AriRest(dispatch_session, url, app) for name, url in urls.items()})
+    dispatch = NodeRouter(
+        {name: AriRest(dispatch_session, url, app) for name, url in urls.items()}, rest.placement
+    )
     streams = {name: EventStream(session, url, app, max_delay=delay) for name, url in urls.items()}
     return rest, dispatch, NodeWatch(rest, streams, settings.node_lost_seconds)
 

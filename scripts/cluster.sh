@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # `make cluster`, `make cluster-demo`, `make cluster-stop`: the cluster form on one machine,
 # each role on its own loopback address: the SIP edge (Kamailio) in front of two Asterisk
-# nodes, Redis, and two control planes (one active, one standby holding off on the
-# leader's lease), all configured from the same queue/ file.
+# nodes, Redis with a replica and three Sentinels, and two control planes (one active, one
+# standby holding off on the leader's lease), all configured from the same queue/ file.
 #   cluster.sh up      starts what is not running yet and returns once the active leads
-#   cluster.sh demo    one call through the edge to each node, answered by taker01's phone
-#                      registered once at the edge; prints both timelines (needs `up`)
+#   cluster.sh demo    one call through the edge to each node, answered by taker01's or
+#                      taker02's phone, each registered once at the edge; prints both
+#                      timelines (needs `up`)
 #   cluster.sh down    stops, by pid, everything `up` started
 # Rules: the same scripts as the production roles (scripts/node-start.sh, edge-start.sh,
-# redis-start.sh, ivr-service.sh), so the one-box form tests what separate hosts run; the
+# sentinel-start.sh, ivr-service.sh), so the one-box form tests what separate hosts run; the
 # control planes' pids and logs are kept in the state folder (cluster-cp1.pid, cluster-cp1.log,
 # the owner's only); secrets reach programs in their environment, never their arguments.
 # Settings: IVR_SIP_EDGE (127.0.0.50:5060), IVR_CLUSTER_NODES (a1=127.0.0.51:5060,a2=127.0.0.52:5060;
-# each node's ARI on its address, port 8088), IVR_CLUSTER_API_PORTS (8112,8113: cp1, cp2).
+# each node's ARI on its address, port 8088), IVR_CLUSTER_API_PORTS (8112,8113: cp1, cp2),
+# REDIS_PRIMARY (127.0.0.55:6379), REDIS_REPLICA (127.0.0.56:6379), IVR_REDIS_SENTINELS
+# (127.0.0.57:26379,127.0.0.58:26379,127.0.0.59:26379).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$REPO_DIR/scripts/pids.sh"
@@ -22,7 +25,10 @@ need_root
 : "${IVR_SIP_EDGE:=127.0.0.50:5060}"
 : "${IVR_CLUSTER_NODES:=a1=127.0.0.51:5060,a2=127.0.0.52:5060}"
 : "${IVR_CLUSTER_API_PORTS:=8112,8113}"
-export IVR_SIP_EDGE IVR_CLUSTER_NODES
+: "${REDIS_PRIMARY:=127.0.0.55:6379}"
+: "${REDIS_REPLICA:=127.0.0.56:6379}"
+: "${IVR_REDIS_SENTINELS:=127.0.0.57:26379,127.0.0.58:26379,127.0.0.59:26379}"
+export IVR_SIP_EDGE IVR_CLUSTER_NODES REDIS_PRIMARY REDIS_REPLICA IVR_REDIS_SENTINELS
 IFS=, read -r -a nodes <<<"$IVR_CLUSTER_NODES"
 IFS=, read -r -a api_ports <<<"$IVR_CLUSTER_API_PORTS"
 
@@ -62,7 +68,7 @@ health() {  # API_PORT
 up() {
   bash "$REPO_DIR/scripts/host-deps.sh"
   private_state
-  bash "$REPO_DIR/scripts/redis-start.sh"
+  bash "$REPO_DIR/scripts/sentinel-start.sh"
   local item
   for item in "${nodes[@]}"; do
     bash "$REPO_DIR/scripts/node-start.sh" "${item%%=*}" "$(node_host "$item")"
@@ -87,21 +93,24 @@ down() {
   for item in "${nodes[@]}"; do
     bash "$REPO_DIR/scripts/node-stop.sh" "${item%%=*}" || true
   done
-  bash "$REPO_DIR/scripts/redis-stop.sh" || true
+  bash "$REPO_DIR/scripts/sentinel-stop.sh" || true
 }
 
-demo() {
-  control_plane_env
-  local work taker=taker01 phone=127.0.0.11 pids=() before after
-  work=$(mktemp -d)
-  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-  espeak-ng -v id -w "$work/c.wav" "Tolong, ada kebakaran di Mandonga."
-  sox "$work/c.wav" -r 8000 -c 1 -t al "$work/caller.alaw"
-  espeak-ng -v id -w "$work/t.wav" "Satu satu dua Kendari, apa keadaan darurat Anda?"
-  sox "$work/t.wav" -r 8000 -c 1 -t al "$work/taker.alaw"
-  local secret
+# primary_cli ARGS...: redis-cli on the primary the Sentinels name now.
+primary_cli() {
+  local first=${IVR_REDIS_SENTINELS%%,*} address
+  address=$(REDISCLI_AUTH=$IVR_REDIS_PASSWORD redis-cli --no-auth-warning -h "${first%:*}" -p "${first##*:}" \
+    sentinel get-master-addr-by-name "${IVR_REDIS_SERVICE:-ivr112}" | paste -sd:)
+  REDISCLI_AUTH=$IVR_REDIS_PASSWORD redis-cli --no-auth-warning -h "${address%:*}" -p "${address##*:}" "$@"
+}
+calls_recorded() { primary_cli zcard ivr:calls; }
+
+# login_phone TAKER ADDRESS: the taker's phone registers once, at the edge, answers what the
+# nodes send it, and the taker is logged in; returns once the nodes find the phone reachable.
+login_phone() {
+  local taker=$1 phone=$2 secret
   secret=$(cat "$IVR_STATE_DIR/secrets/sip_$taker")
-  # taker01's phone registers once, at the edge (SIPp takes the password only as an argument)
+  # SIPp takes the password only as an argument
   (cd "$work" && sipp "$IVR_SIP_EDGE" -sf "$REPO_DIR/tests/sipp/register.xml" -s "$taker" -au "$taker" -ap "$secret" \
     -i "$phone" -p 5060 -m 1 -nostdin -timeout 10 -timeout_error >/dev/null) || die "$taker's phone could not register at the edge"
   log "$taker registered at the edge $IVR_SIP_EDGE"
@@ -109,15 +118,36 @@ demo() {
   pids+=($!)
   curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST -o /dev/null \
     "http://127.0.0.1:${api_ports[0]}/api/takers/$taker/login" || die "could not log $taker in"
-  before=$(REDISCLI_AUTH=$IVR_REDIS_PASSWORD redis-cli -p "$REDIS_PORT" --no-auth-warning zcard ivr:calls)
+  for _ in $(seq 1 150); do  # the nodes qualify the phone through the edge
+    curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS "http://127.0.0.1:${api_ports[0]}/api/takers" \
+      | python3 -c 'import json, sys; sys.exit(0 if any(t["id"] == sys.argv[1] and t["reachable"] for t in json.load(sys.stdin)) else 1)' "$taker" \
+      && return
+    sleep 0.2
+  done
+  die "$taker's phone not reachable from the nodes through the edge"
+}
+
+demo() {
+  control_plane_env
+  pids=() work=""
+  # the trap runs after demo returned: it names only globals, unset-safe
+  trap 'for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done; [ -z "${work:-}" ] || rm -rf "$work"' EXIT
+  work=$(mktemp -d)
+  espeak-ng -v id -w "$work/c.wav" "Tolong, ada kebakaran di Mandonga."
+  sox "$work/c.wav" -r 8000 -c 1 -t al "$work/caller.alaw"
+  espeak-ng -v id -w "$work/t.wav" "Satu satu dua Kendari, apa keadaan darurat Anda?"
+  sox "$work/t.wav" -r 8000 -c 1 -t al "$work/taker.alaw"
+  local before after
+  login_phone taker01 127.0.0.11
+  login_phone taker02 127.0.0.12
+  before=$(calls_recorded)
   printf 'SEQUENTIAL\n081200000001;\n081200000002;\n' >"$work/callers.csv"
   (cd "$work" && sipp "$IVR_SIP_EDGE" -sf "$REPO_DIR/tests/sipp/caller_via_edge_list.xml" -s 112 \
     -inf "$work/callers.csv" -i 127.0.0.2 -p 5060 -mi 127.0.0.2 -m 2 -r 1 -l 1 -d 6000 -nostdin \
     -timeout 60 -timeout_error >/dev/null) || log "the callers' SIPp reported an error"
-  after=$(REDISCLI_AUTH=$IVR_REDIS_PASSWORD redis-cli -p "$REDIS_PORT" --no-auth-warning zcard ivr:calls)
+  after=$(calls_recorded)
   log "$((after - before)) calls recorded; their timelines:"
-  REDISCLI_AUTH=$IVR_REDIS_PASSWORD redis-cli -p "$REDIS_PORT" --no-auth-warning zrange ivr:calls -2 -1 \
-    | while read -r call; do "$REPO_DIR/.venv/bin/python" -m ivr timeline "$call"; done
+  primary_cli zrange ivr:calls -2 -1 | while read -r call; do "$REPO_DIR/.venv/bin/python" -m ivr timeline "$call"; done
 }
 
 case "${1:-}" in

@@ -60,7 +60,7 @@ class CentreService:
         alarms += [
             Alarm(f"Asterisk node {name} unreachable: new calls go to the other nodes")
             for name, up in self._nodes().items()
-            if not up
+            if not up and self.role() == "active"  # a standby connects to no node
         ]
         if self._service_levels is not None:
             alarms += [Alarm(text, since) for text, since in self._service_levels.alarms()]

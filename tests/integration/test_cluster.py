@@ -5,7 +5,8 @@ operator's trunk, the phones and the fire brigade's desk.
 1. Calls spread over both nodes; a call taker registered once answers calls from both,
    and the fire brigade is conferenced into calls on either node.
 2. kill -9 of a node: new calls go to the other and are answered; the dead node's callers
-   are on the callback list, each with its number and the reason, within 10 s.
+   are on the callback list, each with its number and the reason, within 10 s; one of
+   them is called back through the live node while the dead one is still down.
 3. kill -9 of the active control plane: the standby leads within 3 s and adopts the
    waiting and connected callers of both nodes; every caller reaches a call taker.
 Each ends with the leak counts: no channel or bridge left on a node.
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.integration.cluster_stack import NODES, Cluster, leaks, start_cluster, stop_cluster
-from tests.integration.stack import Process, Stack, centre_config, wait_for
+from tests.integration.stack import CARRIER_IP, SIPP_DIR, Process, Stack, centre_config, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,15 @@ def entry_at(record: dict[str, Any], entry: str) -> float:
 
 def node(call_id: str) -> str:
     return call_id.partition("-")[0]
+
+
+def callee(folder: Path) -> Process:
+    """A called-back caller's phone, reached through the edge at the operator's trunk: it
+    answers and hangs up after 3 s."""
+    args = ["sipp", "-sf", str(SIPP_DIR / "edge_answers_hangs_up.xml"), "-i", CARRIER_IP, "-p", "5060",
+            "-mi", CARRIER_IP, "-mp", "6600", "-m", "1", "-d", "3000", "-nostdin", "-trace_err",
+            "-error_file", str(folder / "callee_errors.log")]  # fmt: skip
+    return Process(args, folder / "callee.out", cwd=folder)
 
 
 def reachable(cluster: Cluster, name: str, *takers: str) -> bool:
@@ -127,6 +137,22 @@ def test_a_dead_node_sends_new_calls_to_the_other_and_its_callers_to_the_callbac
     for entry in entries:
         assert entry["caller"] in numbers and entry["outcome"] == "cut-off" and "node" in entry["reason"]
     waiting.popen.wait(timeout=60)  # a2's callers hang up; a1's hang-ups find no node (SIPp fails them)
+
+    # With a1 still down, one of its callers is called back through a2 and talks to a taker.
+    cluster.phone("taker02", media, hold_ms=4000)
+    wait_for(lambda: reachable(cluster, "cp1", "taker02"), 15, "taker02 reachable through the edge")
+    cluster.login("cp1", "taker02")
+    answering = callee(media)
+    cut_off = entries[0]["call_id"]
+    status, body = cluster.api("cp1", "POST", f"/api/callbacks/{cut_off}", {"taker": "taker02"})
+    assert status == 202, body
+    callback = body["callback"]
+    stack.wait_entry(callback, "callee-answered", timeout=30)
+    on_a2 = {c["id"] for c in cluster.channels("a2")}
+    assert {f"{callback}-t1", f"{callback}-out"} <= on_a2, on_a2
+    assert stack.wait_ended(callback, timeout=30)["outcome"] == "callback-reached"
+    assert answering.popen.wait(timeout=20) == 0, answering.output()
+
     cluster.start_node("a1")
     wait_for(lambda: cluster.api("cp1", "GET", "/api/health")[1]["nodes"]["a1"] == "connected", 40, "a1 back")
 

@@ -96,6 +96,34 @@ def test_a_dead_node_fails_only_its_own_requests() -> None:
     asyncio.run(scenario())
 
 
+def test_a_lost_nodes_caller_is_called_back_through_a_node_that_is_up() -> None:
+    async def scenario() -> None:
+        a2 = FakeAsterisk()
+        a2.add_existing(FakeChannel("a2-200.1", "PJSIP/carrier-2", "0822"))
+        router = NodeRouter({"a1": Dead(), "a2": a2})  # type: ignore[dict-item]
+        router.placement.up = lambda name: name == "a2"
+        dispatch = NodeRouter({"a1": Dead(), "a2": a2}, router.placement)  # type: ignore[dict-item]
+        callback = "a1-100.1-cb1"  # calls back a caller of the dead a1
+        await router.originate(endpoint="PJSIP/taker01", channel_id=f"{callback}-t1", app_args="taker",
+                               caller_number="0811", ring_seconds=15, originator="")  # fmt: skip
+        await dispatch.originate(endpoint="PJSIP/0811@carrier", channel_id=f"{callback}-out",
+                               app_args="callback", caller_number="112", ring_seconds=45)  # fmt: skip
+        await router.create_bridge(f"{callback}-bridge", callback)
+        await dispatch.hangup(f"{callback}-t1")  # the other router knows where the call went
+        placed = [r[2] for r in a2.requests if r[0] == "originate"]
+        assert placed == [f"{callback}-t1", f"{callback}-out"]
+        assert ("create_bridge", f"{callback}-bridge") in [r[:2] for r in a2.requests]
+        assert ("hangup", f"{callback}-t1") in [r[:2] for r in a2.requests]
+        assert router.owns("a2")(f"{callback}-out") and not router.owns("a1")(callback)
+        # a leg joining a caller stays with the caller: a1's own calls still go to a1
+        with pytest.raises(AriUnavailable):
+            await router.originate(endpoint="PJSIP/taker02", channel_id="a1-100.2-t1", app_args="taker",
+                                   caller_number="0812", ring_seconds=15, originator="a1-100.2")  # fmt: skip
+        assert router.owns("a1")("a1-100.2-bridge")
+
+    asyncio.run(scenario())
+
+
 @pytest.mark.parametrize(
     ("phase", "released"),
     [

@@ -31,6 +31,7 @@ class NodeWatch:
         self.streams = dict(streams)
         self.lost_after = lost_after
         self.lost: set[str] = set()  # nodes declared lost and not back yet
+        router.placement.up = lambda name: name in self.streams and self.streams[name].connected.is_set()
 
     def connected(self) -> bool:
         return any(stream.connected.is_set() for stream in self.streams.values())

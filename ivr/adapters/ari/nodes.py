@@ -14,20 +14,29 @@ Rules:
   declared lost (ivr.engine.nodes), and after a reconnect from that node's own lists.
 - An endpoint is read from the first node that answers: every node reaches the phones
   through the same SIP edge.
+- A call the centre places itself (a callback: a leg with no caller to join) whose ids
+  name a node that is down now goes to the first node that is up, and every later id of
+  that call follows it there: a lost node's callers are called back through the others.
+  A leg joining a caller (a call taker, an agency) always goes to the caller's node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TypeVar
 
 from ivr.adapters.ari.models import Bridge, Channel, Endpoint, Playback
 from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
+from ivr.core import ids
+
+log = logging.getLogger(__name__)
 
 NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 T = TypeVar("T")
+PLACED_KEPT = 1000  # calls placed away from the node their ids name, remembered (oldest forgotten)
 
 
 class NodesInvalid(ValueError):
@@ -61,35 +70,59 @@ def node_of(object_id: str, names: Iterable[str]) -> str | None:
     return prefix if sep and prefix in set(names) else None
 
 
+class Placement:
+    """Which node holds an id's object: the one its prefix names, unless its call was placed
+    elsewhere. One per centre, shared by every router over the same nodes."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = list(names)
+        self.up: Callable[[str], bool] = lambda name: True  # set by the nodes' watch
+        self._placed: dict[str, str] = {}  # a call placed away from its ids' node -> the node
+
+    def home(self, object_id: str) -> str:
+        for call, name in self._placed.items():
+            if object_id == call or object_id.startswith(f"{call}-"):
+                return name
+        found = node_of(object_id, self.names)
+        return self.names[0] if found is None else found
+
+    def place(self, channel_id: str) -> None:
+        """A call the centre places: on a node that is up, if the one its ids name is not."""
+        home = self.home(channel_id)
+        spare = next((name for name in self.names if self.up(name)), None)
+        if self.up(home) or spare is None:
+            return
+        call = ids.call_of_taker_leg(channel_id) or ids.callback_of_callee_leg(channel_id) or channel_id
+        self._placed[call] = spare
+        while len(self._placed) > PLACED_KEPT:
+            del self._placed[next(iter(self._placed))]
+        log.warning("call %s placed on node %s: node %s is down", call, spare, home)
+
+
 class NodeRouter:
     """One Ari over several nodes (name -> that node's Ari), the first being the default."""
 
-    def __init__(self, nodes: Mapping[str, Ari]) -> None:
+    def __init__(self, nodes: Mapping[str, Ari], placement: Placement | None = None) -> None:
         if not nodes:
             raise NodesInvalid("no Asterisk node given")
         self.nodes = dict(nodes)
-        self._first = next(iter(self.nodes.values()))
+        self.placement = placement or Placement(self.nodes)
+        if self.placement.names != list(self.nodes):
+            raise NodesInvalid("a placement shared by routers over other nodes")
 
     @property
     def app(self) -> str:
-        return self._first.app
+        return self.nodes[self.placement.names[0]].app
 
     def node(self, name: str) -> Ari:
         return self.nodes[name]
 
     def owns(self, name: str) -> Callable[[str], bool]:
         """Whether an id (a call's, a leg's, a bridge's) belongs to node `name`."""
-        first = next(iter(self.nodes))
-
-        def mine(object_id: str) -> bool:
-            found = node_of(object_id, self.nodes)
-            return found == name or (found is None and name == first)
-
-        return mine
+        return lambda object_id: self.placement.home(object_id) == name
 
     def _at(self, object_id: str) -> Ari:
-        found = node_of(object_id, self.nodes)
-        return self._first if found is None else self.nodes[found]
+        return self.nodes[self.placement.home(object_id)]
 
     async def _each(
         self,
@@ -144,6 +177,8 @@ class NodeRouter:
         originator: str | None = None,
         caller_name: str = "",
     ) -> Channel:
+        if not originator:  # no caller to join: the centre places this call
+            self.placement.place(channel_id)
         return await self._at(channel_id).originate(
             endpoint=endpoint,
             channel_id=channel_id,
