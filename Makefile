@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop cluster cluster-demo cluster-stop install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
+.PHONY: run test demo stop cluster cluster-demo cluster-stop cluster-bench install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
 
 run:            ## provision what is missing, start Asterisk + Redis, then supervise the control plane and its watchdog
 	bash scripts/run.sh
@@ -24,6 +24,10 @@ cluster-demo:   ## one call through the edge to each Asterisk node, answered by 
 
 cluster-stop:   ## stop what `make cluster` started
 	bash scripts/cluster.sh down
+
+cluster-bench: deps asterisk prompts  ## by hand: failover times over RUNS (5) deaths of a node and of the active control plane; capacity of one node vs two (taskset)
+	.venv/bin/python -m benchmarks.cluster_failover --runs $${RUNS:-5}
+	.venv/bin/python -m benchmarks.cluster_capacity $${RATES:+--rates $$RATES}
 
 install: deps asterisk prompts  ## provision as `make run` does, then install the systemd units (enabled when systemd runs; DESTDIR= stages them)
 	bash scripts/install.sh

@@ -26,16 +26,15 @@ from functools import partial
 import aiohttp
 from aiohttp import web
 
-from ivr.adapters.ami import AmiUnavailable, PhoneWatch
+from ivr.adapters.ami import PhoneWatch
 from ivr.adapters.archive import Archive
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.models import KNOWN_TYPES
 from ivr.adapters.ari.node_watch import NodeWatch
-from ivr.adapters.ari.nodes import NodeRouter
 from ivr.adapters.ari.port import Ari
-from ivr.adapters.ari.rest import AriError, AriRest, AriUnavailable
+from ivr.adapters.ari.rest import AriError, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
-from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.call_store import CallStore
 from ivr.adapters.http.api import build_api
 from ivr.adapters.http.auth import User, load_users
 from ivr.adapters.leader_lease import LeaderLease, LeaseLost, default_name
@@ -49,6 +48,7 @@ from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.adapters.taker_store import TakerStore
+from ivr.asterisk_links import asterisk_links, node_databases
 from ivr.config.acd_policy import agency_policies, screening_policy, service_level_policy
 from ivr.config.asterisk_centre import registering_agency_phones
 from ivr.config.loader import load as load_config
@@ -139,23 +139,6 @@ async def _look_after_recordings(recorder: Recorder, switch: bool) -> None:
         await asyncio.sleep(60)
 
 
-async def _collect_native_calls(
-    native: NativeCalls, connected: Callable[[], bool], every_seconds: float = 10
-) -> None:
-    """Records for the calls the native queue handled, every few seconds while AMI is up."""
-    failing = False
-    while True:
-        if connected():
-            try:
-                await native.collect()
-                failing = False
-            except (AmiUnavailable, StoreUnavailable) as exc:
-                if not failing:
-                    log.warning("native queue calls not recorded yet (retried): %s", exc)
-                failing = True
-        await asyncio.sleep(every_seconds)
-
-
 async def run(settings: Settings) -> None:
     os.umask(0o077)  # the call history and whatever else it creates: for its owner only
     config = load_config(settings.centre_config)  # invalid: raises ConfigInvalid before anything starts
@@ -182,7 +165,7 @@ async def run(settings: Settings) -> None:
             auth=auth, timeout=dispatch_timeout, connector=aiohttp.TCPConnector(limit=DISPATCH_CONNECTIONS)
         ) as dispatch_session,
     ):
-        rest, dispatch, nodes = _asterisk(settings, session, dispatch_session)
+        rest, dispatch, nodes = asterisk_links(settings, session, dispatch_session)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
@@ -242,23 +225,6 @@ async def run(settings: Settings) -> None:
         recognizers.close()
 
 
-def _asterisk(
-    settings: Settings, session: aiohttp.ClientSession, dispatch_session: aiohttp.ClientSession
-) -> tuple[Ari, Ari, NodeWatch | None]:
-    """The ARI clients (general, dispatch) and, with several nodes, the watch over them."""
-    urls = settings.node_urls
-    if not urls:
-        app = settings.ari_app
-        return AriRest(session, settings.ari_url, app), AriRest(dispatch_session, settings.ari_url, app), None
-    app, delay = settings.ari_app, settings.reconnect_max_seconds
-    rest = NodeRouter({name: AriRest(session, url, app) for name, url in urls.items()})
-    dispatch = NodeRouter(
-        {name: AriRest(dispatch_session, url, app) for name, url in urls.items()}, rest.placement
-    )
-    streams = {name: EventStream(session, url, app, max_delay=delay) for name, url in urls.items()}
-    return rest, dispatch, NodeWatch(rest, streams, settings.node_lost_seconds)
-
-
 class _Stopped(Exception):
     """SIGTERM or SIGINT: the control plane stops on purpose."""
 
@@ -309,6 +275,7 @@ async def _serve(
         watch.start()
     else:
         log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
+    databases = node_databases(settings, watch)
     reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
     service_levels = ServiceLevelMonitor(
         engine.archive, lambda: engine.calls, lambda: service_level_policy(engine.config)
@@ -362,9 +329,11 @@ async def _serve(
                 looking = partial(_look_after_recordings, engine.recorder, settings.record_calls)
                 group.create_task(_kept_alive("recording cleanup", looking), name="recording-cleanup")
             if watch is not None:
-                native = NativeCalls(watch, store, _taker_of(engine), engine.finished, engine.archive_again)
-                collecting = partial(_collect_native_calls, native, lambda: watch.logged_in)
-                group.create_task(_kept_alive("native-call records", collecting), name="native-calls")
+                taker_of = _taker_of(engine)
+                for name, database in databases.items():
+                    native = NativeCalls(database, store, taker_of, engine.finished, engine.archive_again)
+                    sweeping = _kept_alive(f"native-call records {name}", native.sweep)
+                    group.create_task(sweeping, name=f"native-calls-{name}")
             else:
                 log.warning("AMI off: calls the native queue handles will get no record here")
             measuring = partial(_measure_service_levels, service_levels)
@@ -377,7 +346,8 @@ async def _serve(
             group.create_task(heartbeat(), name="systemd-heartbeat")
             notify("READY=1")  # serving: ARI is retried meanwhile and /api/health says whether it is up
             await stop.wait()
-            await asyncio.shield(_stop(engine, reloading, watch))  # a second signal cannot cut it short
+            # a second signal cannot cut the stop short
+            await asyncio.shield(_stop(engine, reloading, watch, *databases.values()))
             if lease is not None:
                 await lease.release()  # the standby leads at once
             raise _Stopped  # leaves the group: its tasks are cancelled and awaited
@@ -397,7 +367,7 @@ def _taker_of(engine: Engine) -> Callable[[str], str]:
     return taker_of
 
 
-async def _stop(engine: Engine, reloading: ConfigReload, watch: PhoneWatch | None) -> None:
+async def _stop(engine: Engine, reloading: ConfigReload, *watches: PhoneWatch | None) -> None:
     notify("STOPPING=1")
     waiting = len(engine.centre.waiting_on_stop())
     log.info(
@@ -407,5 +377,5 @@ async def _stop(engine: Engine, reloading: ConfigReload, watch: PhoneWatch | Non
     )
     await reloading.close()
     await engine.stop()
-    if watch is not None:
+    for watch in {w for w in watches if w is not None}:
         watch.close()

@@ -7,6 +7,8 @@ without AMI these calls get no record (said once in the log). What a line become
 ivr/core/native_line.py.
 
 Rules:
+- In the cluster form every node's database is swept (each node's AMI): a call the
+  native queue took on any node gets its record.
 - A line is deleted only after its entries are stored; a sweep that fails (Redis or AMI
   away) leaves every line where it is for the next one, and a line whose entries are
   already stored is not written twice.
@@ -18,22 +20,28 @@ Rules:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from ivr.adapters.call_store import CallStore
+from ivr.adapters.ami import AmiUnavailable
+from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.core import native_line
 
 log = logging.getLogger(__name__)
 
 FAMILY = "ivr112-native"
-CALL_ID = re.compile(r"^[0-9]+\.[0-9]+$")  # Asterisk's unique ids: another key is not a call's line
+# Asterisk's unique ids, with the node's systemname first in the cluster form ("a1-..."):
+# another key is not a call's line.
+CALL_ID = re.compile(r"^(?:[a-z][a-z0-9]{0,7}-)?[0-9]+\.[0-9]+$")
 
 
 class Database(Protocol):
     """Asterisk's database (ami.PhoneWatch)."""
+
+    logged_in: bool
 
     async def database(self, family: str) -> dict[str, str]: ...
 
@@ -55,6 +63,20 @@ class NativeCalls:
         self._finished = finished  # a new record: count and archive it
         self._changed = changed  # an existing record changed: its archive row follows
         self._reported: set[str] = set()  # unreadable lines already logged
+
+    async def sweep(self, every_seconds: float = 10) -> None:
+        """Collects every few seconds while AMI is up; a failed sweep is retried (logged once)."""
+        failing = False
+        while True:
+            if self._db.logged_in:
+                try:
+                    await self.collect()
+                    failing = False
+                except (AmiUnavailable, StoreUnavailable) as exc:
+                    if not failing:
+                        log.warning("native queue calls not recorded yet (retried): %s", exc)
+                    failing = True
+            await asyncio.sleep(every_seconds)
 
     async def collect(self) -> int:
         """Store every native line Asterisk holds; returns how many became records.

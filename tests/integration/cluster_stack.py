@@ -145,8 +145,17 @@ class Cluster:
                 "-error_file", str(folder / f"{phone}_errors.log")]  # fmt: skip
         return Process(args, folder / f"{phone}.out", cwd=folder)
 
-    def calls(self, folder: Path, callers: list[str], rate: float, hold_ms: int, port: int = 5062) -> Process:
-        """The operator's trunk places one call per number through the edge at `rate` calls/s."""
+    def calls(
+        self,
+        folder: Path,
+        callers: list[str],
+        rate: float,
+        hold_ms: int,
+        port: int = 5062,
+        extra: tuple[str, ...] = (),
+    ) -> Process:
+        """The operator's trunk places one call per number through the edge at `rate` calls/s
+        (`extra`: more SIPp options, e.g. its traces)."""
         (folder / f"callers_{port}.csv").write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in callers))
         count = str(len(callers))
         media = str(6000 + 10 * (port - 5060))
@@ -154,7 +163,7 @@ class Cluster:
                 "-inf", str(folder / f"callers_{port}.csv"), "-i", CARRIER_IP, "-p", str(port),
                 "-mi", CARRIER_IP, "-mp", media, "-m", count, "-r", str(rate), "-l", count,
                 "-d", str(hold_ms), "-nostdin", "-timeout", "120", "-trace_err",
-                "-error_file", str(folder / f"carrier_{port}_errors.log")]  # fmt: skip
+                "-error_file", str(folder / f"carrier_{port}_errors.log"), *extra]  # fmt: skip
         return Process(args, folder / f"carrier_{port}.out", cwd=folder)
 
 

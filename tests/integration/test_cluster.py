@@ -9,6 +9,9 @@ operator's trunk, the phones and the fire brigade's desk.
    them is called back through the live node while the dead one is still down.
 3. kill -9 of the active control plane: the standby leads within 3 s and adopts the
    waiting and connected callers of both nodes; every caller reaches a call taker.
+4. Kamailio restarted: established calls keep their media; new calls resume.
+5. No control plane: calls the native path took on either node get their records once
+   one leads.
 Each ends with the leak counts: no channel or bridge left on a node.
 """
 
@@ -223,3 +226,25 @@ def test_an_edge_restart_keeps_established_calls_and_new_calls_resume(
     (fresh,) = new_calls(stack, before, 1)
     stack.wait_entry(fresh, "answered", timeout=10)
     assert later.popen.wait(timeout=30) == 0, later.output()
+
+
+def test_calls_the_native_queue_took_on_either_node_get_records(
+    cluster: Cluster, stack: Stack, media: Path
+) -> None:
+    """No control plane: each node's dialplan answers and greets its caller itself (the
+    native path) and leaves a line in that node's database; once a control plane leads,
+    it reads every node's lines, so both calls get their records."""
+    before = stack.call_ids()
+    callers = cluster.calls(media, ["081276000001", "081276000002"], rate=2, hold_ms=3000, port=5110)
+    assert callers.popen.wait(timeout=30) == 0, callers.output()
+    assert stack.call_ids() == before, "no control plane was running, yet a record appeared"
+    cp1 = cluster.control_plane("cp1")
+    cluster.wait_leading("cp1", cp1)
+    calls = new_calls(stack, before, 2, timeout=30)
+    assert {node(c) for c in calls} == set(NODES), calls
+    for call_id in calls:
+        record = stack.wait_ended(call_id, timeout=15)
+        assert record["outcome"] == "abandoned-in-greeting", record
+        assert record["caller"] in ("081276000001", "081276000002")
+    cp1.stop()
+    wait_for(lambda: not any(leaks(cluster).values()), 15, "the nodes to hold no channel or bridge")
