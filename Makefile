@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop cluster cluster-demo cluster-stop cluster-bench install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
+.PHONY: run test demo stop cluster cluster-demo cluster-reload cluster-stop cluster-bench install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
 
 run:            ## provision what is missing, start Asterisk + Redis, then supervise the control plane and its watchdog
 	bash scripts/run.sh
@@ -21,6 +21,9 @@ cluster: deps asterisk prompts  ## the cluster form on one machine: SIP edge (Ka
 
 cluster-demo:   ## one call through the edge to each Asterisk node, answered by call takers registered at the edge
 	bash scripts/cluster.sh demo
+
+cluster-reload: ## apply a changed centre file to the running cluster (nodes, edge, leading control plane)
+	bash scripts/cluster.sh reload
 
 cluster-stop:   ## stop what `make cluster` started
 	bash scripts/cluster.sh down

@@ -320,7 +320,10 @@ async def _serve(
             settings.http_port,
         )
         if lease is not None:
-            await lease.acquire()  # a standby waits here; its callers' calls are the leader's
+            # a standby waits here (its callers' calls are the leader's); the centre file
+            # may have changed while it stood by
+            if await lease.acquire():
+                await reloading.reread("taking over")
             await engine.restore_takers()
         async with asyncio.TaskGroup() as group:
             if lease is not None:

@@ -55,7 +55,7 @@ class ConfigReload:
             return await self._reload()
 
     def on_signal(self) -> None:
-        self._in_background(self._from_signal(), "config-reload")
+        self._in_background(self.reread("SIGHUP"), "config-reload")
 
     async def close(self) -> None:
         for task in self._running:
@@ -67,7 +67,8 @@ class ConfigReload:
         fresh = await asyncio.to_thread(load_config, settings.centre_config)
         endpoints_before = {a.endpoint for a in engine.config.takers}
         engine.reload(fresh)
-        engine.agency_contacts.watch(registering_agency_phones(fresh, settings.static_contacts))
+        if not settings.node_urls:  # behind the SIP edge a node sees only the edge's contact
+            engine.agency_contacts.watch(registering_agency_phones(fresh, settings.static_contacts))
         changed = {a.endpoint for a in fresh.takers} != endpoints_before
         endpoints = "not generated (IVR_ASTERISK_ETC unset)"
         if settings.asterisk_etc is not None:
@@ -99,15 +100,16 @@ class ConfigReload:
             log.error("call-taker list changed but pjsip was not reloaded: %s", exc)
         await self._engine.rewatch_takers()
 
-    async def _from_signal(self) -> None:
+    async def reread(self, why: str) -> None:
+        """A reload nobody waits on (a signal, a standby taking over): problems are logged."""
         try:
             await self.reload()
+            log.info("%s: centre configuration %s read again", why, self._settings.centre_config)
         except ConfigInvalid as exc:
-            log.error(
-                "SIGHUP: configuration refused, the running one stays (%d problems):", len(exc.problems)
-            )
+            count = len(exc.problems)
+            log.error("%s: configuration refused, the running one stays (%d problems):", why, count)
             for problem in exc.problems:  # one log line each
-                log.error("SIGHUP: %s", problem)
+                log.error("%s: %s", why, problem)
 
     def _in_background(self, job: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(job, name=name)

@@ -7,6 +7,8 @@
 #   cluster.sh demo    one call through the edge to each node, answered by taker01's or
 #                      taker02's phone, each registered once at the edge; prints both
 #                      timelines (needs `up`)
+#   cluster.sh reload  a changed centre file (IVR_CENTRE_CONFIG) applied to the nodes, the
+#                      edge and the leading control plane, nothing restarted
 #   cluster.sh down    stops, by pid, everything `up` started
 # Rules: the same scripts as the production roles (scripts/node-start.sh, edge-start.sh,
 # sentinel-start.sh, ivr-service.sh), so the one-box form tests what separate hosts run; the
@@ -150,9 +152,31 @@ demo() {
   primary_cli zrange ivr:calls -2 -1 | while read -r call; do "$REPO_DIR/.venv/bin/python" -m ivr timeline "$call"; done
 }
 
+# A changed centre file applied everywhere, nothing restarted: each node's endpoints and
+# fallback queue, the edge's phones, then the leading control plane (a standby reads the
+# file again when it takes over).
+reload() {
+  control_plane_env
+  local item port led=""
+  for item in "${nodes[@]}"; do
+    bash "$REPO_DIR/scripts/node-reload.sh" "${item%%=*}"
+  done
+  bash "$REPO_DIR/scripts/edge-start.sh"
+  for port in "${api_ports[@]}"; do
+    health "$port" | grep -q '"role": "active"' || continue
+    curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST \
+      "http://127.0.0.1:$port/api/config/reload" || die "the control plane on port $port refused the file"
+    echo
+    led=$port
+  done
+  [ -n "$led" ] || die "no control plane leads: the nodes and the edge have the new file, the control planes read it when one leads"
+  log "centre configuration applied: nodes, edge and the leading control plane (port $led)"
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   demo) demo ;;
-  *) die "usage: cluster.sh up|demo|down (got '${1:-}')" ;;
+  reload) reload ;;
+  *) die "usage: cluster.sh up|demo|reload|down (got '${1:-}')" ;;
 esac

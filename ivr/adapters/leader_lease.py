@@ -64,8 +64,8 @@ class LeaderLease:
         result = await self._redis.eval(RENEW, 1, self.key, self.name, self._ttl_ms)
         return bool(result)
 
-    async def acquire(self, every: float | None = None) -> None:
-        """Waits until this control plane holds the lease."""
+    async def acquire(self, every: float | None = None) -> bool:
+        """Waits until this control plane holds the lease; whether it stood by meanwhile."""
         pause = every if every is not None else self._ttl_ms / 8000
         announced = False
         while True:
@@ -73,7 +73,7 @@ class LeaderLease:
                 if await self._take():
                     self.leading = True
                     log.warning("leading: lease %s taken by %s", self.key, self.name)
-                    return
+                    return announced
                 if not announced:
                     holder = await self._redis.get(self.key)
                     log.warning("standby: %s leads (lease %s); waiting", _text(holder), self.key)

@@ -8,7 +8,8 @@ operator's trunk, the phones and the fire brigade's desk.
    are on the callback list, each with its number and the reason, within 10 s; one of
    them is called back through the live node while the dead one is still down.
 3. kill -9 of the active control plane: the standby leads within 3 s and adopts the
-   waiting and connected callers of both nodes; every caller reaches a call taker.
+   waiting and connected callers of both nodes; every caller reaches a call taker; it
+   works by the centre file as it is when it takes over.
 4. Kamailio restarted: established calls keep their media; new calls resume.
 5. No control plane: calls the native path took on either node get their records once
    one leads.
@@ -181,6 +182,8 @@ def test_the_standby_leads_when_the_active_dies_and_adopts_every_caller(
         stack.wait_entry(call_id, "answered", timeout=20)  # greeted, then waiting: both takers busy
     assert {node(c) for c in first + second} == set(NODES), first + second
 
+    # The centre file changes while cp2 stands by: a known emergency line is added.
+    centre_config(media, rules={"081274000009": "emergency"}, wrapup_seconds=1)
     leading.popen.kill()  # kill -9 of the active control plane
     killed = time.monotonic()
     wait_for(lambda: cluster.role("cp2") == "active", 5, "cp2 to lead")
@@ -197,6 +200,13 @@ def test_the_standby_leads_when_the_active_dies_and_adopts_every_caller(
     assert queued.popen.wait(timeout=60) == 0, queued.output()
     for call_id in first + second:
         assert stack.wait_ended(call_id, timeout=15)["outcome"] == "answered"
+    assert "taking over: centre configuration" in cp2.output()
+    before = stack.call_ids()
+    known = cluster.calls(media, ["081274000009"], rate=1, hold_ms=3000, port=5098)
+    (call_id,) = new_calls(stack, before, 1)
+    arrived = next(e for e in stack.wait_entry(call_id, "answered")["timeline"] if e["entry"] == "arrived")
+    assert arrived["level"] == "emergency", arrived  # the file as it is now, not as cp2 started with
+    assert known.popen.wait(timeout=30) == 0, known.output()
     cp2.stop()
 
 

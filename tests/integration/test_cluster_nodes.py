@@ -5,7 +5,9 @@ every channel id starts with the node's name ("a1-...", "a2-..."). Behind the SI
 only the edge's address is let in; an operator's call is known by the edge's
 X-Ivr112-Trunk header, a phone's by X-Ivr112-Phone (no challenge), no phone registers at
 a node, and a phone counts as reachable only when the edge answers its qualify with a 2xx.
-Both nodes are stopped by pid at the end (scripts/node-stop.sh), leaving no process."""
+A call taker added to the centre file is known on each node after its reload
+(scripts/node-reload.sh), without a restart; a broken file changes nothing. Both nodes
+are stopped by pid at the end (scripts/node-stop.sh), leaving no process."""
 
 from __future__ import annotations
 
@@ -94,8 +96,10 @@ class Cluster:
     def channels(self, node: str) -> list[dict[str, Any]]:
         return self.ari(node, "/channels")[1] or []
 
-    def script(self, name: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(REPO / "scripts" / name), *args], env=self.env,
+    def script(
+        self, name: str, *args: str, env_extra: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(REPO / "scripts" / name), *args], env=self.env | (env_extra or {}),
                               capture_output=True, text=True, timeout=120)  # fmt: skip
 
     def cli(self, node: str, command: str) -> str:
@@ -258,6 +262,29 @@ def test_a_phone_is_reachable_only_when_the_edge_answers_its_qualify_with_a_2xx(
                  f"{REACHABLE} online on {node}")  # fmt: skip
         assert cluster.ari(node, "/endpoints/PJSIP/taker02")[1]["state"] == "offline"
     assert cluster.edge.asked_by == set(NODES.values())
+
+
+def test_a_call_taker_added_to_the_centre_file_is_known_on_each_node_after_its_reload(
+    cluster: Cluster,
+) -> None:
+    text = (REPO / "queue" / "kendari.yaml").read_text()
+    line = "  - {id: taker20, name: Call taker 20, endpoint: PJSIP/taker20, employment: civil-servant}\n"
+    assert line in text
+    added = line.replace("taker20", "taker21").replace("Call taker 20", "Call taker 21")
+    (cluster.folder / "centre.yaml").write_text(text.replace(line, line + added))
+    pids = {node: node_pid(node) for node in NODES}
+    assert all(cluster.ari(node, "/endpoints/PJSIP/taker21")[0] == 404 for node in NODES)
+    broken = cluster.folder / "broken.yaml"
+    broken.write_text(text.replace("endpoint: PJSIP/taker20", "endpoint: taker20"))
+    refused = cluster.script("node-reload.sh", "a1", env_extra={"IVR_CENTRE_CONFIG": str(broken)})
+    assert refused.returncode != 0 and "taker20" in refused.stdout + refused.stderr
+    for node in NODES:
+        centre = {"IVR_CENTRE_CONFIG": str(cluster.folder / "centre.yaml")}
+        done = cluster.script("node-reload.sh", node, env_extra=centre)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert cluster.ari(node, "/endpoints/PJSIP/taker21")[0] == 200  # known without a restart
+        assert "taker21" in cluster.cli(node, "queue show")  # the fallback queue rings it too
+    assert {node: node_pid(node) for node in NODES} == pids
 
 
 def test_both_nodes_stop_by_pid_and_leave_no_process(cluster: Cluster) -> None:

@@ -28,14 +28,14 @@ def test_a_standby_leads_once_the_leader_dies_or_lets_go(stack: Stack) -> None:
         await redis.delete(KEY)
         first = LeaderLease(redis, KEY, "cp1", ttl_seconds=1.0)
         second = LeaderLease(redis, KEY, "cp2", ttl_seconds=1.0)
-        await asyncio.wait_for(first.acquire(), 2)
+        assert await asyncio.wait_for(first.acquire(), 2) is False  # led at once: it never stood by
         keeping = asyncio.create_task(first.keep())
         standby = asyncio.create_task(second.acquire(every=0.05))
         await asyncio.sleep(2.5)  # the leader renews: the standby waits past two lifetimes
         assert first.leading and not standby.done()
         keeping.cancel()  # the leader dies (no renewal, no release)
         died = time.monotonic()
-        await asyncio.wait_for(standby, 3)
+        assert await asyncio.wait_for(standby, 3) is True  # stood by: it reads the centre file again
         took_over = time.monotonic() - died
         assert second.leading and await redis.get(KEY) == b"cp2"
 
