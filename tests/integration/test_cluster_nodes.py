@@ -268,8 +268,7 @@ def test_a_call_taker_added_to_the_centre_file_is_known_on_each_node_after_its_r
     cluster: Cluster,
 ) -> None:
     text = (REPO / "queue" / "kendari.yaml").read_text()
-    line = "  - {id: taker20, name: Call taker 20, endpoint: PJSIP/taker20, employment: civil-servant}\n"
-    assert line in text
+    line = next(x for x in text.splitlines(keepends=True) if "{id: taker20," in x)
     added = line.replace("taker20", "taker21").replace("Call taker 20", "Call taker 21")
     (cluster.folder / "centre.yaml").write_text(text.replace(line, line + added))
     pids = {node: node_pid(node) for node in NODES}
