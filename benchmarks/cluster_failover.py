@@ -17,6 +17,7 @@ printed as p50/p99 over the runs and as ratios against that baseline; nothing is
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -105,11 +106,17 @@ def leader_death(bench: Bench, run: int) -> dict[str, float]:
 
 
 def line(what: str, samples: list[float], base: float | None = None) -> str:
-    p50, p99 = percentile(samples, 50), percentile(samples, 99)
+    """p50/p99 of the runs that saw the event; the runs that did not are counted apart."""
+    seen = [x for x in samples if not math.isnan(x)]
+    if not seen:
+        return f"{what}: in none of {len(samples)} runs"
+    p50, p99 = percentile(seen, 50), percentile(seen, 99)
     text = f"{what}: p50 {p50:.2f} s, p99 {p99:.2f} s"
     if base:
         text += f" ({p50 / base:.1f}x / {p99 / base:.1f}x the baseline)"
-    return text + "  [" + ", ".join(f"{s:.2f}" for s in samples) + "]"
+    if len(seen) < len(samples):
+        text += f"; NOT SEEN in {len(samples) - len(seen)} of {len(samples)} runs"
+    return text + "  [" + ", ".join(f"{x:.2f}" for x in samples) + "]"
 
 
 def main() -> None:

@@ -93,7 +93,12 @@ class Cluster:
             **extra,
         }
         env.pop("IVR_RECORDINGS_PATH", None)
-        return Process([sys.executable, "-m", "ivr", "run"], self.workdir / f"{name}.log", env=env, cwd=REPO)
+        log = self.workdir / f"{name}.log"
+        for n in range(2, 100):  # a restarted control plane keeps its earlier log
+            if not log.exists():
+                break
+            log = self.workdir / f"{name}-{n}.log"
+        return Process([sys.executable, "-m", "ivr", "run"], log, env=env, cwd=REPO)
 
     def api(self, name: str, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
