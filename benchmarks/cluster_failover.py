@@ -95,10 +95,16 @@ def leader_death(bench: Bench, run: int) -> dict[str, float]:
     bench.planes[name].popen.kill()
     wait_for(lambda: bench.cluster.role(standby) == "active", 10, f"{standby} to lead")
     led = time.time() - killed
+    time.sleep(1.5)
+    _, takers = bench.cluster.api(standby, "GET", "/api/takers")  # shown when it offers nobody
     callers.popen.wait(timeout=90)
     time.sleep(1)
     offers = [o for r in bench.records_since(killed - 10) for e in r["timeline"]
               if e["entry"] == "offered" and (o := float(e["at"])) >= killed]  # fmt: skip
+    if not offers:
+        states = [(t["id"], t["declared"], t["activity"], t["reachable"], t["call_id"]) for t in takers or []
+                  if t["id"] in TAKERS]  # fmt: skip
+        print(f"run {run}: {standby} led and offered nobody; its takers 1.5 s in: {states}", flush=True)
     bench.planes[name].stop()
     bench.control_plane(name)  # back, as the standby
     failed = sipp_counter(folder / "stat.csv", "FailedCall(C)")
