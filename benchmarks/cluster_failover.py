@@ -62,6 +62,7 @@ def baseline(bench: Bench) -> dict[str, list[float]]:
 
 def node_death(bench: Bench, run: int) -> dict[str, float]:
     victim = list(NODES)[run % len(NODES)]
+    bench.register_again()
     port = 5310 + 2 * run
     callers, folder, started = place(bench, port)
     time.sleep(2)
@@ -88,6 +89,7 @@ def node_death(bench: Bench, run: int) -> dict[str, float]:
 def leader_death(bench: Bench, run: int) -> dict[str, float]:
     name = bench.leader()
     standby = next(n for n in bench.planes if n != name)
+    bench.register_again()
     port = 5340 + 2 * run
     callers, folder, _ = place(bench, port)
     time.sleep(2)

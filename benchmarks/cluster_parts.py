@@ -34,6 +34,7 @@ class Bench:
     cluster: Cluster
     media: Path
     planes: dict[str, Process] = field(default_factory=dict)  # control plane name -> process
+    phones: dict[str, Process] = field(default_factory=dict)  # taker -> its answering phone
 
     def control_plane(self, name: str, **extra: str) -> Process:
         """Starts control plane `name`; returns once it leads or stands by."""
@@ -50,9 +51,18 @@ class Bench:
     def leader(self) -> str:
         return next(name for name in self.planes if self.cluster.role(name) == "active")
 
+    def register_again(self) -> None:
+        """The takers' phones register again, as real phones do before their registration
+        expires (the edge grants at most 120 s, SIPp asks 60 s; a benchmark runs longer).
+        SIPp registers from the phone's own address and port: the phone is started anew."""
+        for taker, phone in list(self.phones.items()):
+            phone.stop()
+            self.phones[taker] = self.cluster.phone(taker, self.media, hold_ms=2000)
+
     def takers(self, *takers: str) -> list[Process]:
         """The takers' phones, registered at the edge and answering; the takers logged in."""
         phones = [self.cluster.phone(taker, self.media, hold_ms=2000) for taker in takers]
+        self.phones.update(zip(takers, phones, strict=True))
         leader = self.leader()
 
         def reachable() -> bool:
