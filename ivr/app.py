@@ -50,10 +50,9 @@ from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.adapters.taker_store import TakerStore
 from ivr.asterisk_links import asterisk_links, node_databases
 from ivr.config.acd_policy import agency_policies, screening_policy, service_level_policy
-from ivr.config.asterisk_centre import registering_agency_phones
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
-from ivr.config_reload import ConfigReload
+from ivr.config_reload import ConfigReload, watch_agency_contacts
 from ivr.core.call import CallPolicy
 from ivr.core.callback import CallbackPolicy
 from ivr.engine.centre_service import CentreService
@@ -208,8 +207,7 @@ async def run(settings: Settings) -> None:
         )
         takers = TakerStore(redis_client, settings.redis_prefix)
         engine = Engine(rest, store, takers, config, _call_policy(settings, config), parts=parts)
-        if not settings.node_urls:  # behind the SIP edge a node sees only the edge's contact
-            engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
+        watch_agency_contacts(settings, engine, config)
         lease = None
         if settings.leader_lease_seconds:
             name = settings.instance_name or default_name()

@@ -54,6 +54,6 @@ def node_databases(settings: Settings, watch: PhoneWatch | None) -> dict[str, Ph
             found[name] = watch
             continue
         secret = settings.ami_password.get_secret_value()
-        found[name] = PhoneWatch(host, settings.ami_port, settings.ami_user, secret, lambda *_: None)
+        found[name] = PhoneWatch(host, settings.ami_port, settings.ami_user, secret, None)
         found[name].start()
     return found

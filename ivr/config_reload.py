@@ -34,6 +34,13 @@ from ivr.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def watch_agency_contacts(settings: Settings, engine: Engine, config: CentreConfig) -> None:
+    """The agency phones whose registered contact is watched (a change raises an alarm);
+    none in the cluster form: behind the SIP edge a node sees only the edge's contact."""
+    if not settings.node_urls:
+        engine.agency_contacts.watch(registering_agency_phones(config, settings.static_contacts))
+
+
 class ConfigReload:
     def __init__(
         self,
@@ -67,8 +74,7 @@ class ConfigReload:
         fresh = await asyncio.to_thread(load_config, settings.centre_config)
         endpoints_before = {a.endpoint for a in engine.config.takers}
         engine.reload(fresh)
-        if not settings.node_urls:  # behind the SIP edge a node sees only the edge's contact
-            engine.agency_contacts.watch(registering_agency_phones(fresh, settings.static_contacts))
+        watch_agency_contacts(settings, engine, fresh)
         changed = {a.endpoint for a in fresh.takers} != endpoints_before
         endpoints = "not generated (IVR_ASTERISK_ETC unset)"
         if settings.asterisk_etc is not None:

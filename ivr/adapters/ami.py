@@ -58,9 +58,11 @@ class PhoneWatch:
         port: int,
         user: str,
         secret: str,
-        on_status: StatusReport,
+        on_status: StatusReport | None,
         on_listed: Callable[[], None] = lambda: None,
     ) -> None:
+        """on_status None: no phones are watched (only the database is read, e.g. a cluster
+        node's native lines), so no contact listing at login and no ContactStatus events."""
         self._on_status = on_status
         self._on_listed = on_listed  # the listing read at login is complete
         self._tasks: set[asyncio.Task[None]] = set()
@@ -76,7 +78,8 @@ class PhoneWatch:
             on_disconnect=self._lost,
             log=logging.getLogger("ivr.adapters.ami.panoramisk"),
         )
-        self._manager.register_event("ContactStatus", self._contact_status)
+        if on_status is not None:
+            self._manager.register_event("ContactStatus", self._contact_status)
 
     def start(self) -> None:
         self._manager.loop = asyncio.get_running_loop()
@@ -89,6 +92,9 @@ class PhoneWatch:
 
     def _logged_in(self, manager: Manager) -> None:
         self.logged_in = True
+        if self._on_status is None:
+            log.info("AMI logged in (%s)", manager.config.get("host"))
+            return
         log.info("AMI logged in: reading the call takers' phones")
         task = asyncio.ensure_future(self._read_contacts())
         self._tasks.add(task)
@@ -108,6 +114,7 @@ class PhoneWatch:
         except Exception as exc:  # the connection dropped mid-read: the next login reads again
             log.warning("AMI: contacts not read: %s", exc)
             return
+        assert self._on_status is not None  # read only for a watch of the phones
         for message in replies if isinstance(replies, list) else [replies]:
             if message.get("Event") == "ContactList":
                 endpoint = message.get("Endpoint") or message.get("Aor") or ""
@@ -118,7 +125,7 @@ class PhoneWatch:
 
     def _contact_status(self, manager: Manager, event: Any) -> None:
         endpoint = event.get("EndpointName") or event.get("AOR") or ""
-        if endpoint:
+        if endpoint and self._on_status is not None:
             self._on_status(
                 f"PJSIP/{endpoint}",
                 event.get("ContactStatus", "Unknown"),
