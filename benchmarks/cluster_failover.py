@@ -6,7 +6,9 @@ takers' phones registered at the edge):
   first new call answered on the other node, and the INVITE -> 200 OK of the new calls
   sent after the kill (the edge tries a dead node for 1 s before the next one);
 - the active control plane killed (kill -9, the two in turn): the time from its death to
-  the standby leading, and to the standby's first offer to a call taker.
+  the standby leading, and to the standby's first offer to a call taker;
+- afterwards, the records of those calls: how many a control plane ended because it found
+  them open (the caller left while nobody led), and how many have no outcome (none should).
 The baseline, measured in the same run before any fault: the INVITE -> 200 OK of calls
 with both nodes up, and the time from a call's arrival to its first offer. Figures are
 printed as p50/p99 over the runs and as ratios against that baseline; nothing is asserted.
@@ -24,6 +26,7 @@ from typing import Any
 
 from benchmarks.cluster_parts import Bench, bench_cluster, invite_times
 from benchmarks.load_measure import percentile, sipp_counter
+from ivr.engine.unattended_records import SETTLE_SECONDS
 from tests.integration.cluster_stack import NODES
 from tests.integration.stack import Process, wait_for
 
@@ -135,8 +138,11 @@ def main() -> None:
         bench.control_plane("cp2")
         bench.takers(*TAKERS)
         base = baseline(bench)
+        began = time.time()
         nodes = [node_death(bench, run) for run in range(runs)]
         planes = [leader_death(bench, run) for run in range(runs)]
+        time.sleep(SETTLE_SECONDS + 3)  # records left open in a takeover are closed once settled
+        records = bench.records_since(began)
     rtt_p50, offer_p50 = percentile(base["rtt"], 50), percentile(base["offer"], 50)
     print(f"Cluster failover: {runs} runs of each death, {RATE:.0f} calls/s via the edge, 2 nodes, 4 takers")
     print(
@@ -154,6 +160,12 @@ def main() -> None:
     print(
         f"callers SIPp counted failed, of {CALLS} a run: node deaths {node_failed} (the dead node's calls in "
         f"progress lose their audio), control plane deaths {plane_failed} (a call in the gap: the dialplan)"
+    )
+    found = sum(1 for r in records if r.get("by") == "found open")
+    still = [r.get("caller", "?") for r in records if not r.get("outcome")]
+    print(
+        f"records of the {len(records)} calls of the deaths: {found} ended by the control plane that found "
+        f"them open (their callers left while nobody led), {len(still)} without an outcome {still[:5]}"
     )
 
 

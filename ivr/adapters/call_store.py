@@ -4,12 +4,15 @@ Keys (prefix configurable, default "ivr"):
   {p}:call:{id}           hash: caller, dialled, arrived_at, ended_at, outcome, taker, ...
   {p}:call:{id}:timeline  list of JSON entries {"at": epoch seconds, "entry": name, ...detail}
   {p}:calls               sorted set: call id by arrival time
+  {p}:open                sorted set: calls arrived and not ended, by arrival time
 Rules: the store records decisions, it never makes them; a Redis outage is logged and
 costs the record, never the call (callers of this class catch StoreUnavailable).
 Records are kept for retention_days (default 30), then expire. A call ends once: an
 'ended' entry for a record that already has one is dropped (the watchdog and a control
 plane back from a hang may both close a handed-over call); the check and the ending are one
 transaction, so an ending cut off by an outage or a failover is written whole when retried.
+A record is open from its 'arrived' to its 'ended' (the open index; what a control plane
+taking over looks at for callers who left unseen), kept no longer than the records.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ class CallStore:
                         if entry == "ended":  # the check and the ending in one transaction (WATCH)
                             await pipe.watch(key)
                             if await pipe.hexists(key, "ended_at"):
+                                await pipe.reset()  # type: ignore[no-untyped-call]
+                                await self._redis.zrem(f"{self._prefix}:open", call_id)
                                 return  # ended already: the first ending stands
                             pipe.multi()  # type: ignore[no-untyped-call]
                         pipe.rpush(self._key(call_id, ":timeline"), item)
@@ -80,6 +85,9 @@ class CallStore:
                             pipe.hset(key, mapping=cast(dict[Any, Any], fields))
                         if entry == "arrived":
                             pipe.zadd(f"{self._prefix}:calls", {call_id: at})
+                            pipe.zadd(f"{self._prefix}:open", {call_id: at})
+                        elif entry == "ended":
+                            pipe.zrem(f"{self._prefix}:open", call_id)
                         pipe.expire(key, self._ttl)
                         pipe.expire(self._key(call_id, ":timeline"), self._ttl)
                         await pipe.execute()
@@ -130,6 +138,16 @@ class CallStore:
         if not record and not timeline:
             return None
         return {**_decode(record), "timeline": [json.loads(item) for item in timeline]}
+
+    async def open_calls(self, arrived_before: float) -> list[str]:
+        """The calls arrived before then and not ended (those past the records' keeping dropped)."""
+        key = f"{self._prefix}:open"
+        try:
+            await self._redis.zremrangebyscore(key, "-inf", f"({arrived_before - self._ttl}")
+            ids = await self._redis.zrangebyscore(key, "-inf", f"({arrived_before}")
+        except RedisError as exc:
+            raise StoreUnavailable(f"listing open calls: {exc}") from exc
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     async def latest(self, count: int = 1) -> list[str]:
         try:

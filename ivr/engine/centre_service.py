@@ -8,19 +8,25 @@ Nothing here decides.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ivr.adapters.archive import Archive
 from ivr.adapters.http.centre import Alarm, Gauges
+from ivr.adapters.log_hygiene import withheld_numbers
 from ivr.config.schema import CentreConfig
 from ivr.core import events as ev
+from ivr.core import ids, privacy
 from ivr.core.acd import events as acd
 from ivr.core.acd.model import Taker, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
+from ivr.core.centre_events import CallbackAsked
 from ivr.engine.engine import Engine
 from ivr.engine.service_levels import ServiceLevelMonitor
+
+log = logging.getLogger(__name__)
 
 
 class CentreService:
@@ -110,7 +116,15 @@ class CentreService:
     def start_callback(
         self, called_back: str, attempt: int, number: str, taker_id: str, by: str, withheld: bool
     ) -> str:
-        return self._engine.start_callback(called_back, attempt, number, taker_id, by, withheld)
+        """Calls an abandoned caller back with this call taker (checked free by the caller);
+        a withheld number stays withheld in the callback's record, caller ID and logs."""
+        if withheld:
+            withheld_numbers.add(number)
+        callback_id = ids.callback_id(called_back, attempt)
+        shown = privacy.shown(number, withheld)
+        log.info("callback %s: calling %s back with %s (asked by %s)", callback_id, shown, taker_id, by)
+        self._engine.deliver(CallbackAsked(called_back, attempt, number, taker_id, by, withheld))
+        return callback_id
 
     async def recording(self, call_id: str) -> bytes:
         return await self._engine.ari.recording_file(call_id)

@@ -6,7 +6,8 @@ without waiting: a call's commands go to its lane (lanes.py, in the core's order
 timers to the one wheel (timer_wheel.py), status saves and records behind (write-behind:
 held while Redis is away). The event path never waits on Asterisk. After every ARI
 (re)connect the engine watches the call takers' phones and reconciles with Asterisk
-(reconnect.py). On a deliberate stop, callers not yet connected are handed to the
+(reconnect.py), then closes the records its callers left open unseen (unattended_records.py).
+On a deliberate stop, callers not yet connected are handed to the
 dialplan's native queue; connected calls stay up for the next start to adopt. A withheld
 caller's number is registered with the log's masking (ivr.adapters.log_hygiene) before
 its first event is handled.
@@ -39,13 +40,11 @@ from ivr.config.acd_policy import acd_policy, acd_roster, caller_rules
 from ivr.config.schema import CentreConfig
 from ivr.core import centre as core
 from ivr.core import events as ev
-from ivr.core import ids, privacy
 from ivr.core.acd.events import AcdEvent
 from ivr.core.acd.model import AcdState
 from ivr.core.call_state import Call, CallPolicy
 from ivr.core.callback import Callback, CallbackPolicy
 from ivr.core.centre_events import (
-    CallbackAsked,
     Carry,
     CentreEvent,
     ConfirmFeature,
@@ -72,6 +71,7 @@ from ivr.engine.phones import Phones
 from ivr.engine.reconnect import hang_up_quietly, node_lost_events, reconcile_calls, watch_takers
 from ivr.engine.statuses import Statuses
 from ivr.engine.timer_wheel import TimerWheel
+from ivr.engine.unattended_records import UnattendedRecords, tracked_ids
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,9 @@ class Engine:
         # Alarm on a changed contact of the agency phones that register (the app says which).
         self.agency_contacts = AgencyContacts((), clock)
         self.ari_connected = parts.ari_connected
+        self.unattended = UnattendedRecords(
+            store, lambda: tracked_ids(self.centre), self.finished, clock, self.writes.settled
+        )
 
     # ---- the pump ----------------------------------------------------------------------
     def deliver(self, event: CentreEvent, persist: bool = True) -> None:
@@ -224,19 +227,6 @@ class Engine:
         """AMI's listing of every contact (read at each login) is complete."""
         self.agency_contacts.listing_done()
 
-    def start_callback(
-        self, called_back: str, attempt: int, number: str, taker_id: str, by: str, withheld: bool = False
-    ) -> str:
-        """Calls an abandoned caller back with this call taker (checked free by the caller);
-        a withheld number stays withheld in the callback's record, caller ID and logs."""
-        if withheld:
-            withheld_numbers.add(number)
-        callback_id = ids.callback_id(called_back, attempt)
-        shown = privacy.shown(number, withheld)
-        log.info("callback %s: calling %s back with %s (asked by %s)", callback_id, shown, taker_id, by)
-        self.deliver(CallbackAsked(called_back, attempt, number, taker_id, by, withheld))
-        return callback_id
-
     # ---- a call's end (EngineLink, for the executor) ------------------------------------
     def finished(self, call_id: str, outcome: str) -> None:
         log.info("call %s ended: %s", call_id, outcome)
@@ -270,10 +260,13 @@ class Engine:
         ari = node or self._ari  # all of Asterisk, or one node of several (the ids it holds: mine)
         await watch_takers(ari, self.acd.takers.values(), self.deliver)
         screened = set(self.screener.sessions) if self.screener else set()
-        await reconcile_calls(ari, self._store, lambda: self.centre, screened, self.deliver, mine)
+        listed_at, tracked = self._clock(), tracked_ids(self.centre)
+        present = await reconcile_calls(ari, self._store, lambda: self.centre, screened, self.deliver, mine)
+        self._spawn(self.unattended.after_listing(listed_at, present, tracked, mine))
 
     def node_lost(self, node: str, mine: Callable[[str], bool]) -> None:
         """A node stayed unreachable past its grace time: its calls and callbacks went with it."""
+        self._spawn(self.unattended.node_lost(node, mine, tracked_ids(self.centre)))
         for event in node_lost_events(self.centre, node, mine):
             self.deliver(event)
 

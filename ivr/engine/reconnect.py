@@ -50,8 +50,9 @@ async def reconcile_calls(
     screened: set[str],
     deliver: Deliver,
     mine: Callable[[str], bool] | None = None,
-) -> None:
-    """`ari` is all of Asterisk, or one node holding the ids for which `mine` is true."""
+) -> set[str]:
+    """`ari` is all of Asterisk, or one node holding the ids for which `mine` is true;
+    returns the ids of the channels it held."""
     channels = await ari.channels()
     bridges = await ari.bridges()
     now = centre()
@@ -88,6 +89,7 @@ async def reconcile_calls(
         len(todo.hangup),
         len(todo.destroy_bridges),
     )
+    return {c.id for c in channels}
 
 
 async def _record(store: CallStore, adopted: ev.CallAdopted) -> dict[str, Any] | None:

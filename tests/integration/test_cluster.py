@@ -9,7 +9,8 @@ operator's trunk, the phones and the fire brigade's desk.
    them is called back through the live node while the dead one is still down.
 3. kill -9 of the active control plane: the standby leads within 3 s and adopts the
    waiting and connected callers of both nodes; every caller reaches a call taker; it
-   works by the centre file as it is when it takes over.
+   works by the centre file as it is when it takes over. Callers who gave up while no
+   control plane led are ended (found open) and listed for a callback once one leads.
 4. Kamailio restarted: established calls keep their media; new calls resume.
 5. No control plane: calls the native path took on either node get their records once
    one leads.
@@ -18,6 +19,7 @@ Each ends with the leak counts: no channel or bridge left on a node.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,6 +209,39 @@ def test_the_standby_leads_when_the_active_dies_and_adopts_every_caller(
     arrived = next(e for e in stack.wait_entry(call_id, "answered")["timeline"] if e["entry"] == "arrived")
     assert arrived["level"] == "emergency", arrived  # the file as it is now, not as cp2 started with
     assert known.popen.wait(timeout=30) == 0, known.output()
+    cp2.stop()
+
+
+def test_callers_who_leave_while_no_control_plane_leads_are_ended_when_one_takes_over(
+    cluster: Cluster, stack: Stack, leading: Process, media: Path
+) -> None:
+    """Two callers wait (one per node, nobody logged in); the active control plane dies
+    and the standby is held still until both callers have given up. Nobody saw them go:
+    once the standby leads, each record ends (abandoned while waiting, found open) and
+    both callers are on its callback list."""
+    cp2 = cluster.control_plane("cp2")
+    wait_for(lambda: cluster.role("cp2") == "standby", 15, "cp2 to stand by")
+    before = stack.call_ids()
+    numbers = ["081274000021", "081274000022"]
+    waiting = cluster.calls(media, numbers, rate=4, hold_ms=14000, port=5102)
+    calls = new_calls(stack, before, 2)
+    assert {node(c) for c in calls} == set(NODES), calls
+    for call_id in calls:
+        stack.wait_entry(call_id, "greeting-done", timeout=20)
+    cp2.popen.send_signal(signal.SIGSTOP)  # the standby held still: no control plane leads
+    try:
+        leading.popen.kill()
+        assert waiting.popen.wait(timeout=30) == 0, waiting.output()  # both gave up, unseen
+        assert not any(stack.record(c).get("ended_at") for c in calls)
+    finally:
+        cp2.popen.send_signal(signal.SIGCONT)
+    wait_for(lambda: cluster.role("cp2") == "active", 10, "cp2 to lead")
+    for call_id in calls:
+        record = stack.wait_ended(call_id, timeout=30)
+        assert record["outcome"] == "abandoned-in-queue" and record["by"] == "found open", record
+        assert [e["entry"] for e in record["timeline"]][-2:] == ["unattended", "ended"]
+    listed = {e["caller"] for e in cluster.api("cp2", "GET", "/api/callbacks")[1]["callbacks"]}
+    assert set(numbers) <= listed, listed
     cp2.stop()
 
 

@@ -1,7 +1,7 @@
 """What happens when the control plane is missing: the dialplan fallback still rings
 a call taker, ARI unreachable at start is retried, a crashed control plane's waiting
-caller is adopted at the next start, and a deliberate stop hands waiting callers to
-the native queue."""
+caller is adopted at the next start (and one who gave up meanwhile is ended and listed
+for a callback), and a deliberate stop hands waiting callers to the native queue."""
 
 from __future__ import annotations
 
@@ -68,6 +68,36 @@ def test_crashed_control_plane_adopts_the_waiting_caller_at_restart(
     assert "adopted" in names and names[-3:] == ["taker-answered", "connected", "ended"]
     assert record["outcome"] == "answered" and record["taker"] == "taker04"
     assert stack.recording(call_id)[0] == 200  # recorded through the crash
+
+
+def test_a_caller_who_hangs_up_while_no_control_plane_runs_is_ended_and_listed_for_callback(
+    stack: Stack, control_plane: Callable[..., Process], media: Path
+) -> None:
+    """A crash while the caller waits; the caller gives up before a control plane is back.
+    Nobody saw the hang-up, yet the record ends (abandoned while waiting, found open) and
+    the caller is on the callback list."""
+    first = control_plane([])  # nobody logged in: the caller waits
+    before = stack.call_ids()
+    call = place_call(media, "112", hold_ms=12000, caller="081288800031", wait=False)
+    call_id = stack.new_call_id(before)
+    stack.wait_entry(call_id, "greeting-done")
+    first.stop(signal.SIGKILL)
+    assert call.popen.wait(timeout=30) == 0, call.output()  # gave up with nobody attending
+    assert not stack.record(call_id).get("ended_at")
+
+    control_plane([])
+    record = stack.wait_ended(call_id, timeout=30)
+    assert record["outcome"] == "abandoned-in-queue" and record["by"] == "found open"
+    names = [e["entry"] for e in record["timeline"]]
+    assert names[-2:] == ["unattended", "ended"], names
+    assert float(record["ended_at"]) > float(record["timeline"][-2]["last_seen_at"])
+
+    def listed() -> dict | None:
+        entries = stack.api("GET", "/api/callbacks")[1]["callbacks"]
+        return next((e for e in entries if e["call_id"] == call_id), None)
+
+    entry = wait_for(listed, 10, "the caller on the callback list")
+    assert entry["caller"] == "081288800031" and entry["status"] == "pending"
 
 
 def test_deliberate_stop_hands_the_waiting_caller_to_the_native_queue(

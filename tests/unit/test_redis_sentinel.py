@@ -186,6 +186,10 @@ class FailingOverRedis:
     async def lrange(self, key: str, start: int, end: int) -> list[str]:
         return list(self.lists.get(key, []))
 
+    async def zrem(self, key: str, *members: str) -> int:
+        found = self.sorted.get(key, {})
+        return sum(found.pop(m, None) is not None for m in members)
+
 
 class FakePipeline:
     def __init__(self, redis: FailingOverRedis) -> None:
@@ -207,6 +211,9 @@ class FakePipeline:
     def multi(self) -> None:
         pass
 
+    async def reset(self) -> None:
+        self.queued = []
+
     def __getattr__(self, name: str) -> Any:
         def queue(*args: Any, **kwargs: Any) -> FakePipeline:
             self.queued.append((name, args, kwargs))
@@ -226,6 +233,8 @@ class FakePipeline:
                 self.redis.hashes.setdefault(args[0], {}).update(kwargs["mapping"])
             elif name == "zadd":
                 self.redis.sorted.setdefault(args[0], {}).update(args[1])
+            elif name == "zrem":
+                self.redis.sorted.get(args[0], {}).pop(args[1], None)
             elif name == "ltrim":
                 pass
             elif name != "expire":
@@ -261,6 +270,7 @@ async def test_a_call_and_a_status_change_in_a_failover_are_held_then_written_wh
     timeline = [json.loads(item)["entry"] for item in redis.lists["ivr:call:c1:timeline"]]
     assert timeline == ["arrived", "taker-answered", "ended"]
     assert redis.hashes["ivr:call:c1"]["outcome"] == "answered"
+    assert "c1" in redis.sorted["ivr:calls"] and "c1" not in redis.sorted["ivr:open"]  # ended: not open
     assert redis.hashes["ivr:agent:taker01"]["declared"] == "paused"
     assert writes.failing is None
 

@@ -1,0 +1,171 @@
+# Records left open while no control plane attended, on the real Redis: a record is open
+# from 'arrived' to 'ended'; after a node's channels are listed, the open records of its
+# callers who were gone are closed once settled (never one the centre tracked, one whose
+# caller was still there, another node's, or one that ended meanwhile); a lost node's
+# open records are cut off; each closed call is finished once.
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from ivr.adapters.call_store import CallStore
+from ivr.engine.unattended_records import UnattendedRecords
+from tests.integration.stack import Stack
+
+pytestmark = pytest.mark.integration
+PREFIX = "ivr-test-unattended"
+
+
+def run(stack: Stack, scenario: Callable[[CallStore, aioredis.Redis], Awaitable[Any]]) -> Any:
+    async def go() -> Any:
+        redis = aioredis.Redis(port=stack.redis_port, password=stack.env["IVR_REDIS_PASSWORD"])
+        for key in await redis.keys(f"{PREFIX}:*"):
+            await redis.delete(key)
+        try:
+            return await scenario(CallStore(redis, PREFIX), redis)
+        finally:
+            for key in await redis.keys(f"{PREFIX}:*"):
+                await redis.delete(key)
+            await redis.aclose()
+
+    return asyncio.run(go())
+
+
+async def nothing_held() -> None:
+    return None
+
+
+async def arrive(store: CallStore, call_id: str, at: float, *entries: str) -> None:
+    await store.append(call_id, "arrived", at, {"caller": "081234500001", "dialled": "112"})
+    for n, entry in enumerate(entries, 1):
+        await store.append(call_id, entry, at + n, {})
+
+
+def test_the_open_records_of_callers_gone_unseen_are_closed_and_no_other(stack: Stack) -> None:
+    finished: list[tuple[str, str]] = []
+    tracked: set[str] = {"a1-tracked"}
+
+    async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
+        await arrive(store, "a1-waited", 100.0, "answered", "greeting-done")
+        await arrive(store, "a1-greeted", 100.0, "answered")
+        await arrive(store, "a1-spoke", 100.0, "answered", "greeting-done", "offered", "connected")
+        await arrive(store, "a1-tracked", 100.0, "answered")
+        await arrive(store, "a1-present", 100.0, "answered")
+        await arrive(store, "a2-other", 100.0, "answered")
+        await arrive(store, "a1-late", 300.0, "answered")  # arrived after the listing
+        await arrive(store, "a1-done", 100.0, "answered")
+        await store.append("a1-done", "ended", 150.0, {"by": "caller", "outcome": "abandoned-in-greeting"})
+        assert "a1-done" not in await store.open_calls(1000.0)
+
+        records = UnattendedRecords(
+            store, lambda: tracked, lambda c, o: finished.append((c, o)), lambda: 400.0, nothing_held, 0.05
+        )
+        present = {"a1-present", "a1-present-rec"}
+        await records.after_listing(200.0, present, {"a1-tracked"}, lambda i: i.startswith("a1-"))
+        return {
+            i: await store.get(i)
+            for i in (
+                "a1-waited",
+                "a1-greeted",
+                "a1-spoke",
+                "a1-tracked",
+                "a1-present",
+                "a2-other",
+                "a1-late",
+                "a1-done",
+            )
+        } | {"open": await store.open_calls(1000.0)}
+
+    got = run(stack, scenario)
+    assert sorted(finished) == [
+        ("a1-greeted", "abandoned-in-greeting"),
+        ("a1-spoke", "answered"),
+        ("a1-waited", "abandoned-in-queue"),
+    ]
+    waited = got["a1-waited"]
+    assert waited["outcome"] == "abandoned-in-queue" and waited["by"] == "found open"
+    assert [e["entry"] for e in waited["timeline"]][-2:] == ["unattended", "ended"]
+    assert float(waited["ended_at"]) == 400.0 and float(waited["timeline"][-2]["last_seen_at"]) == 102.0
+    for kept_open in ("a1-tracked", "a1-present", "a2-other", "a1-late"):
+        assert "ended_at" not in got[kept_open], kept_open
+    assert got["a1-done"]["outcome"] == "abandoned-in-greeting"  # its own ending stands
+    assert sorted(got["open"]) == ["a1-late", "a1-present", "a1-tracked", "a2-other"]
+
+
+def test_a_record_that_ends_or_is_adopted_while_settling_is_left_to_its_own_ending(stack: Stack) -> None:
+    finished: list[str] = []
+    tracked: set[str] = set()
+
+    async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
+        await arrive(store, "natively", 100.0, "answered", "greeting-done")
+        await arrive(store, "adopted", 100.0, "answered", "greeting-done")
+        records = UnattendedRecords(
+            store, lambda: tracked, lambda c, o: finished.append(c), lambda: 400.0, nothing_held, 0.5
+        )
+        closing = asyncio.create_task(records.after_listing(200.0, set(), set()))
+        await asyncio.sleep(0.1)
+        # meanwhile the native sweep wrote the native queue's ending, and the centre took the other up
+        await store.append("natively", "ended", 210.0, {"by": "native queue", "outcome": "answered"})
+        tracked.add("adopted")
+        await closing
+        return {"natively": await store.get("natively"), "adopted": await store.get("adopted")}
+
+    got = run(stack, scenario)
+    assert finished == []
+    assert got["natively"]["outcome"] == "answered" and got["natively"]["by"] == "native queue"
+    assert "unattended" not in [e["entry"] for e in got["natively"]["timeline"]]
+    assert "ended_at" not in got["adopted"]
+
+
+def test_the_centre_s_own_endings_held_behind_are_stored_before_anything_is_closed(stack: Stack) -> None:
+    finished: list[str] = []
+
+    async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
+        await arrive(store, "held", 100.0, "answered", "greeting-done")
+        release = asyncio.Event()
+
+        async def held_behind() -> None:  # the write-behind stores the centre's ending, then settles
+            await release.wait()
+            await store.append("held", "ended", 150.0, {"by": "caller", "outcome": "abandoned-in-queue"})
+
+        records = UnattendedRecords(
+            store, set, lambda c, o: finished.append(c), lambda: 400.0, held_behind, 0.0
+        )
+        closing = asyncio.create_task(records.after_listing(200.0, set(), set()))
+        await asyncio.sleep(0.2)
+        assert not closing.done()
+        release.set()
+        await closing
+        return await store.get("held") or {}
+
+    got = run(stack, scenario)
+    assert finished == [] and got["by"] == "caller" and float(got["ended_at"]) == 150.0
+
+
+def test_a_lost_node_s_open_records_are_cut_off_and_a_callback_there_failed(stack: Stack) -> None:
+    finished: list[tuple[str, str]] = []
+
+    async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
+        await arrive(store, "a1-1.1", 100.0, "answered", "greeting-done", "offered", "connected")
+        await arrive(store, "a1-1.2", 100.0, "answered", "greeting-done")
+        await store.append(
+            "a1-1.2-cb1", "arrived", 110.0, {"caller": "081234500001", "callback_of": "a1-1.2"}
+        )
+        await arrive(store, "a1-1.3", 100.0, "answered")  # tracked by the centre: its own NodeLost
+        await arrive(store, "a2-2.1", 100.0, "answered")
+        records = UnattendedRecords(
+            store, set, lambda c, o: finished.append((c, o)), lambda: 400.0, nothing_held, 0.0
+        )
+        await records.node_lost("a1", lambda i: i.startswith("a1-"), {"a1-1.3"})
+        return {i: await store.get(i) for i in ("a1-1.1", "a1-1.2", "a1-1.2-cb1", "a1-1.3", "a2-2.1")}
+
+    got = run(stack, scenario)
+    assert sorted(finished) == [("a1-1.1", "cut-off"), ("a1-1.2", "cut-off"), ("a1-1.2-cb1", "failed")]
+    assert "(a1)" in got["a1-1.1"]["timeline"][-2]["reason"]
+    told = [e for e in got["a1-1.2"]["timeline"] if e["entry"] == "callback-result"]
+    assert [(e["callback"], e["result"]) for e in told] == [("a1-1.2-cb1", "failed")]
+    assert "ended_at" not in got["a1-1.3"] and "ended_at" not in got["a2-2.1"]
