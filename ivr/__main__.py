@@ -2,7 +2,8 @@
 its watchdog (`watchdog status` prints the watchdog's last status); `python -m ivr timeline`
 prints a call's record and timeline from Redis; `python -m ivr config check FILE`
 validates a command-centre configuration; `python -m ivr users hash` prints the hash of a
-token read from standard input, refusing a weak one (ivr/secret_rules.py).
+token read from standard input, refusing a weak one (ivr/secret_rules.py). The installed
+console script `kendari112` is the same command; its grammar lives in ivr/cli_parser.py.
 
 Rules: a bad setting exits with status 2 and a message naming it; nothing is printed
 as a Python traceback for an operator mistake; `run` logs through
@@ -11,7 +12,6 @@ ivr.adapters.log_hygiene (one line per record, withheld numbers masked).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import UsersInvalid, token_hash
 from ivr.adapters.redis_connect import connect as redis_connect
+from ivr.cli_parser import build_parser
 from ivr.config.loader import ConfigInvalid
 from ivr.config.loader import load as load_config
 from ivr.secret_rules import weakness
@@ -186,57 +187,13 @@ def _watchdog(action: str) -> int:
     return 0
 
 
+def _prog() -> str:
+    """How the operator called it: the console script by its name, else `python -m ivr`."""
+    return "kendari112" if Path(sys.argv[0]).name == "kendari112" else "python -m ivr"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ivr", description="Kendari 112 control plane")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the control plane (settings from IVR_* environment variables)")
-    watchdog = sub.add_parser(
-        "watchdog",
-        help="run the watchdog: stranded callers to the native queue when the control plane is gone",
-    )
-    watchdog.add_argument(
-        "action", nargs="?", choices=["run", "status"], default="run", help="status: print its last status"
-    )
-    show = sub.add_parser("timeline", help="print a call's timeline (default: the latest call)")
-    show.add_argument("call_id", nargs="?")
-    show.add_argument("--json", action="store_true", help="print the whole record as JSON")
-    users = sub.add_parser("users", help="API users (IVR_USERS_FILE)")
-    users.add_subparsers(dest="users_command", required=True).add_parser(
-        "hash", help="print the token_sha256 of a token read from standard input"
-    )
-    config = sub.add_parser("config", help="command-centre configuration (queue/*.yaml)")
-    config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate a file; prints every problem, exits 1 if any")
-    check.add_argument("file", type=Path)
-    apply = config_sub.add_parser(
-        "apply", help="write the SIP endpoints of call takers and agencies into Asterisk and reload it"
-    )
-    apply.add_argument("--file", type=Path, help="centre file (default IVR_CENTRE_CONFIG)")
-    apply.add_argument("--asterisk-etc", type=Path, help="Asterisk's etc folder (default IVR_ASTERISK_ETC)")
-    apply.add_argument("--no-reload", action="store_true", help="write only (Asterisk not running yet)")
-    edge = config_sub.add_parser("edge", help="write the cluster's SIP edge (Kamailio) configuration")
-    edge.add_argument("dest", type=Path, help="its folder (IVR_SIP_EDGE, IVR_CLUSTER_NODES: see docs)")
-    screening = sub.add_parser("screening", help="offline screening: labelled corpus and evaluation")
-    screening_sub = screening.add_subparsers(dest="screening_command", required=True)
-    for name, text in (
-        ("corpus", "generate the labelled corpus into DIR (genuine/ and no-speech/)"),
-        (
-            "eval",
-            "evaluate on DIR/genuine|no-speech/*.wav; exit 2 if a genuine caller is ranked below normal",
-        ),
-    ):
-        command = screening_sub.add_parser(name, help=text)
-        command.add_argument("folder", type=Path, help="the corpus folder")
-        if name == "corpus":
-            command.add_argument(
-                "--split", choices=("test", "dev", "confirm"), default="test",
-                help="test: held out, report on it; dev: other seeds and texts, tune on it; "
-                "confirm: a second held-out set, run once after a design change is settled",
-            )  # fmt: skip
-        if name == "eval":
-            command.add_argument("--model", type=Path, help="a Vosk model folder: keywords count too")
-            command.add_argument("--config", type=Path, help="centre file: screening thresholds, keywords")
-    args = parser.parse_args(argv)
+    args = build_parser(_prog()).parse_args(argv)
 
     if args.command == "screening":
         return _screening(
