@@ -5,7 +5,12 @@ the API's history and KPI queries read. One row per call, its timeline as JSON.
 
 Rules:
 - The schema is versioned (table schema_version); opening an older file migrates it
-  step by step, a newer one is refused with a message naming both versions.
+  step by step, a newer one is refused, untouched, with a message naming both versions.
+- A step and its version write are one transaction (BEGIN IMMEDIATE ... COMMIT on a
+  connection in autocommit mode, statements run one by one: executescript would commit
+  halfway): a crash or a failing statement leaves the file at the previous version, and
+  the next start runs the step again; a file an earlier release left half-migrated (its
+  step done, its version not written) is finished, not refused.
 - Writes happen in a worker thread, one at a time, so the event loop never waits on
   disk; a failed write is logged and costs the archive row, never the call.
 - Archiving the same call again replaces its row (a disposition set later, a record
@@ -21,6 +26,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -33,32 +39,38 @@ from ivr.adapters.thread_names import name_this_thread
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
-MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE calls (
-        call_id      TEXT PRIMARY KEY,
-        caller       TEXT NOT NULL DEFAULT '',
-        dialled      TEXT NOT NULL DEFAULT '',
-        arrived_at   REAL NOT NULL,
-        answered_at  REAL,            -- a call taker (or the overflow target) answered
-        ended_at     REAL,
-        outcome      TEXT NOT NULL DEFAULT '',
-        level        TEXT NOT NULL DEFAULT '',
-        verdict      TEXT NOT NULL DEFAULT '',
-        flags        TEXT NOT NULL DEFAULT '',
-        taker        TEXT NOT NULL DEFAULT '',
-        disposition  TEXT NOT NULL DEFAULT '',
-        agencies     TEXT NOT NULL DEFAULT '',  -- agencies that joined, space separated
-        agency_joined_at REAL,        -- the first agency joining
-        recording    TEXT NOT NULL DEFAULT '',
-        record       TEXT NOT NULL   -- the whole record with its timeline, JSON
-    );
-    CREATE INDEX calls_by_arrival ON calls (arrived_at);
-    CREATE INDEX calls_by_caller ON calls (caller, arrived_at);
-    """,
-    2: """
-    ALTER TABLE calls ADD COLUMN callback_of TEXT NOT NULL DEFAULT '';  -- a callback: the abandoned call
-    """,
+ADD_COLUMN = re.compile(r"^\s*ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)", re.IGNORECASE)
+# Each step's statements, taking the file from the version before to this one; each can
+# meet its own work done by a release that crashed before writing the version.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """
+        CREATE TABLE IF NOT EXISTS calls (
+            call_id      TEXT PRIMARY KEY,
+            caller       TEXT NOT NULL DEFAULT '',
+            dialled      TEXT NOT NULL DEFAULT '',
+            arrived_at   REAL NOT NULL,
+            answered_at  REAL,            -- a call taker (or the overflow target) answered
+            ended_at     REAL,
+            outcome      TEXT NOT NULL DEFAULT '',
+            level        TEXT NOT NULL DEFAULT '',
+            verdict      TEXT NOT NULL DEFAULT '',
+            flags        TEXT NOT NULL DEFAULT '',
+            taker        TEXT NOT NULL DEFAULT '',
+            disposition  TEXT NOT NULL DEFAULT '',
+            agencies     TEXT NOT NULL DEFAULT '',  -- agencies that joined, space separated
+            agency_joined_at REAL,        -- the first agency joining
+            recording    TEXT NOT NULL DEFAULT '',
+            record       TEXT NOT NULL   -- the whole record with its timeline, JSON
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS calls_by_arrival ON calls (arrived_at)",
+        "CREATE INDEX IF NOT EXISTS calls_by_caller ON calls (caller, arrived_at)",
+    ),
+    2: (
+        # a callback: the abandoned call it returns
+        "ALTER TABLE calls ADD COLUMN callback_of TEXT NOT NULL DEFAULT ''",
+    ),
 }
 
 
@@ -115,24 +127,54 @@ class Archive:
         private_file(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def _migrate(self) -> None:
         with self._lock:
-            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = self._db.execute("SELECT version FROM schema_version").fetchone()
-            current = row["version"] if row else 0
+            while (version := self._step()) is not None:
+                log.info("archive %s migrated to schema %d", self.path, version)
+
+    def _step(self) -> int | None:
+        """Runs the next migration step and its version write in one transaction: the
+        version reached, or None when the file is current."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = db.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
             if current > SCHEMA_VERSION:
                 raise ArchiveError(
                     f"{self.path}: archive schema {current} is newer than this control plane's "
                     f"({SCHEMA_VERSION}); upgrade the control plane"
                 )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                self._db.executescript(f"BEGIN; {MIGRATIONS[version]} COMMIT;")
-                self._db.execute("DELETE FROM schema_version")
-                self._db.execute("INSERT INTO schema_version VALUES (?)", (version,))
-                log.info("archive %s migrated to schema %d", self.path, version)
+            if current == SCHEMA_VERSION:
+                db.execute("COMMIT")
+                return None
+            for statement in MIGRATIONS[current + 1]:
+                if not self._done_already(statement):
+                    db.execute(statement)
+            db.execute("DELETE FROM schema_version")
+            db.execute("INSERT INTO schema_version VALUES (?)", (current + 1,))
+            db.execute("COMMIT")
+            return current + 1
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _done_already(self, statement: str) -> bool:
+        """A column that a release before this one added without its version write (a
+        crash between the two) is there already: the step goes on without it."""
+        added = ADD_COLUMN.match(statement)
+        if added is None:
+            return False
+        columns = {row["name"] for row in self._db.execute(f"PRAGMA table_info({added['table']})")}
+        return added["column"] in columns
 
     # ---- writing ---------------------------------------------------------------------------
     def _put(self, row: dict[str, Any]) -> None:
