@@ -282,7 +282,7 @@ async def _serve(
     role = (lambda: "active" if lease.leading else "standby") if lease is not None else (lambda: "active")
     api = web.AppRunner(
         build_api(
-            CentreService(engine, service_levels, nodes, role),
+            CentreService(engine, service_levels, nodes, role, lambda: _logged_in(databases, watch)),
             store,
             reputation,
             users,
@@ -359,6 +359,13 @@ async def _serve(
         raise SystemExit(EXIT_STEPPED_DOWN) from None
     finally:
         await api.cleanup()
+
+
+def _logged_in(databases: dict[str, PhoneWatch], watch: PhoneWatch | None) -> dict[str, bool]:
+    """Each AMI connection: the nodes' (where their native lines are read) or the one."""
+    if databases:
+        return {name: database.logged_in for name, database in databases.items()}
+    return {"": watch.logged_in} if watch is not None else {}
 
 
 def _taker_of(engine: Engine) -> Callable[[str], str]:

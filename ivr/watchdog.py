@@ -46,7 +46,8 @@ HANDOVER = ("emergency", "112", "handover")  # the dialplan's native queue for g
 
 
 class HealthCheck:
-    """GET /api/health: healthy when it answers 200 in time with ARI connected."""
+    """GET /api/health: healthy when it answers 200 in time with ARI connected (it answers
+    503 when callers would not reach a call taker through it: ARI not connected)."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
         self._session = session
@@ -55,15 +56,18 @@ class HealthCheck:
     async def check(self) -> tuple[bool, str]:
         try:
             async with self._session.get(self._url) as response:
-                if response.status != 200:
+                if response.status not in (200, 503):
                     return False, f"health answered HTTP {response.status}"
                 body = await response.json(content_type=None)
+                down = response.status == 503
         except TimeoutError:
             return False, f"health did not answer within {CHECK_TIMEOUT:g} s (hung?)"
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             return False, f"health unreachable ({type(exc).__name__})"
         if isinstance(body, dict) and body.get("ari") == "disconnected":
             return False, "it answers, but is not connected to Asterisk (ARI)"
+        if down:
+            return False, "it answers, but says it is down (HTTP 503)"
         return True, "answering"
 
 

@@ -64,7 +64,7 @@ start_control_plane() {  # NAME API_PORT
 }
 
 health() {  # API_PORT
-  curl -fsS "http://127.0.0.1:$1/api/health" 2>/dev/null || true
+  curl -sS "http://127.0.0.1:$1/api/health" 2>/dev/null || true  # its body also when down (503)
 }
 
 up() {

@@ -40,9 +40,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# One started by `make run` (its pid file) or by systemd (it answers its health route).
+# One started by `make run` (its pid file) or by systemd (it answers its health route,
+# 200 or, while it is not connected to Asterisk yet, 503).
 if ! running_pid "$IVR_STATE_DIR/control-plane.pid" "-m ivr run" >/dev/null \
-  && ! curl -fsS -o /dev/null "$(health_url)" 2>/dev/null; then
+  && ! curl -sS -o /dev/null "$(health_url)" 2>/dev/null; then
   log "no control plane running: starting one, and its watchdog, for this demo"
   bash "$REPO_DIR/scripts/ivr-service.sh" run >"$work/control-plane.log" 2>&1 &
   pids+=($!)

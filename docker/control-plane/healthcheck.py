@@ -1,7 +1,9 @@
 """Container health check of the control plane: GET /api/health on its own HTTP API.
 
-Rules: exits 0 only for an answer whose JSON says `"status": "ok"`, else 1 with the
-reason on stderr; asks the address and port the control plane listens on
+Rules: exits 0 for an answer whose JSON says `"status": "ok"` or `"degraded"` (callers
+are served; the parts that need a person are printed, and restarting would not mend
+them), else 1 with the reason on stderr (down, HTTP 503: callers would not reach a call
+taker through it; no answer; anything else); asks the address and port the control plane listens on
 (IVR_HTTP_BIND / IVR_HTTP_PORT, else the defaults of ivr/settings.py), an any-address
 bind being asked on loopback; sends no token (health is the API's one open route);
 needs only the standard library and the installed package.
@@ -12,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from typing import Any
 
 from ivr.settings import Settings
 
@@ -31,17 +35,39 @@ def health_url(env: Mapping[str, str]) -> str:
     return f"http://{host}:{port}{HEALTH_PATH}"
 
 
+def not_ok(body: dict[str, Any]) -> str:
+    """The parts that are not ok, in words."""
+    parts = body.get("parts")
+    if not isinstance(parts, dict):
+        return ""
+    return "; ".join(
+        f"{name} {part.get('state')}: {part.get('detail')}"
+        for name, part in parts.items()
+        if isinstance(part, dict) and part.get("state") in ("degraded", "down")
+    )
+
+
 def main() -> int:
     url = health_url(os.environ)
     try:
         with urllib.request.urlopen(url, timeout=4) as reply:
             body = json.load(reply)
+    except urllib.error.HTTPError as exc:
+        try:
+            down = json.load(exc)
+        except ValueError:
+            down = None
+        why = not_ok(down) if isinstance(down, dict) else ""
+        print(f"unhealthy: {url}: HTTP {exc.code}{': ' + why if why else ''}", file=sys.stderr)
+        return 1
     except (OSError, ValueError) as exc:
         print(f"unhealthy: {url}: {exc}", file=sys.stderr)
         return 1
-    if not isinstance(body, dict) or body.get("status") != "ok":
+    if not isinstance(body, dict) or body.get("status") not in ("ok", "degraded"):
         print(f"unhealthy: {url} answered {body!r}", file=sys.stderr)
         return 1
+    if body["status"] == "degraded":
+        print(f"degraded: {not_ok(body)}")
     return 0
 
 

@@ -23,7 +23,9 @@ from ivr.core.acd.model import Taker, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
 from ivr.core.centre_events import CallbackAsked
+from ivr.core.health import Part
 from ivr.engine.engine import Engine
+from ivr.engine.health_parts import health_parts
 from ivr.engine.service_levels import ServiceLevelMonitor
 
 log = logging.getLogger(__name__)
@@ -36,11 +38,13 @@ class CentreService:
         service_levels: ServiceLevelMonitor | None = None,
         nodes: Callable[[], dict[str, bool]] = dict,
         role: Callable[[], str] = lambda: "active",
+        ami: Callable[[], dict[str, bool]] = dict,
     ) -> None:
         self._engine = engine
         self._service_levels = service_levels
         self._nodes = nodes
         self.role = role
+        self._ami = ami  # each AMI connection (name "" with one Asterisk): logged in or not
 
     @property
     def config(self) -> CentreConfig:
@@ -71,6 +75,9 @@ class CentreService:
         if self._service_levels is not None:
             alarms += [Alarm(text, since) for text, since in self._service_levels.alarms()]
         return alarms
+
+    def health_parts(self) -> list[Part]:
+        return health_parts(self._engine, self.ari_connected, self._nodes, self.role, self._ami)
 
     def service_level(self) -> list[dict[str, Any]]:
         return self._service_levels.view() if self._service_levels is not None else []

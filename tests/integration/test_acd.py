@@ -178,7 +178,9 @@ def test_api_refuses_bad_requests_with_clear_answers(
     stack: Stack, control_plane: Callable[..., Process]
 ) -> None:
     control_plane([])
-    assert stack.api("GET", "/api/health", token="")[0] == 200
+    status, health = stack.api("GET", "/api/health", token="")
+    assert status == 200 and health["parts"]["asterisk"]["state"] == "ok", health
+    assert set(health["parts"]) == {"asterisk", "ami", "redis", "archive", "recordings", "screening"}
     status, body = stack.api("GET", "/api/takers", token="wrong")
     assert status == 401 and "token" in body["error"]
     status, body = stack.api("POST", "/api/takers/taker99/login")

@@ -39,6 +39,11 @@ def test_unreachable_ari_at_start_is_retried_not_fatal(
     delays = [float(d) for d in re.findall(r"retrying in ([0-9.]+) s", app.output())]
     assert delays[:3] == [0.5, 1.0, 2.0], app.output()
     assert "Traceback" not in app.output()
+    # health fails (503) while callers could not reach a taker through it, naming the part
+    status, health = stack.api("GET", "/api/health", token="")
+    assert status == 503 and health["status"] == "down", health
+    assert health["parts"]["asterisk"]["state"] == "down"
+    assert health["parts"]["redis"]["state"] == "ok" and health["parts"]["ami"]["state"] in ("ok", "degraded")
 
 
 def test_crashed_control_plane_adopts_the_waiting_caller_at_restart(

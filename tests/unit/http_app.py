@@ -1,11 +1,12 @@
 """The control plane's HTTP app for unit tests: the real Engine and the real routes of
 build_api, with Redis and Asterisk unreachable (nothing connects until a request needs
-it: such requests answer 503), one user of every role, and two live calls planted in the
-engine (CALL_OWN taken by taker01, the call taker here; CALL_OTHER by taker02)."""
+it: such requests answer 503; the events stream counts as connected unless told), one
+user of every role, and two live calls planted in the engine (CALL_OWN taken by
+taker01, the call taker here; CALL_OTHER by taker02)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -69,11 +70,13 @@ def with_blocking(engine: Engine) -> None:
 
 
 @asynccontextmanager
-async def api(archive: Path | None = None) -> AsyncIterator[Api]:
+async def api(
+    archive: Path | None = None, ari_connected: Callable[[], bool] = lambda: True
+) -> AsyncIterator[Api]:
     redis = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
     async with aiohttp.ClientSession() as session:
         store = CallStore(redis)
-        parts = Parts(archive=Archive(archive) if archive is not None else None)
+        parts = Parts(archive=Archive(archive) if archive is not None else None, ari_connected=ari_connected)
         engine = Engine(AriRest(session, "http://127.0.0.1:1", "ivr112"), store, TakerStore(redis),
                         load(REPO / "queue" / "kendari.yaml"), CallPolicy(), parts=parts)  # fmt: skip
         live = {

@@ -22,6 +22,7 @@ from ivr.core.acd import events as acd
 from ivr.core.acd.model import Taker, Waiting
 from ivr.core.call_state import Call
 from ivr.core.callback import Callback
+from ivr.core.health import Part
 
 Gauges = Callable[[], dict[str, dict[str, float]]]
 
@@ -52,6 +53,10 @@ class Centre(Protocol):
         ...
 
     def alarms(self) -> list[Alarm]: ...
+
+    def health_parts(self) -> list[Part]:
+        """Each part's state (Asterisk, AMI, Redis, archive, recordings, screening)."""
+        ...
 
     def calls(self) -> Mapping[str, Call]:
         """Live calls by call id."""

@@ -1,13 +1,18 @@
-"""GET /api/health: is the control plane alive and connected, and what needs a person.
+"""GET /api/health: does the control plane serve callers, each part's state, and what
+needs a person.
 
 Rules: open (no token; nothing secret in it); answers at once from memory and one small
-local file, so the watchdog and health checks can rely on its answer time; "ari" says
-whether the control plane is connected to Asterisk (the watchdog hands the callers over
-when it is not, for its grace time; with several nodes: to any of them, and "nodes" says
-which); "role" is active, or standby while another control plane leads; alarms are
-sentences a supervisor can act on: the recordings folder, records held while Redis is
-away, an agency phone whose contact changed, an Asterisk node unreachable, and the
-watchdog's last hand-over of callers (shown for ALARM_HOURS).
+local file, so the watchdog and health checks can rely on its answer time. "status" is
+ok, degraded or down (ivr.core.health decides); down answers HTTP 503, so any health
+check (the watchdog's, systemd's, a container runtime's, a load balancer's) fails only
+when callers would not reach a call taker through this control plane; degraded answers
+200 with the part that needs a person. "parts" gives each part's state and what it
+means; "ari" says whether the control plane is connected to Asterisk (with several
+nodes: to any of them, and "nodes" says which); "role" is active, or standby while
+another control plane leads; alarms are sentences a supervisor can act on: the
+recordings folder, records held while Redis is away, an agency phone whose contact
+changed, an Asterisk node unreachable, and the watchdog's last hand-over of callers
+(shown for ALARM_HOURS).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from aiohttp import web
 
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.watchdog_status import read_status
+from ivr.core.health import State, overall
 
 ALARM_HOURS = 24
 
@@ -56,16 +62,20 @@ def add_health_route(
         last = watchdog.get("last_handover") if watchdog else None
         alarms += _handover_alarm(last, clock(), timezone)
         nodes = centre.ari_nodes()
+        parts = centre.health_parts()
+        status = overall(parts)
         return web.json_response(
             {
-                "status": "ok",
+                "status": status.value,
+                "parts": {p.name: {"state": p.state.value, "detail": p.detail} for p in parts},
                 "ari": "connected" if centre.ari_connected() else "disconnected",
                 "role": centre.role(),
                 "nodes": {name: "connected" if up else "disconnected" for name, up in nodes.items()},
                 "calls": len(centre.calls()),
                 "alarms": alarms,
                 "watchdog": {"last_handover": last} if watchdog else None,
-            }
+            },
+            status=503 if status is State.DOWN else 200,
         )
 
     app.router.add_get("/api/health", health)

@@ -2,9 +2,13 @@
 
 Rules: every route the app serves is in the document and nothing else (a test checks
 both ways); request bodies are the pydantic models the handlers validate with, so the
-document cannot drift from what is enforced; every operation but health needs the
-bearer token, and its description says which role may call it (RULE_TEXT, every rule of
-auth.RULES; the operators' key may call everything).
+document cannot drift from what is enforced; every schema, a model's nested ones
+included, is in components/schemas and every $ref points there (the document validates
+as OpenAPI 3.1); each operation lists its success status and the error statuses it can
+really return (openapi_responses.py); every operation but the open ones needs the bearer
+token (the live feed takes it in its first message), and its description says which
+role may call it (RULE_TEXT, every rule of auth.RULES; the operators' key may call
+everything).
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-from ivr.adapters.http.auth import FORMER_ROUTES, OPEN, RULES
+from ivr.adapters.http.auth import FORMER_ROUTES, IN_BAND, OPEN, RULES
+from ivr.adapters.http.openapi_responses import ErrorBody, responses
+
+REF = "#/components/schemas/{model}"
 
 SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/api/health"): "Liveness, calls in progress, alarms",
@@ -67,29 +75,32 @@ QUERY: dict[tuple[str, str], list[tuple[str, str]]] = {
 }
 
 
+def schemas(models: list[type[BaseModel]]) -> tuple[dict[str, Any], dict[type[BaseModel], str]]:
+    """components/schemas for `models` and every model they nest, and each model's $ref."""
+    unique = sorted(set(models), key=lambda model: (model.__name__, model.__module__))
+    refs, top = models_json_schema([(model, "validation") for model in unique], ref_template=REF)
+    return top.get("$defs", {}), {model: refs[(model, "validation")]["$ref"] for model in unique}
+
+
 def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {}
+    components, ref = schemas([*bodies.values(), ErrorBody])
     for method, path in sorted({*RULES, *((m, p) for m, p in SUMMARIES if p in OPEN)}):
         former = FORMER_ROUTES.get((method, path))
         summary = f"Former name of {former[1]}: {SUMMARIES[former]}" if former else SUMMARIES[(method, path)]
+        body = bodies.get((method, path))
         operation: dict[str, Any] = {
             "summary": summary,
-            "responses": {
-                "200": {"description": "done"},
-                "400": {"description": "bad input: the message names what was wrong"},
-                "401": {"description": "missing or wrong token"},
-                "403": {"description": "this user's role may not do this"},
-                "404": {"description": "no such call, taker or number"},
-            },
+            "responses": responses(method, path, body is not None, ref[ErrorBody]),
         }
         if former:
             operation["deprecated"] = True  # served for one release more
         rule = RULES.get((method, path))
-        if rule is None:
+        if rule is None or path in IN_BAND:
             operation["security"] = []
-        else:
-            operation["description"] = f"Allowed: {RULE_TEXT[rule]} (and the operators' key)."
+        if rule is not None:
+            in_band = ' (the token in its first message, {"token": ...})' if path in IN_BAND else ""
+            operation["description"] = f"Allowed: {RULE_TEXT[rule]}{in_band} (and the operators' key)."
         parameters = [
             {"name": name.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
             for name in path.split("/")
@@ -101,21 +112,17 @@ def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
         ]
         if parameters:
             operation["parameters"] = parameters
-        body = bodies.get((method, path))
         if body is not None:
-            schemas[body.__name__] = body.model_json_schema()
             operation["requestBody"] = {
                 "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
-                },
+                "content": {"application/json": {"schema": {"$ref": ref[body]}}},
             }
         paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kendari 112 control plane", "version": "1"},
         "components": {
-            "schemas": schemas,
+            "schemas": components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],

@@ -1,0 +1,145 @@
+"""What each operation of the API answers, as its OpenAPI document states it: the success
+status and media type, and every error status the route can return, each with the one
+error body of the API (ErrorBody: replies.error's {"error": ..., "problems": [...]}).
+
+Rules: a status is listed only when the route can return it. 401 comes with every route
+behind the bearer token; 403 when the permission table refuses some role, or limits a
+call taker to the taker or call named in the path (read from auth.scope, not restated);
+400, 413 and 415 with every route that reads a body (replies.parsed); the handler's own
+statuses are HANDLED, written from reading each handler (health's 503 carries the health
+document, not the error body). A former route answers exactly as the route that replaced it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ivr.adapters.http.auth import FORMER_ROUTES, IN_BAND, RULES, Role, Scope, User, scope
+
+Route = tuple[str, str]
+JSON = "application/json"
+
+
+class ErrorBody(BaseModel):
+    """The body of every error reply of the API."""
+
+    error: str = Field(description="What was wrong, in a sentence")
+    problems: list[str] = Field(
+        default=[], description="Each problem found: an invalid body (400), a refused configuration (422)"
+    )
+
+
+# route -> (status, media type or None for no body, description); any other: 200, JSON.
+SUCCESS: dict[Route, tuple[int, str | None, str]] = {
+    ("POST", "/api/calls/{call}/agencies"): (202, JSON, "asked; the outcome shows in the call's timeline"),
+    ("POST", "/api/calls/{call}/leave"): (202, JSON, "asked; the outcome shows in the call's timeline"),
+    ("POST", "/api/callbacks/{call}"): (202, JSON, "started: the call taker's phone rings first"),
+    ("GET", "/api/calls/{call}/recording"): (200, "audio/wav", "the recording"),
+    ("GET", "/metrics"): (200, "text/plain", "the metrics, in the Prometheus text format"),
+    ("GET", "/api/live"): (101, None, "the WebSocket feed is open"),
+    ("GET", "/"): (302, None, "to /dashboard/"),
+    ("GET", "/dashboard/"): (200, "text/html", "the dashboard's page"),
+}
+NO_RECORDS = "call records unavailable (Redis)"
+NO_REPUTATION = "reputations unavailable (Redis)"
+NO_ARCHIVE = "no call archive in this control plane"
+NO_TAKER = {404: "no such call taker"}
+HANDLED: dict[Route, dict[int, str]] = {  # the statuses each handler itself returns
+    ("POST", "/api/takers/{taker}/login"): NO_TAKER,
+    ("POST", "/api/takers/{taker}/logout"): NO_TAKER,
+    ("POST", "/api/takers/{taker}/pause"): NO_TAKER,
+    ("POST", "/api/takers/{taker}/unpause"): NO_TAKER,
+    ("POST", "/api/config/reload"): {422: "the file is refused (problems lists why); the running one stays"},
+    ("GET", "/api/calls/{call}"): {404: "no such call", 503: NO_RECORDS},
+    ("POST", "/api/calls/{call}/disposition"): {404: "no such call", 503: NO_RECORDS},
+    ("POST", "/api/calls/{call}/agencies"): {
+        400: "an unknown agency (the message names the known ones)",
+        404: "no such live call",
+        409: "the call cannot take this agency now (the message says why)",
+    },
+    ("POST", "/api/calls/{call}/leave"): {
+        404: "no such live call",
+        409: "the call taker cannot leave this call now (the message says why)",
+    },
+    ("GET", "/api/calls/{call}/recording"): {
+        404: "no such call, or it has no recording",
+        409: "the call is still going on",
+        502: "Asterisk refused the recording",
+        503: "call records or Asterisk unavailable",
+    },
+    ("GET", "/api/reputation/{number}"): {503: NO_REPUTATION},
+    ("POST", "/api/reputation/{number}/block"): {
+        400: "minutes over screening.block.max_minutes",
+        409: "blocking is off in this centre's configuration",
+        503: NO_REPUTATION,
+    },
+    ("DELETE", "/api/reputation/{number}/block"): {404: "the number is not blocked", 503: NO_REPUTATION},
+    ("GET", "/api/blocks/audit"): {503: NO_REPUTATION},
+    ("GET", "/api/history"): {400: "a bad day or limit (the message names it)", 503: NO_ARCHIVE},
+    ("GET", "/api/kpis"): {400: "a bad day", 503: NO_ARCHIVE},
+    ("GET", "/api/callbacks"): {503: NO_ARCHIVE},
+    ("POST", "/api/callbacks/{call}"): {
+        400: "no such call taker",
+        404: "no such call",
+        409: "nothing to call back, a callback to the number going on, or the call taker not free",
+        503: NO_RECORDS,
+    },
+    ("GET", "/api/health"): {
+        503: "down: callers would not reach a call taker through this control plane (the body is the "
+        "health document, its parts say which is down)",
+    },
+    ("GET", "/api/live"): {
+        400: "not a WebSocket request",
+        403: "asked from a page of another origin (Origin)",
+    },
+}
+HEALTH_BODY = {("GET", "/api/health")}  # its error status answers the health document, not ErrorBody
+BODY = {
+    400: "the body is not UTF-8 JSON fitting the schema (problems lists what is wrong)",
+    413: "the body is larger than the app's limit",
+    415: "a charset other than UTF-8",
+}
+ONE_OF_EACH_ROLE = tuple(
+    User(role.value, frozenset({role}), "taker01" if role is Role.CALL_TAKER else None) for role in Role
+)
+
+
+def _refusals(method: str, path: str) -> list[str]:
+    """Why the authenticator may answer 403 on this route (none: it never does)."""
+    grants = [scope(user, method, path) for user in ONE_OF_EACH_ROLE]
+    why = ["this user's role may not do this"] if None in grants else []
+    if Scope.OWN in grants and ("{taker}" in path or "{call}" in path):
+        why.append("a call taker may act only on themselves and their own calls")
+    return why
+
+
+def _errors(route: Route, reads_body: bool) -> dict[int, list[str]]:
+    codes: dict[int, list[str]] = {}
+    if reads_body:
+        for status, text in BODY.items():
+            codes.setdefault(status, []).append(text)
+    if route in RULES and route[1] not in IN_BAND:  # behind the bearer token
+        codes.setdefault(401, []).append("missing or wrong token")
+        if why := _refusals(*route):
+            codes.setdefault(403, []).extend(why)
+    for status, text in HANDLED.get(route, {}).items():
+        codes.setdefault(status, []).append(text)
+    return codes
+
+
+def responses(method: str, path: str, reads_body: bool, error_ref: str) -> dict[str, Any]:
+    """The OpenAPI responses object of an operation; error bodies refer to `error_ref`."""
+    route = FORMER_ROUTES.get((method, path), (method, path))
+    status, media, description = SUCCESS.get(route, (200, JSON, "done"))
+    success: dict[str, Any] = {"description": description}
+    if media is not None:
+        success["content"] = {media: {}}
+    reply = {str(status): success}
+    for code, texts in sorted(_errors(route, reads_body).items()):
+        error: dict[str, Any] = (
+            {JSON: {}} if route in HEALTH_BODY else {JSON: {"schema": {"$ref": error_ref}}}
+        )
+        reply[str(code)] = {"description": "; or ".join(texts), "content": error}
+    return reply
