@@ -6,8 +6,9 @@ token read from standard input, refusing a weak one (ivr/secret_rules.py). The i
 console script `kendari112` is the same command; its grammar lives in ivr/cli_parser.py.
 
 Rules: a bad setting exits with status 2 and a message naming it; nothing is printed
-as a Python traceback for an operator mistake; `run` logs through
-ivr.adapters.log_hygiene (one line per record, withheld numbers masked).
+as a Python traceback for an operator mistake; `run` and `watchdog` log through
+ivr.adapters.log_format (text or JSON lines, one per record, withheld numbers masked; a
+syslog copy if asked).
 """
 
 from __future__ import annotations
@@ -179,12 +180,20 @@ def _watchdog(action: str) -> int:
             return 1
         print(json.dumps(status, indent=2))
         return 0
-    from ivr.adapters.log_hygiene import install as install_logging
-
     settings = _settings(WatchdogSettings)
-    install_logging(settings.log_level)
+    _install_logging(settings, "ivr112-watchdog")
     asyncio.run(run_watchdog(settings))
     return 0
+
+
+def _install_logging(settings: StoreSettings, program: str) -> None:
+    """The log as the settings ask (IVR_LOG_*): text or JSON lines, a syslog copy."""
+    from ivr.adapters.log_format import install
+
+    install(
+        settings.log_level, form=settings.log_format, syslog=settings.syslog_target,
+        facility=settings.log_syslog_facility, zone=ZoneInfo(settings.timezone), program=program,
+    )  # fmt: skip
 
 
 def _prog() -> str:
@@ -211,11 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "watchdog":
         return _watchdog(args.action)
     if args.command == "run":
-        from ivr.adapters.log_hygiene import install as install_logging
         from ivr.app import run
 
         settings = _settings(Settings)
-        install_logging(settings.log_level)  # one line per record, withheld numbers masked
+        _install_logging(settings, "ivr112-control-plane")  # one line per record, numbers masked
         try:
             asyncio.run(run(settings))
         except ConfigInvalid as exc:

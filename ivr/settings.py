@@ -13,7 +13,7 @@ a guessable secret. Secrets are SecretStr and never echoed; the Redis password
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.adapters.ari.nodes import parse_nodes
+from ivr.adapters.log_syslog import SyslogTarget, parse_syslog
 from ivr.adapters.redis_connect import parse_sentinels
 from ivr.secret_rules import weakness
 
@@ -47,6 +48,11 @@ class StoreSettings(BaseSettings):
     record_retention_days: int = Field(30, ge=1, le=3650)
     reputation_window_days: int = Field(30, ge=1, le=365)
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # The log (docs/operations.md, "Logs"): text lines or JSON lines on standard error, and a
+    # copy to syslog: a socket path (/dev/log) or an IP address[:port] over UDP; "": no copy.
+    log_format: Literal["text", "json"] = "text"
+    log_syslog: str = ""
+    log_syslog_facility: str = Field("local0", pattern=r"^(local[0-7]|user|daemon)$")
     # Times shown to people; Kendari is on WITA (UTC+8). Stored times are always epoch seconds.
     timezone: str = "Asia/Makassar"
 
@@ -59,6 +65,12 @@ class StoreSettings(BaseSettings):
             raise ValueError(
                 f"unknown time zone '{value}' (use an IANA name such as Asia/Makassar)"
             ) from None
+        return value
+
+    @field_validator("log_syslog")
+    @classmethod
+    def _syslog_readable(cls, value: str) -> str:
+        parse_syslog(value)  # SyslogInvalid (a ValueError) says what is wrong
         return value
 
     @field_validator("redis_url")
@@ -81,6 +93,11 @@ class StoreSettings(BaseSettings):
         if self.redis_sentinels:
             return f"primary '{self.redis_service}' of the Sentinels {self.redis_sentinels}"
         return self.redis_url
+
+    @property
+    def syslog_target(self) -> SyslogTarget | None:
+        """Where the log's syslog copy goes, or None."""
+        return parse_syslog(self.log_syslog)
 
     @property
     def redis_secret(self) -> str | None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make install`: the systemd units of deploy/systemd/ rendered with this checkout's
-# paths into $DESTDIR/etc/systemd/system, and the services' settings file
-# ($DESTDIR/etc/default/ivr112, written once, never overwritten); then, only when
+# paths into $DESTDIR/etc/systemd/system, the rotation of Asterisk's log files
+# (deploy/logrotate/ivr112.in) into $DESTDIR/etc/logrotate.d/ivr112, and the services'
+# settings file ($DESTDIR/etc/default/ivr112, written once, never overwritten); then, only when
 # systemd is the running init and no DESTDIR is given, `systemctl daemon-reload` and
 # `systemctl enable ivr112.target` (started by `systemctl start ivr112.target`).
 # Rules: provisioning (packages, the virtualenv, the Asterisk root, the prompts) is done
@@ -47,6 +48,17 @@ for template in "$REPO_DIR"/deploy/systemd/*.in; do
   installed+=("$unit")
 done
 log "wrote ${installed[*]} into $units_dir"
+# Asterisk's log files (the control plane's and the watchdog's go to the journal).
+rotation="$DESTDIR/etc/logrotate.d/ivr112"
+mkdir -p "$(dirname "$rotation")"
+sed -e "s|@ASTERISK_ROOT@|$ASTERISK_ROOT|g" "$REPO_DIR/deploy/logrotate/ivr112.in" >"$rotation.new"
+if grep -n '@[A-Z_]*@' "$rotation.new"; then
+  rm -f "$rotation.new"
+  die "deploy/logrotate/ivr112.in has a placeholder install.sh does not fill (above)"
+fi
+chmod 0644 "$rotation.new"
+mv "$rotation.new" "$rotation"
+log "wrote $rotation (Asterisk's log files: daily, kept 14 days)"
 if [ ! -e "$DESTDIR$env_file" ]; then
   mkdir -p "$(dirname "$DESTDIR$env_file")"
   install -m 0600 "$REPO_DIR/deploy/systemd/ivr112.env" "$DESTDIR$env_file"

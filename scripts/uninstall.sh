@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make uninstall`: stops and disables the systemd units `make install` wrote (when
 # systemd runs and no DESTDIR is given), then removes them from
-# $DESTDIR/etc/systemd/system.
-# Rules: only the files named after deploy/systemd/'s templates are removed; the state
+# $DESTDIR/etc/systemd/system, and the rotation of Asterisk's logs (etc/logrotate.d/ivr112).
+# Rules: only the files named after deploy/'s templates are removed; the state
 # folder (call history, secrets, Redis's data), the recordings, the Asterisk root and the
 # settings file /etc/default/ivr112 stay, and it says so.
 set -euo pipefail
@@ -21,7 +21,8 @@ fi
 for unit in "${units[@]}"; do
   rm -f "$units_dir/$unit"
 done
+rm -f "$DESTDIR/etc/logrotate.d/ivr112"
 if [ -z "$DESTDIR" ] && [ -d /run/systemd/system ]; then
   systemctl daemon-reload
 fi
-log "removed ${units[*]} from $units_dir; kept $IVR_STATE_DIR (call history, secrets), the recordings, $ASTERISK_ROOT and /etc/default/ivr112"
+log "removed ${units[*]} from $units_dir and $DESTDIR/etc/logrotate.d/ivr112; kept $IVR_STATE_DIR (call history, secrets), the recordings, $ASTERISK_ROOT and /etc/default/ivr112"

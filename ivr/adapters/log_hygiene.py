@@ -1,6 +1,7 @@
 """What the control plane writes to its log: one line per record, no withheld number.
 
-Installed once by `python -m ivr run` (install()) on the handler every logger reaches.
+The text format of the log and the masking of every format (ivr.adapters.log_format
+installs them on the handlers every logger reaches).
 
 Rules:
 - No log line can be forged: control characters (C0 including CR, LF and TAB, DEL, C1,
@@ -25,12 +26,10 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TextIO
 
 from ivr.core.privacy import digits_of, hide_numbers
 
@@ -117,11 +116,3 @@ class HygienicFormatter(logging.Formatter):
         first, *rest = lines
         text = "\n".join([first, *(CONTINUATION + escaped(line) for line in rest)])
         return self._numbers.hide(text)
-
-
-def install(level: str, stream: TextIO | None = None) -> logging.Handler:
-    """The root logger's one handler, with the hygienic formatter (python -m ivr run)."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(HygienicFormatter())
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    return handler

@@ -10,7 +10,7 @@ held while Redis is away). The event path never waits on Asterisk. After every A
 On a deliberate stop, callers not yet connected are handed to the
 dialplan's native queue; connected calls stay up for the next start to adopt. A withheld
 caller's number is registered with the log's masking (ivr.adapters.log_hygiene) before
-its first event is handled.
+its first event is handled; lines logged while a call's event is handled name it.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ivr.adapters.ari.translate import (
     translate,
 )
 from ivr.adapters.call_store import CallStore
+from ivr.adapters.log_call import mark_call, unmark_call
 from ivr.adapters.log_hygiene import withheld_numbers
 from ivr.adapters.taker_store import TakerStore
 from ivr.adapters.write_behind import WriteBehind
@@ -128,9 +129,11 @@ class Engine:
         if self._delivering:
             return
         self._delivering = True
+        outside = mark_call(None)
         try:
             while self._pending:
                 event, persist = self._pending.popleft()
+                mark_call(getattr(event, "call_id", None))  # what its log lines are about
                 try:
                     self.centre, orders = core.handle(self.centre, event, self._clock())
                 except Exception:  # a fault of ours: that event is lost, never the others
@@ -140,6 +143,7 @@ class Engine:
                     self._carry_out(order, persist)
         finally:
             self._delivering = False
+            unmark_call(outside)
 
     def _carry_out(self, order: Order, persist: bool) -> None:
         match order:

@@ -4,7 +4,8 @@ Rules: one lane per owner, made on its first command and gone when it is closed 
 owner ended) and empty; a lane waits only on its own requests, never on another
 owner's, and never holds up the event path (put() does not wait); a command of an owner
 whose previous lane is still finishing waits for it (order kept across a re-adoption);
-stop() lets the given owners finish within a grace time and cancels the rest.
+stop() lets the given owners finish within a grace time and cancels the rest; what a
+lane logs is about its owner (ivr.adapters.log_call).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 
+from ivr.adapters.log_call import mark_call
 from ivr.core import commands as cmd
 
 Execute = Callable[[str, cmd.Command], Awaitable[None]]
@@ -61,6 +63,7 @@ class Lanes:
         self._lanes.clear()
 
     async def _run(self, owner: str, lane: _Lane) -> None:
+        mark_call(owner)  # in this task's own context: its lines (and its tasks') name the owner
         try:
             if lane.before is not None:
                 await asyncio.gather(lane.before, return_exceptions=True)

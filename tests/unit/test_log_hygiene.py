@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ivr.adapters.log_hygiene import CONTINUATION, HygienicFormatter, WithheldNumbers, escaped, install
+from ivr.adapters.log_format import install
+from ivr.adapters.log_hygiene import CONTINUATION, HygienicFormatter, WithheldNumbers, escaped
 
 RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")  # a record's first line
 NUMBER = "085712345678"
