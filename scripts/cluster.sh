@@ -119,9 +119,9 @@ login_phone() {
   (cd "$work" && exec sipp -sf "$REPO_DIR/tests/sipp/phone_answers.xml" -i "$phone" -p 5060 -mi "$phone" -aa -d 3000 -nostdin >/dev/null 2>&1) &
   pids+=($!)
   curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST -o /dev/null \
-    "http://127.0.0.1:${api_ports[0]}/api/takers/$taker/login" || die "could not log $taker in"
+    "http://127.0.0.1:${api_ports[0]}/api/v1/takers/$taker/login" || die "could not log $taker in"
   for _ in $(seq 1 150); do  # the nodes qualify the phone through the edge
-    curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS "http://127.0.0.1:${api_ports[0]}/api/takers" \
+    curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS "http://127.0.0.1:${api_ports[0]}/api/v1/takers" \
       | python3 -c 'import json, sys; sys.exit(0 if any(t["id"] == sys.argv[1] and t["reachable"] for t in json.load(sys.stdin)) else 1)' "$taker" \
       && return
     sleep 0.2
@@ -165,7 +165,7 @@ reload() {
   for port in "${api_ports[@]}"; do
     health "$port" | grep -q '"role": "active"' || continue
     curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST \
-      "http://127.0.0.1:$port/api/config/reload" || die "the control plane on port $port refused the file"
+      "http://127.0.0.1:$port/api/v1/config/reload" || die "the control plane on port $port refused the file"
     echo
     led=$port
   done

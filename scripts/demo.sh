@@ -71,7 +71,7 @@ for _ in $(seq 1 200); do
 done
 
 log "taker01 logs in (HTTP API; from the phone itself it would dial *11)"
-curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST "http://127.0.0.1:${IVR_HTTP_PORT:-8112}/api/takers/taker01/login" \
+curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST "http://127.0.0.1:${IVR_HTTP_PORT:-8112}/api/v1/takers/taker01/login" \
   >/dev/null || die "could not log taker01 in through the control plane's API"
 
 log "calling 112 from 081234567890 (taker01 is free: offered at once, the greeting stops when taker01 answers; the caller hangs up after 12 s)"

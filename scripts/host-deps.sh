@@ -8,9 +8,12 @@ set -euo pipefail
 
 # chromium: the dashboard's browser test; systemd: systemd-analyze, which checks the units of
 # deploy/systemd (nothing is started by it: a host without systemd running keeps it so);
-# kamailio: the cluster's SIP edge (scripts/edge-start.sh); redis-sentinel: the cluster's Redis.
+# kamailio: the cluster's SIP edge (scripts/edge-start.sh); redis-sentinel: the cluster's Redis;
+# prometheus: its promtool, which checks the alert rules of docs/prometheus in the unit tests;
+# logrotate: rotates Asterisk's log files on an installed host (deploy/logrotate), and checks
+# that file in the unit tests.
 PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata
-chromium chromium-driver fonts-dejavu-core systemd kamailio redis-sentinel"
+chromium chromium-driver fonts-dejavu-core systemd kamailio redis-sentinel prometheus logrotate"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -23,6 +26,17 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   apt-get install -y -qq --no-install-recommends $missing >/dev/null \
     || die "apt-get could not install:$missing"
+  # The prometheus package enables its own server (port 9090, every address, an example
+  # configuration) and, under systemd, starts it. Installed here for promtool alone, that
+  # service is stopped and disabled; a prometheus installed before is left as it is.
+  case " $missing " in
+    *" prometheus "*)
+      if command -v systemctl >/dev/null && systemctl disable --quiet prometheus.service 2>/dev/null; then
+        [ ! -d /run/systemd/system ] || systemctl stop prometheus.service 2>/dev/null || true
+        log "disabled the prometheus package's own server: it was installed for promtool"
+      fi
+      ;;
+  esac
 fi
 
 # The kamailio package enables its own kamailio.service and, under systemd, starts it at once

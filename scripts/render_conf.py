@@ -7,9 +7,10 @@ Rules kept here:
   naming the file and line, never an empty value.
 - Secrets are never committed: the ARI password comes from IVR_ARI_PASSWORD (the AMI
   secrets from IVR_AMI_PASSWORD and, for the watchdog's own AMI user, from
-  IVR_WATCHDOG_AMI_PASSWORD) or from a random secret kept (mode 0600, folder 0700) in the
-  state folder. They are written to ari_users.conf and manager_users.conf in the
-  destination only. AMI users may connect from loopback only.
+  IVR_WATCHDOG_AMI_PASSWORD; the password of Asterisk's metrics page from
+  IVR_ASTERISK_METRICS_PASSWORD) or from a random secret kept (mode 0600, folder 0700)
+  in the state folder. They are written to ari_users.conf, manager_users.conf and
+  prometheus_users.conf in the destination only. AMI users may connect from loopback only.
 - The centre's phones and agencies (centre/*.conf, with each phone's SIP password) are
   not rendered here: the control plane generates them from queue/*.yaml afterwards
   (`python -m ivr config apply`).
@@ -175,6 +176,15 @@ def main() -> None:
         "read = system\nwrite = system,reporting\n\n"
         f"[{watchdog_user}]\nsecret = {watchdog_password}\n{loopback}"
         "read = system\nwrite = system,call,reporting\n"
+    )
+    # Asterisk's own metrics (res_prometheus, prometheus.conf): Basic Auth, the user and
+    # password continuing prometheus.conf's [general] section.
+    metrics_user = os.environ.get("IVR_ASTERISK_METRICS_USER", "prometheus")
+    metrics_password = os.environ.get("IVR_ASTERISK_METRICS_PASSWORD") or stored_secret(
+        state, "asterisk_metrics_password"
+    )
+    (tmp / "prometheus_users.conf").write_text(
+        f"auth_username = {metrics_user}\nauth_password = {metrics_password}\n"
     )
     for path in tmp.iterdir():
         path.chmod(0o640)

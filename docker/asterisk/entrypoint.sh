@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Container start of Asterisk 22: renders the configuration, then replaces itself with
 # Asterisk in the foreground (running as user asterisk), so stop signals reach Asterisk.
-# Rules: refuses to start without IVR_ARI_PASSWORD, IVR_AMI_PASSWORD and
-# IVR_WATCHDOG_AMI_PASSWORD (render_conf.py would otherwise invent secrets the control
-# plane and the watchdog do not know; it writes the watchdog's AMI user, with the
-# "call" rights the control plane's lacks, into manager_users.conf); renders afresh at
-# every start, like scripts/asterisk-start.sh, into a folder of its own, then replaces
+# Rules: refuses to start without IVR_ARI_PASSWORD, IVR_AMI_PASSWORD,
+# IVR_WATCHDOG_AMI_PASSWORD and IVR_ASTERISK_METRICS_PASSWORD (render_conf.py would
+# otherwise invent secrets the control plane, the watchdog and Prometheus do not know;
+# it writes the watchdog's AMI user, with the "call" rights the control plane's lacks,
+# into manager_users.conf); renders afresh at every start, like
+# scripts/asterisk-start.sh, into a folder of its own, then replaces
 # the files of /etc/asterisk with it: the folder centre/ stays as it is, a volume the
 # control plane writes (the centre's phones, agencies and trunks, generated from
 # queue/*.yaml by `python -m ivr config apply`; render_conf.py would delete it). Refuses
@@ -24,6 +25,7 @@ die() { printf 'kendari112-asterisk: %s\n' "$*" >&2; exit 1; }
 [ -n "${IVR_ARI_PASSWORD:-}" ] || die "IVR_ARI_PASSWORD is not set (the control plane must use the same one)"
 [ -n "${IVR_AMI_PASSWORD:-}" ] || die "IVR_AMI_PASSWORD is not set (the control plane must use the same one)"
 [ -n "${IVR_WATCHDOG_AMI_PASSWORD:-}" ] || die "IVR_WATCHDOG_AMI_PASSWORD is not set (the watchdog must use the same one)"
+[ -n "${IVR_ASTERISK_METRICS_PASSWORD:-}" ] || die "IVR_ASTERISK_METRICS_PASSWORD is not set (Prometheus must use the same one)"
 
 # render_conf.py replaces its destination folder whole: it renders into a private
 # folder, never into $etc itself. It stores an API token for `make run` when none is

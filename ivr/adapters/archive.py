@@ -204,7 +204,12 @@ class Archive:
         outcome: str | None = None,
         caller: str | None = None,
         limit: int = 100,
+        after: tuple[float, str] | None = None,
+        oldest_first: bool = False,
     ) -> list[dict[str, Any]]:
+        """The calls that arrived in [since, until), newest first (or oldest first), ordered
+        by (arrived_at, call_id); `after` such a key (the last row of the page before), the
+        rows past it: a call archived between two pages repeats or hides no other call."""
         sql = "SELECT * FROM calls WHERE arrived_at >= ? AND arrived_at < ?"
         args: list[Any] = [since, until]
         if outcome:
@@ -213,7 +218,11 @@ class Archive:
         if caller:
             sql += " AND caller = ?"
             args.append(caller)
-        sql += " ORDER BY arrived_at DESC LIMIT ?"
+        if after is not None:
+            sql += f" AND (arrived_at, call_id) {'>' if oldest_first else '<'} (?, ?)"
+            args.extend(after)
+        order = "ASC" if oldest_first else "DESC"
+        sql += f" ORDER BY arrived_at {order}, call_id {order} LIMIT ?"
         args.append(limit)
         rows = await self.query(sql, *args)
         for row in rows:

@@ -12,8 +12,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from prometheus_client import generate_latest
+
 from ivr.adapters.archive import Archive
-from ivr.adapters.http.centre import Alarm, Gauges
+from ivr.adapters.http.centre import Alarm, AlarmKind
 from ivr.adapters.log_hygiene import withheld_numbers
 from ivr.config.schema import CentreConfig
 from ivr.core import events as ev
@@ -26,6 +28,7 @@ from ivr.core.centre_events import CallbackAsked
 from ivr.core.health import Part
 from ivr.engine.engine import Engine
 from ivr.engine.health_parts import health_parts
+from ivr.engine.live_metrics import metrics_registry
 from ivr.engine.service_levels import ServiceLevelMonitor
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,7 @@ class CentreService:
         self._nodes = nodes
         self.role = role
         self._ami = ami  # each AMI connection (name "" with one Asterisk): logged in or not
+        self._registry = metrics_registry(engine, self, ami)  # this control plane's own
 
     @property
     def config(self) -> CentreConfig:
@@ -63,17 +67,21 @@ class CentreService:
 
     def alarms(self) -> list[Alarm]:
         engine = self._engine
-        alarms = [Alarm(engine.recorder.alarm)] if engine.recorder and engine.recorder.alarm else []
+        recorder = engine.recorder
+        alarms = [Alarm(AlarmKind.RECORDINGS, recorder.alarm)] if recorder and recorder.alarm else []
         if engine.writes.failing:
-            alarms.append(Alarm(f"records held in memory ({engine.writes.held}): {engine.writes.failing}"))
-        alarms += [Alarm(a.text, a.at) for a in engine.agency_contacts.alarms()]
+            held = f"records held in memory ({engine.writes.held}): {engine.writes.failing}"
+            alarms.append(Alarm(AlarmKind.RECORDS_HELD, held))
+        alarms += [Alarm(AlarmKind.AGENCY_CONTACT, a.text, a.at) for a in engine.agency_contacts.alarms()]
         alarms += [
-            Alarm(f"Asterisk node {name} unreachable: new calls go to the other nodes")
+            Alarm(
+                AlarmKind.ASTERISK_NODE, f"Asterisk node {name} unreachable: new calls go to the other nodes"
+            )
             for name, up in self._nodes().items()
             if not up and self.role() == "active"  # a standby connects to no node
         ]
         if self._service_levels is not None:
-            alarms += [Alarm(text, since) for text, since in self._service_levels.alarms()]
+            alarms += [Alarm(AlarmKind.SERVICE_LEVEL, text, at) for text, at in self._service_levels.alarms()]
         return alarms
 
     def health_parts(self) -> list[Part]:
@@ -111,8 +119,8 @@ class CentreService:
     def finished_calls(self) -> int:
         return sum(self._engine.metrics.outcomes.values())
 
-    def metrics(self, gauges: Gauges) -> str:
-        return self._engine.metrics.render(gauges)
+    def metrics(self) -> bytes:
+        return generate_latest(self._registry)
 
     def post(self, call_id: str, event: ev.CallEvent) -> None:
         self._engine.post(call_id, event)

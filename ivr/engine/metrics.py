@@ -1,18 +1,26 @@
-"""Prometheus metrics of the running control plane, in the text exposition format.
+"""What the control plane counts of its finished calls, for Prometheus (a collector).
 
-Rules: counters and histograms count calls finished since this process started
-(Prometheus handles restarts); gauges are read from the live state at each scrape.
-Names start with ivr112_; label values are the stored names (outcomes, verdicts, states).
+Rules: counters and histograms count the calls finished since this process started
+(Prometheus handles restarts); each scrape reads them as they are (collect()), nothing
+is kept twice. Names start with ivr112_; every outcome and verdict the core names is
+exported from the start at 0 (a rate over a label that has not yet occurred is 0, not
+missing), and any other stored name as it comes; label values are the stored names.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
 from ivr.adapters.call_store import first_at
+from ivr.core.outcomes import Outcome
+from ivr.core.screening import Verdict
 
 ANSWER_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0)
 SCREENING_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -20,6 +28,8 @@ SCREENING_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 @dataclass
 class Histogram:
+    """Cumulative bucket counts (counts[i]: observations <= buckets[i]), their sum and number."""
+
     buckets: tuple[float, ...]
     counts: list[int] = field(default_factory=list)
     total: float = 0.0
@@ -35,14 +45,11 @@ class Histogram:
             if value <= bound:
                 self.counts[i] += 1
 
-    def lines(self, name: str) -> list[str]:
-        out = [f'{name}_bucket{{le="{b:g}"}} {c}' for b, c in zip(self.buckets, self.counts, strict=True)]
-        return [
-            *out,
-            f'{name}_bucket{{le="+Inf"}} {self.n}',
-            f"{name}_sum {self.total:.3f}",
-            f"{name}_count {self.n}",
-        ]
+    def family(self, name: str, documentation: str) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(name, documentation)
+        buckets = [(f"{b:g}", float(c)) for b, c in zip(self.buckets, self.counts, strict=True)]
+        family.add_metric([], [*buckets, ("+Inf", float(self.n))], self.total)
+        return family
 
 
 def answer_buckets(service_levels: tuple[float, ...] = ()) -> tuple[float, ...]:
@@ -51,8 +58,15 @@ def answer_buckets(service_levels: tuple[float, ...] = ()) -> tuple[float, ...]:
     return tuple(sorted({*ANSWER_BUCKETS, *service_levels}))
 
 
-@dataclass
-class Metrics:
+def _counter(name: str, documentation: str, label: str, known: list[str], counts: Counter[str]) -> Metric:
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for value in sorted({*known, *counts}):
+        family.add_metric([value], counts[value])
+    return family
+
+
+@dataclass(eq=False)  # a registry holds it by identity
+class Metrics(Collector):
     outcomes: Counter[str] = field(default_factory=Counter)
     verdicts: Counter[str] = field(default_factory=Counter)
     answer_seconds: Histogram = field(default_factory=lambda: Histogram(ANSWER_BUCKETS))
@@ -76,26 +90,26 @@ class Metrics:
         if greeted is not None and screened is not None and screened >= greeted:
             self.screening_seconds.observe(screened - greeted)
 
-    def render(self, gauges: Callable[[], dict[str, dict[str, float]]]) -> str:
-        lines: list[str] = []
-        for name, text, label, counts in (
-            ("calls_total", "Calls finished, by outcome.", "outcome", self.outcomes),
-            ("screening_verdicts_total", "Finished calls by screening verdict.", "verdict", self.verdicts),
-        ):
-            lines += [f"# HELP ivr112_{name} {text}", f"# TYPE ivr112_{name} counter"]
-            lines += [f'ivr112_{name}{{{label}="{k}"}} {v}' for k, v in sorted(counts.items())]
-        for name, text, histogram in (
-            ("answer_seconds", "From the INVITE to a person answering.", self.answer_seconds),
-            (
-                "screening_latency_seconds",
-                "From greeting end to the screening verdict.",
-                self.screening_seconds,
-            ),
-        ):
-            lines += [f"# HELP ivr112_{name} {text}", f"# TYPE ivr112_{name} histogram"]
-            lines += histogram.lines(f"ivr112_{name}")
-        for name, series in gauges().items():
-            lines += [f"# TYPE ivr112_{name} gauge"]
-            for labels, value in series.items():
-                lines.append(f"ivr112_{name}{labels} {value:g}")
-        return "\n".join(lines) + "\n"
+    def collect(self) -> Iterator[Metric]:
+        """The counts as Prometheus families (the registry calls this at each scrape)."""
+        yield _counter(
+            "ivr112_calls",
+            "Calls finished, by outcome.",
+            "outcome",
+            [o.value for o in Outcome],
+            self.outcomes,
+        )
+        yield _counter(
+            "ivr112_screening_verdicts",
+            "Finished calls by screening verdict.",
+            "verdict",
+            [v.value for v in Verdict],
+            self.verdicts,
+        )
+        yield self.answer_seconds.family(
+            "ivr112_answer_seconds", "Seconds from the caller's INVITE to a call taker answering."
+        )
+        yield self.screening_seconds.family(
+            "ivr112_screening_latency_seconds",
+            "Seconds from the end of the greeting to the screening verdict.",
+        )

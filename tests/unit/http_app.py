@@ -71,8 +71,11 @@ def with_blocking(engine: Engine) -> None:
 
 @asynccontextmanager
 async def api(
-    archive: Path | None = None, ari_connected: Callable[[], bool] = lambda: True
+    archive: Path | None = None,
+    ari_connected: Callable[[], bool] = lambda: True,
+    ami: Callable[[], dict[str, bool]] = dict,
 ) -> AsyncIterator[Api]:
+    """`ami`: each AMI connection logged in or not (none: AMI off)."""
     redis = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
     async with aiohttp.ClientSession() as session:
         store = CallStore(redis)
@@ -86,7 +89,7 @@ async def api(
         engine.centre = replace(engine.centre, calls=live)  # two calls in progress, connected
         reputation = ReputationStore(redis)
         users = {token_hash(token): user for token, user in USERS.values()}
-        app = build_api(CentreService(engine), store, reputation, users, _reloaded)
+        app = build_api(CentreService(engine, ami=ami), store, reputation, users, _reloaded)
         async with TestClient(TestServer(app)) as client:
             yield Api(client, engine, store, reputation)
         if engine.archive is not None:

@@ -125,7 +125,7 @@ def test_every_placeholder_is_rendered(rendered: tuple[Path, Path]) -> None:
     dest, _ = rendered
     names = {p.name for p in dest.iterdir()}
     sources = {p.name for folder in ("asterisk-conf", "dialplan") for p in (REPO / folder).glob("*.conf")}
-    assert sources | {"ari_users.conf", "manager_users.conf", "centre"} == names
+    assert sources | {"ari_users.conf", "manager_users.conf", "prometheus_users.conf", "centre"} == names
     leftovers = [p.name for p in dest.rglob("*.conf") if "@@" in p.read_text()]
     assert leftovers == []
     assert "ARI_APP = ivr112" in (dest / "extensions.conf").read_text()
@@ -141,6 +141,25 @@ def test_ami_listens_on_loopback_with_a_generated_secret_for_loopback_only(
     assert f"secret = {secret}" in users and len(secret) >= 16
     assert "deny = 0.0.0.0/0.0.0.0" in users and "permit = 127.0.0.0/255.0.0.0" in users
     assert "secret" not in (REPO / "asterisk-conf" / "manager.conf").read_text().split("[general]")[1]
+
+
+def test_asterisk_metrics_are_on_and_need_the_generated_password(rendered: tuple[Path, Path]) -> None:
+    dest, state = rendered
+    general = section((dest / "prometheus.conf").read_text(), "general")
+    assert {"enabled = yes", "uri = metrics", '#include "prometheus_users.conf"'} <= set(general)
+    assert general[-1] == '#include "prometheus_users.conf"'  # continues [general]
+    secret = (state / "secrets" / "asterisk_metrics_password").read_text().strip()
+    assert len(secret) >= 16
+    assert (dest / "prometheus_users.conf").read_text().splitlines() == [
+        "auth_username = prometheus",
+        f"auth_password = {secret}",
+    ]
+    modules = (dest / "modules.conf").read_text()
+    assert not re.search(r"^noload\s*=\s*res_prometheus\.so", modules, re.MULTILINE)
+    committed = section((REPO / "asterisk-conf" / "prometheus.conf").read_text(), "general")
+    assert [line for line in committed if line.startswith("auth_")] == [
+        "auth_realm = Kendari 112 Asterisk metrics"
+    ]
 
 
 def test_ari_user_gets_the_given_password(rendered: tuple[Path, Path]) -> None:

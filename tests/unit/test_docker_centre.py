@@ -24,6 +24,7 @@ import yaml
 import ivr.__main__ as ivr_cli
 from ivr.adapters.centre_endpoints import write_files
 from ivr.adapters.http.auth import OPEN
+from ivr.adapters.http.versions import KEPT
 from ivr.config import asterisk_centre
 from ivr.config.loader import load as load_config
 from ivr.tools.config_apply import ApplySettings
@@ -301,6 +302,7 @@ def test_entrypoint_renders_around_the_centre_folder(tmp_path: Path) -> None:
         "IVR_ARI_PASSWORD": "ari-password",
         "IVR_AMI_PASSWORD": "ami-password",
         "IVR_WATCHDOG_AMI_PASSWORD": "watchdog-ami-password",
+        "IVR_ASTERISK_METRICS_PASSWORD": "asterisk-metrics-password",
         "IVR_STATE_DIR": str(tmp_path / "state"),
     }
     done = run_entrypoint(tmp_path, env)
@@ -309,6 +311,7 @@ def test_entrypoint_renders_around_the_centre_folder(tmp_path: Path) -> None:
     assert "[ivr112-watchdog]\nsecret = watchdog-ami-password\n" in managers, (
         f"{ENTRYPOINT}: the watchdog's AMI user does not get IVR_WATCHDOG_AMI_PASSWORD:\n{managers}"
     )
+    assert "auth_password = asterisk-metrics-password\n" in (etc / "prometheus_users.conf").read_text()
     assert {p.name: p.read_text() for p in centre.iterdir()} == generated, (
         f"{ENTRYPOINT} changed {centre.relative_to(tmp_path)}, the control plane's folder"
     )
@@ -385,7 +388,8 @@ def test_control_plane_health_check_asks_the_open_health_route() -> None:
     http = REPO / "ivr" / "adapters" / "http"
     api = "".join((http / name).read_text() for name in ("api.py", "health.py"))
     path = HEALTHCHECK.HEALTH_PATH
-    assert f'add_get("{path}"' in api, (
+    registered = KEPT.get(path, path)  # /api/health: served as registered at /api/v1/health
+    assert f'add_get("{registered}"' in api, (
         f"docker/control-plane/healthcheck.py asks {path}, not a route of api.py or health.py"
     )
     assert path in OPEN, (

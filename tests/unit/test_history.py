@@ -1,5 +1,5 @@
-# The call history (ivr.adapters.archive on a real SQLite file), the key figures computed
-# from it (ivr.core.kpis, pure) and the Prometheus metrics text (ivr.engine.metrics).
+# The call history (ivr.adapters.archive on a real SQLite file) and the key figures computed
+# from it (ivr.core.kpis, pure); the metrics are tests/unit/test_metrics.py's.
 from __future__ import annotations
 
 import sqlite3
@@ -10,7 +10,6 @@ import pytest
 
 from ivr.adapters.archive import SCHEMA_VERSION, Archive, ArchiveError, row_of
 from ivr.core import kpis
-from ivr.engine.metrics import Metrics
 
 DAY = 1_795_795_200.0  # 2026-11-28 16:00 UTC = 2026-11-29 00:00 WITA
 
@@ -89,17 +88,3 @@ def test_key_figures() -> None:
 def test_no_calls_give_no_figures_rather_than_zeros() -> None:
     figures = kpis.compute([])
     assert figures["abandon_rate"] is None and figures["average_answer_seconds"] is None
-
-
-def test_metrics_count_finished_calls_and_read_gauges_at_scrape() -> None:
-    metrics = Metrics()
-    metrics.call_finished(record("a", DAY, DAY + 12, "answered", verdict="normal"))
-    text = metrics.render(lambda: {"waiting_callers": {'{level="normal"}': 2}})
-    assert 'ivr112_calls_total{outcome="answered"} 1' in text
-    assert 'ivr112_screening_verdicts_total{verdict="normal"} 1' in text
-    assert (
-        'ivr112_answer_seconds_bucket{le="10"} 0' in text
-        and 'ivr112_answer_seconds_bucket{le="15"} 1' in text
-    )
-    assert "ivr112_answer_seconds_count 1" in text
-    assert 'ivr112_waiting_callers{level="normal"} 2' in text

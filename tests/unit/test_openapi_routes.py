@@ -54,11 +54,31 @@ async def test_the_document_lists_exactly_the_served_routes() -> None:
     documented = {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
     assert documented == served
     assert served - {(m, p) for m, p in served if p in OPEN} == set(RULES)  # every route has a rule
-    pause = doc["paths"]["/api/takers/{taker}/pause"]["post"]["requestBody"]["content"]["application/json"]
+    pause = doc["paths"]["/api/v1/takers/{taker}/pause"]["post"]["requestBody"]["content"]["application/json"]
     assert doc["components"]["schemas"][pause["schema"]["$ref"].rsplit("/", 1)[1]]["required"] == ["reason"]
-    former = doc["paths"]["/api/agents/{taker}/pause"]["post"]  # the former name, for one release
-    assert former["deprecated"] is True and "/api/takers/{taker}/pause" in former["summary"]
-    assert "deprecated" not in doc["paths"]["/api/takers/{taker}/pause"]["post"]
+    assert "deprecated" not in doc["paths"]["/api/v1/takers/{taker}/pause"]["post"]
+    for old in ("/api/takers/{taker}/pause", "/api/agents/{taker}/pause"):  # served for one release
+        former = doc["paths"][old]["post"]
+        assert former["deprecated"] is True and "/api/v1/takers/{taker}/pause" in former["summary"]
+        assert former["requestBody"] == doc["paths"]["/api/v1/takers/{taker}/pause"]["post"]["requestBody"]
+
+
+async def test_every_api_route_is_documented_at_its_v1_path_and_the_former_ones_are_deprecated() -> None:
+    doc = await served_document()
+    operations = {(m, p): op for p, item in doc["paths"].items() for m, op in item.items()}
+    current = {route for route, op in operations.items() if not op.get("deprecated")}
+    assert {p for _, p in current if p.startswith("/api/") and not p.startswith("/api/v1/")} == {
+        "/api/health",  # kept for monitors and the watchdog, beside /api/v1/health
+        "/api/openapi.json",
+    }
+    for (method, path), op in operations.items():
+        if op.get("deprecated"):
+            assert path.startswith("/api/") and not path.startswith("/api/v1/")
+            assert (method, "/api/v1/" + path.removeprefix("/api/").replace("agents", "takers", 1)) in current
+    assert ("get", "/api/v1/history.csv") in current and ("get", "/api/history.csv") not in operations
+    assert (
+        operations[("get", "/api/health")]["responses"] == operations[("get", "/api/v1/health")]["responses"]
+    )
 
 
 async def served_document() -> dict[str, Any]:
@@ -106,6 +126,10 @@ NEW, AGENCY, BLOCK = "1700000000.9", {"agency": "damkar"}, {"minutes": 5, "reaso
 ANSWERS: list[tuple[str | None, str, dict[str, Any] | None, int]] = [
     # role (None: no token), request, JSON body, status; NEW: a call nobody knows
     (None, "GET /api/health", None, 200),
+    (None, "GET /api/v1/health", None, 200),
+    ("engineer", "GET /api/v1/queue", None, 403),
+    ("supervisor", "POST /api/v1/takers/nobody/login", None, 404),
+    ("supervisor", "GET /api/v1/history.csv?day=2024-01-01", None, 503),
     (None, "GET /api/queue", None, 401),
     ("engineer", "GET /api/queue", None, 403),
     ("supervisor", "GET /api/agents", None, 200),  # the former name

@@ -14,31 +14,33 @@ T, S, E, OP = "call-taker", "supervisor", "engineer", "operator"
 ROLES = (T, S, E, OP)
 # Who may call each route (the call taker: with their own taker and their own call).
 REST: dict[tuple[str, str], set[str]] = {
-    ("GET", "/api/takers"): {T, S, E, OP},
-    ("POST", "/api/takers/{taker}/login"): {T, S, OP},
-    ("POST", "/api/takers/{taker}/logout"): {T, S, OP},
-    ("POST", "/api/takers/{taker}/pause"): {T, S, OP},
-    ("POST", "/api/takers/{taker}/unpause"): {T, S, OP},
-    ("GET", "/api/queue"): {S, OP},
-    ("GET", "/api/screening"): {S, E, OP},
-    ("POST", "/api/config/reload"): {E, OP},
-    ("GET", "/api/calls/{call}"): {T, S, OP},
-    ("POST", "/api/calls/{call}/disposition"): {T, S, OP},
-    ("POST", "/api/calls/{call}/agencies"): {T, S, OP},
-    ("POST", "/api/calls/{call}/leave"): {T, S, OP},
-    ("GET", "/api/calls/{call}/recording"): {T, S, OP},
-    ("GET", "/api/reputation/{number}"): {S, OP},
-    ("POST", "/api/reputation/{number}/block"): {S, OP},
-    ("DELETE", "/api/reputation/{number}/block"): {S, OP},
-    ("GET", "/api/blocks/audit"): {S, OP},
-    ("GET", "/api/history"): {S, OP},
-    ("GET", "/api/kpis"): {S, OP},
-    ("GET", "/api/service-level"): {S, OP},
+    ("GET", "/api/v1/takers"): {T, S, E, OP},
+    ("POST", "/api/v1/takers/{taker}/login"): {T, S, OP},
+    ("POST", "/api/v1/takers/{taker}/logout"): {T, S, OP},
+    ("POST", "/api/v1/takers/{taker}/pause"): {T, S, OP},
+    ("POST", "/api/v1/takers/{taker}/unpause"): {T, S, OP},
+    ("GET", "/api/v1/queue"): {S, OP},
+    ("GET", "/api/v1/screening"): {S, E, OP},
+    ("POST", "/api/v1/config/reload"): {E, OP},
+    ("GET", "/api/v1/calls/{call}"): {T, S, OP},
+    ("POST", "/api/v1/calls/{call}/disposition"): {T, S, OP},
+    ("POST", "/api/v1/calls/{call}/agencies"): {T, S, OP},
+    ("POST", "/api/v1/calls/{call}/leave"): {T, S, OP},
+    ("GET", "/api/v1/calls/{call}/recording"): {T, S, OP},
+    ("GET", "/api/v1/reputation/{number}"): {S, OP},
+    ("POST", "/api/v1/reputation/{number}/block"): {S, OP},
+    ("DELETE", "/api/v1/reputation/{number}/block"): {S, OP},
+    ("GET", "/api/v1/blocks/audit"): {S, OP},
+    ("GET", "/api/v1/history"): {S, OP},
+    ("GET", "/api/v1/history.csv"): {S, OP},
+    ("GET", "/api/v1/kpis"): {S, OP},
+    ("GET", "/api/v1/service-level"): {S, OP},
     ("GET", "/metrics"): {S, E, OP},
-    ("GET", "/api/callbacks"): {T, S, OP},
-    ("POST", "/api/callbacks/{call}"): {T, S, OP},
+    ("GET", "/api/v1/callbacks"): {T, S, OP},
+    ("POST", "/api/v1/callbacks/{call}"): {T, S, OP},
 }
-REST.update({old: REST[new] for old, new in FORMER_ROUTES.items()})  # /api/agents/...: as before
+# The former paths (/api/..., /api/agents/...): as before, for the same roles.
+REST.update({old: REST[new] for old, new in FORMER_ROUTES.items() if new in REST})
 # What each role finds in the feed's snapshot (beside type, user, agencies, ...).
 FEED_PARTS: dict[str, set[str]] = {
     T: {"takers", "calls", "callbacks", "my_call"},
@@ -69,7 +71,7 @@ async def feed_of(app: Api, role: str) -> dict[str, object]:
 
 
 def test_the_expected_table_covers_every_route_and_every_part() -> None:
-    assert set(REST) == set(RULES) - {("GET", "/api/live")}
+    assert set(REST) == set(RULES) - {("GET", "/api/v1/live"), ("GET", "/api/live")}
     assert set(FEED) == set().union(*FEED_PARTS.values())
     assert all(route in REST for route in FEED.values())
 
@@ -86,7 +88,7 @@ async def test_each_role_reaches_exactly_its_routes(role: str) -> None:
 async def test_a_call_taker_reaches_no_other_takers_status_or_calls() -> None:
     async with api() as app:
         for method, path in REST:
-            if "{taker}" in path or ("{call}" in path and not path.startswith("/api/callbacks")):
+            if "{taker}" in path or ("{call}" in path and "/callbacks/" not in path):
                 status = await status_of(app, T, method, concrete(path, "taker02", CALL_OTHER))
                 assert status == 403, (method, path, status)
 

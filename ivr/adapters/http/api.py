@@ -7,7 +7,12 @@ UTF-8 JSON: replies.parsed()); who did something is the signed-in user, never a 
 the body (a "by" sent by older clients is ignored); every response carries the
 browser security headers (headers.py); changes go
 through the ACD exactly like feature codes from a phone; a configuration that does not
-validate is refused (422, every problem listed) and the running one stays.
+validate is refused (422, every problem listed) and the running one stays; an error
+reply is {"error": message, "code": code} (replies.py).
+
+Each /api/ route below is served at /api/v1/... (the documented path) and, for one
+release, at the path written here; /api/health and /api/openapi.json at both for good
+(versions.py). /api/v1/history.csv is new in v1.
 
   GET  /api/health                      liveness, ARI, alarms, last hand-over (no token; health.py)
   GET  /api/openapi.json                this API's OpenAPI document (no token)
@@ -26,7 +31,9 @@ validate is refused (422, every problem listed) and the running one stays.
   POST /api/calls/{id}/agencies         body {"agency": "damkar"}: bring an agency in
   POST /api/calls/{id}/leave            the taker leaves caller and agencies
   GET  /api/calls/{id}/recording        the call's recording (WAV), once the call has ended
-  GET  /api/history?day=YYYY-MM-DD      finished calls of a day (archive), filters outcome, caller, limit
+  GET  /api/history?day=YYYY-MM-DD      finished calls of a day (archive), filters outcome, caller, limit,
+                                        in pages (cursor=next of the page before)
+  GET  /api/v1/history.csv?from=&to=    the same as a CSV file, for a day or up to 31 days (history_csv.py)
   GET  /api/kpis?day=YYYY-MM-DD         the day's key figures (service levels, abandon rate, ...)
   GET  /api/service-level               each service-level tier over the last window against its target
   GET  /metrics                         Prometheus metrics
@@ -38,7 +45,6 @@ validate is refused (422, every problem listed) and the running one stays.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -48,18 +54,20 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ivr.adapters.call_store import CallStore, StoreUnavailable
-from ivr.adapters.http.auth import SCOPE, USER, Role, Scope, User, authenticator, user_finder
+from ivr.adapters.http.auth import ALIASES, SCOPE, USER, Role, Scope, User, authenticator, user_finder
 from ivr.adapters.http.callback_api import CallbackBody, add_callback_routes
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.dashboard import add_dashboard_routes
 from ivr.adapters.http.headers import add_security_headers
 from ivr.adapters.http.health import add_health_route
 from ivr.adapters.http.history_api import add_history_routes
+from ivr.adapters.http.history_csv import add_history_export
 from ivr.adapters.http.live_call_api import AgencyBody, add_live_call_routes
 from ivr.adapters.http.openapi import document
-from ivr.adapters.http.replies import as_call_takers_see, parsed, stored_record
+from ivr.adapters.http.replies import as_call_takers_see, json_errors, parsed, refusal, stored_record
 from ivr.adapters.http.replies import error as _error
 from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, add_reputation_routes
+from ivr.adapters.http.versions import add_aliases
 from ivr.adapters.http.views import taker_views, waiting_views
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.config.loader import ConfigInvalid
@@ -103,9 +111,7 @@ def build_api(
     def known_taker(request: web.Request) -> str:
         taker_id = request.match_info["taker"]
         if taker_id not in centre.takers():
-            raise web.HTTPNotFound(
-                text=json.dumps({"error": f"no call taker '{taker_id}'"}), content_type="application/json"
-            )
+            raise refusal(404, f"no call taker '{taker_id}'")
         return taker_id
 
     def simple(make: Callable[[str], acd.AcdEvent]) -> Handler:
@@ -132,9 +138,8 @@ def build_api(
         try:
             return web.json_response(await reload())
         except ConfigInvalid as exc:
-            return _error(
-                422, "configuration refused; the running one stays", problems=[str(p) for p in exc.problems]
-            )
+            refused = "configuration refused; the running one stays"
+            return _error(422, refused, problems=[str(p) for p in exc.problems])
 
     async def call_record(request: web.Request) -> web.Response:
         record = await stored_record(store, request.match_info["call"])
@@ -143,37 +148,37 @@ def build_api(
             record = as_call_takers_see(record)
         return web.json_response(record)
 
-    app = web.Application(middlewares=[authenticator(users, taker_of_call)])
+    app = web.Application(middlewares=[json_errors, authenticator(users, taker_of_call)])
     add_security_headers(app)
     add_health_route(app, centre, timezone, watchdog_status, clock)
-    for base in ("/api/takers", "/api/agents"):  # the second: the former name, for one release
-        app.router.add_get(base, takers)
-        app.router.add_post(base + "/{taker}/login", simple(acd.TakerLoggedIn))
-        app.router.add_post(base + "/{taker}/logout", simple(acd.TakerLoggedOut))
-        app.router.add_post(base + "/{taker}/unpause", simple(acd.TakerUnpaused))
-        app.router.add_post(base + "/{taker}/pause", pause)
-    app.router.add_get("/api/queue", queue)
-    app.router.add_get("/api/screening", screening)
-    app.router.add_post("/api/config/reload", reload_config)
-    app.router.add_get("/api/calls/{call}", call_record)
+    app.router.add_get("/api/v1/takers", takers)
+    app.router.add_post("/api/v1/takers/{taker}/login", simple(acd.TakerLoggedIn))
+    app.router.add_post("/api/v1/takers/{taker}/logout", simple(acd.TakerLoggedOut))
+    app.router.add_post("/api/v1/takers/{taker}/unpause", simple(acd.TakerUnpaused))
+    app.router.add_post("/api/v1/takers/{taker}/pause", pause)
+    app.router.add_get("/api/v1/queue", queue)
+    app.router.add_get("/api/v1/screening", screening)
+    app.router.add_post("/api/v1/config/reload", reload_config)
+    app.router.add_get("/api/v1/calls/{call}", call_record)
     add_reputation_routes(app, lambda: centre.config, store, reputation, clock, centre.archive_again)
     add_live_call_routes(app, centre, store)
     add_history_routes(app, centre, timezone)
+    add_history_export(app, centre, timezone)
     add_callback_routes(app, centre, store, reputation, clock)
     add_dashboard_routes(app, centre, store, reputation, user_finder(users), timezone)
     spec = document(
         {
-            ("POST", "/api/takers/{taker}/pause"): PauseBody,
-            ("POST", "/api/agents/{taker}/pause"): PauseBody,
-            ("POST", "/api/calls/{call}/disposition"): DispositionBody,
-            ("POST", "/api/calls/{call}/agencies"): AgencyBody,
-            ("POST", "/api/callbacks/{call}"): CallbackBody,
-            ("POST", "/api/reputation/{number}/block"): BlockBody,
+            ("POST", "/api/v1/takers/{taker}/pause"): PauseBody,
+            ("POST", "/api/v1/calls/{call}/disposition"): DispositionBody,
+            ("POST", "/api/v1/calls/{call}/agencies"): AgencyBody,
+            ("POST", "/api/v1/callbacks/{call}"): CallbackBody,
+            ("POST", "/api/v1/reputation/{number}/block"): BlockBody,
         }
     )
 
     async def openapi(request: web.Request) -> web.Response:
         return web.json_response(spec)
 
-    app.router.add_get("/api/openapi.json", openapi)
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    add_aliases(app, ALIASES)  # the paths from before v1, and /api/health kept as it is
     return app

@@ -16,11 +16,12 @@ Rules:
   of the centre file (no aliases, size, depth) and validated at start; a
   bad file stops the app with every problem named, a weak token (ivr/secret_rules.py)
   too outside development mode.
-- Every request but /api/health, /api/openapi.json and the dashboard's static page must
-  authenticate (401 otherwise; the dashboard's feed /api/live with its first message); a route not in the
-  permission table is refused (403): nothing is open by omission. scope() is the one
-  reading of the table: ALL of a route's data, only the user's OWN (a call taker: "own" is
-  checked against the live call, or its record, and the taker in the path), or nothing.
+- Every request but /api/health, /api/openapi.json (at /api/v1/ too) and the dashboard's
+  static page must authenticate (401 otherwise; the dashboard's feed /api/live with its
+  first message); a route not in the permission table is refused (403): nothing is open
+  by omission. scope() is the one reading of the table: ALL of a route's data, only the
+  user's OWN (a call taker: "own" is checked against the live call, or its record, and
+  the taker in the path), or nothing.
   The feed (snapshot.py) includes a part only when scope() grants its REST route.
 - Whoever submits something is who the audit names (User.who): a call taker's taker id,
   else the user's name ("operator" for the operators' key); never a name from the body.
@@ -49,6 +50,7 @@ from pydantic import (
 )
 
 from ivr.adapters.http.replies import error
+from ivr.adapters.http.versions import KEPT, former_routes, kept_routes
 from ivr.config.bounded_yaml import YamlRefused, load_yaml
 from ivr.secret_rules import weak_hash_reason
 
@@ -154,48 +156,47 @@ USER = web.RequestKey("user", User)
 SCOPE = web.RequestKey("scope", Scope)
 
 
-# Who may call what: route (method, canonical path) -> rule. Rules: "any" (any user),
-# "staff" (supervisor or engineer), "desk" (supervisor or call taker), a role
-# (supervisor: also every call taker rule; engineer: the configuration, engineers only),
-# "own-taker" (supervisor, or the call taker of {taker}), "own-call" (supervisor, or the
-# call taker of {call}), "staff-or-own" (supervisor or engineer: all; a call taker: their own).
+# Who may call what: route (method, canonical path; /api/ routes at their v1 path, see
+# versions.py) -> rule. Rules: "any" (any user), "staff" (supervisor or engineer), "desk"
+# (supervisor or call taker), a role (supervisor: also every call taker rule; engineer:
+# the configuration, engineers only), "own-taker" (supervisor, or the call taker of
+# {taker}), "own-call" (supervisor, or the call taker of {call}), "staff-or-own"
+# (supervisor or engineer: all; a call taker: their own).
 RULES: dict[tuple[str, str], str] = {
-    ("GET", "/api/takers"): "staff-or-own",  # a call taker sees only themselves
-    ("POST", "/api/takers/{taker}/login"): "own-taker",
-    ("POST", "/api/takers/{taker}/logout"): "own-taker",
-    ("POST", "/api/takers/{taker}/pause"): "own-taker",
-    ("POST", "/api/takers/{taker}/unpause"): "own-taker",
-    ("GET", "/api/queue"): Role.SUPERVISOR,
-    ("GET", "/api/screening"): "staff",
-    ("POST", "/api/config/reload"): Role.ENGINEER,
-    ("GET", "/api/calls/{call}"): "own-call",
-    ("POST", "/api/calls/{call}/disposition"): "own-call",
-    ("POST", "/api/calls/{call}/agencies"): "own-call",
-    ("POST", "/api/calls/{call}/leave"): "own-call",
-    ("GET", "/api/calls/{call}/recording"): "own-call",
-    ("GET", "/api/reputation/{number}"): Role.SUPERVISOR,  # call takers: on their desk (feed)
-    ("POST", "/api/reputation/{number}/block"): Role.SUPERVISOR,
-    ("DELETE", "/api/reputation/{number}/block"): Role.SUPERVISOR,
-    ("GET", "/api/blocks/audit"): Role.SUPERVISOR,
-    ("GET", "/api/history"): Role.SUPERVISOR,
-    ("GET", "/api/kpis"): Role.SUPERVISOR,
-    ("GET", "/api/service-level"): Role.SUPERVISOR,
+    ("GET", "/api/v1/takers"): "staff-or-own",  # a call taker sees only themselves
+    ("POST", "/api/v1/takers/{taker}/login"): "own-taker",
+    ("POST", "/api/v1/takers/{taker}/logout"): "own-taker",
+    ("POST", "/api/v1/takers/{taker}/pause"): "own-taker",
+    ("POST", "/api/v1/takers/{taker}/unpause"): "own-taker",
+    ("GET", "/api/v1/queue"): Role.SUPERVISOR,
+    ("GET", "/api/v1/screening"): "staff",
+    ("POST", "/api/v1/config/reload"): Role.ENGINEER,
+    ("GET", "/api/v1/calls/{call}"): "own-call",
+    ("POST", "/api/v1/calls/{call}/disposition"): "own-call",
+    ("POST", "/api/v1/calls/{call}/agencies"): "own-call",
+    ("POST", "/api/v1/calls/{call}/leave"): "own-call",
+    ("GET", "/api/v1/calls/{call}/recording"): "own-call",
+    ("GET", "/api/v1/reputation/{number}"): Role.SUPERVISOR,  # call takers: on their desk (feed)
+    ("POST", "/api/v1/reputation/{number}/block"): Role.SUPERVISOR,
+    ("DELETE", "/api/v1/reputation/{number}/block"): Role.SUPERVISOR,
+    ("GET", "/api/v1/blocks/audit"): Role.SUPERVISOR,
+    ("GET", "/api/v1/history"): Role.SUPERVISOR,
+    ("GET", "/api/v1/history.csv"): Role.SUPERVISOR,
+    ("GET", "/api/v1/kpis"): Role.SUPERVISOR,
+    ("GET", "/api/v1/service-level"): Role.SUPERVISOR,
     ("GET", "/metrics"): "staff",
-    ("GET", "/api/callbacks"): "desk",
-    ("POST", "/api/callbacks/{call}"): "desk",  # a call taker calls back as themselves
-    ("GET", "/api/live"): "any",  # in-band token; each part of the feed follows its REST route
+    ("GET", "/api/v1/callbacks"): "desk",
+    ("POST", "/api/v1/callbacks/{call}"): "desk",  # a call taker calls back as themselves
+    ("GET", "/api/v1/live"): "any",  # in-band token; each part of the feed follows its REST route
 }
-# The call takers' routes under their name before "taker" became the API's one word
-# (/api/agents/...): served as before, under the same rules, for one release; the
-# OpenAPI document marks them deprecated. Old route -> the route that replaces it.
-FORMER_ROUTES: dict[tuple[str, str], tuple[str, str]] = {
-    (method, path.replace("/api/takers", "/api/agents", 1)): (method, path)
-    for method, path in RULES
-    if path.startswith("/api/takers")
-}
+# The routes' paths from before versioning (/api/...) and the call takers' routes under
+# their former name (/api/agents/...): served as before, under the same rules, for one
+# release; the OpenAPI document marks them deprecated (versions.py). Former -> its route.
+FORMER_ROUTES: dict[tuple[str, str], tuple[str, str]] = former_routes(RULES)
 RULES.update({old: RULES[new] for old, new in FORMER_ROUTES.items()})
-OPEN = frozenset({"/api/health", "/api/openapi.json", "/", "/dashboard/"})  # no secrets in any
-IN_BAND = frozenset({"/api/live"})  # a WebSocket: the token comes in its first message
+ALIASES = {**FORMER_ROUTES, **kept_routes()}  # every path served for another: -> that route
+OPEN = frozenset({*KEPT, *KEPT.values(), "/", "/dashboard/"})  # no secrets in any
+IN_BAND = frozenset({"/api/v1/live", "/api/live"})  # a WebSocket: the token comes in its first message
 STATIC_PREFIX = "/dashboard/"  # the dashboard's page, scripts and styles
 STAFF = frozenset({Role.SUPERVISOR, Role.ENGINEER})
 

@@ -91,7 +91,7 @@ def add_callback_routes(
             return error(409, f"{shown(number, hidden)} is being called back already ({going[0].call_id})")
         person = centre.takers().get(taker)
         if person is None:
-            return error(400, f"no call taker '{taker}'")
+            return error(400, f"no call taker '{taker}'", "invalid_body")
         if not person.free(clock()):
             why = person.declared.value if person.declared.value != "available" else person.activity.value
             reach = "" if person.reachable else ", phone unreachable"
@@ -101,5 +101,5 @@ def add_callback_routes(
         reply = {"call_id": call_id, "callback": callback, "taker": taker, "number": shown(number, withheld)}
         return web.json_response(reply, status=202)
 
-    app.router.add_get("/api/callbacks", listing)
-    app.router.add_post("/api/callbacks/{call}", start)
+    app.router.add_get("/api/v1/callbacks", listing)
+    app.router.add_post("/api/v1/callbacks/{call}", start)

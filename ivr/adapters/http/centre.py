@@ -11,8 +11,9 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 from ivr.adapters.archive import Archive
@@ -24,13 +25,22 @@ from ivr.core.call_state import Call
 from ivr.core.callback import Callback
 from ivr.core.health import Part
 
-Gauges = Callable[[], dict[str, dict[str, float]]]
+
+class AlarmKind(StrEnum):
+    """What an alarm is about: a closed list (a metric label and an alert's selector)."""
+
+    RECORDINGS = "recordings"  # the recordings folder is (nearly) full or unusable
+    RECORDS_HELD = "records-held"  # Redis is away: call records held in memory
+    AGENCY_CONTACT = "agency-contact"  # an agency phone's registered contact changed or went
+    ASTERISK_NODE = "asterisk-node"  # one Asterisk node of several is unreachable
+    SERVICE_LEVEL = "service-level"  # a service-level tier below its target past the alarm time
 
 
 @dataclass(frozen=True)
 class Alarm:
-    """Something a supervisor must act on; `at` when it began, if known."""
+    """Something a supervisor must act on: its kind, a sentence, when it began if known."""
 
+    kind: AlarmKind
     text: str
     at: float | None = None
 
@@ -94,8 +104,8 @@ class Centre(Protocol):
         """Calls finished since the start (a change means new figures)."""
         ...
 
-    def metrics(self, gauges: Gauges) -> str:
-        """The Prometheus exposition, with these gauges."""
+    def metrics(self) -> bytes:
+        """The Prometheus text exposition (format 0.0.4) of this control plane, read now."""
         ...
 
     def post(self, call_id: str, event: ev.CallEvent) -> None:

@@ -106,7 +106,7 @@ def add_dashboard_routes(
     app.router.add_get("/", to_page)
     app.router.add_get("/dashboard/", page)
     app.router.add_static("/dashboard/", STATIC, name="dashboard-static")
-    app.router.add_get("/api/live", live)
+    app.router.add_get("/api/v1/live", live)
 
 
 def same_origin(request: web.Request) -> bool:

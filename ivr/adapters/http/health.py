@@ -78,4 +78,4 @@ def add_health_route(
             status=503 if status is State.DOWN else 200,
         )
 
-    app.router.add_get("/api/health", health)
+    app.router.add_get("/api/v1/health", health)  # and /api/health

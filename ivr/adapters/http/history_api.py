@@ -3,7 +3,9 @@
 Rules: history and KPIs are read from the SQLite archive (durable beyond Redis); a day
 is a calendar day in the centre's time zone (IVR_TIMEZONE, Kendari: WITA), written
 YYYY-MM-DD within FIRST_DAY..LAST_DAY (so no date arithmetic can overflow); bad query
-parameters get 400 naming the parameter; /metrics is the Prometheus text format.
+parameters get 400 naming the parameter; the history comes in pages, newest first, each
+with the cursor of the next (history_cursor.py), or null after the last; /metrics is
+the Prometheus text format.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from ivr.adapters.archive import Archive
+from ivr.adapters.http import history_cursor
 from ivr.adapters.http.centre import Centre
-from ivr.adapters.http.replies import error, refusal
+from ivr.adapters.http.replies import bad_parameter, error
 from ivr.core import kpis
-from ivr.core.acd.model import Declared
 
 MAX_ROWS = 1000
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2199, 12, 31)
@@ -61,7 +64,7 @@ def add_history_routes(app: web.Application, centre: Centre, timezone: str) -> N
         try:
             return _day_bounds(request.query.get("day"), zone)
         except ValueError as exc:
-            raise refusal(400, f"day: {exc}") from None
+            raise bad_parameter("day", str(exc)) from None
 
     async def history(request: web.Request) -> web.Response:
         archive = centre.archive
@@ -71,13 +74,18 @@ def add_history_routes(app: web.Application, centre: Centre, timezone: str) -> N
         try:
             limit = int(request.query.get("limit", "100"))
         except ValueError:
-            return error(400, "limit: expected a whole number")
+            raise bad_parameter("limit", "expected a whole number") from None
         if not 1 <= limit <= MAX_ROWS:
-            return error(400, f"limit: between 1 and {MAX_ROWS}")
-        rows = await archive.history(
-            since, until, request.query.get("outcome"), request.query.get("caller"), limit
-        )
-        return web.json_response({"day": day, "calls": rows})
+            raise bad_parameter("limit", f"between 1 and {MAX_ROWS}")
+        try:
+            after = history_cursor.decode(request.query["cursor"]) if "cursor" in request.query else None
+        except ValueError as exc:
+            raise bad_parameter("cursor", str(exc)) from None
+        outcome, caller = request.query.get("outcome"), request.query.get("caller")
+        rows = await archive.history(since, until, outcome, caller, limit + 1, after)
+        last = rows[limit - 1] if len(rows) > limit else None  # one more row: another page
+        following = history_cursor.encode(last["arrived_at"], last["call_id"]) if last else None
+        return web.json_response({"day": day, "calls": rows[:limit], "next": following})
 
     async def key_figures(request: web.Request) -> web.Response:
         archive = centre.archive
@@ -87,36 +95,13 @@ def add_history_routes(app: web.Application, centre: Centre, timezone: str) -> N
         figures = await day_figures(archive, since, until, zone)
         return web.json_response({"day": day, "timezone": timezone, **figures})
 
-    def gauges() -> dict[str, dict[str, float]]:
-        waiting: dict[str, float] = {}
-        for caller in centre.waiting():
-            waiting[f'{{level="{caller.level}"}}'] = waiting.get(f'{{level="{caller.level}"}}', 0) + 1
-        takers: dict[str, float] = {}
-        for taker in centre.takers().values():
-            state = taker.activity.value if taker.declared is Declared.AVAILABLE else taker.declared.value
-            key = f'{{state="{state}",reachable="{str(taker.reachable).lower()}"}}'
-            takers[key] = takers.get(key, 0) + 1
-        tiers = centre.service_level()
-        return {
-            "service_level": {
-                f'{{within="{t["within_seconds"]:g}"}}': t["share"] for t in tiers if t["share"] is not None
-            },
-            "service_level_target": {f'{{within="{t["within_seconds"]:g}"}}': t["target"] for t in tiers},
-            "waiting_callers": waiting or {'{level="none"}': 0},
-            "takers": takers,
-            "agents": takers,  # ivr112_agents: the former name, for one release
-            "calls_in_progress": {"": len(centre.calls())},
-            "ari_connected": {"": 1.0 if centre.ari_connected() else 0.0},
-            "screenings_running": {"": centre.screenings_running()},
-        }
-
     async def service_level(request: web.Request) -> web.Response:
         return web.json_response({"tiers": centre.service_level()})
 
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(text=centre.metrics(gauges), content_type="text/plain", charset="utf-8")
+        return web.Response(body=centre.metrics(), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
-    app.router.add_get("/api/history", history)
-    app.router.add_get("/api/kpis", key_figures)
-    app.router.add_get("/api/service-level", service_level)
+    app.router.add_get("/api/v1/history", history)
+    app.router.add_get("/api/v1/kpis", key_figures)
+    app.router.add_get("/api/v1/service-level", service_level)
     app.router.add_get("/metrics", metrics)

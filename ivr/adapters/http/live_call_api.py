@@ -41,7 +41,7 @@ def add_live_call_routes(app: web.Application, centre: Centre, store: CallStore)
         call = live(call_id)
         known = [a.id for a in centre.config.agencies]
         if body.agency not in known:
-            return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})")
+            return error(400, f"unknown agency '{body.agency}' (known: {', '.join(known)})", "invalid_body")
         refusal = agency_refusal(call, body.agency)
         if refusal is not None:
             return error(409, f"call {call_id}: {refusal}")
@@ -74,6 +74,6 @@ def add_live_call_routes(app: web.Application, centre: Centre, store: CallStore)
             headers["Content-Disposition"] = f'attachment; filename="112-{call_id}.wav"'
         return web.Response(body=audio, headers=headers)
 
-    app.router.add_post("/api/calls/{call}/agencies", agencies)
-    app.router.add_post("/api/calls/{call}/leave", leave)
-    app.router.add_get("/api/calls/{call}/recording", recording)
+    app.router.add_post("/api/v1/calls/{call}/agencies", agencies)
+    app.router.add_post("/api/v1/calls/{call}/leave", leave)
+    app.router.add_get("/api/v1/calls/{call}/recording", recording)

@@ -18,38 +18,39 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ivr.adapters.http.auth import FORMER_ROUTES, IN_BAND, OPEN, RULES
+from ivr.adapters.http.auth import ALIASES, FORMER_ROUTES, IN_BAND, OPEN, RULES
 from ivr.adapters.http.openapi_responses import ErrorBody, responses
 
 REF = "#/components/schemas/{model}"
 
 SUMMARIES: dict[tuple[str, str], str] = {
-    ("GET", "/api/health"): "Liveness, calls in progress, alarms",
-    ("GET", "/api/openapi.json"): "This document",
-    ("GET", "/api/takers"): "Call takers: declared status, activity, reachability",
-    ("POST", "/api/takers/{taker}/login"): "Log a call taker in",
-    ("POST", "/api/takers/{taker}/logout"): "Log a call taker out",
-    ("POST", "/api/takers/{taker}/pause"): "Pause a call taker, with a reason",
-    ("POST", "/api/takers/{taker}/unpause"): "End a call taker's pause",
-    ("GET", "/api/queue"): "Waiting callers, best placed first, with screening verdicts",
-    ("GET", "/api/screening"): "Screenings running: RTP ports and recognizers in use",
-    ("POST", "/api/config/reload"): "Re-read and apply the centre configuration",
-    ("GET", "/api/calls/{call}"): "A call's record and timeline",
-    ("POST", "/api/calls/{call}/disposition"): "The call taker's verdict on a call",
-    ("POST", "/api/calls/{call}/agencies"): "Bring an agency into a connected call",
-    ("POST", "/api/calls/{call}/leave"): "The call taker leaves caller and agencies connected",
-    ("GET", "/api/calls/{call}/recording"): "The call's recording (WAV), once it ended",
-    ("GET", "/api/reputation/{number}"): "A number's dispositions within the window, and any block",
-    ("POST", "/api/reputation/{number}/block"): "Block a number for a limited time (if enabled)",
-    ("DELETE", "/api/reputation/{number}/block"): "Lift a block",
-    ("GET", "/api/blocks/audit"): "Every block and unblock",
-    ("GET", "/api/history"): "Finished calls of a day, from the archive",
-    ("GET", "/api/kpis"): "A day's key figures",
-    ("GET", "/api/service-level"): "Each service-level tier over the last window: share, target, standing",
+    ("GET", "/api/v1/health"): "Liveness, calls in progress, alarms",
+    ("GET", "/api/v1/openapi.json"): "This document",
+    ("GET", "/api/v1/takers"): "Call takers: declared status, activity, reachability",
+    ("POST", "/api/v1/takers/{taker}/login"): "Log a call taker in",
+    ("POST", "/api/v1/takers/{taker}/logout"): "Log a call taker out",
+    ("POST", "/api/v1/takers/{taker}/pause"): "Pause a call taker, with a reason",
+    ("POST", "/api/v1/takers/{taker}/unpause"): "End a call taker's pause",
+    ("GET", "/api/v1/queue"): "Waiting callers, best placed first, with screening verdicts",
+    ("GET", "/api/v1/screening"): "Screenings running: RTP ports and recognizers in use",
+    ("POST", "/api/v1/config/reload"): "Re-read and apply the centre configuration",
+    ("GET", "/api/v1/calls/{call}"): "A call's record and timeline",
+    ("POST", "/api/v1/calls/{call}/disposition"): "The call taker's verdict on a call",
+    ("POST", "/api/v1/calls/{call}/agencies"): "Bring an agency into a connected call",
+    ("POST", "/api/v1/calls/{call}/leave"): "The call taker leaves caller and agencies connected",
+    ("GET", "/api/v1/calls/{call}/recording"): "The call's recording (WAV), once it ended",
+    ("GET", "/api/v1/reputation/{number}"): "A number's dispositions within the window, and any block",
+    ("POST", "/api/v1/reputation/{number}/block"): "Block a number for a limited time (if enabled)",
+    ("DELETE", "/api/v1/reputation/{number}/block"): "Lift a block",
+    ("GET", "/api/v1/blocks/audit"): "Every block and unblock",
+    ("GET", "/api/v1/history"): "Finished calls of a day, from the archive, newest first, a page at a time",
+    ("GET", "/api/v1/history.csv"): "Finished calls of a day or of up to 31 days, as a CSV file",
+    ("GET", "/api/v1/kpis"): "A day's key figures",
+    ("GET", "/api/v1/service-level"): "Each service-level tier over the last window: share, target, standing",
     ("GET", "/metrics"): "Prometheus metrics (text)",
-    ("GET", "/api/callbacks"): "Abandoned callers of the last 24 h to call back, what to do first first",
-    ("POST", "/api/callbacks/{call}"): "Call an abandoned caller back: ring the call taker, then dial",
-    ("GET", "/api/live"): 'The dashboard\'s live feed (WebSocket; first message {"token": ...})',
+    ("GET", "/api/v1/callbacks"): "Abandoned callers of the last 24 h to call back, what to do first first",
+    ("POST", "/api/v1/callbacks/{call}"): "Call an abandoned caller back: ring the call taker, then dial",
+    ("GET", "/api/v1/live"): 'The dashboard\'s live feed (WebSocket; first message {"token": ...})',
     ("GET", "/"): "Redirects to the dashboard",
     ("GET", "/dashboard/"): "The live dashboard (wallboard and call-taker desk)",
 }
@@ -64,14 +65,22 @@ RULE_TEXT: dict[str, str] = {  # auth.RULES' rules, as the document says them
     "staff-or-own": "supervisors and engineers; a call taker sees only themselves",
 }
 QUERY: dict[tuple[str, str], list[tuple[str, str]]] = {
-    ("GET", "/api/history"): [
+    ("GET", "/api/v1/history"): [
         ("day", "string"),
         ("outcome", "string"),
         ("caller", "string"),
         ("limit", "integer"),
+        ("cursor", "string"),
     ],
-    ("GET", "/api/kpis"): [("day", "string")],
-    ("GET", "/api/calls/{call}/recording"): [("download", "string")],
+    ("GET", "/api/v1/history.csv"): [
+        ("day", "string"),
+        ("from", "string"),
+        ("to", "string"),
+        ("outcome", "string"),
+        ("caller", "string"),
+    ],
+    ("GET", "/api/v1/kpis"): [("day", "string")],
+    ("GET", "/api/v1/calls/{call}/recording"): [("download", "string")],
 }
 
 
@@ -85,10 +94,11 @@ def schemas(models: list[type[BaseModel]]) -> tuple[dict[str, Any], dict[type[Ba
 def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     components, ref = schemas([*bodies.values(), ErrorBody])
-    for method, path in sorted({*RULES, *((m, p) for m, p in SUMMARIES if p in OPEN)}):
+    for method, path in sorted({*RULES, *((m, p) for m, p in SUMMARIES if p in OPEN), *ALIASES}):
+        served_as = ALIASES.get((method, path), (method, path))
         former = FORMER_ROUTES.get((method, path))
-        summary = f"Former name of {former[1]}: {SUMMARIES[former]}" if former else SUMMARIES[(method, path)]
-        body = bodies.get((method, path))
+        summary = f"Former path of {former[1]}: {SUMMARIES[former]}" if former else SUMMARIES[served_as]
+        body = bodies.get(served_as)
         operation: dict[str, Any] = {
             "summary": summary,
             "responses": responses(method, path, body is not None, ref[ErrorBody]),
@@ -108,7 +118,7 @@ def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
         ]
         parameters += [
             {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
-            for name, kind in QUERY.get((method, path), [])
+            for name, kind in QUERY.get(served_as, [])
         ]
         if parameters:
             operation["parameters"] = parameters

@@ -90,7 +90,8 @@ def add_reputation_routes(
             return error(409, "blocking is off in this centre's configuration (screening.block.enabled)")
         body = await parsed(request, BlockBody, "block")
         if body.minutes > rules.max_minutes:
-            return error(400, f"minutes: at most {rules.max_minutes:g} (screening.block.max_minutes)")
+            most = f"minutes: at most {rules.max_minutes:g} (screening.block.max_minutes)"
+            return error(400, most, "invalid_body")
         number = request.match_info["number"]
         try:
             until = await reputation.block(number, body.minutes, request[USER].who, body.reason, clock())
@@ -114,8 +115,8 @@ def add_reputation_routes(
         except StoreUnavailable as exc:
             return error(503, f"reputation unavailable: {exc}")
 
-    app.router.add_post("/api/calls/{call}/disposition", disposition)
-    app.router.add_get("/api/reputation/{number}", number_reputation)
-    app.router.add_post("/api/reputation/{number}/block", block)
-    app.router.add_delete("/api/reputation/{number}/block", unblock)
-    app.router.add_get("/api/blocks/audit", block_audit)
+    app.router.add_post("/api/v1/calls/{call}/disposition", disposition)
+    app.router.add_get("/api/v1/reputation/{number}", number_reputation)
+    app.router.add_post("/api/v1/reputation/{number}/block", block)
+    app.router.add_delete("/api/v1/reputation/{number}/block", unblock)
+    app.router.add_get("/api/v1/blocks/audit", block_audit)

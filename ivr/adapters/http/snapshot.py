@@ -45,14 +45,14 @@ PAUSE_REASONS = ("istirahat", "makan", "briefing", "pelatihan", "toilet")
 # Each part of the snapshot -> the REST route that serves the same data: a user gets a part
 # only when auth.scope() grants that route (ALL: every item; OWN: only their own).
 FEED: dict[str, tuple[str, str]] = {
-    "waiting": ("GET", "/api/queue"),
-    "takers": ("GET", "/api/takers"),
-    "calls": ("GET", "/api/calls/{call}"),
-    "kpis": ("GET", "/api/kpis"),
-    "service_level": ("GET", "/api/service-level"),
-    "callbacks": ("GET", "/api/callbacks"),
-    "screening": ("GET", "/api/screening"),
-    "my_call": ("GET", "/api/calls/{call}"),  # the call taker's own call, with its reputation
+    "waiting": ("GET", "/api/v1/queue"),
+    "takers": ("GET", "/api/v1/takers"),
+    "calls": ("GET", "/api/v1/calls/{call}"),
+    "kpis": ("GET", "/api/v1/kpis"),
+    "service_level": ("GET", "/api/v1/service-level"),
+    "callbacks": ("GET", "/api/v1/callbacks"),
+    "screening": ("GET", "/api/v1/screening"),
+    "my_call": ("GET", "/api/v1/calls/{call}"),  # the call taker's own call, with its reputation
 }
 HISTORY_SHOWN = 10
 TAKER_PHASES = frozenset({Phase.OFFERED, Phase.CONNECTING, Phase.CONNECTED})

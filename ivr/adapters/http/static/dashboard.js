@@ -150,7 +150,7 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   let ws;
   try {
-    ws = new WebSocket(`${scheme}://${location.host}/api/live`);
+    ws = new WebSocket(`${scheme}://${location.host}/api/v1/live`);
   } catch {
     scheduleReconnect();
     return;
@@ -322,10 +322,10 @@ function onClick(event) {
   } else if (!snap) {
     return;
   } else if (["login", "logout", "unpause"].includes(id) && mine) {
-    post(`/api/takers/${enc(mine)}/${id}`, undefined, `taker:${id}`, t(`ok.${id}`), button);
+    post(`/api/v1/takers/${enc(mine)}/${id}`, undefined, `taker:${id}`, t(`ok.${id}`), button);
   } else if (id === "pause" && mine) {
     const reason = $("pause-reason").value;
-    post(`/api/takers/${enc(mine)}/pause`, { reason }, "taker:pause", t("ok.pause"), button);
+    post(`/api/v1/takers/${enc(mine)}/pause`, { reason }, "taker:pause", t("ok.pause"), button);
   } else if (button.classList.contains("callback-start")) {
     const row = button.closest("tr[data-call]");
     const callId = row.dataset.call;
@@ -336,19 +336,19 @@ function onClick(event) {
       return;
     }
     const caller = row.querySelector(".caller").textContent;
-    post(`/api/callbacks/${enc(callId)}`, { taker }, `cb:${callId}`, t("ok.callback", { what: `${caller} → ${taker}` }), button);
+    post(`/api/v1/callbacks/${enc(callId)}`, { taker }, `cb:${callId}`, t("ok.callback", { what: `${caller} → ${taker}` }), button);
   } else if (button.closest("#my-call") && snap.my_call) {
     const callId = snap.my_call.call_id;
     const label = button.textContent.trim();
     if (button.dataset.disposition) {
       const body = { disposition: button.dataset.disposition };
-      post(`/api/calls/${enc(callId)}/disposition`, body, `disp:${callId}`, t("ok.disposition", { what: label }), button);
+      post(`/api/v1/calls/${enc(callId)}/disposition`, body, `disp:${callId}`, t("ok.disposition", { what: label }), button);
     } else if (button.dataset.agency) {
       const body = { agency: button.dataset.agency };
       const key = `agency:${callId}:${button.dataset.agency}`;
-      post(`/api/calls/${enc(callId)}/agencies`, body, key, t("ok.agency", { what: label }), button);
+      post(`/api/v1/calls/${enc(callId)}/agencies`, body, key, t("ok.agency", { what: label }), button);
     } else if (id === "leave") {
-      post(`/api/calls/${enc(callId)}/leave`, undefined, `leave:${callId}`, t("ok.leave"), button);
+      post(`/api/v1/calls/${enc(callId)}/leave`, undefined, `leave:${callId}`, t("ok.leave"), button);
     }
   }
 }
