@@ -11,6 +11,8 @@ Rules:
   into its ending first, and a call ends once.
 - A lost node's open records that the centre does not track are cut off at once (their
   callers are called back).
+- A record is looked at by one closer at a time (connects close together: the later one
+  leaves it to the first).
 - Each closed call is finished like any other (counted, archived: the callback list
   sees it). Redis away: nothing is closed now, the next connect looks again (logged).
 """
@@ -50,6 +52,7 @@ class UnattendedRecords:
         self._clock = clock
         self._settled = settled  # the write-behind: the centre's own writes stored
         self._settle = settle_seconds
+        self._closing: set[str] = set()  # looked at by one closer: another (a reconnect) leaves them
 
     async def after_listing(
         self,
@@ -67,16 +70,21 @@ class UnattendedRecords:
             log.error("records left open not looked at (records unavailable): %s", exc)
             return
         gone = [i for i in opened if ours(i) and i not in present and i not in tracked_then]
+        gone = [i for i in gone if i not in self._closing]
         if not gone:
             return
+        self._closing.update(gone)
         log.warning(
             "%d call records open with their callers gone (%s): closed in %.0f s unless ended meanwhile",
             len(gone),
             ", ".join(gone[:10]),
             self._settle,
         )
-        await asyncio.sleep(self._settle)
-        await self._close(gone, None)
+        try:
+            await asyncio.sleep(self._settle)
+            await self._close(gone, None)
+        finally:
+            self._closing.difference_update(gone)
 
     async def node_lost(self, node: str, mine: Callable[[str], bool], tracked_then: Collection[str]) -> None:
         """`node` was declared lost: its open records that the centre did not track are cut off."""
@@ -85,7 +93,12 @@ class UnattendedRecords:
         except StoreUnavailable as exc:
             log.error("records of lost node %s not looked at (records unavailable): %s", node, exc)
             return
-        await self._close([i for i in opened if mine(i) and i not in tracked_then], node)
+        lost = [i for i in opened if mine(i) and i not in tracked_then and i not in self._closing]
+        self._closing.update(lost)
+        try:
+            await self._close(lost, node)
+        finally:
+            self._closing.difference_update(lost)
 
     async def _close(self, call_ids: list[str], node_lost: str | None) -> None:
         await self._settled()

@@ -2,7 +2,8 @@
 # from 'arrived' to 'ended'; after a node's channels are listed, the open records of its
 # callers who were gone are closed once settled (never one the centre tracked, one whose
 # caller was still there, another node's, or one that ended meanwhile); a lost node's
-# open records are cut off; each closed call is finished once.
+# open records are cut off; each closed call is finished once, also when two connects
+# look at it together.
 from __future__ import annotations
 
 import asyncio
@@ -169,3 +170,22 @@ def test_a_lost_node_s_open_records_are_cut_off_and_a_callback_there_failed(stac
     told = [e for e in got["a1-1.2"]["timeline"] if e["entry"] == "callback-result"]
     assert [(e["callback"], e["result"]) for e in told] == [("a1-1.2-cb1", "failed")]
     assert "ended_at" not in got["a1-1.3"] and "ended_at" not in got["a2-2.1"]
+
+
+def test_two_connects_close_together_end_a_record_once(stack: Stack) -> None:
+    finished: list[str] = []
+
+    async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
+        await arrive(store, "a1-twice", 100.0, "answered", "greeting-done")
+        records = UnattendedRecords(
+            store, set, lambda c, o: finished.append(c), lambda: 400.0, nothing_held, 0.2
+        )
+        first = asyncio.create_task(records.after_listing(200.0, set(), set()))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(records.after_listing(210.0, set(), set()))  # a reconnect meanwhile
+        await asyncio.gather(first, second)
+        return await store.get("a1-twice") or {}
+
+    got = run(stack, scenario)
+    assert finished == ["a1-twice"]
+    assert [e["entry"] for e in got["timeline"]].count("unattended") == 1
