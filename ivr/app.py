@@ -35,8 +35,10 @@ from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.rest import AriError, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import CallStore
+from ivr.adapters.event_feed import EventFeed
 from ivr.adapters.http.api import build_api
 from ivr.adapters.http.auth import User, load_users
+from ivr.adapters.http.tls import server_context
 from ivr.adapters.leader_lease import LeaderLease, LeaseLost, default_name
 from ivr.adapters.native_calls import NativeCalls
 from ivr.adapters.recorder import Recorder
@@ -204,6 +206,7 @@ async def run(settings: Settings) -> None:
             ),
             dispatch=dispatch,
             ari_connected=events.connected if isinstance(events, NodeWatch) else events.connected.is_set,
+            feed=EventFeed(settings.events_kept),
         )
         takers = TakerStore(redis_client, settings.redis_prefix)
         engine = Engine(rest, store, takers, config, _call_policy(settings, config), parts=parts)
@@ -306,14 +309,20 @@ async def _serve(
         await engine.on_connected(node, mine)
 
     try:
-        await web.TCPSite(api, settings.http_bind, settings.http_port).start()
+        tls = (
+            server_context(settings.http_tls_cert, settings.http_tls_key)
+            if settings.http_tls_cert is not None and settings.http_tls_key is not None
+            else None
+        )  # checked when the settings were loaded; set, the API speaks TLS only
+        await web.TCPSite(api, settings.http_bind, settings.http_port, ssl_context=tls).start()
         log.info(
-            "control plane starting: ARI %s app %s, Redis %s, %s (%d call takers), API http://%s:%d",
+            "control plane starting: ARI %s app %s, Redis %s, %s (%d call takers), API %s://%s:%d",
             settings.ari_nodes or settings.ari_url,
             settings.ari_app,
             settings.redis_where,
             settings.centre_config,
             len(config.takers),
+            "http" if tls is None else "https",
             settings.http_bind,
             settings.http_port,
         )
@@ -332,7 +341,9 @@ async def _serve(
             if watch is not None:
                 taker_of = _taker_of(engine)
                 for name, database in databases.items():
-                    native = NativeCalls(database, store, taker_of, engine.finished, engine.archive_again)
+                    native = NativeCalls(
+                        database, store, taker_of, engine.finished, engine.archive_again, engine.feed.note
+                    )
                     sweeping = _kept_alive(f"native-call records {name}", native.sweep)
                     group.create_task(sweeping, name=f"native-calls-{name}")
             else:

@@ -7,7 +7,9 @@ and the API token have no default, and outside development mode (IVR_DEVELOPMENT
 every secret (ARI, API, AMI, the watchdog's AMI, Redis) must pass ivr/secret_rules.py (16 characters or
 more, not a default, not built from common words, walks or runs): a centre never runs on
 a guessable secret. Secrets are SecretStr and never echoed; the Redis password
-(IVR_REDIS_PASSWORD) is kept out of IVR_REDIS_URL so that the URL can be shown.
+(IVR_REDIS_PASSWORD) is kept out of IVR_REDIS_URL so that the URL can be shown. A secret
+may also come as a file of SECRETS_DIR named like its variable (any case: the containers'
+compose secrets, /run/secrets/ivr_ari_password); the environment wins over such a file.
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.adapters.ari.nodes import parse_nodes
+from ivr.adapters.http.tls import client_context, readable, server_context
 from ivr.adapters.log_syslog import SyslogTarget, parse_syslog
 from ivr.adapters.redis_connect import parse_sentinels
 from ivr.secret_rules import weakness
 
 MEDIA = r"^(sound|recording|tone):\S+$"  # an ARI media URI
+# Where a container's secrets are mounted (docker/compose.yaml `secrets:`); read only when it exists.
+SECRETS_DIR = Path("/run/secrets")
 
 
 class StoreSettings(BaseSettings):
@@ -129,7 +134,12 @@ class Settings(StoreSettings):
     centre_config: Path = Path("queue/kendari.yaml")
     http_bind: str = Field("127.0.0.1", pattern=r"^[0-9a-fA-F:.]+$")
     http_port: int = Field(8112, ge=1, le=65535)
+    # HTTPS for the API and dashboard (docs/operations.md, "TLS"): the PEM certificate chain
+    # and its key, both or neither; set, the API serves TLS only. Unset: plain HTTP.
+    http_tls_cert: Path | None = None
+    http_tls_key: Path | None = Field(default=None, validate_default=True)
     api_token: SecretStr = Field(min_length=16)  # the operators' key: every role
+    events_kept: int = Field(10_000, ge=100, le=1_000_000)  # GET /api/v1/events replays this many
     users_file: Path | None = None  # call takers, supervisors, engineers (see ivr/adapters/http/auth.py)
     greeting_media: str = Field("sound:ivr112/greeting", pattern=MEDIA)
     reassurance_media: str = Field("sound:ivr112/reassurance", pattern=MEDIA)
@@ -178,6 +188,23 @@ class Settings(StoreSettings):
     def _no_default_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         return _strong(value, info)
 
+    @field_validator("http_tls_cert")
+    @classmethod
+    def _cert_readable(cls, value: Path | None) -> Path | None:
+        return None if value is None else readable(value)  # TlsFileInvalid names the file
+
+    @field_validator("http_tls_key")
+    @classmethod
+    def _key_pairs_with_cert(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if "http_tls_cert" not in info.data:
+            return value  # the certificate is already refused
+        cert = info.data["http_tls_cert"]
+        if (cert is None) != (value is None):
+            raise ValueError("IVR_HTTP_TLS_CERT and IVR_HTTP_TLS_KEY go together: set both or neither")
+        if cert is not None and value is not None:
+            server_context(cert, value)  # TlsFileInvalid: unreadable, not PEM, not the cert's key
+        return value
+
     @field_validator("ari_nodes")
     @classmethod
     def _nodes_readable(cls, value: str) -> str:
@@ -214,11 +241,20 @@ class WatchdogSettings(StoreSettings):
     watchdog_ami_user: str = Field("ivr112-watchdog", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     watchdog_ami_password: SecretStr = Field(min_length=8)
     watchdog_health_url: str = Field("http://127.0.0.1:8112/api/health", pattern=r"^https?://\S+$")
+    # The CA (PEM) that an https:// health URL's certificate is checked against; unset: the system's.
+    http_tls_ca: Path | None = None
     # Long enough for a restarted control plane to adopt its calls; callers wait this long.
     watchdog_grace_seconds: float = Field(5.0, ge=1, le=120)
     watchdog_check_seconds: float = Field(0.5, ge=0.1, le=5)  # between health checks
     watchdog_status: Path = Path("/var/lib/ivr112/watchdog.json")
     watchdog_records: bool = True  # close the records of the callers it hands over (Redis)
+
+    @field_validator("http_tls_ca")
+    @classmethod
+    def _ca_readable(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            client_context(value)  # TlsFileInvalid: unreadable or no PEM certificate in it
+        return value
 
     @field_validator("watchdog_ami_password", "redis_password")
     @classmethod
@@ -248,7 +284,7 @@ class SettingsError(Exception):
 
 def load_settings(model: type[SettingsT] = Settings) -> SettingsT:  # type: ignore[assignment]
     try:
-        return model()
+        return model(_secrets_dir=SECRETS_DIR) if SECRETS_DIR.is_dir() else model()
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

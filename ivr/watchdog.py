@@ -4,7 +4,8 @@ plane is dead or hung, so nobody waits in silence.
 
 Rules:
 - Nothing shared with the control plane: its own process and event loop, its own AMI
-  user, the control plane's /api/health over HTTP; no model, no ARI. Redis only to close
+  user, the control plane's /api/health over HTTP or HTTPS (the server checked against
+  IVR_HTTP_TLS_CA, else the system's CAs; never unchecked); no model, no ARI. Redis only to close
   the records of the callers it hands over, and only when it answers.
 - The control plane is judged by its health check (an answer within CHECK_TIMEOUT with
   ARI connected); gone or hung for the grace time (IVR_WATCHDOG_GRACE_SECONDS, 5 s: a
@@ -31,6 +32,7 @@ import aiohttp
 
 from ivr.adapters.ami_channels import AmiUnavailable, AsteriskChannels
 from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.http.tls import client_context
 from ivr.adapters.redis_connect import connect as redis_connect
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.adapters.watchdog_status import StatusFile
@@ -69,6 +71,13 @@ class HealthCheck:
         if down:
             return False, "it answers, but says it is down (HTTP 503)"
         return True, "answering"
+
+
+def health_session(settings: WatchdogSettings) -> aiohttp.ClientSession:
+    """The HTTP session of the health checks: CHECK_TIMEOUT per check, and for an https://
+    health URL the server verified against IVR_HTTP_TLS_CA (else the system's CAs)."""
+    connector = aiohttp.TCPConnector(ssl=client_context(settings.http_tls_ca))
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CHECK_TIMEOUT), connector=connector)
 
 
 class Watchdog:
@@ -194,7 +203,6 @@ async def run(settings: WatchdogSettings) -> None:
             timeout=1,
         )
     store = CallStore(client, settings.redis_prefix, settings.record_retention_days) if client else None
-    timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT)
     status = StatusFile(settings.watchdog_status)
     status.update()
     log.info(
@@ -206,7 +214,7 @@ async def run(settings: WatchdogSettings) -> None:
     beating = asyncio.create_task(heartbeat(), name="systemd-heartbeat")
     notify("READY=1")
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with health_session(settings) as session:
             watchdog = Watchdog(
                 settings, asterisk, HealthCheck(session, settings.watchdog_health_url), status, store
             )

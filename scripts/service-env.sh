@@ -53,7 +53,7 @@ control_plane_env() {
 }
 
 # The control plane's health route as a client on this host reaches it (an any-address
-# bind is asked on loopback).
+# bind is asked on loopback; https when the control plane has a certificate).
 health_url() {
   local host=${IVR_HTTP_BIND:-127.0.0.1}
   case "$host" in
@@ -61,12 +61,18 @@ health_url() {
     ::) host="[::1]" ;;
     *:*) host="[$host]" ;;
   esac
-  printf 'http://%s:%s/api/health' "$host" "${IVR_HTTP_PORT:-8112}"
+  local scheme=http
+  [ -z "${IVR_HTTP_TLS_CERT:-}" ] || scheme=https
+  printf '%s://%s:%s/api/health' "$scheme" "$host" "${IVR_HTTP_PORT:-8112}"
 }
 
 watchdog_env() {
   common_env
   export IVR_WATCHDOG_HEALTH_URL="${IVR_WATCHDOG_HEALTH_URL:-$(health_url)}"
+  # over https the watchdog trusts the control plane's own certificate unless told a CA
+  if [ -n "${IVR_HTTP_TLS_CERT:-}" ]; then
+    export IVR_HTTP_TLS_CA="${IVR_HTTP_TLS_CA:-$IVR_HTTP_TLS_CERT}"
+  fi
   state_secret IVR_WATCHDOG_AMI_PASSWORD watchdog_ami_password
   unset IVR_ARI_PASSWORD IVR_API_TOKEN IVR_AMI_PASSWORD
 }

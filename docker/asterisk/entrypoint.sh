@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Container start of Asterisk 22: renders the configuration, then replaces itself with
 # Asterisk in the foreground (running as user asterisk), so stop signals reach Asterisk.
-# Rules: refuses to start without IVR_ARI_PASSWORD, IVR_AMI_PASSWORD,
+# Rules: each secret is the file of $IVR_SECRETS_DIR (/run/secrets, compose secrets) named
+# like its variable in lower case, unless the environment sets the variable; it reaches
+# the render through the environment, never a command's arguments, and Asterisk does not
+# inherit it. Refuses to start without IVR_ARI_PASSWORD, IVR_AMI_PASSWORD,
 # IVR_WATCHDOG_AMI_PASSWORD and IVR_ASTERISK_METRICS_PASSWORD (render_conf.py would
 # otherwise invent secrets the control plane, the watchdog and Prometheus do not know;
 # it writes the watchdog's AMI user, with the "call" rights the control plane's lacks,
@@ -21,6 +24,18 @@ etc=/etc/asterisk
 centre=centre  # ivr/config/asterisk_centre.py FOLDER: the volume mounted at $etc/$centre
 state=${IVR_STATE_DIR:-/var/lib/ivr112}
 die() { printf 'kendari112-asterisk: %s\n' "$*" >&2; exit 1; }
+secret_names=(IVR_ARI_PASSWORD IVR_AMI_PASSWORD IVR_WATCHDOG_AMI_PASSWORD IVR_ASTERISK_METRICS_PASSWORD)
+
+# A secret file fills a variable the environment leaves unset ($(<file): no process, and
+# the trailing newline an editor adds is dropped).
+secrets=${IVR_SECRETS_DIR:-/run/secrets}
+for name in "${secret_names[@]}"; do
+  file="$secrets/${name,,}"
+  if [ -z "${!name:-}" ] && [ -f "$file" ]; then
+    [ -r "$file" ] || die "$file is not readable"
+    export "$name=$(<"$file")"
+  fi
+done
 
 [ -n "${IVR_ARI_PASSWORD:-}" ] || die "IVR_ARI_PASSWORD is not set (the control plane must use the same one)"
 [ -n "${IVR_AMI_PASSWORD:-}" ] || die "IVR_AMI_PASSWORD is not set (the control plane must use the same one)"
@@ -67,6 +82,8 @@ chown asterisk:asterisk /run/asterisk /var/log/asterisk /var/lib/asterisk /var/s
   /var/spool/asterisk/recording "$state/astdb"
 chmod 0700 /var/spool/asterisk/recording  # the callers' voices: Asterisk's only
 
-# What Asterisk writes (recordings, logs, its database) is its own: files 0600.
+# What Asterisk writes (recordings, logs, its database) is its own: files 0600. The
+# secrets are in the rendered files now; Asterisk's environment does not keep them.
 umask 077
+unset "${secret_names[@]}"
 exec /usr/sbin/asterisk -f -U asterisk -G asterisk

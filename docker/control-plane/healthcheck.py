@@ -6,19 +6,25 @@ them), else 1 with the reason on stderr (down, HTTP 503: callers would not reach
 taker through it; no answer; anything else); asks the address and port the control plane listens on
 (IVR_HTTP_BIND / IVR_HTTP_PORT, else the defaults of ivr/settings.py), an any-address
 bind being asked on loopback; sends no token (health is the API's one open route);
-needs only the standard library and the installed package.
+needs only the standard library and the installed package. With IVR_HTTP_TLS_CERT set the
+control plane speaks HTTPS only, so it is asked over https: its certificate must chain to
+IVR_HTTP_TLS_CA, or be the very certificate of IVR_HTTP_TLS_CERT (a self-signed one); the
+name on it is not compared, as loopback is not the centre's name, but it is verified.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from ivr.adapters.http.tls import client_context
 from ivr.settings import Settings
 
 HEALTH_PATH = "/api/health"
@@ -32,7 +38,18 @@ def health_url(env: Mapping[str, str]) -> str:
     host = ANY_ADDRESS.get(bind, bind)
     if ":" in host:
         host = f"[{host}]"
-    return f"http://{host}:{port}{HEALTH_PATH}"
+    scheme = "https" if env.get("IVR_HTTP_TLS_CERT") else "http"
+    return f"{scheme}://{host}:{port}{HEALTH_PATH}"
+
+
+def tls_context(env: Mapping[str, str]) -> ssl.SSLContext | None:
+    """How the control plane's certificate is checked, or None for plain HTTP."""
+    cert = env.get("IVR_HTTP_TLS_CERT")
+    if not cert:
+        return None
+    context = client_context(Path(env.get("IVR_HTTP_TLS_CA") or cert))
+    context.check_hostname = False  # asked on loopback; the chain is still verified
+    return context
 
 
 def not_ok(body: dict[str, Any]) -> str:
@@ -50,7 +67,7 @@ def not_ok(body: dict[str, Any]) -> str:
 def main() -> int:
     url = health_url(os.environ)
     try:
-        with urllib.request.urlopen(url, timeout=4) as reply:
+        with urllib.request.urlopen(url, timeout=4, context=tls_context(os.environ)) as reply:
             body = json.load(reply)
     except urllib.error.HTTPError as exc:
         try:

@@ -15,7 +15,8 @@ Rules:
 - A line that cannot be read is kept in Asterisk's database and logged (once per run)
   with what is wrong: nothing is lost, a person can read it there.
 - A new record is finished like any call (counted, archived); a handed-over call's
-  archive row follows its record.
+  archive row follows its record; the entries stored go to the event feed as they would
+  have from the control plane (a late arrival and end, with their own times).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Protocol
 from ivr.adapters.ami import AmiUnavailable
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.core import native_line
+from ivr.core.commands import RecordTimeline
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,14 @@ class NativeCalls:
         taker_of: Callable[[str], str],
         finished: Callable[[str, str], None],
         changed: Callable[[str], Awaitable[None]],
+        note: Callable[[RecordTimeline], None] = lambda _: None,
     ) -> None:
         self._db = database
         self._store = store
         self._taker_of = taker_of
         self._finished = finished  # a new record: count and archive it
         self._changed = changed  # an existing record changed: its archive row follows
+        self._note = note  # each entry stored is offered to the event feed for other systems
         self._reported: set[str] = set()  # unreadable lines already logged
 
     async def sweep(self, every_seconds: float = 10) -> None:
@@ -105,6 +109,7 @@ class NativeCalls:
         handed_over = record is not None and bool(record.get("outcome"))
         for entry in native_line.entries(call, handed_over, self._taker_of):
             await self._store.append(entry.call_id, entry.entry, entry.at, entry.detail)
+            self._note(entry)
         log.info(
             "call %s handled by the native queue (%s): %s",
             call.call_id,

@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client import generate_latest
 
 from ivr.adapters.archive import Archive
+from ivr.adapters.event_feed import EventFeed
 from ivr.adapters.http.centre import Alarm, AlarmKind
 from ivr.adapters.log_hygiene import withheld_numbers
 from ivr.config.schema import CentreConfig
@@ -98,6 +99,9 @@ class CentreService:
 
     def takers(self) -> Mapping[str, Taker]:
         return self._engine.acd.takers
+
+    def events(self) -> EventFeed:
+        return self._engine.feed
 
     def waiting(self) -> Sequence[Waiting]:
         return self._engine.acd.waiting

@@ -108,8 +108,9 @@ class Engine:
         tiers = tuple(t.answer_within_seconds for t in config.service_level.tiers)
         self.metrics = Metrics(answer_seconds=Histogram(answer_buckets(tiers)))
         self._after = AfterCall(store, self.writes, self.metrics, self.archive, lambda: self.centre.calls)
+        self.feed = parts.feed  # each timeline entry recorded is offered to it (executor.py)
         executor = Executor(
-            ari_client, store, self, self.writes, self.screener, parts.dispatch, self.recorder
+            ari_client, store, self, self.writes, self.screener, parts.dispatch, self.recorder, self.feed
         )
         self._lanes = Lanes(executor.execute)
         self.features = FeatureCodes(ari_client)
@@ -118,7 +119,7 @@ class Engine:
         self.agency_contacts = AgencyContacts((), clock)
         self.ari_connected = parts.ari_connected
         self.unattended = UnattendedRecords(
-            store, lambda: tracked_ids(self.centre), self.finished, clock, self.writes.settled
+            store, lambda: self.centre, self.finished, clock, self.writes.settled, note=self.feed.note
         )
 
     # ---- the pump ----------------------------------------------------------------------

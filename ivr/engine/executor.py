@@ -4,8 +4,10 @@ Rules: one small method per command type, looked up by type (no call-handling if
 ARI failures (and, logged with their traceback, any unexpected fault of a command)
 become CommandFailed events for the call, except hang-ups and bridge
 teardown of things already gone (404), which are done; records are written behind
-(write_behind.py): Redis being slow or away never holds up the call. Timers and the
-ACD are not commands here: the centre turns them into its own orders.
+(write_behind.py): Redis being slow or away never holds up the call. Each timeline entry,
+once submitted, is offered to the event feed for other systems (ivr/adapters/event_feed.py),
+which never waits. Timers and the ACD are not commands here: the centre turns them into
+its own orders.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Protocol
 from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.translate import AGENCY_ARG, CALLBACK_ARG, TAKER_ARG
 from ivr.adapters.call_store import CallStore
+from ivr.adapters.event_feed import EventFeed
 from ivr.adapters.recorder import Recorder, RecordingUnavailable
 from ivr.adapters.speech.screener import Screener, ScreeningUnavailable
 from ivr.adapters.write_behind import WriteBehind
@@ -42,6 +45,7 @@ class Executor:
         screener: Screener | None = None,
         dispatch: Ari | None = None,
         recorder: Recorder | None = None,
+        feed: EventFeed | None = None,
     ) -> None:
         self._ari = ari
         # Requests that put a caller through (answer, offers, bridges, hand-over, hang-ups)
@@ -53,6 +57,7 @@ class Executor:
         self._engine = engine
         self.screener = screener
         self.recorder = recorder
+        self._feed = feed
         self._handlers: dict[type, Callable[[str, Any], Awaitable[None]]] = {
             cmd.Answer: self._answer,
             cmd.PlayPrompt: self._play,
@@ -134,6 +139,8 @@ class Executor:
             f"timeline '{c.entry}' of {c.call_id}",
             lambda: self._store.append(c.call_id, c.entry, c.at, c.detail),
         )
+        if self._feed is not None:  # the record first: the feed can never cost it
+            self._feed.note(c)
 
     async def _call_agency(self, call_id: str, c: cmd.CallAgency) -> None:
         try:

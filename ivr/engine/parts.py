@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ivr.adapters.archive import Archive
 from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
+from ivr.adapters.event_feed import EventFeed
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.speech.screener import Screener
 from ivr.core import events as ev
@@ -29,3 +30,4 @@ class Parts:
     callback_policy: CallbackPolicy = field(default_factory=CallbackPolicy)
     dispatch: Ari | None = None  # own connections for putting callers through (executor.py)
     ari_connected: Callable[[], bool] = lambda: False  # whether the ARI events WebSocket is up
+    feed: EventFeed = field(default_factory=EventFeed)  # calls' events for other systems (GET /api/v1/events)

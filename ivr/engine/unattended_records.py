@@ -14,7 +14,8 @@ Rules:
 - A record is looked at by one closer at a time (connects close together: the later one
   leaves it to the first).
 - Each closed call is finished like any other (counted, archived: the callback list
-  sees it). Redis away: nothing is closed now, the next connect looks again (logged).
+  sees it; its entries go to the event feed once stored). Redis away: nothing is closed
+  now, the next connect looks again (logged).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable, Collection
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.core import unattended
 from ivr.core.centre import Centre
+from ivr.core.commands import RecordTimeline
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +42,19 @@ class UnattendedRecords:
     def __init__(
         self,
         store: CallStore,
-        tracked: Callable[[], Collection[str]],
+        centre: Callable[[], Centre],
         finished: Callable[[str, str], None],
         clock: Callable[[], float],
         settled: Callable[[], Awaitable[None]],
         settle_seconds: float = SETTLE_SECONDS,
+        note: Callable[[RecordTimeline], None] = lambda _: None,
     ) -> None:
         self._store = store
-        self._tracked = tracked  # the calls and callbacks the centre holds now
+        self._centre = centre  # the calls and callbacks it holds now are ended by it
         self._finished = finished
         self._clock = clock
         self._settled = settled  # the write-behind: the centre's own writes stored
+        self._note = note  # each entry stored is offered to the event feed for other systems
         self._settle = settle_seconds
         self._closing: set[str] = set()  # looked at by one closer: another (a reconnect) leaves them
 
@@ -103,7 +107,7 @@ class UnattendedRecords:
     async def _close(self, call_ids: list[str], node_lost: str | None) -> None:
         await self._settled()
         for call_id in call_ids:
-            if call_id in self._tracked():
+            if call_id in tracked_ids(self._centre()):
                 continue  # adopted or handled meanwhile: the centre ends it
             try:
                 record = await self._store.get(call_id)
@@ -112,6 +116,7 @@ class UnattendedRecords:
                 ending = unattended.ending(call_id, record, self._clock(), node_lost)
                 for note in ending.entries:
                     await self._store.append(note.call_id, note.entry, note.at, note.detail)
+                    self._note(note)
             except StoreUnavailable as exc:
                 log.error("record of call %s left open (records unavailable): %s", call_id, exc)
                 continue

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from ivr.adapters.call_store import CallStore
+from ivr.core.commands import RecordTimeline
 from ivr.engine.unattended_records import UnattendedRecords
 from tests.integration.stack import Stack
 
@@ -40,6 +42,11 @@ async def nothing_held() -> None:
     return None
 
 
+def holding(calls: set[str]) -> Callable[[], Any]:
+    """The centre as the closer reads it: the calls it holds (read at each look)."""
+    return lambda: SimpleNamespace(calls=dict.fromkeys(calls), callbacks={})
+
+
 async def arrive(store: CallStore, call_id: str, at: float, *entries: str) -> None:
     await store.append(call_id, "arrived", at, {"caller": "081234500001", "dialled": "112"})
     for n, entry in enumerate(entries, 1):
@@ -48,6 +55,7 @@ async def arrive(store: CallStore, call_id: str, at: float, *entries: str) -> No
 
 def test_the_open_records_of_callers_gone_unseen_are_closed_and_no_other(stack: Stack) -> None:
     finished: list[tuple[str, str]] = []
+    published: list[RecordTimeline] = []
     tracked: set[str] = {"a1-tracked"}
 
     async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
@@ -63,7 +71,13 @@ def test_the_open_records_of_callers_gone_unseen_are_closed_and_no_other(stack: 
         assert "a1-done" not in await store.open_calls(1000.0)
 
         records = UnattendedRecords(
-            store, lambda: tracked, lambda c, o: finished.append((c, o)), lambda: 400.0, nothing_held, 0.05
+            store,
+            holding(tracked),
+            lambda c, o: finished.append((c, o)),
+            lambda: 400.0,
+            nothing_held,
+            0.05,
+            note=published.append,
         )
         present = {"a1-present", "a1-present-rec"}
         await records.after_listing(200.0, present, {"a1-tracked"}, lambda i: i.startswith("a1-"))
@@ -95,6 +109,8 @@ def test_the_open_records_of_callers_gone_unseen_are_closed_and_no_other(stack: 
         assert "ended_at" not in got[kept_open], kept_open
     assert got["a1-done"]["outcome"] == "abandoned-in-greeting"  # its own ending stands
     assert sorted(got["open"]) == ["a1-late", "a1-present", "a1-tracked", "a2-other"]
+    ended = sorted(n.call_id for n in published if n.entry == "ended")  # other systems hear of it
+    assert ended == ["a1-greeted", "a1-spoke", "a1-waited"]
 
 
 def test_a_record_that_ends_or_is_adopted_while_settling_is_left_to_its_own_ending(stack: Stack) -> None:
@@ -105,7 +121,7 @@ def test_a_record_that_ends_or_is_adopted_while_settling_is_left_to_its_own_endi
         await arrive(store, "natively", 100.0, "answered", "greeting-done")
         await arrive(store, "adopted", 100.0, "answered", "greeting-done")
         records = UnattendedRecords(
-            store, lambda: tracked, lambda c, o: finished.append(c), lambda: 400.0, nothing_held, 0.5
+            store, holding(tracked), lambda c, o: finished.append(c), lambda: 400.0, nothing_held, 0.5
         )
         closing = asyncio.create_task(records.after_listing(200.0, set(), set()))
         await asyncio.sleep(0.1)
@@ -134,7 +150,7 @@ def test_the_centre_s_own_endings_held_behind_are_stored_before_anything_is_clos
             await store.append("held", "ended", 150.0, {"by": "caller", "outcome": "abandoned-in-queue"})
 
         records = UnattendedRecords(
-            store, set, lambda c, o: finished.append(c), lambda: 400.0, held_behind, 0.0
+            store, holding(set()), lambda c, o: finished.append(c), lambda: 400.0, held_behind, 0.0
         )
         closing = asyncio.create_task(records.after_listing(200.0, set(), set()))
         await asyncio.sleep(0.2)
@@ -159,7 +175,7 @@ def test_a_lost_node_s_open_records_are_cut_off_and_a_callback_there_failed(stac
         await arrive(store, "a1-1.3", 100.0, "answered")  # tracked by the centre: its own NodeLost
         await arrive(store, "a2-2.1", 100.0, "answered")
         records = UnattendedRecords(
-            store, set, lambda c, o: finished.append((c, o)), lambda: 400.0, nothing_held, 0.0
+            store, holding(set()), lambda c, o: finished.append((c, o)), lambda: 400.0, nothing_held, 0.0
         )
         await records.node_lost("a1", lambda i: i.startswith("a1-"), {"a1-1.3"})
         return {i: await store.get(i) for i in ("a1-1.1", "a1-1.2", "a1-1.2-cb1", "a1-1.3", "a2-2.1")}
@@ -178,7 +194,7 @@ def test_two_connects_close_together_end_a_record_once(stack: Stack) -> None:
     async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
         await arrive(store, "a1-twice", 100.0, "answered", "greeting-done")
         records = UnattendedRecords(
-            store, set, lambda c, o: finished.append(c), lambda: 400.0, nothing_held, 0.2
+            store, holding(set()), lambda c, o: finished.append(c), lambda: 400.0, nothing_held, 0.2
         )
         first = asyncio.create_task(records.after_listing(200.0, set(), set()))
         await asyncio.sleep(0.05)

@@ -1,5 +1,5 @@
-# What the docker/ tests read: the Dockerfiles' instructions, docker/compose.yaml's
-# services, mounts and environment, asterisk-conf/ values and the defaults that
+# What the docker/ tests read: the Dockerfiles' instructions and bases, docker/compose.yaml's
+# services, mounts, secrets and environment, asterisk-conf/ values and the defaults that
 # scripts/render_conf.py and ivr/settings.py give them.
 # Rules: read-only parsing of repository files; no docker, no network.
 from __future__ import annotations
@@ -66,6 +66,21 @@ def dockerfile(relative: str) -> list[Instruction]:
         if keyword.upper() == "FROM":
             stage += 1
         found.append(Instruction(keyword.upper(), args.strip(), stage))
+    return found
+
+
+def base_images(relative: str) -> list[str]:
+    """The image each FROM of a Dockerfile starts from, `${NAME}` resolved with the default of
+    an ARG declared before the first FROM (what a build without --build-arg uses)."""
+    defaults: dict[str, str] = {}
+    found = []
+    for i in dockerfile(relative):
+        if i.keyword == "ARG" and i.stage < 0:
+            name, _, value = i.args.partition("=")
+            defaults[name.strip()] = value.strip().strip('"')
+        elif i.keyword == "FROM":
+            image = i.args.split()[0]
+            found.append(re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m[1], m[0]), image))
     return found
 
 
@@ -154,6 +169,19 @@ def service(name: str) -> dict[str, Any]:
     assert name in services, f"{COMPOSE_FILE} has no service '{name}' (has {sorted(services)})"
     found: dict[str, Any] = services[name]
     return found
+
+
+def compose_secrets() -> dict[str, str]:
+    """The top-level compose secrets: name -> file, relative to docker/."""
+    return {name: str((spec or {}).get("file", "")) for name, spec in (COMPOSE.get("secrets") or {}).items()}
+
+
+def service_secrets(name: str) -> set[str]:
+    """The compose secrets a service is given (mounted at /run/secrets/<name>)."""
+    return {
+        entry if isinstance(entry, str) else str(entry.get("source"))
+        for entry in service(name).get("secrets") or []
+    }
 
 
 def compose_env(name: str) -> dict[str, str | None]:

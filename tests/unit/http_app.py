@@ -6,6 +6,7 @@ taker01, the call taker here; CALL_OTHER by taker02)."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -74,8 +75,10 @@ async def api(
     archive: Path | None = None,
     ari_connected: Callable[[], bool] = lambda: True,
     ami: Callable[[], dict[str, bool]] = dict,
+    tls: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Api]:
-    """`ami`: each AMI connection logged in or not (none: AMI off)."""
+    """`ami`: each AMI connection logged in or not (none: AMI off); `tls`: served over HTTPS
+    with this context (the client then needs its own session that trusts the certificate)."""
     redis = aioredis.from_url("redis://127.0.0.1:1/0")  # nothing listens there
     async with aiohttp.ClientSession() as session:
         store = CallStore(redis)
@@ -90,7 +93,10 @@ async def api(
         reputation = ReputationStore(redis)
         users = {token_hash(token): user for token, user in USERS.values()}
         app = build_api(CentreService(engine, ami=ami), store, reputation, users, _reloaded)
-        async with TestClient(TestServer(app)) as client:
+        server = TestServer(app)
+        if tls is not None:
+            await server.start_server(ssl=tls)
+        async with TestClient(server) as client:
             yield Api(client, engine, store, reputation)
         if engine.archive is not None:
             engine.archive.close()

@@ -1,22 +1,37 @@
-# The containers' secrets are documented with the length the control plane enforces: every
-# `${SECRET:?message}` of docker/compose.yaml and the row of every secret in docker/README.md's
-# table of variables state ivr/secret_rules.py's MIN_LENGTH, neither file states any other
-# minimum, every variable compose requires has a row in that table, a secret of that length
-# starts the services that read it and one character less stops them, and no container runs
-# in development mode (which would accept shorter secrets).
+# The containers' secrets: every one is a compose secret (a file of docker/secrets/) that
+# docker/README.md's table of secrets lists with the services given it; the README states
+# ivr/secret_rules.py's MIN_LENGTH once, and neither it nor docker/compose.yaml states any
+# other minimum; the variables the README calls required are those compose requires; a
+# secret of that length, as a variable or as a file of /run/secrets, starts the services
+# that read it and one character less stops them; Asterisk's entrypoint reads its secret
+# files; no container runs in development mode (which would accept shorter secrets).
 # Rules: no docker, no network; the minimum comes from ivr/secret_rules.py, never written
 # here; each failure names the file and what it found there.
 from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 
+import ivr.settings
+from ivr.config import asterisk_centre
 from ivr.secret_rules import MIN_LENGTH, weakness
 from ivr.settings import SettingsError, StoreSettings, load_settings
-from tests.unit.docker_files import COMPOSE, COMPOSE_FILE, CONTROL_DOCKERFILE, REPO, VARIABLE, compose_env
-from tests.unit.test_docker_wiring import SETTINGS, render_secrets, settings_secrets
+from tests.unit.docker_files import (
+    COMPOSE,
+    COMPOSE_FILE,
+    CONTROL_DOCKERFILE,
+    ENTRYPOINT,
+    REPO,
+    VARIABLE,
+    compose_env,
+    compose_secrets,
+    service_secrets,
+)
+from tests.unit.test_docker_centre import asterisk_etc, run_entrypoint
+from tests.unit.test_docker_wiring import SETTINGS, render_secrets, secret_file, settings_secrets
 
 README_FILE = "docker/README.md"
 # How the docker files state a minimum length: "≥ 16 characters", "16 characters or more".
@@ -42,62 +57,59 @@ def required_messages() -> dict[str, set[str]]:
     return found
 
 
-def required_secrets() -> list[str]:
-    return sorted(set(required_messages()) & (render_secrets() | settings_secrets()))
+def section(title: str) -> str:
+    text = (REPO / README_FILE).read_text()
+    return text.partition(f"\n## {title}\n")[2].partition("\n## ")[0]
 
 
-def readme_variables() -> dict[str, tuple[str, str]]:
-    """The rows of the README's table of variables: each variable -> (required, what)."""
-    section = (REPO / README_FILE).read_text().partition("\n## Variables\n")[2].partition("\n## ")[0]
-    rows: dict[str, tuple[str, str]] = {}
-    for line in section.splitlines():
+def readme_table(title: str, columns: int) -> dict[str, tuple[str, ...]]:
+    """The rows of a README table under ## title: each `name` of the first cell -> the other cells."""
+    rows: dict[str, tuple[str, ...]] = {}
+    for line in section(title).splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) == 3 and "`" in cells[0]:
-            rows.update(dict.fromkeys(re.findall(r"`(\w+)`", cells[0]), (cells[1], cells[2])))
+        if line.startswith("|") and len(cells) == columns and "`" in cells[0]:
+            rows.update(dict.fromkeys(re.findall(r"`(\w+)`", cells[0]), tuple(cells[1:])))
     return rows
 
 
-def test_the_secrets_compose_requires_are_found() -> None:
-    # Guards the checks below: a renamed variable or table must not make them vacuous.
+def test_the_secrets_compose_declares_are_found() -> None:
+    # Guards the checks below: a renamed secret or table must not make them vacuous.
     wanted = {
-        "IVR_ARI_PASSWORD",
-        "IVR_AMI_PASSWORD",
-        "IVR_API_TOKEN",
-        "IVR_REDIS_PASSWORD",
-        "IVR_WATCHDOG_AMI_PASSWORD",
+        "ivr_ari_password",
+        "ivr_ami_password",
+        "ivr_api_token",
+        "ivr_redis_password",
+        "ivr_watchdog_ami_password",
     }
-    assert wanted <= set(required_secrets()), COMPOSE_FILE
-    assert readme_variables(), f"{README_FILE} has no table of variables under ## Variables"
+    assert wanted <= set(compose_secrets()), COMPOSE_FILE
+    assert readme_table("Secrets", 3), f"{README_FILE} has no table of secrets under ## Secrets"
+    assert readme_table("Variables", 3), f"{README_FILE} has no table of variables under ## Variables"
 
 
-@pytest.mark.parametrize("secret", required_secrets())
-def test_compose_asks_for_the_enforced_length(secret: str) -> None:
-    for message in sorted(required_messages()[secret]):
-        assert stated_minimums(message) == [MIN_LENGTH], (
-            f"{COMPOSE_FILE}: ${{{secret}:?{message}}} states {stated_minimums(message) or 'no'} minimum "
-            f"length; the control plane refuses a secret shorter than {MIN_LENGTH} (ivr/secret_rules.py), "
-            f"say '({MIN_LENGTH} characters or more)'"
-        )
-
-
-@pytest.mark.parametrize("variable", sorted(required_messages()))
-def test_readme_table_has_every_variable_compose_requires(variable: str) -> None:
-    rows = readme_variables()
-    assert variable in rows, (
-        f"{COMPOSE_FILE} requires {variable}; {README_FILE}'s table of variables lacks it"
-    )
-    assert rows[variable][0] == "yes", (
-        f"{README_FILE}: {variable} is required by {COMPOSE_FILE}, not '{rows[variable][0]}'"
+@pytest.mark.parametrize("secret", sorted(compose_secrets()))
+def test_readme_lists_every_secret_with_the_services_given_it(secret: str) -> None:
+    rows = readme_table("Secrets", 3)
+    assert secret in rows, f"{COMPOSE_FILE} declares the secret {secret}; {README_FILE}'s table lacks it"
+    listed = {name.strip() for name in rows[secret][0].split(",")}
+    given = {name for name in COMPOSE["services"] if secret in service_secrets(name)}
+    assert listed == given, (
+        f"{README_FILE}: {secret} is given to {sorted(listed)}; {COMPOSE_FILE} gives it to {sorted(given)}"
     )
 
 
-@pytest.mark.parametrize("secret", required_secrets())
-def test_readme_table_states_the_enforced_length(secret: str) -> None:
-    what = readme_variables().get(secret, ("", ""))[1]
-    assert stated_minimums(what) == [MIN_LENGTH], (
-        f"{README_FILE}: the row of {secret} states {stated_minimums(what) or 'no'} minimum length; the "
-        f"control plane refuses a secret shorter than {MIN_LENGTH} (ivr/secret_rules.py), "
-        f"say '≥ {MIN_LENGTH} characters'"
+def test_readme_states_the_enforced_length_once() -> None:
+    stated = stated_minimums(section("Secrets"))
+    assert stated == [MIN_LENGTH], (
+        f"{README_FILE}'s ## Secrets states the minimum lengths {stated}; the control plane refuses a "
+        f"secret shorter than {MIN_LENGTH} (ivr/secret_rules.py): say '{MIN_LENGTH} characters or more' once"
+    )
+
+
+def test_readme_calls_required_exactly_the_variables_compose_requires() -> None:
+    required = {name for name, cells in readme_table("Variables", 3).items() if cells[0] == "yes"}
+    assert required == set(required_messages()), (
+        f"{README_FILE} calls {sorted(required)} required; {COMPOSE_FILE} requires "
+        f"{sorted(required_messages())} (${{NAME:?message}})"
     )
 
 
@@ -135,3 +147,62 @@ def test_no_container_runs_in_development_mode(service: str) -> None:
     dockerfile_text = (REPO / CONTROL_DOCKERFILE).read_text()
     assert "IVR_DEVELOPMENT" not in compose_env(service), f"{COMPOSE_FILE}: {service} passes IVR_DEVELOPMENT"
     assert "IVR_DEVELOPMENT" not in dockerfile_text, f"{CONTROL_DOCKERFILE} sets IVR_DEVELOPMENT"
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_the_secret_files_compose_mounts_start_the_service(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, service: str
+) -> None:
+    model: type[StoreSettings] = SETTINGS[service]
+    for name in [name for name in os.environ if name.startswith("IVR_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(ivr.settings, "SECRETS_DIR", tmp_path)
+    given = service_secrets(service)
+    for secret in given:
+        (tmp_path / secret).write_text(STRONG[:MIN_LENGTH] + "\n")  # an editor's newline
+    loaded = load_settings(model)  # only what compose mounts into the service
+    for variable in sorted(settings_secrets(model)):
+        if secret_file(variable) in given:
+            value = getattr(loaded, variable.removeprefix("IVR_").lower())
+            assert value is not None and value.get_secret_value() == STRONG[:MIN_LENGTH], (
+                f"ivr/settings.py does not read {variable} from the secret file {secret_file(variable)}"
+            )
+    shortened = sorted(secret_file(v) for v in settings_secrets(model) if secret_file(v) in given)
+    assert shortened, f"{COMPOSE_FILE} gives {service} none of the secrets it reads"
+    (tmp_path / shortened[0]).write_text(STRONG[: MIN_LENGTH - 1])
+    with pytest.raises(SettingsError, match=shortened[0].upper()):
+        load_settings(model)
+    monkeypatch.setenv(shortened[0].upper(), STRONG[1 : MIN_LENGTH + 1])  # the environment wins
+    assert load_settings(model) is not None
+
+
+def test_asterisk_entrypoint_reads_its_secret_files(tmp_path: Path) -> None:
+    script = (REPO / ENTRYPOINT).read_text()
+    listed = re.search(r"^secret_names=\(([^)]*)\)", script, re.M)
+    assert listed and set(listed[1].split()) == render_secrets(), (
+        f"{ENTRYPOINT} reads the secret files {listed and listed[1]}; "
+        f"scripts/render_conf.py renders {sorted(render_secrets())}"
+    )
+    assert set(map(secret_file, render_secrets())) == service_secrets("asterisk"), (
+        f"{COMPOSE_FILE} gives asterisk {sorted(service_secrets('asterisk'))}"
+    )
+    centre = tmp_path / str(asterisk_etc()).lstrip("/") / asterisk_centre.FOLDER
+    centre.mkdir(parents=True)
+    for name in (asterisk_centre.PJSIP_FILE, asterisk_centre.QUEUES_FILE):
+        (centre / name).write_text("; generated\n")
+    secrets = tmp_path / "run-secrets"
+    secrets.mkdir()
+    for variable in render_secrets():
+        (secrets / secret_file(variable)).write_text(f"{variable.lower()}-from-file\n")
+    env = {"IVR_SECRETS_DIR": str(secrets), "IVR_STATE_DIR": str(tmp_path / "state")}
+    done = run_entrypoint(tmp_path, env)
+    assert done.returncode == 0, f"{ENTRYPOINT} does not start on secret files alone: {done.stderr}"
+    managers = (centre.parent / "manager_users.conf").read_text()
+    assert "secret = ivr_watchdog_ami_password-from-file\n" in managers, (
+        f"{ENTRYPOINT}: the watchdog's AMI user does not get the file's secret:\n{managers}"
+    )
+    (secrets / secret_file("IVR_AMI_PASSWORD")).unlink()
+    done = run_entrypoint(tmp_path, env)
+    assert done.returncode != 0 and "IVR_AMI_PASSWORD" in done.stderr, (
+        f"{ENTRYPOINT} starts without the AMI secret file: {done.stderr}"
+    )

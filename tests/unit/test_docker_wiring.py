@@ -1,15 +1,17 @@
 # The production containers (docker/) agree with what they package: the ports the
 # Dockerfiles expose and docker/compose.yaml uses are those of asterisk-conf/ (through
-# scripts/render_conf.py's defaults) and of ivr/settings.py; every secret the render or
-# the control plane or the watchdog reads is required from the environment, with no
-# default, wherever it is given; no secret is in any command's arguments (Redis reads its
-# password on stdin, redis-cli from REDISCLI_AUTH); the services share the host's network
+# scripts/render_conf.py's defaults) and of ivr/settings.py; every secret the render,
+# the control plane, the watchdog or Redis reads is a compose secret (a file of
+# docker/secrets/) given to exactly the services that read it, never an environment
+# value; no secret is in any command's arguments (Redis reads its password file in the
+# shell and gets it on stdin, redis-cli from REDISCLI_AUTH); the services share the host's network
 # that the loopback paths assume; the volumes exist where the rest of the project looks
 # for them.
 # Rules: no docker, no network, nothing built: files are parsed; every assertion compares
 # two files of the repository, and its message names the files and the values.
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import PurePosixPath
 from typing import get_args
@@ -30,6 +32,7 @@ from tests.unit.docker_files import (
     argument_lists,
     compose_default,
     compose_env,
+    compose_secrets,
     conf_value,
     container_shell,
     copy_dest,
@@ -44,6 +47,7 @@ from tests.unit.docker_files import (
     redis_server_argv,
     rendered_default,
     service,
+    service_secrets,
     settings_default,
     settings_env,
     simple_commands,
@@ -189,31 +193,55 @@ def test_secrets_are_found_in_both_sources() -> None:
     assert {"IVR_WATCHDOG_AMI_PASSWORD"} <= settings_secrets(WatchdogSettings), "ivr/settings.py"
 
 
+# Who reads each secret besides render_conf.py (Asterisk) and ivr/settings.py: Redis's start.
+OTHER_READERS = {"redis": {"IVR_REDIS_PASSWORD"}}
+SECRETS_MOUNT = "/run/secrets"
+
+
+def secret_file(variable: str) -> str:
+    """The compose secret of a variable: its name in lower case, as ivr/settings.py and
+    docker/asterisk/entrypoint.sh look for it."""
+    return variable.lower()
+
+
 @pytest.mark.parametrize("secret", sorted(render_secrets() | settings_secrets()))
-def test_every_secret_is_required_from_the_environment(secret: str) -> None:
+def test_every_secret_is_a_compose_secret_given_only_to_its_readers(secret: str) -> None:
     readers = {name: f"ivr/settings.py {model.__name__}" for name, model in SETTINGS.items()}
     readers["asterisk"] = RENDER_FILE
+    readers.update({name: f"{COMPOSE_FILE}'s {name} command" for name in OTHER_READERS})
     needed_by = {name for name, model in SETTINGS.items() if secret in settings_secrets(model)}
     needed_by |= {"asterisk"} if secret in render_secrets() else set()
+    needed_by |= {name for name, variables in OTHER_READERS.items() if secret in variables}
     source = " and ".join(readers[name] for name in sorted(needed_by))
-    required = re.compile(rf"\$\{{{secret}:\?[^}}]+\}}")
+    name_of = secret_file(secret)
+    declared = compose_secrets()
+    assert name_of in declared, (
+        f"{COMPOSE_FILE} declares no secret '{name_of}' for {secret} (read by {source})"
+    )
+    assert PurePosixPath(declared[name_of]).parent == PurePosixPath("secrets"), (
+        f"{COMPOSE_FILE}: secret '{name_of}' is the file {declared[name_of]}, not one of docker/secrets/"
+    )
+    given = {name for name in COMPOSE["services"] if name_of in service_secrets(name)}
+    assert given == needed_by, (
+        f"{COMPOSE_FILE}: secret '{name_of}' is given to {sorted(given)}; "
+        f"read by {sorted(needed_by)} ({source})"
+    )
     for name in COMPOSE["services"]:
-        written = compose_env(name).get(secret, "")
-        if name in needed_by:
-            assert written, (
-                f"{COMPOSE_FILE}: service '{name}' is not given {secret} (read by {readers[name]})"
-            )
-        if written:
-            assert required.fullmatch(written), (
-                f"{COMPOSE_FILE}: service '{name}' sets {secret} to {written!r}; a secret read by "
-                f"{source} must be ${{{secret}:?message}}, with no default"
-            )
-    assert not re.search(rf"\$\{{{secret}:?-", (REPO / COMPOSE_FILE).read_text()), (
-        f"{COMPOSE_FILE} gives {secret} (read by {source}) a default somewhere"
+        assert secret not in compose_env(name), (
+            f"{COMPOSE_FILE}: service '{name}' sets {secret} in its environment; it is the secret '{name_of}'"
+        )
+    assert not re.search(rf"\$\{{{secret}\b", (REPO / COMPOSE_FILE).read_text()), (
+        f"{COMPOSE_FILE} interpolates {secret} (read by {source}) somewhere: use the secret '{name_of}'"
     )
     for path in (ASTERISK_DOCKERFILE, CONTROL_DOCKERFILE):
         baked = [i.args for i in dockerfile(path) if i.keyword in ("ENV", "ARG") and secret in i.args]
         assert baked == [], f"{path} bakes {secret} (read by {source}) into the image: {baked}"
+
+
+def test_every_declared_secret_has_a_reader() -> None:
+    known = {secret_file(s) for s in render_secrets() | settings_secrets()}
+    unread = sorted(set(compose_secrets()) - known)
+    assert unread == [], f"{COMPOSE_FILE} declares secrets {unread} that nothing reads"
 
 
 def test_asterisk_entrypoint_refuses_to_start_without_the_rendered_secrets() -> None:
@@ -247,7 +275,8 @@ def test_variables_read_by_both_render_and_settings_are_given_alike(name: str, g
     )
 
 
-SHELL_BUILTINS = ("printf", "case", "test", "[")  # run inside the shell: no process's arguments
+# Run inside the shell: no process's arguments.
+SHELL_BUILTINS = ("printf", "case", "test", "[", "read", "export")
 PASSWORD_OPTIONS = {"redis-cli": ("-a", "--pass", "--user"), "curl": ("-u", "--user"), "sipp": ("-ap",)}
 
 
@@ -255,25 +284,30 @@ def test_redis_requires_the_password_read_on_its_standard_input() -> None:
     argv = redis_server_argv()
     script = container_shell([str(word) for word in service("redis")["command"]]) or ""
     assert argv[1:2] == ["-"], f"{COMPOSE_FILE}: redis-server {argv[1:]} reads no configuration on stdin"
+    name_of = secret_file("IVR_REDIS_PASSWORD")
+    read = re.search(rf"read -r (\w+) <\s*{SECRETS_MOUNT}/{name_of}\b", script)
+    assert read, f"{COMPOSE_FILE}: redis's command does not read the secret {name_of}:\n{script}"
     piped = re.search(
-        r"printf\s+'requirepass \"%s\"\\n'\s+\"\$IVR_REDIS_PASSWORD\"\s*\|"
+        rf"printf\s+'requirepass \"%s\"\\n'\s+\"\${read[1]}\"\s*\|"
         r"\s*exec\s+(docker-entrypoint\.sh\s+)?redis-server -",
         script,
     )
-    assert piped, f"{COMPOSE_FILE}: redis does not get requirepass IVR_REDIS_PASSWORD on stdin:\n{script}"
-    env = compose_env("redis")
-    assert env.get("REDISCLI_AUTH") == env.get("IVR_REDIS_PASSWORD"), (
-        f"{COMPOSE_FILE}: redis-cli in the redis service (health check) gets no REDISCLI_AUTH "
-        "equal to IVR_REDIS_PASSWORD"
+    assert piped, f"{COMPOSE_FILE}: redis does not get requirepass {name_of} on stdin:\n{script}"
+    test = " ".join(argument_lists("redis")["healthcheck test"])
+    assert re.search(rf"REDISCLI_AUTH=\"?\$\$?\(cat {SECRETS_MOUNT}/{name_of}\)\"? redis-cli ", test), (
+        f"{COMPOSE_FILE}: redis-cli in the redis health check gets no REDISCLI_AUTH from {name_of}: {test}"
     )
-    test = argument_lists("redis")["healthcheck test"]
-    assert "redis-cli" in " ".join(test) and "PONG" in " ".join(test), (
+    assert "PONG" in test, (
         f"{COMPOSE_FILE}: redis's health check {test} does not expect PONG (a NOAUTH reply exits 0 too)"
     )
 
 
-def secret_variables() -> set[str]:
-    return render_secrets() | settings_secrets() | {"REDISCLI_AUTH"}
+def secret_variables(script: str | None = None) -> set[str]:
+    """The secrets' variables, and those a script fills from a secret file."""
+    pattern = rf"read -r (\w+) <\s*{SECRETS_MOUNT}/|(?<![\w$])(\w+)=\"?\$\(cat {SECRETS_MOUNT}/"
+    from_files = set(re.findall(pattern, script or ""))
+    filled = {name for pair in from_files for name in pair if name}
+    return render_secrets() | settings_secrets() | {"REDISCLI_AUTH"} | filled
 
 
 @pytest.mark.parametrize("name", sorted(COMPOSE["services"]))
@@ -285,10 +319,18 @@ def test_no_secret_in_any_command_or_health_check(name: str) -> None:
                 f"{COMPOSE_FILE}: {name}'s {where} {words} puts {secret} in a process's arguments"
             )
         script = container_shell(words)
+        variables = secret_variables(script)
         commands = simple_commands(script) if script is not None else [words]
         for command in commands:
-            program = command[1] if command[0] == "exec" and len(command) > 1 else command[0]
-            refers = [s for s in secret_variables() if re.search(rf"\$\{{?{s}\b", " ".join(command))]
+            # VAR=value before a program sets its environment, not its arguments.
+            rest = list(itertools.dropwhile(lambda word: re.match(r"\w+=", word) is not None, command))
+            if rest[:1] == ["exec"]:
+                rest = rest[1:]
+            if not rest:
+                continue
+            program, arguments = rest[0], " ".join(rest[1:])
+            refers = [s for s in variables if re.search(rf"\$\{{?{s}\b", arguments)]
+            refers += [SECRETS_MOUNT] if re.search(rf"\$\([^)]*{SECRETS_MOUNT}/", arguments) else []
             assert not refers or program in SHELL_BUILTINS, (
                 f"{COMPOSE_FILE}: {name}'s {where} gives {refers} to {program} as arguments: {command}"
             )

@@ -38,6 +38,7 @@ REST: dict[tuple[str, str], set[str]] = {
     ("GET", "/metrics"): {S, E, OP},
     ("GET", "/api/v1/callbacks"): {T, S, OP},
     ("POST", "/api/v1/callbacks/{call}"): {T, S, OP},
+    ("GET", "/api/v1/events"): {S, E, OP},
 }
 # The former paths (/api/..., /api/agents/...): as before, for the same roles.
 REST.update({old: REST[new] for old, new in FORMER_ROUTES.items() if new in REST})

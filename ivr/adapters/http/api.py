@@ -12,7 +12,7 @@ reply is {"error": message, "code": code} (replies.py).
 
 Each /api/ route below is served at /api/v1/... (the documented path) and, for one
 release, at the path written here; /api/health and /api/openapi.json at both for good
-(versions.py). /api/v1/history.csv is new in v1.
+(versions.py). /api/v1/history.csv and /api/v1/events are new in v1.
 
   GET  /api/health                      liveness, ARI, alarms, last hand-over (no token; health.py)
   GET  /api/openapi.json                this API's OpenAPI document (no token)
@@ -40,6 +40,7 @@ release, at the path written here; /api/health and /api/openapi.json at both for
   GET  /api/callbacks                   abandoned callers to call back (callback_api.py)
   POST /api/callbacks/{id}              body {"taker": "taker03"}: call the caller back with that taker
   GET  /api/live                        the dashboard's live feed (WebSocket; dashboard.py)
+  GET  /api/v1/events                   calls' events for other systems (Server-Sent Events; event_stream.py)
   GET  /dashboard/                      the dashboard (static files, no secrets; token asked in the page)
 """
 
@@ -58,6 +59,7 @@ from ivr.adapters.http.auth import ALIASES, SCOPE, USER, Role, Scope, User, auth
 from ivr.adapters.http.callback_api import CallbackBody, add_callback_routes
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.dashboard import add_dashboard_routes
+from ivr.adapters.http.event_stream import add_event_stream_route
 from ivr.adapters.http.headers import add_security_headers
 from ivr.adapters.http.health import add_health_route
 from ivr.adapters.http.history_api import add_history_routes
@@ -166,6 +168,7 @@ def build_api(
     add_history_export(app, centre, timezone)
     add_callback_routes(app, centre, store, reputation, clock)
     add_dashboard_routes(app, centre, store, reputation, user_finder(users), timezone)
+    add_event_stream_route(app, centre)
     spec = document(
         {
             ("POST", "/api/v1/takers/{taker}/pause"): PauseBody,

@@ -7,6 +7,8 @@ Roles (RULES below is the table; the REST routes and the dashboard's feed both o
 - supervisor: everything live and in the history, reputations and blocks; metrics.
 - engineer: the configuration (reload, engineers only), every call taker's status and
   phone, screening status and metrics; no caller's number, no call, no key figure.
+- supervisors and engineers: the calls' event stream for other systems (event_stream.py;
+  callers' numbers in it only for those who may read call records).
 The token in IVR_API_TOKEN is the operators' own key, with every role (tools, tests).
 
 Rules:
@@ -188,6 +190,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/callbacks"): "desk",
     ("POST", "/api/v1/callbacks/{call}"): "desk",  # a call taker calls back as themselves
     ("GET", "/api/v1/live"): "any",  # in-band token; each part of the feed follows its REST route
+    ("GET", "/api/v1/events"): "staff",  # other systems' feed (dispatch, GIS); call takers: their desk
 }
 # The routes' paths from before versioning (/api/...) and the call takers' routes under
 # their former name (/api/agents/...): served as before, under the same rules, for one

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from ivr.adapters.archive import Archive
+from ivr.adapters.event_feed import EventFeed
 from ivr.config.schema import CentreConfig
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
@@ -77,6 +78,10 @@ class Centre(Protocol):
         ...
 
     def takers(self) -> Mapping[str, Taker]: ...
+
+    def events(self) -> EventFeed:
+        """The calls' events for other systems (GET /api/v1/events)."""
+        ...
 
     def waiting(self) -> Sequence[Waiting]:
         """Waiting callers, best placed first."""

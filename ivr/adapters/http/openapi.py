@@ -51,6 +51,7 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/callbacks"): "Abandoned callers of the last 24 h to call back, what to do first first",
     ("POST", "/api/v1/callbacks/{call}"): "Call an abandoned caller back: ring the call taker, then dial",
     ("GET", "/api/v1/live"): 'The dashboard\'s live feed (WebSocket; first message {"token": ...})',
+    ("GET", "/api/v1/events"): "Calls' events for other systems (Server-Sent Events), with replay",
     ("GET", "/"): "Redirects to the dashboard",
     ("GET", "/dashboard/"): "The live dashboard (wallboard and call-taker desk)",
 }
@@ -80,6 +81,7 @@ QUERY: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("caller", "string"),
     ],
     ("GET", "/api/v1/kpis"): [("day", "string")],
+    ("GET", "/api/v1/events"): [("after", "string")],
     ("GET", "/api/v1/calls/{call}/recording"): [("download", "string")],
 }
 

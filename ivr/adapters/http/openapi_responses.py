@@ -49,6 +49,7 @@ SUCCESS: dict[Route, tuple[int, str | None, str]] = {
     ("GET", "/api/v1/history.csv"): (200, "text/csv", "the calls, a header row first (an attachment)"),
     ("GET", "/metrics"): (200, "text/plain", "the metrics, in the Prometheus text format"),
     ("GET", "/api/v1/live"): (101, None, "the WebSocket feed is open"),
+    ("GET", "/api/v1/events"): (200, "text/event-stream", "the stream: replayed events, then live ones"),
     ("GET", "/"): (302, None, "to /dashboard/"),
     ("GET", "/dashboard/"): (200, "text/html", "the dashboard's page"),
 }
@@ -95,6 +96,7 @@ HANDLED: dict[Route, dict[int, str]] = {  # the statuses each handler itself ret
         503: NO_ARCHIVE,
     },
     ("GET", "/api/v1/kpis"): {400: "a bad day", 503: NO_ARCHIVE},
+    ("GET", "/api/v1/events"): {400: "Last-Event-ID or after is not a cursor of this stream"},
     ("GET", "/api/v1/callbacks"): {503: NO_ARCHIVE},
     ("POST", "/api/v1/callbacks/{call}"): {
         400: "no such call taker",
