@@ -57,6 +57,8 @@ def call(
     request.add_header("Content-Type", content_type)
     try:
         with urllib.request.urlopen(request, timeout=10) as resp:
+            if resp.headers.get_content_type() == "text/event-stream":
+                return resp.status, b""  # the event stream stays open: its answer is its status
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
