@@ -2,7 +2,7 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop cluster cluster-demo cluster-reload cluster-stop cluster-bench install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
+.PHONY: run test demo stop images compose-up compose-down cluster cluster-demo cluster-reload cluster-stop cluster-bench install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
 
 run:            ## provision what is missing, start Asterisk + Redis, then supervise the control plane and its watchdog
 	bash scripts/run.sh
@@ -15,6 +15,15 @@ demo:           ## one 112 call: SIPp caller -> greeting -> taker01's SIPp phone
 
 stop:           ## stop the control plane, the watchdog, Asterisk and Redis started by `make run`
 	bash scripts/stop.sh
+
+images: deps    ## build the container images with podman (bases made with mmdebstrap where no registry answers; IMAGE_BASES=public|local)
+	bash scripts/images.sh
+
+compose-up: images  ## the compose stack of docker/ with podman-compose, each stage waited for (secrets in docker/secrets: docker/README.md)
+	bash scripts/compose.sh up
+
+compose-down:   ## stop and remove the compose stack's containers (its volumes stay)
+	bash scripts/compose.sh down
 
 cluster: deps asterisk prompts  ## the cluster form on one machine: SIP edge (Kamailio), two Asterisk nodes, Redis, an active and a standby control plane
 	bash scripts/cluster.sh up

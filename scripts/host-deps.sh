@@ -11,9 +11,11 @@ set -euo pipefail
 # kamailio: the cluster's SIP edge (scripts/edge-start.sh); redis-sentinel: the cluster's Redis;
 # prometheus: its promtool, which checks the alert rules of docs/prometheus in the unit tests;
 # logrotate: rotates Asterisk's log files on an installed host (deploy/logrotate), and checks
-# that file in the unit tests.
+# that file in the unit tests; podman, runc: the container images (`make images`) and the
+# compose stack's test (podman-compose comes from PyPI, in the virtualenv: Debian 12's
+# cannot run services on the host's network).
 PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata
-chromium chromium-driver fonts-dejavu-core systemd kamailio redis-sentinel prometheus logrotate"
+chromium chromium-driver fonts-dejavu-core systemd kamailio redis-sentinel prometheus logrotate podman runc"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

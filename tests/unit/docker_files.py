@@ -268,9 +268,16 @@ def container_shell(words: list[str]) -> str | None:
 
 
 def simple_commands(script: str) -> list[list[str]]:
-    """The simple commands of a shell script: split at |, ;, &&, || and newlines."""
+    """The simple commands of a shell script: split at |, ;, &&, || and newlines; the body
+    of a here-document (<<WORD ... WORD) is a command's input, not a command."""
     commands = []
+    body_ends: str | None = None
     for line in script.replace("\\\n", " ").splitlines():
+        if body_ends is not None:
+            body_ends = None if line.strip() == body_ends else body_ends
+            continue
+        if here := re.search(r"<<-?\s*['\"]?(\w+)", line):
+            body_ends, line = here[1], line[: here.start()]
         for part in re.split(r"\|\||&&|[|;]", line):
             words = shlex.split(part, comments=True)
             if words:
