@@ -327,9 +327,16 @@ async def _serve(
             settings.http_port,
         )
         if lease is not None:
-            # a standby waits here (its callers' calls are the leader's); the centre file
-            # may have changed while it stood by
-            if await lease.acquire():
+            # a standby waits here (its callers' calls are the leader's) until it leads or is
+            # stopped; the centre file may have changed while it stood by
+            took_over = await lease.acquire_unless(stop)
+            if took_over is None:  # stopped standing by: nothing in Asterisk is its own
+                log.info("stopping: a standby, it never led")
+                await reloading.close()
+                for phones in {w for w in (watch, *databases.values()) if w is not None}:
+                    phones.close()
+                return
+            if took_over:
                 await reloading.reread("taking over")
             await engine.restore_takers()
         async with asyncio.TaskGroup() as group:

@@ -10,7 +10,8 @@ Rules:
 - The leader steps down (LeaseLost) only when the key holds another name: someone else
   leads now. It must then stop at once, touching nothing in Asterisk: the new leader
   adopts the calls.
-- A leader that stops on purpose lets the key go, so its standby takes over at once.
+- A leader that stops on purpose lets the key go, so its standby takes over at once; a
+  standby told to stop stops waiting at once and holds nothing.
 """
 
 from __future__ import annotations
@@ -81,6 +82,21 @@ class LeaderLease:
             except (RedisError, OSError) as exc:
                 log.warning("lease %s not reachable, retrying: %s", self.key, exc)
             await asyncio.sleep(pause)
+
+    async def acquire_unless(self, stop: asyncio.Event, every: float | None = None) -> bool | None:
+        """acquire(), given up when `stop` is set first: None then, and this control plane
+        holds no lease (one taken in the same instant is released)."""
+        acquiring = asyncio.create_task(self.acquire(every))
+        stopping = asyncio.create_task(stop.wait())
+        done, pending = await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if stopping not in done:
+            return acquiring.result()
+        if acquiring in done:
+            await self.release()
+        return None
 
     async def keep(self) -> None:
         """Renews the lease for as long as this control plane leads; raises LeaseLost."""

@@ -1,7 +1,7 @@
 # The leader's lease on the real Redis: one control plane leads, a standby waits; the
 # leader's death hands the lease over within its lifetime, a clean stop at once; a
 # leader that finds another's name in the key steps down, and Redis being away never
-# makes a leader give up on its own.
+# makes a leader give up on its own. A standby told to stop stops waiting at once.
 from __future__ import annotations
 
 import asyncio
@@ -81,3 +81,31 @@ def test_a_leader_leads_on_while_redis_is_away(stack: Stack) -> None:
         return still and again
 
     assert asyncio.run(scenario())
+
+
+def test_a_standby_told_to_stop_stops_waiting_at_once_and_holds_nothing(stack: Stack) -> None:
+    async def scenario() -> tuple[object, float, bytes | None]:
+        redis = client(stack)
+        await redis.delete(KEY)
+        leader = LeaderLease(redis, KEY, "cp1", ttl_seconds=1.0)
+        await leader.acquire()
+        keeping = asyncio.create_task(leader.keep())
+        standby = LeaderLease(redis, KEY, "cp2", ttl_seconds=1.0)
+        stop = asyncio.Event()
+        waiting = asyncio.create_task(standby.acquire_unless(stop, every=0.05))
+        await asyncio.sleep(1.5)  # standing by, past the lease's lifetime
+        assert not waiting.done()
+        stopped = time.monotonic()
+        stop.set()  # SIGTERM to the standby (a supervisor stopping the cluster)
+        outcome = await asyncio.wait_for(waiting, 2)
+        took = time.monotonic() - stopped
+        keeping.cancel()  # the leader dies afterwards: the stopped standby must not have taken it
+        await asyncio.sleep(1.2)
+        holder = await redis.get(KEY)
+        await redis.delete(KEY)
+        await redis.aclose()
+        return outcome, took, holder
+
+    outcome, took, holder = asyncio.run(scenario())
+    assert outcome is None and took <= 0.2, (outcome, took)
+    assert holder is None  # nobody leads: the stopped standby left nothing behind
