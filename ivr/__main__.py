@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ivr.adapters.aml_senders import SendersInvalid
 from ivr.adapters.call_store import CallStore, StoreUnavailable
 from ivr.adapters.http.auth import UsersInvalid, token_hash
 from ivr.adapters.redis_connect import connect as redis_connect
@@ -231,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except UsersInvalid as exc:
             print(f"ivr: users file refused:\n{exc}", file=sys.stderr)
+            return 2
+        except SendersInvalid as exc:
+            print(f"ivr: AML senders file refused:\n{exc}", file=sys.stderr)
             return 2
         return 0
     if args.command == "users":

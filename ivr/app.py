@@ -40,6 +40,7 @@ from ivr.adapters.http.api import build_api
 from ivr.adapters.http.auth import User, load_users
 from ivr.adapters.http.tls import server_context
 from ivr.adapters.leader_lease import LeaderLease, LeaseLost, default_name
+from ivr.adapters.locations import Locating, locating_of
 from ivr.adapters.native_calls import NativeCalls
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.redis_connect import connect as redis_connect
@@ -210,6 +211,9 @@ async def run(settings: Settings) -> None:
         )
         takers = TakerStore(redis_client, settings.redis_prefix)
         engine = Engine(rest, store, takers, config, _call_policy(settings, config), parts=parts)
+        locating = locating_of(
+            settings, store, engine.writes, engine.feed, lambda: engine.calls, redis_client
+        )
         watch_agency_contacts(settings, engine, config)
         lease = None
         if settings.leader_lease_seconds:
@@ -217,7 +221,7 @@ async def run(settings: Settings) -> None:
             key = f"{settings.redis_prefix}:leader"
             lease = LeaderLease(redis_client, key, name, settings.leader_lease_seconds)
         try:
-            await _serve(settings, engine, rest, events, store, reputation, users, config, lease)
+            await _serve(settings, engine, rest, events, store, reputation, users, config, lease, locating)
         finally:
             if engine.archive is not None:
                 engine.archive.close()
@@ -258,6 +262,7 @@ async def _serve(
     users: dict[str, User],
     config: CentreConfig,
     lease: LeaderLease | None = None,
+    locating: Locating | None = None,
 ) -> None:
     """Serves until SIGTERM/SIGINT, every task in one group; the stop itself is shielded.
     With a lease, the API serves at once (health: standby) and the rest waits to lead."""
@@ -292,6 +297,7 @@ async def _serve(
             reloading.reload,
             timezone=settings.timezone,
             watchdog_status=settings.watchdog_status,
+            locating=locating,
         )
     )
     await api.setup()

@@ -141,6 +141,14 @@ class Settings(StoreSettings):
     api_token: SecretStr = Field(min_length=16)  # the operators' key: every role
     events_kept: int = Field(10_000, ge=100, le=1_000_000)  # GET /api/v1/events replays this many
     users_file: Path | None = None  # call takers, supervisors, engineers (see ivr/adapters/http/auth.py)
+    # Callers' locations (AML, docs/operations.md "Caller location (AML)"): who may deliver
+    # them ("name secret" a line; unset: secrets/aml_senders in state_dir, if it exists), how
+    # long before a call's INVITE a fix may arrive and still be its, and the desk's map: a tile
+    # server's URL template ("": no tiles, the desk shows coordinates and links) and its credit.
+    aml_senders_file: Path | None = None
+    aml_window_seconds: float = Field(30.0, ge=5, le=600)
+    map_tiles_url: str = Field("", pattern=r"^(https?://[^\s/]+/\S*\{z\}\S*\{x\}\S*\{y\}\S*)?$")
+    map_attribution: str = Field("", max_length=200, pattern=r"^[^<>\"]*$")
     greeting_media: str = Field("sound:ivr112/greeting", pattern=MEDIA)
     reassurance_media: str = Field("sound:ivr112/reassurance", pattern=MEDIA)
     silent_prompt_media: str = Field("sound:ivr112/silent-call", pattern=MEDIA)
@@ -210,6 +218,11 @@ class Settings(StoreSettings):
     def _nodes_readable(cls, value: str) -> str:
         parse_nodes(value)  # NodesInvalid (a ValueError) names the node and what is wrong
         return value
+
+    @property
+    def aml_senders_path(self) -> Path:
+        """The AML senders file: the one set, else the state folder's secrets/aml_senders."""
+        return self.aml_senders_file or self.state_dir / "secrets" / "aml_senders"
 
     @property
     def node_urls(self) -> dict[str, str]:

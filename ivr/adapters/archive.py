@@ -13,8 +13,8 @@ Rules:
   step done, its version not written) is finished, not refused.
 - Writes happen in a worker thread, one at a time, so the event loop never waits on
   disk; a failed write is logged and costs the archive row, never the call.
-- Archiving the same call again replaces its row (a disposition set later, a record
-  completed after a Redis outage).
+- Archiving the same call again replaces its row (a disposition set later, an incident
+  record written or corrected later, a record completed after a Redis outage).
 - The file holds every caller's number, withheld ones too: it is created mode 0600 (its
   folder, when created here, 0700) before SQLite opens it, and an existing one is set to
   0600 at open; SQLite gives its -wal and -shm files the same mode.
@@ -35,10 +35,12 @@ from typing import Any
 
 from ivr.adapters.call_store import first_at
 from ivr.adapters.thread_names import name_this_thread
+from ivr.core import incident
+from ivr.core.location import record_locations
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ADD_COLUMN = re.compile(r"^\s*ALTER TABLE (?P<table>\w+) ADD COLUMN (?P<column>\w+)", re.IGNORECASE)
 # Each step's statements, taking the file from the version before to this one; each can
 # meet its own work done by a release that crashed before writing the version.
@@ -70,6 +72,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
         # a callback: the abandoned call it returns
         "ALTER TABLE calls ADD COLUMN callback_of TEXT NOT NULL DEFAULT ''",
+    ),
+    3: (
+        # the incident record (the whole of it is in `record`): its type and kelurahan, the
+        # first agency on scene, and every agency's joining and arrival (JSON) for the city's figures
+        "ALTER TABLE calls ADD COLUMN incident_type TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE calls ADD COLUMN kelurahan TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE calls ADD COLUMN agency_arrived_at REAL",
+        "ALTER TABLE calls ADD COLUMN agency_times TEXT NOT NULL DEFAULT ''",
+        # the caller's location: the accuracy (m) of the latest fix (NULL: none or unknown),
+        # and whether the call had any fix (the fixes themselves are in `record`)
+        "ALTER TABLE calls ADD COLUMN location_accuracy REAL",
+        "ALTER TABLE calls ADD COLUMN located INTEGER NOT NULL DEFAULT 0",
     ),
 }
 
@@ -106,8 +120,16 @@ def row_of(record: dict[str, Any]) -> dict[str, Any]:
             (str(e.get("recording", "")) for e in timeline if e.get("entry") == "recording"), ""
         ),
         "callback_of": record.get("callback_of", ""),
+        **incident.row_fields(record.get("incident"), timeline),
+        **_location_fields(timeline),
         "record": json.dumps(record, sort_keys=True),
     }
+
+
+def _location_fields(timeline: list[dict[str, Any]]) -> dict[str, Any]:
+    """The archive's location columns: the latest fix's accuracy, and whether there was one."""
+    latest, fixes = record_locations(timeline)
+    return {"location_accuracy": latest["accuracy_m"] if latest else None, "located": int(bool(fixes))}
 
 
 def private_file(path: Path) -> None:

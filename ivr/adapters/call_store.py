@@ -13,15 +13,24 @@ plane back from a hang may both close a handed-over call); the check and the end
 transaction, so an ending cut off by an outage or a failover is written whole when retried.
 A record is open from its 'arrived' to its 'ended' (the open index; what a control plane
 taking over looks at for callers who left unseen), kept no longer than the records.
+The incident record (field "incident", JSON) changes with its timeline entry in one
+transaction, read and rewritten while no one else changes the record (WATCH); a record
+read shows it with the agencies' times from the timeline (ivr.core.incident.view), and
+the caller's location fixes (timeline entries "location") as `location` (the latest)
+and `locations` (every one, oldest first: ivr.core.location.record_locations).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
+
+from ivr.core import incident
+from ivr.core.location import record_locations
 
 # Timeline details that also describe the call as a whole, kept on its hash.
 RECORD_FIELDS = frozenset(
@@ -41,6 +50,11 @@ RECORD_FIELDS = frozenset(
 
 
 ENDING_TRIES = 5  # an ending's transaction tried again while its record changes under it
+# An incident change: (the stored incident or None, the timeline) -> (the new one, its
+# timeline entry's name and detail).
+IncidentChange = Callable[
+    [dict[str, Any] | None, list[dict[str, Any]]], tuple[dict[str, Any], str, dict[str, str]]
+]
 
 
 class StoreUnavailable(Exception):
@@ -129,6 +143,39 @@ class CallStore:
         except RedisError as exc:
             raise StoreUnavailable(f"recording the screening of call {call_id}: {exc}") from exc
 
+    async def change_incident(self, call_id: str, at: float, change: IncidentChange) -> dict[str, Any] | None:
+        """Applies `change` to the call's incident and writes the result with its timeline
+        entry at `at`, in one transaction (again if the record changed meanwhile); the
+        incident as the record now shows it, or None when there is no such call. What
+        `change` raises is raised (nothing written)."""
+        key, timeline_key = self._key(call_id), self._key(call_id, ":timeline")
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for _ in range(ENDING_TRIES):
+                    try:
+                        await pipe.watch(key, timeline_key)
+                        raw = await pipe.hget(key, "incident")
+                        items = await pipe.lrange(timeline_key, 0, -1)
+                        if raw is None and not items and not await pipe.exists(key):
+                            await pipe.reset()  # type: ignore[no-untyped-call]
+                            return None
+                        timeline = [json.loads(item) for item in items]
+                        stored = json.loads(raw) if raw else None
+                        new, entry, detail = change(stored, timeline)
+                        item = json.dumps({"at": at, "entry": entry, **detail})
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        pipe.hset(key, "incident", json.dumps(new, sort_keys=True))
+                        pipe.rpush(timeline_key, item)
+                        pipe.expire(key, self._ttl)
+                        pipe.expire(timeline_key, self._ttl)
+                        await pipe.execute()
+                        return incident.view(new, [*timeline, json.loads(item)])
+                    except WatchError:
+                        continue
+        except RedisError as exc:
+            raise StoreUnavailable(f"recording the incident of call {call_id}: {exc}") from exc
+        raise StoreUnavailable(f"recording the incident of call {call_id}: the record kept changing")
+
     async def get(self, call_id: str) -> dict[str, Any] | None:
         try:
             record = await self._redis.hgetall(self._key(call_id))
@@ -137,7 +184,11 @@ class CallStore:
             raise StoreUnavailable(f"reading call {call_id}: {exc}") from exc
         if not record and not timeline:
             return None
-        return {**_decode(record), "timeline": [json.loads(item) for item in timeline]}
+        found: dict[str, Any] = {**_decode(record), "timeline": [json.loads(item) for item in timeline]}
+        if "incident" in found:
+            found["incident"] = incident.view(json.loads(found["incident"]), found["timeline"])
+        found["location"], found["locations"] = record_locations(found["timeline"])
+        return found
 
     async def open_calls(self, arrived_before: float) -> list[str]:
         """The calls arrived before then and not ended (those past the records' keeping dropped)."""

@@ -3,7 +3,8 @@ behind GET /api/v1/events (ivr/adapters/http/event_stream.py).
 
 Rules:
 - Fed from the one place a call's timeline entries are carried out (the executor's
-  RecordTimeline): the entries in PUBLISHED become events; every other entry is not
+  RecordTimeline), and by the incident record's routes for its entries (written from
+  HTTP, not by the core): the entries in PUBLISHED become events; every other entry is not
   published. An event's data holds the call id, the entry's time and the entry's fields
   named in FIELDS, never anything else from the entry.
 - Publishing never waits: the event is appended to a ring of the last `kept` events and
@@ -16,24 +17,33 @@ Rules:
 - The caller's number and its withheld mark are remembered from a call's arrival until
   it ends (at most CALLS_REMEMBERED calls) and carried by each of its events; who may see
   the number is decided per subscriber (event_stream.py), never here.
+- Events that are not timeline entries (a caller's location: ivr/adapters/locations.py)
+  come through publish_about(), which adds the call's caller the same way. Listeners
+  (listen()) are offered every entry noted, after it is published; one that fails is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from ivr.core.commands import RecordTimeline
 
+log = logging.getLogger(__name__)
+
 PUBLISHED = {
     "arrived": "call-arrived",
     "taker-answered": "call-answered",
     "screened": "verdict",
     "agency-joined": "agency-joined",
+    "incident": "incident",
+    "agency-arrived": "agency-arrived",
     "ended": "call-ended",
 }
 FIELDS = {  # event -> the entry's fields it carries
@@ -41,6 +51,8 @@ FIELDS = {  # event -> the entry's fields it carries
     "call-answered": ("taker",),
     "verdict": ("verdict", "level", "reason"),
     "agency-joined": ("agency",),
+    "incident": ("type", "address", "kelurahan", "agencies", "incident_by"),  # never the notes
+    "agency-arrived": ("agency", "arrived_at", "arrival_by"),
     "call-ended": ("outcome", "by"),
 }
 CALLS_REMEMBERED = 5_000  # callers kept for calls whose end was never seen (a lost record)
@@ -112,9 +124,29 @@ class EventFeed:
         self._sequence = 0
         self._subscribers: set[Subscription] = set()
         self._callers: OrderedDict[str, tuple[str, bool]] = OrderedDict()
+        self._listeners: list[Callable[[RecordTimeline], None]] = []
+
+    def listen(self, listener: Callable[[RecordTimeline], None]) -> None:
+        """`listener` is offered every timeline entry noted from now on."""
+        self._listeners.append(listener)
 
     def note(self, entry: RecordTimeline) -> None:
         """A timeline entry being recorded: published if it is one of PUBLISHED."""
+        self._publish_entry(entry)
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception:  # a listener's fault never costs the feed or the call
+                log.exception("a listener of the event feed failed on %s of %s", entry.entry, entry.call_id)
+
+    def publish_about(self, call_id: str, name: str, data: dict[str, Any]) -> FeedEvent:
+        """An event about a call that is no timeline entry (a location), with its caller added."""
+        known = self._callers.get(call_id)
+        if known is not None:
+            data = {**data, "caller": known[0], "withheld": known[1]}
+        return self.publish(name, data)
+
+    def _publish_entry(self, entry: RecordTimeline) -> None:
         detail = entry.detail
         if entry.entry == "arrived" and "caller" in detail:
             self._callers[entry.call_id] = (detail["caller"], detail.get("withheld") == "yes")

@@ -10,6 +10,8 @@ Rules:
   taker; silent share counts calls screened silent or silent-emergency, or disposed silent.
 - Callbacks (rows with callback_of) are not calls to 112 and are not counted.
 - Hours are local hours of the given zone offset (Kendari: WITA, UTC+8).
+- The figures the city reports (help's times per incident type and per agency, callers
+  located) are city_kpis.py's, among the same calls.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from statistics import mean
 from typing import Any
+
+from ivr.core import city_kpis
 
 ANSWERED = frozenset({"answered", "overflowed"})
 ABANDONED = frozenset({"abandoned-in-greeting", "abandoned-in-queue"})
@@ -69,4 +73,5 @@ def compute(rows: Iterable[Mapping[str, Any]], utc_offset_seconds: int = 8 * 360
         "average_answer_to_agency_seconds": round(mean(to_agency), 1) if to_agency else None,
         "calls_per_hour": per_hour,
         "answer_time_distribution": buckets,
+        **city_kpis.compute(calls),
     }

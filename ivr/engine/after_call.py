@@ -2,8 +2,8 @@
 
 Rules: the call's own entries are written first (write-behind settled); Redis away: the
 call is not archived and that is logged; a callback's end re-archives the abandoned call
-it was for (its timeline has the attempt and its result); a disposition given later
-re-archives a finished call (never a live one).
+it was for (its timeline has the attempt and its result); a disposition or an incident
+record given later re-archives a finished call (never a live one).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ ZONE = ZoneInfo("Asia/Makassar")  # the app's zone (WITA)
 DAY = datetime(2026, 11, 29, tzinfo=ZONE).timestamp()
 HEADER = ["call_id", "caller", "withheld", "dialled", "arrived_at", "answered_at", "ended_at", "outcome",
           "level", "verdict", "flags", "taker", "disposition", "agencies", "agency_joined_at", "recording",
-          "callback_of"]  # fmt: skip
+          "callback_of", "incident_type", "kelurahan", "address", "incident_notes", "agency_arrived_at",
+          "agency_arrivals"]  # fmt: skip
 PRIVATE = "085712345678"
 
 

@@ -21,6 +21,8 @@ BODY_ROUTES = [  # every route with a body model, with path values it accepts
     ("POST", "/api/calls/1700000000.1/agencies"),
     ("POST", "/api/callbacks/1700000000.1"),
     ("POST", "/api/reputation/081200000009/block"),
+    ("PUT", "/api/v1/calls/1700000000.1/incident"),
+    ("POST", "/api/v1/calls/1700000000.1/incident/arrivals"),
 ]
 ENCODINGS: list[tuple[str, bytes, int]] = [  # content type, body, status
     ("application/json; charset=foo", b'{"reason": "makan"}', 415),

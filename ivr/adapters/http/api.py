@@ -12,7 +12,7 @@ reply is {"error": message, "code": code} (replies.py).
 
 Each /api/ route below is served at /api/v1/... (the documented path) and, for one
 release, at the path written here; /api/health and /api/openapi.json at both for good
-(versions.py). /api/v1/history.csv and /api/v1/events are new in v1.
+(versions.py). /api/v1/history.csv, /api/v1/events and the incident routes are new in v1.
 
   GET  /api/health                      liveness, ARI, alarms, last hand-over (no token; health.py)
   GET  /api/openapi.json                this API's OpenAPI document (no token)
@@ -31,6 +31,11 @@ release, at the path written here; /api/health and /api/openapi.json at both for
   POST /api/calls/{id}/agencies         body {"agency": "damkar"}: bring an agency in
   POST /api/calls/{id}/leave            the taker leaves caller and agencies
   GET  /api/calls/{id}/recording        the call's recording (WAV), once the call has ended
+  POST /api/v1/calls/{id}/location      body {"lat", "lon", "accuracy_m"?, "address"?}: the caller's place
+  POST /api/v1/aml, /api/v1/aml/sms     callers' locations from operators and SMS gateways (AML; their
+                                        own credentials, no user token: location_api.py)
+  GET|PUT /api/v1/calls/{id}/incident   the call's incident record (incident_api.py)
+  POST /api/v1/calls/{id}/incident/arrivals  body {"agency": "damkar"}: the agency arrived on scene
   GET  /api/history?day=YYYY-MM-DD      finished calls of a day (archive), filters outcome, caller, limit,
                                         in pages (cursor=next of the page before)
   GET  /api/v1/history.csv?from=&to=    the same as a CSV file, for a day or up to 31 days (history_csv.py)
@@ -64,14 +69,18 @@ from ivr.adapters.http.headers import add_security_headers
 from ivr.adapters.http.health import add_health_route
 from ivr.adapters.http.history_api import add_history_routes
 from ivr.adapters.http.history_csv import add_history_export
+from ivr.adapters.http.incident_api import ArrivalBody, IncidentBody, add_incident_routes
 from ivr.adapters.http.live_call_api import AgencyBody, add_live_call_routes
+from ivr.adapters.http.location_api import DeskLocation, add_location_routes, tile_origins
 from ivr.adapters.http.openapi import document
 from ivr.adapters.http.replies import as_call_takers_see, json_errors, parsed, refusal, stored_record
 from ivr.adapters.http.replies import error as _error
 from ivr.adapters.http.reputation_api import BlockBody, DispositionBody, add_reputation_routes
 from ivr.adapters.http.versions import add_aliases
 from ivr.adapters.http.views import taker_views, waiting_views
+from ivr.adapters.locations import CallLocations, Locating
 from ivr.adapters.reputation_store import ReputationStore
+from ivr.adapters.write_behind import WriteBehind
 from ivr.config.loader import ConfigInvalid
 from ivr.core.acd import events as acd
 
@@ -91,7 +100,11 @@ def build_api(
     clock: Callable[[], float] = time.time,
     timezone: str = "Asia/Makassar",
     watchdog_status: Path | None = None,
+    locating: Locating | None = None,
 ) -> web.Application:
+    if locating is None:  # no AML senders, no map; fixes written through a queue of their own
+        locating = Locating(CallLocations(store, WriteBehind(), centre.events(), centre.calls))
+
     async def taker_of_call(call_id: str) -> str | None:
         call = centre.calls().get(call_id)
         if call is not None:
@@ -131,7 +144,7 @@ def build_api(
         return web.json_response(taker_view(taker_id))
 
     async def queue(request: web.Request) -> web.Response:
-        return web.json_response(waiting_views(centre, clock()))
+        return web.json_response(waiting_views(centre, clock(), locating.book.has_location))
 
     async def screening(request: web.Request) -> web.Response:
         return web.json_response(centre.screening())
@@ -151,7 +164,7 @@ def build_api(
         return web.json_response(record)
 
     app = web.Application(middlewares=[json_errors, authenticator(users, taker_of_call)])
-    add_security_headers(app)
+    add_security_headers(app, tile_origins(locating.tiles_url))
     add_health_route(app, centre, timezone, watchdog_status, clock)
     app.router.add_get("/api/v1/takers", takers)
     app.router.add_post("/api/v1/takers/{taker}/login", simple(acd.TakerLoggedIn))
@@ -164,17 +177,22 @@ def build_api(
     app.router.add_get("/api/v1/calls/{call}", call_record)
     add_reputation_routes(app, lambda: centre.config, store, reputation, clock, centre.archive_again)
     add_live_call_routes(app, centre, store)
+    add_incident_routes(app, centre, store, clock)
+    add_location_routes(app, centre, store, locating, clock)
     add_history_routes(app, centre, timezone)
     add_history_export(app, centre, timezone)
     add_callback_routes(app, centre, store, reputation, clock)
-    add_dashboard_routes(app, centre, store, reputation, user_finder(users), timezone)
+    add_dashboard_routes(app, centre, store, reputation, user_finder(users), timezone, locating)
     add_event_stream_route(app, centre)
     spec = document(
         {
             ("POST", "/api/v1/takers/{taker}/pause"): PauseBody,
             ("POST", "/api/v1/calls/{call}/disposition"): DispositionBody,
             ("POST", "/api/v1/calls/{call}/agencies"): AgencyBody,
+            ("PUT", "/api/v1/calls/{call}/incident"): IncidentBody,
+            ("POST", "/api/v1/calls/{call}/incident/arrivals"): ArrivalBody,
             ("POST", "/api/v1/callbacks/{call}"): CallbackBody,
+            ("POST", "/api/v1/calls/{call}/location"): DeskLocation,
             ("POST", "/api/v1/reputation/{number}/block"): BlockBody,
         }
     )

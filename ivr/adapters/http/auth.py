@@ -2,13 +2,16 @@
 
 Roles (RULES below is the table; the REST routes and the dashboard's feed both obey it):
 - call-taker: their own status (login, pause, ...) and their own calls (record,
-  disposition, agencies, leaving, recording); the callback list. A caller's reputation
+  disposition, agencies, leaving, recording, incident record); the callback list. A caller's reputation
   reaches them only on their desk (the feed's "my call"), not through REST.
 - supervisor: everything live and in the history, reputations and blocks; metrics.
 - engineer: the configuration (reload, engineers only), every call taker's status and
   phone, screening status and metrics; no caller's number, no call, no key figure.
 - supervisors and engineers: the calls' event stream for other systems (event_stream.py;
   callers' numbers in it only for those who may read call records).
+- senders of callers' locations (AML: operators, SMS gateways) are no users: the rule
+  "sender" routes them past the user token to the handler, which checks the sender's
+  own credentials (ivr/adapters/aml_senders.py).
 The token in IVR_API_TOKEN is the operators' own key, with every role (tools, tests).
 
 Rules:
@@ -178,6 +181,9 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/calls/{call}/agencies"): "own-call",
     ("POST", "/api/v1/calls/{call}/leave"): "own-call",
     ("GET", "/api/v1/calls/{call}/recording"): "own-call",
+    ("GET", "/api/v1/calls/{call}/incident"): "own-call",
+    ("PUT", "/api/v1/calls/{call}/incident"): "own-call",
+    ("POST", "/api/v1/calls/{call}/incident/arrivals"): "own-call",
     ("GET", "/api/v1/reputation/{number}"): Role.SUPERVISOR,  # call takers: on their desk (feed)
     ("POST", "/api/v1/reputation/{number}/block"): Role.SUPERVISOR,
     ("DELETE", "/api/v1/reputation/{number}/block"): Role.SUPERVISOR,
@@ -191,6 +197,9 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/callbacks/{call}"): "desk",  # a call taker calls back as themselves
     ("GET", "/api/v1/live"): "any",  # in-band token; each part of the feed follows its REST route
     ("GET", "/api/v1/events"): "staff",  # other systems' feed (dispatch, GIS); call takers: their desk
+    ("POST", "/api/v1/calls/{call}/location"): "own-call",  # the caller's location, typed in at the desk
+    ("POST", "/api/v1/aml"): "sender",  # caller locations (AML) from operators: no user, a sender
+    ("POST", "/api/v1/aml/sms"): "sender",
 }
 # The routes' paths from before versioning (/api/...) and the call takers' routes under
 # their former name (/api/agents/...): served as before, under the same rules, for one
@@ -200,6 +209,9 @@ RULES.update({old: RULES[new] for old, new in FORMER_ROUTES.items()})
 ALIASES = {**FORMER_ROUTES, **kept_routes()}  # every path served for another: -> that route
 OPEN = frozenset({*KEPT, *KEPT.values(), "/", "/dashboard/"})  # no secrets in any
 IN_BAND = frozenset({"/api/v1/live", "/api/live"})  # a WebSocket: the token comes in its first message
+# Routes a sender of caller locations calls with its own credentials (location_api.py,
+# ivr/adapters/aml_senders.py), checked by the handler: no user token there.
+SENDER_AUTH = frozenset(path for (_, path), rule in RULES.items() if rule == "sender")
 STATIC_PREFIX = "/dashboard/"  # the dashboard's page, scripts and styles
 STAFF = frozenset({Role.SUPERVISOR, Role.ENGINEER})
 
@@ -259,7 +271,7 @@ def authenticator(
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
-        if path in OPEN or path in IN_BAND or path.startswith(STATIC_PREFIX):
+        if path in OPEN or path in IN_BAND or path in SENDER_AUTH or path.startswith(STATIC_PREFIX):
             return await handler(request)
         given = request.headers.get("Authorization", "")
         scheme, _, token = given.partition(" ")

@@ -128,5 +128,5 @@ class Centre(Protocol):
     async def recording(self, call_id: str) -> bytes: ...
 
     async def archive_again(self, call_id: str) -> None:
-        """The call's record changed after it ended (a disposition): archive it again."""
+        """The call's record changed after it ended (a disposition, its incident): archive it again."""
         ...

@@ -34,6 +34,7 @@ from ivr.adapters.http.auth import User
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.replies import error
 from ivr.adapters.http.snapshot import DeskMemory, SharedFigures, snapshot
+from ivr.adapters.locations import Locating
 from ivr.adapters.reputation_store import ReputationStore
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ def add_dashboard_routes(
     reputation: ReputationStore,
     user_of: Callable[[str], User | None],
     timezone: str,
+    locating: Locating | None = None,
 ) -> None:
     shared = SharedFigures(centre, reputation, timezone)
     desk = DeskMemory()
@@ -79,7 +81,9 @@ def add_dashboard_routes(
         reader = asyncio.create_task(_drain(ws))
         try:
             while not ws.closed and not reader.done():
-                view = await snapshot(user, centre, store, reputation, shared, desk, timezone)
+                view = await snapshot(
+                    user, centre, store, reputation, shared, desk, timezone, locating=locating
+                )
                 body = json.dumps({k: v for k, v in view.items() if k != "now"}, sort_keys=True)
                 if body != sent or loop.time() - since >= HEARTBEAT:
                     await ws.send_str(json.dumps(view))

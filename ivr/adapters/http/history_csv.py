@@ -8,7 +8,8 @@ Rules:
   `outcome` and `caller` filter as in the JSON history.
 - One row per call, oldest first, under a header row: the archive's columns (COLUMNS;
   the whole record and its timeline stay in the JSON history), `withheld` after the
-  caller; times in ISO 8601 in the centre's time zone, to the millisecond; RFC 4180
+  caller, the incident record's address, notes and each agency's arrival on scene; times
+  in ISO 8601 in the centre's time zone, to the millisecond; RFC 4180
   (CRLF line ends; a field with a comma, a quote or a line break quoted, quotes doubled).
 - The caller's number is what the JSON history shows for the same call (both are the
   archive's rows, for the same roles); `withheld` says "yes" when the network marked it
@@ -42,9 +43,11 @@ PAGE = 500
 COLUMNS = (
     "call_id", "caller", "withheld", "dialled", "arrived_at", "answered_at", "ended_at", "outcome",
     "level", "verdict", "flags", "taker", "disposition", "agencies", "agency_joined_at", "recording",
-    "callback_of",
+    "callback_of", "incident_type", "kelurahan", "address", "incident_notes", "agency_arrived_at",
+    "agency_arrivals",
 )  # fmt: skip
-TIMES = frozenset({"arrived_at", "answered_at", "ended_at", "agency_joined_at"})
+TIMES = frozenset({"arrived_at", "answered_at", "ended_at", "agency_joined_at", "agency_arrived_at"})
+FROM_INCIDENT = {"address": "address", "incident_notes": "notes"}  # column -> the record's incident field
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
@@ -56,15 +59,24 @@ def guarded(cell: str) -> str:
     return cell
 
 
+def _time(at: float | None, zone: ZoneInfo) -> str:
+    return "" if at is None else datetime.fromtimestamp(at, zone).isoformat(timespec="milliseconds")
+
+
 def cells(row: dict[str, Any], zone: ZoneInfo) -> list[str]:
     """An archive row (its record parsed, as Archive.history gives it) as CSV cells."""
     out = []
+    found = row["record"].get("incident") or {}
     for column in COLUMNS:
         if column == "withheld":
             value = "yes" if is_withheld(row["record"]) else ""
         elif column in TIMES:
-            at = row.get(column)
-            value = "" if at is None else datetime.fromtimestamp(at, zone).isoformat(timespec="milliseconds")
+            value = _time(row.get(column), zone)
+        elif column in FROM_INCIDENT:
+            value = str(found.get(FROM_INCIDENT[column], ""))
+        elif column == "agency_arrivals":  # "damkar <time>; polisi <time>"
+            arrived = [a for a in found.get("agencies", []) if a.get("arrived_at") is not None]
+            value = "; ".join(f"{a['agency']} {_time(a['arrived_at'], zone)}" for a in arrived)
         else:
             value = str(row.get(column) or "")
         out.append(guarded(value))

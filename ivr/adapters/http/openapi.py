@@ -8,7 +8,8 @@ as OpenAPI 3.1); each operation lists its success status and the error statuses 
 really return (openapi_responses.py); every operation but the open ones needs the bearer
 token (the live feed takes it in its first message), and its description says which
 role may call it (RULE_TEXT, every rule of auth.RULES; the operators' key may call
-everything).
+everything but the AML routes, whose senders bring their own credentials: SENDER_SECURITY;
+their bodies are a form and a text, RAW_BODIES).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/calls/{call}/agencies"): "Bring an agency into a connected call",
     ("POST", "/api/v1/calls/{call}/leave"): "The call taker leaves caller and agencies connected",
     ("GET", "/api/v1/calls/{call}/recording"): "The call's recording (WAV), once it ended",
+    ("GET", "/api/v1/calls/{call}/incident"): "The call's incident record (null until one is written)",
+    ("PUT", "/api/v1/calls/{call}/incident"): "Write the call's incident record, live or ended",
+    ("POST", "/api/v1/calls/{call}/incident/arrivals"): "An agency arrived on scene (default: now)",
     ("GET", "/api/v1/reputation/{number}"): "A number's dispositions within the window, and any block",
     ("POST", "/api/v1/reputation/{number}/block"): "Block a number for a limited time (if enabled)",
     ("DELETE", "/api/v1/reputation/{number}/block"): "Lift a block",
@@ -52,6 +56,12 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/callbacks/{call}"): "Call an abandoned caller back: ring the call taker, then dial",
     ("GET", "/api/v1/live"): 'The dashboard\'s live feed (WebSocket; first message {"token": ...})',
     ("GET", "/api/v1/events"): "Calls' events for other systems (Server-Sent Events), with replay",
+    ("POST", "/api/v1/calls/{call}/location"): "Place the caller: a location typed in at the desk",
+    ("POST", "/api/v1/aml"): "A caller's location from the handset: AML over HTTPS (ETSI TS 103 625 form)",
+    (
+        "POST",
+        "/api/v1/aml/sms",
+    ): "A caller's location from the handset: an AML SMS's text, from an SMS gateway",
     ("GET", "/"): "Redirects to the dashboard",
     ("GET", "/dashboard/"): "The live dashboard (wallboard and call-taker desk)",
 }
@@ -64,7 +74,29 @@ RULE_TEXT: dict[str, str] = {  # auth.RULES' rules, as the document says them
     "own-taker": "supervisors; a call taker for themselves",
     "own-call": "supervisors; a call taker on their own calls",
     "staff-or-own": "supervisors and engineers; a call taker sees only themselves",
+    "sender": "a sender of caller locations (an operator or SMS gateway of the AML senders file), with "
+    "its own credentials: HTTP Basic name:secret or a bearer secret; no user token",
 }
+# Bodies that are no JSON model: route -> (media type, schema).
+RAW_BODIES: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
+    ("POST", "/api/v1/aml"): (
+        "application/x-www-form-urlencoded",
+        {
+            "type": "object",
+            "description": "ETSI TS 103 625 fields (v, emergency_number, source, time, location_latitude, "
+            "location_longitude, location_time, location_accuracy, location_source, device_number, ...); "
+            "device_number is required, unknown fields are ignored and named back",
+            "properties": {"device_number": {"type": "string"}},
+            "required": ["device_number"],
+        },
+    ),
+    ("POST", "/api/v1/aml/sms"): (
+        "text/plain",
+        {"type": "string", "description": 'The SMS text: A"ML=1;lt=...'},
+    ),
+}
+SENDER_SECURITY: list[dict[str, list[str]]] = [{"amlSender": []}, {"amlSenderSecret": []}]
+
 QUERY: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("GET", "/api/v1/history"): [
         ("day", "string"),
@@ -110,7 +142,10 @@ def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
         rule = RULES.get((method, path))
         if rule is None or path in IN_BAND:
             operation["security"] = []
-        if rule is not None:
+        if rule == "sender":
+            operation["security"] = SENDER_SECURITY
+            operation["description"] = f"Allowed: {RULE_TEXT[rule]}."
+        elif rule is not None:
             in_band = ' (the token in its first message, {"token": ...})' if path in IN_BAND else ""
             operation["description"] = f"Allowed: {RULE_TEXT[rule]}{in_band} (and the operators' key)."
         parameters = [
@@ -124,6 +159,9 @@ def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
         ]
         if parameters:
             operation["parameters"] = parameters
+        if served_as in RAW_BODIES:
+            media, schema = RAW_BODIES[served_as]
+            operation["requestBody"] = {"required": True, "content": {media: {"schema": schema}}}
         if body is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -135,7 +173,15 @@ def document(bodies: dict[tuple[str, str], type[BaseModel]]) -> dict[str, Any]:
         "info": {"title": "Kendari 112 control plane", "version": "1"},
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "amlSender": {"type": "http", "scheme": "basic", "description": "an AML sender: name:secret"},
+                "amlSenderSecret": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an AML sender's secret",
+                },
+            },
         },
         "security": [{"bearer": []}],
         "paths": paths,

@@ -3,8 +3,9 @@ status and media type, and every error status the route can return, each with th
 error body of the API (ErrorBody: replies.body's {"error": ..., "code": ..., ...}).
 
 Rules: a status is listed only when the route can return it. 401 comes with every route
-behind the bearer token; 403 when the permission table refuses some role, or limits a
-call taker to the taker or call named in the path (read from auth.scope, not restated);
+behind the bearer token (a sender's own credentials on the AML routes); 403 when the
+permission table refuses some role, or limits a call taker to the taker or call named in
+the path (read from auth.scope, not restated);
 400, 413 and 415 with every route that reads a body (replies.parsed); the handler's own
 statuses are HANDLED, written from reading each handler (health's 503 carries the health
 document, not the error body). A route served at another path (auth.ALIASES: a former
@@ -52,11 +53,23 @@ SUCCESS: dict[Route, tuple[int, str | None, str]] = {
     ("GET", "/api/v1/events"): (200, "text/event-stream", "the stream: replayed events, then live ones"),
     ("GET", "/"): (302, None, "to /dashboard/"),
     ("GET", "/dashboard/"): (200, "text/html", "the dashboard's page"),
+    ("POST", "/api/v1/calls/{call}/location"): (201, JSON, "the fix, on the call's record and desk"),
+    ("POST", "/api/v1/aml"): (200, JSON, "accepted: located (the handset had a fix), matched (a live call)"),
+    ("POST", "/api/v1/aml/sms"): (
+        200,
+        JSON,
+        "accepted: located (the handset had a fix), matched (a live call)",
+    ),
 }
 NO_RECORDS = "call records unavailable (Redis)"
 NO_REPUTATION = "reputations unavailable (Redis)"
 NO_ARCHIVE = "no call archive in this control plane"
 NO_TAKER = {404: "no such call taker"}
+AML_REFUSALS = {
+    400: "a field that is wrong or missing (field and problems name it), or bytes that are not UTF-8",
+    413: "the message is larger than the route's limit",
+    415: "another media type or charset",
+}
 HANDLED: dict[Route, dict[int, str]] = {  # the statuses each handler itself returns
     ("POST", "/api/v1/takers/{taker}/login"): NO_TAKER,
     ("POST", "/api/v1/takers/{taker}/logout"): NO_TAKER,
@@ -81,6 +94,24 @@ HANDLED: dict[Route, dict[int, str]] = {  # the statuses each handler itself ret
         409: "the call is still going on",
         502: "Asterisk refused the recording",
         503: "call records or Asterisk unavailable",
+    },
+    ("GET", "/api/v1/calls/{call}/incident"): {404: "no such call", 503: NO_RECORDS},
+    ("PUT", "/api/v1/calls/{call}/incident"): {
+        400: "an unknown agency (problems names it and the known ones)",
+        404: "no such call",
+        503: NO_RECORDS,
+    },
+    ("POST", "/api/v1/calls/{call}/incident/arrivals"): {
+        400: "an unknown agency, or a time before the call or in the future (problems names the field)",
+        404: "no such call",
+        409: "the call has no incident record yet",
+        503: NO_RECORDS,
+    },
+    ("POST", "/api/v1/calls/{call}/location"): {404: "no such call", 503: NO_RECORDS},
+    ("POST", "/api/v1/aml"): AML_REFUSALS,
+    ("POST", "/api/v1/aml/sms"): {
+        **AML_REFUSALS,
+        400: AML_REFUSALS[400] + ", or no ?from= (the SMS's sender)",
     },
     ("GET", "/api/v1/reputation/{number}"): {503: NO_REPUTATION},
     ("POST", "/api/v1/reputation/{number}/block"): {
@@ -138,7 +169,9 @@ def _errors(route: Route, reads_body: bool) -> dict[int, list[str]]:
     if reads_body:
         for status, text in BODY.items():
             codes.setdefault(status, []).append(text)
-    if route in RULES and route[1] not in IN_BAND:  # behind the bearer token
+    if RULES.get(route) == "sender":  # a sender's own credentials, no user
+        codes.setdefault(401, []).append("missing or wrong sender credentials")
+    elif route in RULES and route[1] not in IN_BAND:  # behind the bearer token
         codes.setdefault(401, []).append("missing or wrong token")
         if why := _refusals(*route):
             codes.setdefault(403, []).extend(why)

@@ -12,7 +12,9 @@ Rules:
 - A call taker sees only themselves: their status, their own live calls, the callback
   list, and "my call": the call offered to or connected with them, else their last call
   until the next one, with its verdict, features, transcript, the caller's earlier calls
-  and reputation.
+  and reputation, its incident record and the agencies that joined or were sent, and the
+  caller's location (`location`, the latest fix, and `locations`) with the desk's map
+  settings (`map`). Waiting callers show only whether there is a location (has_location).
 - A number the operator marked private (withheld) is hidden from call takers everywhere
   in the snapshot (ivr.core.privacy). Earlier calls: none for a withheld caller (the
   list would link the call to ones where the number was shown); a shown caller's list
@@ -37,8 +39,9 @@ from ivr.adapters.http.callback_api import callback_entries
 from ivr.adapters.http.centre import Centre
 from ivr.adapters.http.history_api import day_figures
 from ivr.adapters.http.views import taker_views, waiting_views
+from ivr.adapters.locations import CallLocations, Locating
 from ivr.adapters.reputation_store import Disposition, ReputationStore
-from ivr.core import privacy
+from ivr.core import incident, privacy
 from ivr.core.call_state import Call, Phase
 
 PAUSE_REASONS = ("istirahat", "makan", "briefing", "pelatihan", "toilet")
@@ -151,7 +154,13 @@ class DeskMemory:
 
 
 async def _my_call(
-    centre: Centre, store: CallStore, reputation: ReputationStore, desk: DeskMemory, taker: str, now: float
+    centre: Centre,
+    store: CallStore,
+    reputation: ReputationStore,
+    desk: DeskMemory,
+    taker: str,
+    now: float,
+    book: CallLocations | None = None,
 ) -> dict[str, Any] | None:
     call_id = desk.current(centre, taker)
     if call_id is None:
@@ -192,10 +201,22 @@ async def _my_call(
         "cues": json.loads(record.get("cues", "[]") or "[]"),  # why it was screened so
         "transcript": record.get("transcript", ""),
         "disposition": record.get("disposition") or None,
+        "incident": record.get("incident"),  # with the agencies' times (incident.view)
+        "agency_times": incident.agency_times(record.get("incident"), record.get("timeline", [])),
+        **_locations(call_id, record, book if live is not None else None),
         "history": await desk.history(centre, call_id, number, view["arrived_at"], withheld),
         "reputation": rep,
     }
     return privacy.masked(mine, number) if withheld else mine
+
+
+def _locations(call_id: str, record: dict[str, Any], book: CallLocations | None) -> dict[str, Any]:
+    """The caller's location on the desk: a live call's fixes from memory (at once, Redis or
+    not), an ended call's from its record; the latest and every one, oldest first."""
+    if book is not None and book.has_location(call_id):
+        fixes = [fix.view() for fix in book.fixes(call_id)]
+        return {"location": fixes[-1], "locations": fixes}
+    return {"location": record.get("location"), "locations": record.get("locations") or []}
 
 
 async def snapshot(
@@ -207,6 +228,7 @@ async def snapshot(
     desk: DeskMemory,
     timezone: str,
     now: float | None = None,
+    locating: Locating | None = None,
 ) -> dict[str, Any]:
     """What `user` sees now: each part of FEED only if scope() grants its REST route."""
     now = time.time() if now is None else now
@@ -231,7 +253,7 @@ async def snapshot(
     if given["kpis"] or given["callbacks"]:
         await shared.refresh(now)
     if given["waiting"]:
-        view["waiting"] = waiting_views(centre, now)
+        view["waiting"] = waiting_views(centre, now, locating.book.has_location if locating else None)
     if given["takers"]:
         view["takers"] = taker_views(centre, None if given["takers"] is Scope.ALL else taker or "")
         view["agents"] = view["takers"]  # the former name, for one release
@@ -248,5 +270,9 @@ async def snapshot(
     if given["screening"]:
         view["screening"] = centre.screening()
     if given["my_call"] and taker:
-        view["my_call"] = await _my_call(centre, store, reputation, desk, taker, now)
+        view["my_call"] = await _my_call(
+            centre, store, reputation, desk, taker, now, locating.book if locating else None
+        )
+        if locating is not None:  # the desk's map
+            view["map"] = {"tiles": locating.tiles_url, "attribution": locating.attribution}
     return view

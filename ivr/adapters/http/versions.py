@@ -23,7 +23,17 @@ from aiohttp import web
 Route = tuple[str, str]  # (method, path as the router writes it)
 V1, BEFORE = "/api/v1/", "/api/"
 TAKERS, AGENTS = "/api/takers", "/api/agents"  # the call takers' routes, and their former name
-NEW_IN_V1 = frozenset({"/api/v1/history.csv", "/api/v1/events"})
+NEW_IN_V1 = frozenset(
+    {
+        "/api/v1/history.csv",
+        "/api/v1/events",
+        "/api/v1/calls/{call}/incident",
+        "/api/v1/calls/{call}/incident/arrivals",
+        "/api/v1/calls/{call}/location",
+        "/api/v1/aml",
+        "/api/v1/aml/sms",
+    }
+)
 KEPT: dict[str, str] = {"/api/health": "/api/v1/health", "/api/openapi.json": "/api/v1/openapi.json"}
 
 

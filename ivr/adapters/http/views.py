@@ -1,12 +1,14 @@
 """The call-taker and waiting-caller views, built once for the REST API and the dashboard
 feed alike (the same fields in both).
 
-Rules: a waiting caller's number is the shown one (a withheld number never appears);
+Rules: a waiting caller's number is the shown one (a withheld number never appears), and
+of their location only whether there is one (has_location: the fix is for the taker's desk);
 activity_since is None while a call taker's activity is unchanged since the start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ivr.adapters.http.centre import Centre
@@ -36,8 +38,11 @@ def taker_views(centre: Centre, only: str | None = None) -> list[dict[str, Any]]
     return [taker_view(centre, takers[a], names) for a in sorted(takers) if only is None or a == only]
 
 
-def waiting_views(centre: Centre, now: float) -> list[dict[str, Any]]:
-    """The waiting callers, best placed first, with what screening said of each."""
+def waiting_views(
+    centre: Centre, now: float, located: Callable[[str], bool] | None = None
+) -> list[dict[str, Any]]:
+    """The waiting callers, best placed first, with what screening said of each and whether
+    the centre has their location (`located`: a call id -> whether it has a fix)."""
     calls = centre.calls()
     out = []
     for w in centre.waiting():
@@ -54,6 +59,7 @@ def waiting_views(centre: Centre, now: float) -> list[dict[str, Any]]:
                 "verdict": state.verdict if state else "",
                 "flags": sorted(state.flags) if state else [],
                 "screening": state.stage.value if state else "",
+                "has_location": bool(located and located(w.call_id)),
             }
         )
     return out

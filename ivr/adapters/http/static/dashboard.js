@@ -13,7 +13,8 @@
    Stable hooks (browser tests): #login-form #token #signout #conn[data-state] #lang
    #clock #wallboard #desk #waiting #takers #calls #kpis [data-kpi] #chart-hour
    #chart-answer #callbacks .callback-start .callback-taker #screening #my-status #login #logout
-   #pause #pause-reason #unpause #my-call [data-disposition] [data-agency] #leave #toast. */
+   #pause #pause-reason #unpause #my-call [data-disposition] [data-agency] #leave #toast;
+   the incident form's and the agencies' response table's: incident.js, response.js. */
 
 import { applyStatic, getLang, setLang, t, tv } from "./i18n.js";
 import { esc, timeHMS } from "./format.js";
@@ -259,14 +260,15 @@ function toast(text, kind) {
   state.toastTimer = setTimeout(() => (el.hidden = true), kind === "error" ? 10000 : 6000);
 }
 
-/** POST path with body; busyKey disables the button(s) while in flight; okText on success. */
-async function post(path, body, busyKey, okText, button) {
-  if (ctx.busy.has(busyKey)) return;
+/** POST (or `method`) path with body; busyKey disables the button(s) while in flight; okText
+ *  on success. Resolves to whether the server took it. */
+async function post(path, body, busyKey, okText, button, method = "POST") {
+  if (ctx.busy.has(busyKey)) return false;
   ctx.busy.add(busyKey);
   if (button) button.disabled = true;
   render();
   try {
-    const init = { method: "POST", headers: { Authorization: `Bearer ${state.token}` } };
+    const init = { method, headers: { Authorization: `Bearer ${state.token}` } };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -276,7 +278,7 @@ async function post(path, body, busyKey, okText, button) {
       response = await fetch(path, init);
     } catch {
       toast(t("err.network"), "error");
-      return;
+      return false;
     }
     let data = null;
     try {
@@ -284,18 +286,24 @@ async function post(path, body, busyKey, okText, button) {
     } catch {
       /* not JSON */
     }
-    const message = data && typeof data.error === "string" ? data.error : "";
+    const problems = data && Array.isArray(data.problems) ? data.problems.map(String) : [];
+    const message = data && typeof data.error === "string" ? [data.error, ...problems].join(": ") : "";
     if (response.status === 401) {
       showLogin(message || t("err.auth"));
-      return;
+      return false;
     }
     if (!response.ok) toast(message || t("err.status", { what: response.status }), "error");
     else toast(okText, "ok");
+    return response.ok;
   } finally {
     ctx.busy.delete(busyKey);
     render(); // redraws the button with the state the rules give it
   }
 }
+
+// The incident form (incident.js) sends through the same door, with its own method.
+ctx.send = (method, path, body, busyKey, okText, button) => post(path, body, busyKey, okText, button, method);
+ctx.toast = toast;
 
 const enc = encodeURIComponent;
 

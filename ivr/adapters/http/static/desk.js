@@ -1,6 +1,7 @@
 /* desk.js: draws the call taker's desk: their status line and status buttons, and the
    call pop-up #my-call (offered / connected / last ended call) with its disposition,
-   agency and leave buttons.
+   agency and leave buttons, and under it the caller's location (location.js) and the
+   call's incident record (incident.js).
    Rules: only the buttons that fit the declared status are shown; a button whose request
    is in flight (ctx.busy) is disabled; an offered call gets the pulsing "PANGGILAN MASUK"
    banner (answering happens on the SIP phone: there is no answer button); the pop-up's
@@ -10,6 +11,8 @@
 import { DASH, badge, caller, chip, dateTime, esc, flagBadges, timeHMS } from "./format.js";
 import { t, tv } from "./i18n.js";
 import { patch, ticker } from "./views.js";
+import { renderIncident } from "./incident.js";
+import { renderLocation } from "./location.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -185,6 +188,8 @@ export function renderDesk(snap, ctx) {
   renderStatus(me, snap, ctx);
   renderButtons(me, snap, ctx);
   renderMyCall(snap, ctx);
+  renderIncident(snap, ctx);
+  renderLocation(snap, ctx);
 }
 
 /** Is a call being offered to this user right now? */

@@ -1,5 +1,5 @@
-/* views.js: draws the wallboard (KPI tiles, waiting callers, call takers, live calls,
-   charts) and the callback list from one complete snapshot; owns the ticking counters.
+/* views.js: draws the wallboard (KPI tiles, the city's figures from response.js, waiting
+   callers, call takers, live calls, charts) and the callback list from one complete snapshot; owns the ticking counters.
    Rules: a snapshot replaces the whole view, but a row is rebuilt only when its own data
    changed (a keyed patch), so an open <select> or focus survives the 1 s refresh; ticking
    cells carry data-since (server epoch) and are updated by tick(), never rebuilt for it;
@@ -9,6 +9,7 @@
 
 import { DASH, badge, caller, chip, clockDuration, decimal, esc, flagBadges, percent, timeHM } from "./format.js";
 import { drawAnswerChart, drawHourChart } from "./charts.js";
+import { CITY_TILES, renderResponse } from "./response.js";
 import { t, tv } from "./i18n.js";
 
 const meta = new WeakMap(); // element -> {key, sig}
@@ -95,6 +96,7 @@ const KPI_ORDER = [
   ["prank_share", (k) => percent(k.prank_share)],
   ["silent_share", (k) => percent(k.silent_share)],
   ["average_answer_to_agency_seconds", (k) => k.average_answer_to_agency_seconds, true],
+  ...CITY_TILES, // the figures the city reports (response.js)
 ];
 
 function renderKpis(snap, lang) {
@@ -103,14 +105,16 @@ function renderKpis(snap, lang) {
     document.getElementById("kpis"),
     KPI_ORDER,
     ([name]) => name,
-    ([name, value]) => `${lang}|${value(k)}|${k.answered}|${k.abandoned}`,
-    ([name, value, inSeconds]) => {
+    ([name, value, , extra]) => `${lang}|${value(k)}|${k.answered}|${k.abandoned}|${extra && snap.kpis ? extra(k) : ""}`,
+    ([name, value, inSeconds, extra]) => {
       const sub =
         name === "calls" && snap.kpis
           ? `<div class="kpi-sub">${esc(decimal(k.answered))} ${esc(t("kpi.answered"))} · ${esc(decimal(k.abandoned))} ${esc(t("kpi.abandoned"))}</div>`
-          : "";
+          : extra && snap.kpis ? `<div class="kpi-sub">${esc(extra(k))}</div>` : "";
       const v = value(k);
-      const shown = inSeconds
+      const shown = inSeconds === "clock"
+        ? v == null ? DASH : esc(clockDuration(v))
+        : inSeconds
         ? v == null ? DASH : `${esc(decimal(v))}<span class="unit"> ${esc(t("unit.s"))}</span>`
         : esc(v);
       return `<div class="kpi" data-kpi="${name}"><div class="kpi-value">${shown}</div>
@@ -150,7 +154,7 @@ function renderWaiting(snap, lang) {
     (w) => lang + JSON.stringify({ ...w, waited_seconds: 0 }) + (snap.now - w.waited_seconds).toFixed(0),
     (w) => `<tr data-call="${esc(w.call_id)}" data-level="${esc(w.level)}" data-verdict="${esc(w.verdict)}" class="row-${esc(w.level)}">
       <td class="caller">${caller(w.caller)}</td>
-      <td>${badge("level", w.level)}</td>
+      <td>${badge("level", w.level)}${w.has_location ? ` <span class="badge small has-location" title="${esc(t("loc.has"))}">${esc(t("loc.badge"))}</span>` : ""}</td>
       <td>${badge("verdict", w.verdict)} ${flagBadges(w.flags, w.verdict)}
         ${w.screening ? `<div class="screening">${esc(t("col.screening"))}: ${esc(tv("screening", w.screening))}</div>` : ""}</td>
       <td class="num big">${ticker(snap.now - w.waited_seconds, 10, 20)}</td>
@@ -301,7 +305,7 @@ function renderScreening(snap, lang) {
 
 /** Show the panel of each part the snapshot holds; hide those this role is not given. */
 function showParts(snap) {
-  const parts = { "kpi-panel": "kpis", "charts-panel": "kpis", "waiting-panel": "waiting",
+  const parts = { "kpi-panel": "kpis", "charts-panel": "kpis", "response-panel": "kpis", "waiting-panel": "waiting",
     "calls-panel": "calls", "screening-panel": "screening" };
   for (const [cls, part] of Object.entries(parts)) document.querySelector(`.${cls}`).hidden = !(part in snap);
 }
@@ -314,6 +318,7 @@ export function renderWallboard(snap, ctx) {
     renderKpis(snap, ctx.lang);
     drawHourChart(document.getElementById("chart-hour"), snap.kpis, snap.now, snap.timezone);
     drawAnswerChart(document.getElementById("chart-answer"), snap.kpis);
+    renderResponse(snap, ctx.lang);
   }
   if ("waiting" in snap) renderWaiting(snap, ctx.lang);
   renderTakers(snap, ctx.lang);
@@ -324,7 +329,7 @@ export function renderWallboard(snap, ctx) {
 
 /** Forget everything drawn (after signing out), so the next user starts clean. */
 export function clearViews() {
-  for (const sel of ["#service-level", "#kpis", "#takers", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#screening", "#my-status", "#my-call"]) {
+  for (const sel of ["#service-level", "#kpis", "#takers", "#waiting tbody", "#calls tbody", "#callbacks tbody", "#chart-hour", "#chart-answer", "#screening", "#my-status", "#my-call", "#response tbody", "#incident"]) {
     const el = document.querySelector(sel);
     el.innerHTML = "";
     meta.delete(el);
