@@ -119,6 +119,9 @@ def test_the_handsets_location_reaches_the_record_and_the_takers_map_within_a_se
     assert "openstreetmap.org" in desk.find_element(By.ID, "location-osm").get_attribute("href")
     assert desk.find_element(By.ID, "location-geo").get_attribute("href") == "geo:-3.97231,122.5146;u=35"
     assert not desk.find_element(By.ID, "location-no-tiles").get_attribute("hidden")  # no tile server here
+    # and in the call's head, above the fold, linking to the map
+    head = desk.find_element(By.CSS_SELECTOR, "#my-call .call-location a")
+    assert head.text == "-3.97231, 122.51460 ± 35 m" and head.get_attribute("href").endswith("#my-location")
     screenshot(desk, "1-desk-with-the-callers-location")
 
     status, record = stack.api("GET", f"/api/v1/calls/{call_id}", token=TOKENS["taker06"])

@@ -98,7 +98,19 @@ function headHTML(call, tz) {
       ${call.ended ? `<span class="chip call-ended">${esc(t("call.ended_short"))}</span>` : chip("phase", call.phase)}</div>
     <div class="call-times">${esc(t("call.arrived"))} ${esc(timeHMS(call.arrived_at, tz))}
       ${call.answered_at ? ` · ${esc(t("call.answered"))} ${esc(timeHMS(call.answered_at, tz))}` : ""}
-      <span class="call-running">${running}</span></div>`;
+      <span class="call-running">${running}</span></div>
+    ${locationLine(call.location)}`;
+}
+
+// The caller's latest location in the call's head, above the fold: the taker's first
+// question is "where are you?"; the map and every fix are in #my-location, linked.
+function locationLine(fix) {
+  if (!fix) return `<div class="call-location none">${esc(t("loc.title"))}: ${esc(t("loc.none"))}</div>`;
+  const where = `${Number(fix.lat).toFixed(5)}, ${Number(fix.lon).toFixed(5)}`;
+  const accuracy = fix.accuracy_m ? ` ${t("loc.accuracy_value", { m: Math.round(fix.accuracy_m) })}` : "";
+  const address = fix.address ? ` · ${fix.address}` : "";
+  return `<div class="call-location">${esc(t("loc.title"))}:
+    <a href="#my-location">${esc(where + accuracy + address)}</a></div>`;
 }
 
 // The frame of the pop-up: built once per call (and language); the buttons in it stay the
@@ -172,7 +184,7 @@ function renderMyCall(snap, ctx) {
   el.classList.toggle("offered", offered);
   el.classList.toggle("ended", Boolean(call.ended));
   el.querySelector(".incoming-banner").hidden = !offered;
-  const head = [call.caller, call.verdict, call.level, call.phase, call.ended, call.arrived_at, call.answered_at, tz];
+  const head = [call.caller, call.verdict, call.level, call.phase, call.ended, call.arrived_at, call.answered_at, tz, call.location, ctx.lang];
   patch(el.querySelector(".call-head"), JSON.stringify(head), () => headHTML(call, tz));
   patch(el.querySelector(".mc-info"), JSON.stringify([call.flags, call.cues, call.features, call.transcript]), () => infoHTML(call));
   patch(el.querySelector(".mc-caller"), JSON.stringify([call.history, call.reputation, tz]), () => callerHTML(call, tz));
