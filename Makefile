@@ -2,12 +2,12 @@
 # Paths: ASTERISK_ROOT (default /var/cache/ivr112/asterisk-root), IVR_STATE_DIR
 # (default /var/lib/ivr112), IVR_CACHE_DIR (default /var/cache/ivr112).
 
-.PHONY: run test demo stop images compose-up compose-down cluster cluster-demo cluster-reload cluster-stop cluster-bench install uninstall deps asterisk prompts unit integration lint diagrams bench screening-eval load soak
+.PHONY: run test demo stop images compose-up compose-down cluster cluster-demo cluster-reload cluster-stop cluster-bench install uninstall deps asterisk sipp-tls prompts unit integration lint diagrams bench screening-eval load soak
 
 run:            ## provision what is missing, start Asterisk + Redis, then supervise the control plane and its watchdog
 	bash scripts/run.sh
 
-test: deps asterisk lint  ## every test: unit, then integration on the real stack
+test: deps asterisk sipp-tls lint  ## every test: unit, then integration on the real stack
 	.venv/bin/pytest tests -q
 
 demo:           ## one 112 call: SIPp caller -> greeting -> taker01's SIPp phone; prints the timeline
@@ -53,13 +53,16 @@ deps:           ## host packages (Debian) and the Python virtualenv
 asterisk: deps  ## build (or reuse) the Debian sid root with Asterisk 22
 	bash scripts/asterisk-root.sh
 
+sipp-tls: deps  ## build (or reuse) the Debian sid root with a TLS-capable SIPp, for the tests of the desk phones over TLS
+	bash scripts/sipp-tls-root.sh
+
 prompts:        ## synthesise the Indonesian prompts (espeak-ng + sox)
 	bash scripts/prompts.sh
 
 unit: deps
 	.venv/bin/pytest tests/unit -q
 
-integration: deps asterisk
+integration: deps asterisk sipp-tls
 	.venv/bin/pytest tests/integration -q
 
 lint: deps

@@ -6,6 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# openssl: the desk phones' self-signed SIP TLS certificate (scripts/render_conf.py);
 # chromium: the dashboard's browser test; systemd: systemd-analyze, which checks the units of
 # deploy/systemd (nothing is started by it: a host without systemd running keeps it so);
 # kamailio: the cluster's SIP edge (scripts/edge-start.sh); redis-sentinel: the cluster's Redis;
@@ -14,7 +15,7 @@ set -euo pipefail
 # that file in the unit tests; podman, runc: the container images (`make images`) and the
 # compose stack's test (podman-compose comes from PyPI, in the virtualenv: Debian 12's
 # cannot run services on the host's network).
-PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl python3-venv ca-certificates tzdata
+PACKAGES="mmdebstrap redis-server redis-tools sip-tester espeak-ng sox curl openssl python3-venv ca-certificates tzdata
 chromium chromium-driver fonts-dejavu-core systemd kamailio redis-sentinel prometheus logrotate podman runc"
 missing=""
 for p in $PACKAGES; do

@@ -5,7 +5,8 @@
 # files and the same centre configuration (queue/, IVR_CENTRE_CONFIG).
 # Rules:
 # - NAME becomes the node's systemname: every channel id it makes starts with "NAME-".
-# - The node's SIP (port 5060), ARI/HTTP ($ASTERISK_HTTP_PORT, 8088) and AMI ($AMI_PORT,
+# - The node's SIP (port 5060, and 5061 for TLS, which no desk phone uses in this form:
+#   they register with the edge over UDP), ARI/HTTP ($ASTERISK_HTTP_PORT, 8088) and AMI ($AMI_PORT,
 #   5038) listen on ADDRESS only; its calls' media too, on RTP ports of its own: RTP_START
 #   to RTP_END when both are given, else 5000 ports by the number ending NAME (a1:
 #   10000-14999, a2: 15000-19999, ... a6: 35000-39999).
@@ -31,7 +32,7 @@ node_name "$name"
 python3 -c 'import ipaddress, sys; ipaddress.IPv4Address(sys.argv[1])' "$address" 2>/dev/null \
   || die "node $name: '$address' is not an IPv4 address"
 : "${AMI_PORT:=5038}"
-sip_port=5060
+sip_port=5060 sip_tls_port=5061
 if [ -n "${RTP_START:-}" ] || [ -n "${RTP_END:-}" ]; then
   [ -n "${RTP_START:-}" ] && [ -n "${RTP_END:-}" ] \
     || die "node $name: give both RTP_START and RTP_END, or neither"
@@ -49,14 +50,14 @@ if pid=$(node_pid "$name"); then
   log "node $name is running (pid $pid): stopping it first"
   bash "$REPO_DIR/scripts/node-stop.sh" "$name"
 fi
-ports="$sip_port, $ASTERISK_HTTP_PORT or $AMI_PORT"
-taken=$(ss -Hlntu "( src $address:$sip_port or src $address:$ASTERISK_HTTP_PORT or src $address:$AMI_PORT )" \
+ports="$sip_port, $sip_tls_port, $ASTERISK_HTTP_PORT or $AMI_PORT"
+taken=$(ss -Hlntu "( src $address:$sip_port or src $address:$sip_tls_port or src $address:$ASTERISK_HTTP_PORT or src $address:$AMI_PORT )" \
   2>/dev/null || true)
 [ -z "$taken" ] || die "node $name: another program listens on $address, port $ports:
 $taken"
 
 etc="$ASTERISK_ROOT/etc/asterisk-$name"
-SIP_BIND="$address:$sip_port" ASTERISK_HTTP_BIND="$address" ASTERISK_HTTP_PORT="$ASTERISK_HTTP_PORT" \
+SIP_BIND="$address:$sip_port" SIP_TLS_BIND="$address:$sip_tls_port" ASTERISK_HTTP_BIND="$address" ASTERISK_HTTP_PORT="$ASTERISK_HTTP_PORT" \
   AMI_BIND="$address" AMI_PORT="$AMI_PORT" RTP_START="$RTP_START" RTP_END="$RTP_END" ASTERISK_NODE="$name" \
   python3 "$REPO_DIR/scripts/render_conf.py" "$etc" || die "node $name: configuration not rendered (see above)"
 [ -x "$REPO_DIR/.venv/bin/python" ] || bash "$REPO_DIR/scripts/host-deps.sh"

@@ -21,6 +21,11 @@ Rules kept here:
   the shared root for what it writes (configuration, control socket and pid, database,
   spool with the recordings, logs, cache); the rest of the root (modules, sounds) is shared.
   Without ASTERISK_NODE, asterisk.conf is the repo's as it is (the single-node form).
+- The desk phones' TLS transport (SIP_TLS_BIND) uses the state folder's tls/sip.crt and
+  tls/sip.key (the key 0600, the folder 0700), copied into the destination as sip-tls.crt
+  and sip-tls.key (Asterisk reads them there, in the chroot and the container alike).
+  When neither exists, a self-signed pair is made with openssl and the start says so;
+  the operator replaces both with the centre's own. One without the other is an error.
 Standard library only: it runs before the project's virtualenv exists.
 """
 
@@ -31,6 +36,8 @@ import os
 import re
 import secrets
 import shutil
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -40,6 +47,7 @@ PLACEHOLDER = re.compile(r"@@([A-Z0-9_]+)@@")
 
 DEFAULTS = {
     "SIP_BIND": "127.0.0.1:5060",
+    "SIP_TLS_BIND": "127.0.0.1:5061",
     "ASTERISK_HTTP_BIND": "127.0.0.1",
     "ASTERISK_HTTP_PORT": "8088",
     "RTP_STRICT": "yes",
@@ -52,6 +60,7 @@ DEFAULTS = {
     "AMI_PORT": "5038",
     "IVR_RECORD_CALLS": "yes",  # the control plane reads the same variable (a boolean)
 }
+TLS_FILES = ("sip-tls.crt", "sip-tls.key")  # in the destination, for transport-tls of pjsip.conf
 BOOLEANS = {"IVR_RECORD_CALLS"}  # rendered "yes" or "no", whichever spelling pydantic accepts
 FALSE_WORDS = {"0", "false", "f", "no", "n", "off"}
 NODE_NAME = re.compile(r"^[a-z][a-z0-9]{0,7}$")  # the control plane reads it back from channel ids
@@ -76,6 +85,53 @@ def stored_secret(state: Path, name: str) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value
+
+
+def sip_tls_pair(state: Path, bind: str) -> tuple[bytes, bytes]:
+    """The desk phones' TLS certificate and key (PEM) from the state folder's tls/, made
+    self-signed when neither is there."""
+    folder = state / "tls"
+    cert, key = folder / "sip.crt", folder / "sip.key"
+    if cert.exists() != key.exists():
+        have, lacks = (cert, key) if cert.exists() else (key, cert)
+        sys.exit(f"render_conf: {have} is there but {lacks} is not: put both of the centre's files there")
+    if not cert.exists():
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        host = bind.rpartition(":")[0].strip("[]") or "127.0.0.1"
+        names = [f"DNS:{socket.gethostname()}", "IP:127.0.0.1"]
+        if host not in ("127.0.0.1", "0.0.0.0", "::"):
+            try:
+                names.append(f"IP:{ipaddress.ip_address(host)}")
+            except ValueError:
+                names.append(f"DNS:{host}")
+        made = [folder / "sip.crt.new", folder / "sip.key.new"]
+        for path in made:
+            path.unlink(missing_ok=True)
+        try:
+            done = subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                 "-subj", "/O=Kendari 112/CN=Kendari 112 SIP", "-addext", "subjectAltName=" + ",".join(names),
+                 "-keyout", str(made[1]), "-out", str(made[0])],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+        except FileNotFoundError:
+            sys.exit(f"render_conf: openssl is not installed: install it, or put the centre's certificate "
+                     f"and key at {cert} and {key}")  # fmt: skip
+        if done.returncode != 0:
+            sys.exit(f"render_conf: openssl could not make the SIP TLS certificate: {done.stderr.strip()}")
+        made[1].chmod(0o600)
+        made[1].rename(key)
+        made[0].rename(cert)
+        print(
+            f"render_conf: made a self-signed SIP TLS certificate {cert} (key {key}) for the desk "
+            "phones: replace both with the centre's own (docs/operations.md)",
+            file=sys.stderr,
+        )
+    pair = cert.read_bytes(), key.read_bytes()
+    for path, text in zip((cert, key), pair, strict=True):
+        if b"-----BEGIN " not in text:
+            sys.exit(f"render_conf: {path} is not a PEM file (-----BEGIN ...)")
+    return pair
 
 
 def render_file(src: Path, values: dict[str, str]) -> str:
@@ -128,6 +184,11 @@ def checked(values: dict[str, str]) -> dict[str, str]:
     return values | {"SIP_IDENTIFIERS": "header,ip,username" if edge else "ip,username"}
 
 
+def asterisk_etc(node: str) -> str:
+    """The configuration folder as Asterisk sees it (a node has its own, NODE_DIRECTORIES)."""
+    return NODE_DIRECTORIES["astetcdir"].format(node) if node else "/etc/asterisk"
+
+
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: render_conf.py DEST_ETC_ASTERISK")
@@ -140,6 +201,11 @@ def main() -> None:
     node = os.environ.get("ASTERISK_NODE", "")
     if node and not NODE_NAME.match(node):
         sys.exit(f"render_conf: ASTERISK_NODE {node!r}: a node's name is a-z then up to 7 of a-z 0-9")
+    tls_files = dict(zip(TLS_FILES, sip_tls_pair(state, values["SIP_TLS_BIND"]), strict=True))
+    values |= {
+        "SIP_TLS_CERT": f"{asterisk_etc(node)}/{TLS_FILES[0]}",
+        "SIP_TLS_KEY": f"{asterisk_etc(node)}/{TLS_FILES[1]}",
+    }
 
     tmp = dest.with_name(dest.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -186,6 +252,9 @@ def main() -> None:
     (tmp / "prometheus_users.conf").write_text(
         f"auth_username = {metrics_user}\nauth_password = {metrics_password}\n"
     )
+    for name, content in tls_files.items():  # the key never readable to others, even here
+        with os.fdopen(os.open(tmp / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            handle.write(content)
     for path in tmp.iterdir():
         path.chmod(0o640)
     shutil.rmtree(dest, ignore_errors=True)

@@ -17,6 +17,10 @@ Rules:
   - Each operator's trunk becomes a trunk-endpoint recognised by its own source addresses
     only (identify section; never by the From user) with an AOR for calls out.
   Endpoints through a trunk (`PJSIP/<number>@<trunk>`) and Local channels need no section.
+- The desk phones (call takers, overflow desks, agencies' phones that register; in the
+  test profile also those given a loopback contact in their stead) follow the centre's
+  `desk_phones:` (transport tls, media_encryption sdes: ivr/config/desk_phones.py); an
+  agency phone at a fixed address of its own and the trunks do not.
 - The native fallback queue (takers-fallback in queues.conf) gets one member per call
   taker, in the configuration's order.
 - Values were checked by the schema (ivr/config/values.py); one that is not safe to write
@@ -40,6 +44,8 @@ Rules:
     header only. Calls out through a trunk are sent to the edge (outbound_proxy), which
     relays them to the operator: a node never exchanges SIP with an operator.
   - An agency phone at a fixed address (`addresses:`) is still called directly there.
+  - The desk phones stay on UDP: `desk_phones: {transport: tls}` is refused here (the edge
+    relays UDP only).
   - A pjsip ACL (edge-only) answers 403 to every request not from the edge's address or
     from an agency's fixed address (its calls' own requests, a BYE): nobody else reaches a
     node. An ACL holds addresses only, so a fixed address given as a DNS name is refused.
@@ -52,6 +58,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ivr.config.desk_phones import endpoint_lines, loopback_contact
 from ivr.config.schema import CentreConfig
 from ivr.config.values import label
 
@@ -101,6 +108,7 @@ class AgencyPhone:
     name: str
     agency: str  # the agency's name, for the comment
     address: str | None  # host:port when the phone is reached at a fixed address
+    desk: bool = True  # a desk phone (registers; the test profile's contact): not one of `addresses:`
 
 
 def agency_phones(config: CentreConfig, contacts: Mapping[str, str] | None = None) -> list[AgencyPhone]:
@@ -110,8 +118,9 @@ def agency_phones(config: CentreConfig, contacts: Mapping[str, str] | None = Non
         for endpoint in agency.endpoints:
             name = _plain(endpoint)
             if name and name not in found:
-                address = agency.addresses.get(name) or (contacts or {}).get(name)
-                found[name] = AgencyPhone(name, agency.name, address)
+                own = agency.addresses.get(name)
+                address = own or (contacts or {}).get(name)
+                found[name] = AgencyPhone(name, agency.name, address, desk=own is None)
     return list(found.values())
 
 
@@ -181,9 +190,10 @@ def render(
     if missing:
         raise CentreEndpointsInvalid(f"no SIP password for {', '.join(missing)}")
     contacts = contacts or {}
+    desk = endpoint_lines(config.desk_phones)
 
     def contact(name: str) -> str:
-        return f"contact = sip:{name}@{contacts[name]}\n" if name in contacts else ""
+        return f"contact = sip:{name}@{_escaped(contacts[name])}\n" if name in contacts else ""
 
     def auth(name: str) -> str:
         return (
@@ -200,18 +210,18 @@ def render(
         display = _safe(p.display)
         out.append(
             f"\n; {p.role}: {display}\n[{p.name}](taker-endpoint)\nauth = {p.name}-auth\n"
-            f'aors = {p.name}\ncallerid = "{display}" <{p.name}>\n\n'
+            f'aors = {p.name}\ncallerid = "{display}" <{p.name}>\n{desk}\n'
             f"[{p.name}](taker-aor)\n{contact(p.name)}\n{auth(p.name)}"
         )
     for phone in called:
         if phone.address is None:  # the agency's desk phone registers with its own password
             out.append(
                 f"\n; agency phone (registers): {_safe(phone.agency)}\n[{phone.name}](agency-endpoint)\n"
-                f"auth = {phone.name}-auth\naors = {phone.name}\n\n[{phone.name}](agency-aor)\n\n"
+                f"auth = {phone.name}-auth\naors = {phone.name}\n{desk}\n[{phone.name}](agency-aor)\n\n"
                 f"{auth(phone.name)}"
             )
         else:
-            out.append(_fixed_agency(phone))
+            out.append(_fixed_agency(phone, desk if phone.desk else ""))
     for trunk in config.trunks:
         aor = f"contact = sip:{_safe(trunk.contact)}\n" if trunk.contact else ""
         out.append(
@@ -229,13 +239,27 @@ def _fallback_members(desks: list[Phone]) -> str:
     return "; Generated with pjsip_centre.conf: the members of takers-fallback.\n" + "".join(members)
 
 
-def _fixed_agency(phone: AgencyPhone) -> str:
-    """Called at its fixed address; no REGISTER, no call in (both forms)."""
+def _fixed_agency(phone: AgencyPhone, desk: str = "") -> str:
+    """Called at its fixed address; no REGISTER, no call in (both forms). `desk`: the
+    desk phones' lines, for the test profile's stand-in of a phone that registers."""
     return (
         f"\n; agency at a fixed address: {_safe(phone.agency)}\n"
-        f"[{phone.name}](agency-fixed-endpoint)\naors = {phone.name}\n\n"
-        f"[{phone.name}](agency-fixed-aor)\ncontact = sip:{phone.name}@{_safe(str(phone.address))}\n"
+        f"[{phone.name}](agency-fixed-endpoint)\naors = {phone.name}\n{desk}\n"
+        f"[{phone.name}](agency-fixed-aor)\ncontact = sip:{phone.name}@{_contact_address(phone)}\n"
     )
+
+
+def _contact_address(phone: AgencyPhone) -> str:
+    """host:port, checked; the test profile's TLS contacts add ";transport=tls" (ours, not text)."""
+    address, tls, rest = str(phone.address).partition(";transport=tls")
+    if rest or (tls and not phone.desk):
+        raise CentreEndpointsInvalid(f"agency phone {phone.name}: address {phone.address!r} is not host:port")
+    return _safe(address) + _escaped(tls)
+
+
+def _escaped(contact: str) -> str:
+    """A URI parameter's ";" in a configuration value (a bare ";" starts a comment there)."""
+    return contact.replace(";", "\\;")
 
 
 def _by_header(section: str, endpoint: str, header: str) -> str:
@@ -270,6 +294,11 @@ def _render_edge(
     config: CentreConfig, desks: list[Phone], called: list[AgencyPhone], edge: str
 ) -> dict[str, str]:
     """The cluster form (see the module's rules): phones and trunks through the edge."""
+    if config.desk_phones.tls:
+        raise CentreEndpointsInvalid(
+            "desk_phones: transport tls is not available in the cluster form: the desk phones "
+            "register with the SIP edge over UDP (IVR_SIP_EDGE; docs/operations.md)"
+        )
     out = [
         f"; Generated from the centre configuration ({_safe(config.centre)})"
         " by `python -m ivr config apply`.\n"
@@ -307,15 +336,20 @@ def _render_edge(
 
 def loopback_contacts(config: CentreConfig) -> dict[str, str]:
     """The test and development profile: call taker NN on 127.0.0.(10+NN), overflow desks
-    from 127.0.0.40, agencies from 127.0.0.31, each on port 5060."""
+    from 127.0.0.40, agencies from 127.0.0.31, each on port 5060 (5061 and
+    `;transport=tls` when the desk phones use TLS)."""
     found: dict[str, str] = {}
     overflow = 40
+
+    def at(address: str) -> str:
+        return loopback_contact(config.desk_phones, address)
+
     for p in phones(config):
         if p.role == "taker" and p.name[-2:].isdigit() and 1 <= int(p.name[-2:]) <= 20:
-            found[p.name] = f"127.0.0.{10 + int(p.name[-2:])}:5060"
+            found[p.name] = at(f"127.0.0.{10 + int(p.name[-2:])}")
         elif p.role == "overflow":
-            found[p.name] = f"127.0.0.{overflow}:5060"
+            found[p.name] = at(f"127.0.0.{overflow}")
             overflow += 1
     for index, name in enumerate(agencies(config)):
-        found[name] = f"127.0.0.{31 + index}:5060"
+        found[name] = at(f"127.0.0.{31 + index}")
     return found

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from ivr.config import values as checks
+from ivr.config.desk_phones import DeskPhones
 from ivr.core.routing import digits_of, number_matches
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
@@ -218,6 +219,7 @@ class CentreConfig(Strict):
     agencies: list[Agency] = []
     agency_legs_end_with_caller: bool = True  # false: joined agencies stay with the call taker
     trunks: list[Trunk] = Field(default=[], max_length=20)
+    desk_phones: DeskPhones = DeskPhones()  # SIP over TLS, SRTP (ivr/config/desk_phones.py)
     screening: Screening = Screening()
     service_level: ServiceLevel = ServiceLevel()
 

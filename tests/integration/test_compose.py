@@ -40,6 +40,7 @@ PROJECT = "k112compose"
 SIP = "127.0.0.1:5160"
 PORTS = {
     "SIP_BIND": SIP,
+    "SIP_TLS_BIND": "127.0.0.1:5162",
     "ASTERISK_HTTP_PORT": "8188",
     "AMI_PORT": "5138",
     "IVR_HTTP_PORT": "8212",

@@ -88,7 +88,14 @@ def test_every_endpoint_the_centre_rings_is_declared_in_pjsip(rendered: tuple[Pa
 
 
 def render_env(state: Path, **extra: str) -> dict[str, str]:
-    placeholders = {"SIP_BIND", "CARRIER_ADDRESS", "CARRIER_MATCH", "RTP_STRICT", "ASTERISK_HTTP_PORT"}
+    placeholders = {
+        "SIP_BIND",
+        "SIP_TLS_BIND",
+        "CARRIER_ADDRESS",
+        "CARRIER_MATCH",
+        "RTP_STRICT",
+        "ASTERISK_HTTP_PORT",
+    }
     placeholders |= {"RTP_START", "RTP_END", "ASTERISK_NODE"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_") and k not in placeholders}
     env |= {"IVR_STATE_DIR": str(state), "IVR_ARI_PASSWORD": ARI_PASSWORD, "IVR_STATIC_CONTACTS": "yes"}
@@ -125,7 +132,15 @@ def test_every_placeholder_is_rendered(rendered: tuple[Path, Path]) -> None:
     dest, _ = rendered
     names = {p.name for p in dest.iterdir()}
     sources = {p.name for folder in ("asterisk-conf", "dialplan") for p in (REPO / folder).glob("*.conf")}
-    assert sources | {"ari_users.conf", "manager_users.conf", "prometheus_users.conf", "centre"} == names
+    made = {
+        "ari_users.conf",
+        "manager_users.conf",
+        "prometheus_users.conf",
+        "sip-tls.crt",
+        "sip-tls.key",
+        "centre",
+    }
+    assert sources | made == names
     leftovers = [p.name for p in dest.rglob("*.conf") if "@@" in p.read_text()]
     assert leftovers == []
     assert "ARI_APP = ivr112" in (dest / "extensions.conf").read_text()
