@@ -55,6 +55,10 @@ class DeskPhones(BaseModel):
     def tls(self) -> bool:
         return self.transport is Transport.TLS
 
+    @property
+    def srtp(self) -> bool:
+        return self.media_encryption is MediaEncryption.SDES
+
 
 def endpoint_lines(desk: DeskPhones) -> str:
     """The lines a desk phone's endpoint section adds to its template (none for udp/none)."""

@@ -70,6 +70,7 @@ from ivr.engine.metrics import Histogram, Metrics, answer_buckets
 from ivr.engine.parts import Parts
 from ivr.engine.phones import Phones
 from ivr.engine.reconnect import hang_up_quietly, node_lost_events, reconcile_calls, watch_takers
+from ivr.engine.secure_answers import SecureAnswers
 from ivr.engine.statuses import Statuses
 from ivr.engine.timer_wheel import TimerWheel
 from ivr.engine.unattended_records import UnattendedRecords, tracked_ids
@@ -114,6 +115,7 @@ class Engine:
         )
         self._lanes = Lanes(executor.execute)
         self.features = FeatureCodes(ari_client)
+        self._answers = SecureAnswers(ari_client, self, self._spawn)  # SRTP checked, when required
         self.phones = Phones(clock)  # PJSIP contact status per endpoint (AMI)
         # Alarm on a changed contact of the agency phones that register (the app says which).
         self.agency_contacts = AgencyContacts((), clock)
@@ -259,7 +261,7 @@ class Engine:
                 case _:
                     if isinstance(item, ev.CallArrived) and item.withheld:  # masked from now on
                         withheld_numbers.add(item.caller_number)
-                    self.deliver(item)
+                    self._answers.deliver(item)
 
     async def on_connected(self, node: Ari | None = None, mine: Callable[[str], bool] | None = None) -> None:
         ari = node or self._ari  # all of Asterisk, or one node of several (the ids it holds: mine)

@@ -212,28 +212,33 @@ def test_a_112_call_reaches_the_taker_over_tls_and_its_voice_as_srtp_only(
     assert not [d for d in to_phone if d.payload[12:172] in spoken], "the caller's audio in clear"
 
 
-def test_a_phone_answering_without_srtp_is_sent_no_audio_in_clear(
+def test_a_phone_answering_without_srtp_is_refused_and_the_next_taker_answers(
     stack: Stack,
     tls_centre: Path,
     tls: TlsSipp,
     control_plane: Callable[..., Process],
     media: Path,
 ) -> None:
-    # No fallback to plain RTP (media_encryption_optimistic = no): Asterisk applies no media
-    # to an answer without an SRTP key, so the caller's voice never leaves in clear. (It still
-    # counts as answered: see docs/operations.md, "Desk phones over TLS with SRTP".)
-    control_plane(["taker02"], IVR_CENTRE_CONFIG=str(tls_centre))
+    # A phone that answers the SRTP offer with plain RTP would get no audio from Asterisk
+    # (media_encryption_optimistic = no): caller and taker would hear nothing. The control
+    # plane checks CHANNEL(rtp,secure) before it bridges: that leg is hung up, never bridged,
+    # and the caller goes to the next call taker, whose phone speaks SRTP.
+    control_plane(["taker02", "taker03"], IVR_CENTRE_CONFIG=str(tls_centre))  # taker02 idle longest
     tls.copy_in(media / "taker.alaw")
     tls_phone(stack, tls, "taker02", "phone_answers.xml")  # plain RTP/AVP, no a=crypto
-    ip = taker_ip("taker02")
+    tls_phone(stack, tls, "taker03", "phone_answers_srtp.xml", "-key", "srtp_key", srtp_key())
+    plain = taker_ip("taker02")
     before = stack.call_ids()
     with LoopbackSniffer() as sniffer:
-        call = place_call(media, "112", hold_ms=5000)
+        call = place_call(media, "112", hold_ms=6000)
         assert call.popen.returncode == 0, call.output()
         record = stack.wait_ended(stack.new_call_id(before), timeout=15)
-    assert record["taker"] == "taker02", record
+    assert record["outcome"] == "answered" and record["taker"] == "taker03", record
+    entries = [(e["entry"], e.get("taker")) for e in record["timeline"]]
+    assert ("offer-failed", "taker02") in entries and ("taker-answered", "taker03") in entries, entries
+    assert ("taker-answered", "taker02") not in entries, entries  # never counted as answered there
     messages = tls.path("taker02_messages.log").read_text(errors="replace")
     assert "a=crypto:" in messages and "RTP/AVP 8 101" in messages  # offered SRTP, answered plain
-    spoken = [d for d in sniffer.seen if d.src[0] == CARRIER_IP and rtp_payload(d) is not None]
-    assert len(spoken) >= 100, "the caller sent no audio"
-    assert not [d for d in sniffer.to(ip) if rtp_payload(d) is not None], "plain RTP to a phone without SRTP"
+    assert not [d for d in sniffer.to(plain) if rtp_payload(d) is not None], "RTP to the phone without SRTP"
+    to_srtp = [d for d in sniffer.to(taker_ip("taker03")) if rtp_payload(d) is not None]
+    assert len(to_srtp) >= 100 and {len(d.payload) for d in to_srtp} == {SRTP_PACKET}

@@ -42,6 +42,7 @@ class FakeChannel:
 @dataclass
 class Phone:
     answers_after: float | None = 0.05  # None: rings until the originate's timeout
+    srtp: bool = False  # its answer took the SRTP offer (CHANNEL(rtp,secure) is 1)
 
 
 class FakeAsterisk:
@@ -128,6 +129,16 @@ class FakeAsterisk:
 
     async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
         await self._request("set_channel_var", channel_id, variable, value)
+
+    async def channel_var(self, channel_id: str, variable: str) -> str:
+        channel = await self._request("channel_var", channel_id, variable)
+        if variable == "CHANNEL(rtp,secure)":
+            if self.phones.get(channel.name.rpartition("-")[0], Phone()).srtp:
+                return "1"
+            # as Asterisk answers for a phone that answered the SRTP offer with plain RTP:
+            # the leg has no audio stream, the function cannot be read
+            raise AriError("read channel variable", 500, "Unable to read provided function")
+        return ""
 
     async def ping(self) -> None:
         self.requests.append(("ping",))

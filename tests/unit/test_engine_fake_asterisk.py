@@ -1,7 +1,8 @@
 """The real engine (pump, centre, lanes, timers, executor, reconcile) driven through the
 in-memory fake Asterisk (fake_asterisk.py): what a caller and a call taker would notice.
 A caller is greeted, offered to the longest-idle taker and put through; a phone that
-rings unanswered is passed over for the next taker; one call whose Asterisk requests
+rings unanswered is passed over for the next taker, and so is one that answers without
+the SRTP the centre requires; one call whose Asterisk requests
 hang holds nobody else up; after a (re)connect the engine adopts the calls Asterisk
 holds (connected or waiting), ends the ones that went away meanwhile and cleans up
 stray legs and bridges; a feature code logs a taker in and is confirmed; Asterisk's
@@ -20,6 +21,7 @@ import redis.asyncio as aioredis
 from ivr.adapters.ari.models import parse_event
 from ivr.adapters.call_store import CallStore
 from ivr.adapters.taker_store import TakerStore
+from ivr.config.desk_phones import DeskPhones
 from ivr.config.loader import load
 from ivr.core.acd import events as acd
 from ivr.core.acd.model import Activity, Declared
@@ -94,6 +96,32 @@ async def test_a_phone_that_rings_unanswered_is_passed_over_for_the_next_taker()
         assert [r[1] for r in asterisk.asked("originate")] == ["PJSIP/taker01", "PJSIP/taker02"]
         assert engine.calls[caller].taker == "taker02"
         assert engine.acd.takers["taker01"].missed_in_a_row == 1
+
+
+async def test_a_phone_answering_without_the_required_srtp_is_hung_up_and_the_next_taker_answers() -> None:
+    asterisk = FakeAsterisk()
+    asterisk.phones["PJSIP/taker01"] = Phone(answers_after=0.5, srtp=False)  # rings, answers with plain RTP
+    asterisk.phones["PJSIP/taker02"] = Phone(srtp=True)
+    async with centre(asterisk) as (engine, _):
+        desk = DeskPhones(transport="tls", media_encryption="sdes")  # type: ignore[arg-type]
+        engine.config = engine.config.model_copy(update={"desk_phones": desk})
+        engine.to_acd(acd.TakerLoggedIn("taker01"))
+        engine.to_acd(acd.TakerLoggedIn("taker02"))
+        caller = asterisk.caller_dials()
+        await until(lambda: bridged(asterisk, caller, f"{caller}-t2"), "put through to the SRTP phone", 5)
+        assert [r[1] for r in asterisk.asked("originate")] == ["PJSIP/taker01", "PJSIP/taker02"]
+        assert f"{caller}-t1" not in asterisk.legs  # hung up, never bridged with the caller
+        assert not any(f"{caller}-t1" in members for members in asterisk.mixes.values())
+        assert engine.calls[caller].taker == "taker02"
+        assert engine.acd.takers["taker01"].missed_in_a_row == 1  # counts as a miss: soon paused
+
+
+async def test_without_required_srtp_an_answer_is_not_checked() -> None:
+    async with centre() as (engine, asterisk):
+        engine.to_acd(acd.TakerLoggedIn("taker01"))
+        caller = asterisk.caller_dials()
+        await until(lambda: bridged(asterisk, caller, f"{caller}-t1"), "put through")
+        assert not asterisk.asked("channel_var")
 
 
 async def test_one_call_whose_requests_hang_holds_no_other_call_up() -> None:

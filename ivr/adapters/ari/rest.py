@@ -66,6 +66,12 @@ class AriRest:
         params = {"variable": variable, "value": value}
         await self._call("POST", f"/channels/{channel_id}/variable", "set channel variable", params)
 
+    async def channel_var(self, channel_id: str, variable: str) -> str:
+        """A channel's variable or function, e.g. CHANNEL(rtp,secure)."""
+        params = {"variable": variable}
+        data = await self._call("GET", f"/channels/{channel_id}/variable", "read channel variable", params)
+        return str((data or {}).get("value", ""))
+
     async def ping(self) -> None:
         await self._call("GET", "/asterisk/ping", "ping")
 
