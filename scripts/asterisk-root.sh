@@ -20,29 +20,9 @@ if [ -x "$ASTERISK_ROOT/usr/sbin/asterisk" ] && version=$(chroot "$ASTERISK_ROOT
   exit 0
 fi
 
-command -v mmdebstrap >/dev/null || {
-  log "installing mmdebstrap on the host"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null \
-    || die "mmdebstrap is missing and apt-get could not install it"
-}
-
 tmp="$ASTERISK_ROOT.tmp"
-rm -rf "$tmp"
-mkdir -p "$(dirname "$ASTERISK_ROOT")"
 log "building Asterisk root in $tmp from Debian sid ($DEBIAN_MIRROR); about a minute"
-if ! mmdebstrap --variant=essential --mode=root \
-    --include="$PACKAGES" \
-    --aptopt='Acquire::Check-Valid-Until "false"' \
-    --aptopt='APT::Install-Recommends "false"' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-    sid "$tmp" "$DEBIAN_MIRROR" >"$tmp.log" 2>&1; then
-  tail -n 30 "$tmp.log" >&2
-  rm -rf "$tmp"
-  die "could not build the Asterisk root: mmdebstrap failed to install $PACKAGES from sid at $DEBIAN_MIRROR (full log: $tmp.log)"
-fi
+sid_root "$tmp" "$PACKAGES" "the Asterisk root"
 
 version=$(chroot "$tmp" /usr/sbin/asterisk -V 2>/dev/null) || die "the new root has no working asterisk binary (log: $tmp.log)"
 case "$version" in

@@ -52,3 +52,33 @@ curl_with() {
   value=${value//\"/\\\"}
   printf '%s = "%s"\n' "$option" "$value" | curl -K - "$@"
 }
+
+# A Debian sid root folder for chroot, made with mmdebstrap into DIR (emptied first):
+# sid_root DIR PACKAGES WHAT, PACKAGES comma separated. Without recommends, manual pages,
+# documentation or translations; an archive whose Release file has expired is still read
+# (mirrors and snapshots lag). On failure DIR is removed and the message names WHAT and
+# the log (DIR.log), whose tail is printed. Never installs sid packages on the host.
+sid_root() {
+  local dir=$1 packages=$2 what=$3
+  : "${DEBIAN_MIRROR:=http://deb.debian.org/debian}"
+  command -v mmdebstrap >/dev/null || {
+    log "installing mmdebstrap on the host"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null \
+      || die "mmdebstrap is missing and apt-get could not install it"
+  }
+  rm -rf "$dir"
+  mkdir -p "$(dirname "$dir")"
+  if ! mmdebstrap --variant=essential --mode=root \
+      --include="$packages" \
+      --aptopt='Acquire::Check-Valid-Until "false"' \
+      --aptopt='APT::Install-Recommends "false"' \
+      --dpkgopt='path-exclude=/usr/share/man/*' \
+      --dpkgopt='path-exclude=/usr/share/doc/*' \
+      --dpkgopt='path-exclude=/usr/share/locale/*' \
+      --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+      sid "$dir" "$DEBIAN_MIRROR" >"$dir.log" 2>&1; then
+    tail -n 30 "$dir.log" >&2
+    rm -rf "$dir"
+    die "could not build $what: mmdebstrap failed to install $packages from sid at $DEBIAN_MIRROR (full log: $dir.log)"
+  fi
+}

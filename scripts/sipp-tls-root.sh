@@ -21,28 +21,9 @@ if [ -x "$SIPP_TLS_ROOT/usr/bin/sipp" ] && has_tls "$SIPP_TLS_ROOT"; then
   exit 0
 fi
 
-command -v mmdebstrap >/dev/null || {
-  log "installing mmdebstrap on the host"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null \
-    || die "mmdebstrap is missing and apt-get could not install it"
-}
-
 tmp="$SIPP_TLS_ROOT.tmp"
-rm -rf "$tmp"
-mkdir -p "$(dirname "$SIPP_TLS_ROOT")"
 log "building the TLS SIPp root in $tmp from Debian sid ($DEBIAN_MIRROR); about half a minute"
-if ! mmdebstrap --variant=essential --mode=root \
-    --include=sip-tester \
-    --aptopt='Acquire::Check-Valid-Until "false"' \
-    --aptopt='APT::Install-Recommends "false"' \
-    --dpkgopt='path-exclude=/usr/share/man/*' \
-    --dpkgopt='path-exclude=/usr/share/doc/*' \
-    --dpkgopt='path-exclude=/usr/share/locale/*' \
-    sid "$tmp" "$DEBIAN_MIRROR" >"$tmp.log" 2>&1; then
-  tail -n 30 "$tmp.log" >&2
-  rm -rf "$tmp"
-  die "could not build the TLS SIPp root: mmdebstrap failed to install sip-tester from sid at $DEBIAN_MIRROR (full log: $tmp.log)"
-fi
+sid_root "$tmp" sip-tester "the TLS SIPp root"
 if ! has_tls "$tmp"; then
   built=$(version "$tmp")
   rm -rf "$tmp"
