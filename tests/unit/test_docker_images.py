@@ -109,8 +109,12 @@ def test_asterisk_image_installs_exactly_the_root_scripts_packages() -> None:
 
 def test_images_come_from_the_bases_the_project_uses() -> None:
     bases = base_images(ASTERISK_DOCKERFILE)
-    suite = re.search(r"^\s+(\w+) \"\$tmp\" \"\$DEBIAN_MIRROR\"", (REPO / ROOT_SCRIPT).read_text(), re.M)
-    assert suite, f"{ROOT_SCRIPT}: the mmdebstrap suite was not found"
+    # The root is built by lib.sh's sid_root, whose mmdebstrap call names the suite.
+    assert re.search(r"^sid_root \"\$tmp\" ", (REPO / ROOT_SCRIPT).read_text(), re.M), (
+        f"{ROOT_SCRIPT} no longer builds its root with sid_root (scripts/lib.sh)"
+    )
+    suite = re.search(r"^\s+(\w+) \"\$dir\" \"\$DEBIAN_MIRROR\"", (REPO / "scripts/lib.sh").read_text(), re.M)
+    assert suite, "scripts/lib.sh: the mmdebstrap suite of sid_root was not found"
     # The suite, pinned by a date (debian:sid-20260918) or a digest.
     assert re.fullmatch(rf"debian:{suite[1]}(-\d{{8}})?(@sha256:[0-9a-f]{{64}})?", bases[-1]), (
         f"{ASTERISK_DOCKERFILE} runs on {bases[-1]}, {ROOT_SCRIPT} on {suite[1]}"
