@@ -5,12 +5,14 @@ events stream; with it, each node gets its own clients behind NodeRouters that s
 Placement (so a call placed away from its ids' node is found by both), one events stream
 per node under a NodeWatch, and its own AMI connection for the native queue's lines (the
 phones' details come from IVR_AMI_HOST alone: every node sees the phones through the
-same SIP edge).
+same SIP edge). With two or more SIP edges (IVR_SIP_EDGE) and the centre configuration, one
+EdgeWatch probes them under the NodeWatch and both routers dial each leg through a live one.
 """
 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 
 import aiohttp
 
@@ -20,24 +22,43 @@ from ivr.adapters.ari.node_watch import NodeWatch
 from ivr.adapters.ari.nodes import NodeRouter
 from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.rest import AriRest
+from ivr.adapters.sip_edges import EdgeWatch, withdraw_ringing
+from ivr.config.schema import CentreConfig
 from ivr.settings import Settings
 
 
 def asterisk_links(
-    settings: Settings, session: aiohttp.ClientSession, dispatch_session: aiohttp.ClientSession
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    dispatch_session: aiohttp.ClientSession,
+    config: Callable[[], CentreConfig] | None = None,
 ) -> tuple[Ari, Ari, NodeWatch | None]:
-    """The ARI clients (general, dispatch) and, with several nodes, the watch over them."""
+    """The ARI clients (general, dispatch) and, with several nodes, the watch over them;
+    `config` gives the centre configuration in force (read at each leg the edges route)."""
     urls = settings.node_urls
     if not urls:
         app = settings.ari_app
         return AriRest(session, settings.ari_url, app), AriRest(dispatch_session, settings.ari_url, app), None
     app, delay = settings.ari_app, settings.reconnect_max_seconds
-    rest = NodeRouter({name: AriRest(session, url, app) for name, url in urls.items()})
+    edges, dial = _edges(settings, config)
+    rest = NodeRouter({name: AriRest(session, url, app) for name, url in urls.items()}, dial=dial)
     dispatch = NodeRouter(
-        {name: AriRest(dispatch_session, url, app) for name, url in urls.items()}, rest.placement
+        {name: AriRest(dispatch_session, url, app) for name, url in urls.items()}, rest.placement, dial
     )
+    if edges is not None:
+        edges.withdraw = lambda legs: withdraw_ringing(rest, legs)
     streams = {name: EventStream(session, url, app, max_delay=delay) for name, url in urls.items()}
-    return rest, dispatch, NodeWatch(rest, streams, settings.node_lost_seconds)
+    return rest, dispatch, NodeWatch(rest, streams, settings.node_lost_seconds, edges)
+
+
+def _edges(
+    settings: Settings, config: Callable[[], CentreConfig] | None
+) -> tuple[EdgeWatch | None, Callable[[str, str], str] | None]:
+    """With two or more SIP edges: their watch, and how a leg's endpoint is dialled."""
+    if len(settings.sip_edges) < 2 or config is None:
+        return None, None
+    edges = EdgeWatch(settings.sip_edges)
+    return edges, lambda endpoint, channel_id: edges.dial(endpoint, config(), channel_id)
 
 
 def node_databases(settings: Settings, watch: PhoneWatch | None) -> dict[str, PhoneWatch]:

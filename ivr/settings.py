@@ -26,6 +26,7 @@ from ivr.adapters.ari.nodes import parse_nodes
 from ivr.adapters.http.tls import client_context, readable, server_context
 from ivr.adapters.log_syslog import SyslogTarget, parse_syslog
 from ivr.adapters.redis_connect import parse_sentinels
+from ivr.core.edge_dial import parse_edges
 from ivr.secret_rules import weakness
 
 MEDIA = r"^(sound|recording|tone):\S+$"  # an ARI media URI
@@ -122,6 +123,10 @@ class Settings(StoreSettings):
     # stream stays down node_lost_seconds is lost: its calls are cut off, to be called back.
     ari_nodes: str = ""
     node_lost_seconds: float = Field(3.0, ge=0.5, le=60)
+    # The cluster's SIP edges, "a.b.c.d:port,a.b.c.d:port" (edge 1 first), as the nodes' scripts
+    # read them. Two or more: the control plane probes each and sends every leg it originates
+    # through the first that answers (ivr/adapters/sip_edges.py). Empty or one: as Asterisk routes.
+    sip_edge: str = ""
     # An active control plane and standbys: the one holding this lease in Redis leads (0: one
     # control plane, no lease). A standby takes over within about this time of the leader's death.
     leader_lease_seconds: float = Field(0.0, ge=0, le=30)
@@ -219,6 +224,12 @@ class Settings(StoreSettings):
         parse_nodes(value)  # NodesInvalid (a ValueError) names the node and what is wrong
         return value
 
+    @field_validator("sip_edge")
+    @classmethod
+    def _edges_readable(cls, value: str) -> str:
+        parse_edges(value)  # EdgesInvalid (a ValueError) names the edge and what is wrong
+        return value
+
     @property
     def aml_senders_path(self) -> Path:
         """The AML senders file: the one set, else the state folder's secrets/aml_senders."""
@@ -228,6 +239,11 @@ class Settings(StoreSettings):
     def node_urls(self) -> dict[str, str]:
         """The Asterisk nodes by name; empty in the single-node form (ari_url)."""
         return parse_nodes(self.ari_nodes)
+
+    @property
+    def sip_edges(self) -> list[str]:
+        """The SIP edges, "a.b.c.d:port", edge 1 first; empty when none is given."""
+        return parse_edges(self.sip_edge)
 
     @property
     def rtp_port_range(self) -> tuple[int, int]:

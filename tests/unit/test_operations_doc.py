@@ -21,9 +21,9 @@ PJSIP = REPO / "asterisk-conf" / "pjsip.conf"
 # by the program named here, which must still mention it.
 NOT_SETTINGS = {
     "IVR_CACHE_DIR": "scripts/lib.sh",  # the scripts' cache folder (prompts, the Asterisk root)
-    "IVR_SIP_EDGE": "scripts/edge-start.sh",  # the cluster's SIP edge
     "IVR_CLUSTER_NODES": "scripts/edge-start.sh",
     "IVR_EDGE_DIR": "scripts/edge-start.sh",
+    "IVR_EDGE_ADDRESS": "scripts/edge-start.sh",  # which edge this is (ivr/tools/edge_apply.py too)
     "IVR_EDGE_USER": "scripts/edge-start.sh",
     "IVR_ASTERISK_METRICS_USER": "scripts/render_conf.py",  # Asterisk's metrics page
     "IVR_ASTERISK_METRICS_PASSWORD": "scripts/render_conf.py",

@@ -7,6 +7,8 @@ Rules:
   are cut off (to be called back) once per outage; a node that comes back is watched
   afresh. A node that never came up since the start held no call of ours.
 - The centre's ARI counts as connected while any node is: calls go on on the others.
+- The SIP edges (`edges`, when there are several) are probed alongside, hence only while
+  this control plane leads and watches the nodes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from ivr.adapters.ari.events import EventHandler, EventStream
 from ivr.adapters.ari.nodes import NodeRouter
 from ivr.adapters.ari.port import Ari
+from ivr.adapters.sip_edges import EdgeWatch
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +29,15 @@ Lost = Callable[[str, Callable[[str], bool]], None]  # the node's name, its ids
 
 
 class NodeWatch:
-    def __init__(self, router: NodeRouter, streams: Mapping[str, EventStream], lost_after: float) -> None:
+    def __init__(
+        self,
+        router: NodeRouter,
+        streams: Mapping[str, EventStream],
+        lost_after: float,
+        edges: EdgeWatch | None = None,
+    ) -> None:
         self.router = router
+        self.edges = edges
         self.streams = dict(streams)
         self.lost_after = lost_after
         self.lost: set[str] = set()  # nodes declared lost and not back yet
@@ -35,6 +45,10 @@ class NodeWatch:
 
     def connected(self) -> bool:
         return any(stream.connected.is_set() for stream in self.streams.values())
+
+    def edge_status(self) -> dict[str, bool]:
+        """With several SIP edges: each one answering or not (else empty)."""
+        return self.edges.status() if self.edges is not None else {}
 
     def status(self) -> dict[str, bool]:
         """Each node's events stream: up or not."""
@@ -46,6 +60,8 @@ class NodeWatch:
                 events = self._stream(name, stream, on_event, on_connected)
                 group.create_task(events, name=f"ari-events-{name}")
                 group.create_task(self._watch(name, stream, on_lost), name=f"ari-node-{name}")
+            if self.edges is not None:
+                group.create_task(self.edges.run(), name="sip-edges")
 
     async def _stream(
         self, name: str, stream: EventStream, on_event: EventHandler, on_connected: Connected

@@ -18,6 +18,8 @@ Rules:
   name a node that is down now goes to the first node that is up, and every later id of
   that call follows it there: a lost node's callers are called back through the others.
   A leg joining a caller (a call taker, an agency) always goes to the caller's node.
+- Every leg originated is dialled as `dial` (if given) rewrites its endpoint: through a
+  SIP edge that is alive when there are several (ivr.adapters.sip_edges).
 """
 
 from __future__ import annotations
@@ -102,11 +104,17 @@ class Placement:
 class NodeRouter:
     """One Ari over several nodes (name -> that node's Ari), the first being the default."""
 
-    def __init__(self, nodes: Mapping[str, Ari], placement: Placement | None = None) -> None:
+    def __init__(
+        self,
+        nodes: Mapping[str, Ari],
+        placement: Placement | None = None,
+        dial: Callable[[str, str], str] | None = None,
+    ) -> None:
         if not nodes:
             raise NodesInvalid("no Asterisk node given")
         self.nodes = dict(nodes)
         self.placement = placement or Placement(self.nodes)
+        self.dial = dial  # (endpoint, channel id) -> the endpoint as dialled (the live SIP edge's)
         if self.placement.names != list(self.nodes):
             raise NodesInvalid("a placement shared by routers over other nodes")
 
@@ -183,7 +191,7 @@ class NodeRouter:
         if not originator:  # no caller to join: the centre places this call
             self.placement.place(channel_id)
         return await self._at(channel_id).originate(
-            endpoint=endpoint,
+            endpoint=self.dial(endpoint, channel_id) if self.dial else endpoint,
             channel_id=channel_id,
             app_args=app_args,
             caller_number=caller_number,
