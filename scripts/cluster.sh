@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # `make cluster`, `make cluster-demo`, `make cluster-stop`: the cluster form on one machine,
-# each role on its own loopback address: the SIP edge (Kamailio) in front of two Asterisk
-# nodes, Redis with a replica and three Sentinels, and two control planes (one active, one
+# each role on its own loopback address: two SIP edges (Kamailio, sharing the phones'
+# registrations) in front of two Asterisk nodes, Redis with a replica and three Sentinels, and two control planes (one active, one
 # standby holding off on the leader's lease), all configured from the same queue/ file.
 #   cluster.sh up      starts what is not running yet and returns once the active leads
-#   cluster.sh demo    one call through the edge to each node, answered by taker01's or
-#                      taker02's phone, each registered once at the edge; prints both
+#   cluster.sh demo    one call through edge 1 to each node, answered by taker01's or
+#                      taker02's phone, each registered once at edge 1; prints both
 #                      timelines (needs `up`)
 #   cluster.sh reload  a changed centre file (IVR_CENTRE_CONFIG) applied to the nodes, the
-#                      edge and the leading control plane, nothing restarted
+#                      edges and the leading control plane, nothing restarted
 #   cluster.sh down    stops, by pid, everything `up` started
 # Rules: the same scripts as the production roles (scripts/node-start.sh, edge-start.sh,
 # sentinel-start.sh, ivr-service.sh), so the one-box form tests what separate hosts run; the
 # control planes' pids and logs are kept in the state folder (cluster-cp1.pid, cluster-cp1.log,
 # the owner's only); secrets reach programs in their environment, never their arguments.
-# Settings: IVR_SIP_EDGE (127.0.0.50:5060), IVR_CLUSTER_NODES (a1=127.0.0.51:5060,a2=127.0.0.52:5060;
+# Settings: IVR_SIP_EDGE (127.0.0.50:5060,127.0.0.60:5060: the edges, edge 1 first), IVR_CLUSTER_NODES (a1=127.0.0.51:5060,a2=127.0.0.52:5060;
 # each node's ARI on its address, port 8088), IVR_CLUSTER_API_PORTS (8112,8113: cp1, cp2),
 # REDIS_PRIMARY (127.0.0.55:6379), REDIS_REPLICA (127.0.0.56:6379), IVR_REDIS_SENTINELS
 # (127.0.0.57:26379,127.0.0.58:26379,127.0.0.59:26379).
@@ -24,7 +24,7 @@ set -euo pipefail
 . "$REPO_DIR/scripts/service-env.sh"
 need_root
 
-: "${IVR_SIP_EDGE:=127.0.0.50:5060}"
+: "${IVR_SIP_EDGE:=127.0.0.50:5060,127.0.0.60:5060}"
 : "${IVR_CLUSTER_NODES:=a1=127.0.0.51:5060,a2=127.0.0.52:5060}"
 : "${IVR_CLUSTER_API_PORTS:=8112,8113}"
 : "${REDIS_PRIMARY:=127.0.0.55:6379}"
@@ -33,6 +33,16 @@ need_root
 export IVR_SIP_EDGE IVR_CLUSTER_NODES REDIS_PRIMARY REDIS_REPLICA IVR_REDIS_SENTINELS
 IFS=, read -r -a nodes <<<"$IVR_CLUSTER_NODES"
 IFS=, read -r -a api_ports <<<"$IVR_CLUSTER_API_PORTS"
+IFS=, read -r -a edges <<<"$IVR_SIP_EDGE"
+edge1=${edges[0]}
+
+# each_edge SCRIPT: edge-start.sh or edge-stop.sh for every edge, each in its own folder.
+each_edge() {
+  local edge
+  for edge in "${edges[@]}"; do
+    IVR_EDGE_ADDRESS=$edge bash "$REPO_DIR/scripts/$1"
+  done
+}
 
 # The control planes' node list: name=http://address:8088 for each node.
 ari_nodes() {
@@ -75,12 +85,12 @@ up() {
   for item in "${nodes[@]}"; do
     bash "$REPO_DIR/scripts/node-start.sh" "${item%%=*}" "$(node_host "$item")"
   done
-  bash "$REPO_DIR/scripts/edge-start.sh"
+  each_edge edge-start.sh
   start_control_plane cp1 "${api_ports[0]}"
   for _ in $(seq 1 150); do health "${api_ports[0]}" | grep -q '"role": "active"' && break; sleep 0.2; done
   health "${api_ports[0]}" | grep -q '"role": "active"' || die "control plane cp1 did not lead (see $IVR_STATE_DIR/cluster-cp1.log)"
   start_control_plane cp2 "${api_ports[1]}"
-  log "cluster up: edge $IVR_SIP_EDGE, nodes $IVR_CLUSTER_NODES, control planes cp1 (active, :${api_ports[0]}) and cp2 (standby, :${api_ports[1]})"
+  log "cluster up: edges $IVR_SIP_EDGE, nodes $IVR_CLUSTER_NODES, control planes cp1 (active, :${api_ports[0]}) and cp2 (standby, :${api_ports[1]})"
 }
 
 down() {
@@ -91,7 +101,7 @@ down() {
     fi
     rm -f "$IVR_STATE_DIR/cluster-$name.pid"
   done
-  bash "$REPO_DIR/scripts/edge-stop.sh" || true
+  each_edge edge-stop.sh || true
   for item in "${nodes[@]}"; do
     bash "$REPO_DIR/scripts/node-stop.sh" "${item%%=*}" || true
   done
@@ -113,9 +123,9 @@ login_phone() {
   local taker=$1 phone=$2 secret
   secret=$(cat "$IVR_STATE_DIR/secrets/sip_$taker")
   # SIPp takes the password only as an argument
-  (cd "$work" && sipp "$IVR_SIP_EDGE" -sf "$REPO_DIR/tests/sipp/register.xml" -s "$taker" -au "$taker" -ap "$secret" \
+  (cd "$work" && sipp "$edge1" -sf "$REPO_DIR/tests/sipp/register.xml" -s "$taker" -au "$taker" -ap "$secret" \
     -i "$phone" -p 5060 -m 1 -nostdin -timeout 10 -timeout_error >/dev/null) || die "$taker's phone could not register at the edge"
-  log "$taker registered at the edge $IVR_SIP_EDGE"
+  log "$taker registered at edge 1 ($edge1)"
   (cd "$work" && exec sipp -sf "$REPO_DIR/tests/sipp/phone_answers.xml" -i "$phone" -p 5060 -mi "$phone" -aa -d 3000 -nostdin >/dev/null 2>&1) &
   pids+=($!)
   curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST -o /dev/null \
@@ -144,7 +154,7 @@ demo() {
   login_phone taker02 127.0.0.12
   before=$(calls_recorded)
   printf 'SEQUENTIAL\n081200000001;\n081200000002;\n' >"$work/callers.csv"
-  (cd "$work" && sipp "$IVR_SIP_EDGE" -sf "$REPO_DIR/tests/sipp/caller_via_edge_list.xml" -s 112 \
+  (cd "$work" && sipp "$edge1" -sf "$REPO_DIR/tests/sipp/caller_via_edge_list.xml" -s 112 \
     -inf "$work/callers.csv" -i 127.0.0.2 -p 5060 -mi 127.0.0.2 -m 2 -r 1 -l 1 -d 6000 -nostdin \
     -timeout 60 -timeout_error >/dev/null) || log "the callers' SIPp reported an error"
   after=$(calls_recorded)
@@ -153,7 +163,7 @@ demo() {
 }
 
 # A changed centre file applied everywhere, nothing restarted: each node's endpoints and
-# fallback queue, the edge's phones, then the leading control plane (a standby reads the
+# fallback queue, the edges' phones, then the leading control plane (a standby reads the
 # file again when it takes over).
 reload() {
   control_plane_env
@@ -161,7 +171,7 @@ reload() {
   for item in "${nodes[@]}"; do
     bash "$REPO_DIR/scripts/node-reload.sh" "${item%%=*}"
   done
-  bash "$REPO_DIR/scripts/edge-start.sh"
+  each_edge edge-start.sh
   for port in "${api_ports[@]}"; do
     health "$port" | grep -q '"role": "active"' || continue
     curl_with header "Authorization: Bearer $IVR_API_TOKEN" -fsS -X POST \
@@ -169,8 +179,8 @@ reload() {
     echo
     led=$port
   done
-  [ -n "$led" ] || die "no control plane leads: the nodes and the edge have the new file, the control planes read it when one leads"
-  log "centre configuration applied: nodes, edge and the leading control plane (port $led)"
+  [ -n "$led" ] || die "no control plane leads: the nodes and the edges have the new file, the control planes read it when one leads"
+  log "centre configuration applied: nodes, edges and the leading control plane (port $led)"
 }
 
 case "${1:-}" in

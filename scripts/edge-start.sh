@@ -10,22 +10,29 @@
 # OPTIONS. An edge of ours already running takes the fresh files: the node list is reloaded
 # at once (dispatcher.reload) and the phones' table is read again on its next use; a
 # changed kamailio.cfg (trunks, the edge's address) needs edge-stop.sh then edge-start.sh.
-# Settings: IVR_SIP_EDGE (127.0.0.50:5060), IVR_CLUSTER_NODES
+# Several edges (each on its own address, all rendered from the same files): IVR_SIP_EDGE
+# lists them all, edge 1 first, and IVR_EDGE_ADDRESS says which one this is; they share
+# the phones' registrations (DMQ: an edge that starts asks the others for every one).
+# Settings: IVR_SIP_EDGE (127.0.0.50:5060; comma-separated when several), IVR_EDGE_ADDRESS
+# (this edge; the first of IVR_SIP_EDGE when unset), IVR_CLUSTER_NODES
 # (a1=127.0.0.51:5060,a2=127.0.0.52:5060), IVR_CENTRE_CONFIG (queue/kendari.yaml),
-# IVR_STATE_DIR (the phones' passwords, as for Asterisk).
+# IVR_STATE_DIR (the phones' passwords, as for Asterisk). IVR_EDGE_DIR's default is
+# $IVR_CACHE_DIR/edge for edge 1, $IVR_CACHE_DIR/edge-<address> for another.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pids.sh"
 
-: "${IVR_EDGE_DIR:=$IVR_CACHE_DIR/edge}"
 : "${IVR_EDGE_USER:=kamailio}"
 : "${IVR_SIP_EDGE:=127.0.0.50:5060}"
-export IVR_SIP_EDGE
+: "${IVR_EDGE_ADDRESS:=${IVR_SIP_EDGE%%,*}}"
+: "${IVR_EDGE_DIR:=$(edge_dir "$IVR_EDGE_ADDRESS")}"
+export IVR_SIP_EDGE IVR_EDGE_ADDRESS
 dir=$IVR_EDGE_DIR
 case "$dir" in /?*) ;; *) die "IVR_EDGE_DIR must be an absolute path of its own, not '$dir'" ;; esac
-host=${IVR_SIP_EDGE%:*}
-port=${IVR_SIP_EDGE##*:}
-[ "$host" != "$IVR_SIP_EDGE" ] || port=5060
+host=${IVR_EDGE_ADDRESS%:*}
+port=${IVR_EDGE_ADDRESS##*:}
+[ "$host" != "$IVR_EDGE_ADDRESS" ] || port=5060
+case ",$IVR_SIP_EDGE," in *",$IVR_EDGE_ADDRESS,"*) ;; *) die "IVR_EDGE_ADDRESS $IVR_EDGE_ADDRESS is not one of IVR_SIP_EDGE ($IVR_SIP_EDGE)" ;; esac
 
 need_root
 command -v kamailio >/dev/null || bash "$REPO_DIR/scripts/host-deps.sh"
@@ -87,7 +94,13 @@ kamailio -E -P "$pidfile" -Y "$dir/run" -f "$dir/kamailio.cfg" "${owner[@]}" >>"
   || die "kamailio did not start (see $dir/kamailio.log)"
 for _ in $(seq 1 50); do
   if pid=$(running_pid "$pidfile" "$dir/kamailio.cfg") && answers; then
-    log "SIP edge up on $host:$port/udp (pid $pid), nodes: ${IVR_CLUSTER_NODES:-a1=127.0.0.51:5060,a2=127.0.0.52:5060}"
+    if [ "$IVR_SIP_EDGE" != "${IVR_SIP_EDGE%%,*}" ]; then
+      # Its first notice to the other edges (DMQ) settles within the 1 s transaction timeout;
+      # an edge started inside that second could be left marked inactive by this one
+      # (Kamailio 5.6), so the next edge is started only after it.
+      sleep 1.5
+    fi
+    log "SIP edge up on $host:$port/udp (pid $pid; edges $IVR_SIP_EDGE), nodes: ${IVR_CLUSTER_NODES:-a1=127.0.0.51:5060,a2=127.0.0.52:5060}"
     exit 0
   fi
   sleep 0.1

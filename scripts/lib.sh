@@ -40,6 +40,16 @@ stored_secret() {
   cat "$file"
 }
 
+# edge_dir ADDRESS: where an edge's files live on its host by default: edge 1 (the first of
+# IVR_SIP_EDGE) in $IVR_CACHE_DIR/edge, another in $IVR_CACHE_DIR/edge-<its address>.
+edge_dir() {
+  if [ "$1" = "${IVR_SIP_EDGE%%,*}" ]; then
+    printf '%s' "$IVR_CACHE_DIR/edge"
+  else
+    printf '%s' "$IVR_CACHE_DIR/edge-${1//:/-}"
+  fi
+}
+
 # Redis's password: IVR_REDIS_PASSWORD, else the state folder's secrets/redis_password.
 redis_password() { printf '%s' "${IVR_REDIS_PASSWORD:-$(stored_secret redis_password)}"; }
 

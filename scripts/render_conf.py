@@ -14,7 +14,7 @@ Rules kept here:
 - The centre's phones and agencies (centre/*.conf, with each phone's SIP password) are
   not rendered here: the control plane generates them from queue/*.yaml afterwards
   (`python -m ivr config apply`).
-- The cluster form: IVR_SIP_EDGE (the SIP edge's IPv4 address:port) has pjsip identify
+- The cluster form: IVR_SIP_EDGE (the SIP edges' IPv4 address:port, comma-separated) has pjsip identify
   the edge's header first (the rest of that form is generated with the endpoints). A node
   (ASTERISK_NODE=<name>, scripts/node-start.sh) gets an asterisk.conf naming it
   (systemname: every channel id it makes starts "<name>-") with folders of its own inside
@@ -163,13 +163,17 @@ def node_asterisk_conf(text: str, node: str) -> str:
 
 
 def is_edge(text: str) -> bool:
-    """IVR_SIP_EDGE: an IPv4 address and a port (the nodes' ACL holds addresses, not names)."""
-    host, colon, port = text.rpartition(":")
-    try:
-        ipaddress.IPv4Address(host)
-    except ValueError:
-        return False
-    return bool(colon) and port.isdigit() and 1 <= int(port) <= 65535
+    """IVR_SIP_EDGE: for each edge an IPv4 address and a port, comma-separated (the nodes'
+    ACL holds addresses, not names)."""
+    for item in text.split(","):
+        host, colon, port = item.strip().rpartition(":")
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+        if not (colon and port.isdigit() and 1 <= int(port) <= 65535):
+            return False
+    return True
 
 
 def checked(values: dict[str, str]) -> dict[str, str]:
@@ -179,7 +183,10 @@ def checked(values: dict[str, str]) -> dict[str, str]:
         sys.exit(f"render_conf: RTP_START {start!r} and RTP_END {end!r}: two ports, 1024-65535, in order")
     edge = os.environ.get("IVR_SIP_EDGE", "").strip()
     if edge and not is_edge(edge):
-        sys.exit(f"render_conf: IVR_SIP_EDGE {edge!r}: write the edge's IPv4 address and port (a.b.c.d:port)")
+        sys.exit(
+            f"render_conf: IVR_SIP_EDGE {edge!r}: write each edge's IPv4 address and port "
+            "(a.b.c.d:port, comma-separated)"
+        )
     # Behind the edge, trunks and phones are known by the header it adds (pjsip.conf).
     return values | {"SIP_IDENTIFIERS": "header,ip,username" if edge else "ip,username"}
 

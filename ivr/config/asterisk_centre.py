@@ -49,6 +49,11 @@ Rules:
   - A pjsip ACL (edge-only) answers 403 to every request not from the edge's address or
     from an agency's fixed address (its calls' own requests, a BYE): nobody else reaches a
     node. An ACL holds addresses only, so a fixed address given as a DNS name is refused.
+  - Several edges (`edge` a comma-separated list, edge 1 first): the ACL lets each in, a
+    phone's AOR has one contact per edge (`sip:<name>@<edge N>`: reachable while any edge
+    reaches it), and each trunk has, beside its own endpoint (out through edge 1), one
+    endpoint per further edge (`<trunk>-edge<N>`, out through edge N) with the same AOR.
+    Which edge a leg takes is the control plane's choice (ivr.core.edge_dial).
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from dataclasses import dataclass
 from ivr.config.desk_phones import endpoint_lines, loopback_contact
 from ivr.config.schema import CentreConfig
 from ivr.config.values import label
+from ivr.core.edge_dial import EdgesInvalid, parse_edges, trunk_via_edge
 
 PJSIP_FILE = "pjsip_centre.conf"
 QUEUES_FILE = "queues_centre.conf"
@@ -150,18 +156,18 @@ def _safe(text: str) -> str:
 
 
 def sip_edge(text: str) -> str:
-    """The SIP edge's address in the cluster form (IVR_SIP_EDGE): an IPv4 address and a port,
-    since the nodes' ACL holds addresses, not names. Raises CentreEndpointsInvalid."""
-    host, colon, port = text.strip().rpartition(":")
+    """The SIP edges' addresses in the cluster form (IVR_SIP_EDGE): one or more IPv4 addresses
+    with a port, comma-separated (the nodes' ACL holds addresses, not names), returned
+    normalised. Raises CentreEndpointsInvalid."""
     try:
-        address = ipaddress.IPv4Address(host)
-    except ValueError:
-        address = None
-    if not colon or address is None or not port.isdigit() or not 1 <= int(port) <= 65535:
+        edges = parse_edges(text)
+    except EdgesInvalid as exc:
+        raise CentreEndpointsInvalid(f"{exc} (IVR_SIP_EDGE {text!r})") from None
+    if not edges:
         raise CentreEndpointsInvalid(
-            f"SIP edge {text!r}: write the edge's IPv4 address and port (a.b.c.d:port)"
+            f"SIP edge {text!r}: write each edge's IPv4 address and port (a.b.c.d:port)"
         )
-    return f"{address}:{int(port)}"
+    return ",".join(edges)
 
 
 def render(
@@ -266,10 +272,10 @@ def _by_header(section: str, endpoint: str, header: str) -> str:
     return f"[{section}]\ntype = identify\nendpoint = {endpoint}\nmatch_header = {header}: {endpoint}\n"
 
 
-def _acl(edge: str, called: list[AgencyPhone]) -> str:
-    """Only the edge, and the agencies called at fixed addresses (their calls' own requests),
+def _acl(edges: list[str], called: list[AgencyPhone]) -> str:
+    """Only the edges, and the agencies called at fixed addresses (their calls' own requests),
     reach the node; every other request is answered 403."""
-    permitted = [edge.rpartition(":")[0]]
+    permitted = [edge.rpartition(":")[0] for edge in edges]
     for phone in called:
         if phone.address is None:
             continue
@@ -299,19 +305,21 @@ def _render_edge(
             "desk_phones: transport tls is not available in the cluster form: the desk phones "
             "register with the SIP edge over UDP (IVR_SIP_EDGE; docs/operations.md)"
         )
+    edges = edge.split(",")
+    names_taken = {p.name for p in desks} | {a.name for a in called} | {t.id for t in config.trunks}
     out = [
         f"; Generated from the centre configuration ({_safe(config.centre)})"
         " by `python -m ivr config apply`.\n"
         f"; Do not edit: change queue/*.yaml and apply it. The cluster form: phones register with\n"
-        f"; the SIP edge {edge}, and only the edge reaches this node.\n",
-        _acl(edge, called),
+        f"; the SIP edge(s) {', '.join(edges)}, and only the edges reach this node.\n",
+        _acl(edges, called),
     ]
 
     def phone(name: str, comment: str, template: str, callerid: str) -> str:
+        contacts = "".join(f"contact = sip:{name}@{each}\n" for each in edges)
         return (
             f"\n; {comment}\n[{name}]({template})\naors = {name}\n{callerid}\n"
-            f"[{name}](edge-phone-aor)\ncontact = sip:{name}@{edge}\n\n"
-            + _by_header(f"{name}-identify", name, PHONE_HEADER)
+            f"[{name}](edge-phone-aor)\n{contacts}\n" + _by_header(f"{name}-identify", name, PHONE_HEADER)
         )
 
     for p in desks:
@@ -328,9 +336,19 @@ def _render_edge(
         aor = f"contact = sip:{_safe(trunk.contact)}\n" if trunk.contact else ""
         out.append(
             f"\n; trunk: {_safe(trunk.name)}\n[{trunk.id}](trunk-edge-endpoint)\naors = {trunk.id}\n"
-            f"outbound_proxy = sip:{edge}\\;lr\n\n[{trunk.id}]\ntype = aor\n{aor}\n"
+            f"outbound_proxy = sip:{edges[0]}\\;lr\n\n[{trunk.id}]\ntype = aor\n{aor}\n"
             + _by_header(f"{trunk.id}-identify", trunk.id, TRUNK_HEADER)
         )
+        for number, each in enumerate(edges[1:], start=2):
+            via = trunk_via_edge(trunk.id, number)
+            if via in names_taken:
+                raise CentreEndpointsInvalid(
+                    f"'{via}' is both a phone or trunk and trunk {trunk.id} through edge {number}"
+                )
+            out.append(
+                f"\n; trunk: {_safe(trunk.name)}, out through edge {number}\n[{via}](trunk-edge-endpoint)\n"
+                f"aors = {trunk.id}\noutbound_proxy = sip:{each}\\;lr\n"
+            )
     return {PJSIP_FILE: "".join(out), QUEUES_FILE: _fallback_members(desks)}
 
 

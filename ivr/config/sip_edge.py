@@ -12,6 +12,9 @@ Rules:
   call takers, overflow desks, agencies' phones without a fixed address), each with the
   same password as on the Asterisk side. Only digests are written (ha1 =
   md5(user:realm:password), ha1b = md5(user@realm:realm:password)), never a password.
+- Several edges (active/active, each on its own address): `EdgeSite.peers` are the others;
+  they share the phones' registrations (DMQ) and one digest realm (edge 1's address unless
+  set), so a phone's digest is the same at every edge. One edge: no DMQ at all.
 - Every value is checked before it is written: an address, a name, a folder or a password
   that could break out of its place is refused with EdgeInvalid naming it, never
   stripped. A trunk that matches a node's or the edge's own address is refused too.
@@ -29,6 +32,8 @@ from pathlib import PurePosixPath
 from ivr.config.asterisk_centre import phones, registering_agency_phones
 from ivr.config.schema import CentreConfig
 from ivr.config.sip_edge_cfg import TEMPLATE
+from ivr.core.edge_dial import EdgesInvalid
+from ivr.core.edge_dial import parse_edges as edge_list
 
 CFG_FILE = "kamailio.cfg"
 DISPATCHER_FILE = "dispatcher.list"
@@ -72,6 +77,7 @@ class EdgeSite:
     folder: PurePosixPath  # the rendered files (absolute)
     run_dir: PurePosixPath  # Kamailio's runtime folder (its control socket)
     realm: str = ""  # the digest realm; empty: the edge's address
+    peers: tuple[Address, ...] = ()  # the centre's other edges (registrations shared by DMQ)
 
 
 def parse_address(text: str, what: str) -> Address:
@@ -88,6 +94,17 @@ def parse_address(text: str, what: str) -> Address:
     if ip.is_unspecified or ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255"):
         raise EdgeInvalid(f"{what}: {text!r}: give the one address it uses, not {ip}")
     return Address(str(ip), int(port))
+
+
+def parse_edges(text: str) -> list[Address]:
+    """`host:port,host:port,...` (IVR_SIP_EDGE): the centre's edges, edge 1 first."""
+    try:
+        items = edge_list(text)
+    except EdgesInvalid as exc:
+        raise EdgeInvalid(str(exc)) from None
+    if not items:
+        raise EdgeInvalid("IVR_SIP_EDGE names no edge")
+    return [parse_address(item, f"edge {index}") for index, item in enumerate(items, start=1)]
 
 
 def parse_nodes(text: str) -> list[Node]:
@@ -174,6 +191,44 @@ def _operator_checks(config: CentreConfig, taken: Mapping[str, ipaddress.IPv4Add
     return "\n".join(lines) if lines else "\t# no operator trunk with a contact"
 
 
+def _dmq_modules(edge: Address, peers: tuple[Address, ...]) -> str:
+    """The registrations shared with the other edges (rule 7), or nothing for a lone edge."""
+    if not peers:
+        return "# one edge: no registration to share (no DMQ)\n"
+    notify = "".join(f'modparam("dmq", "notification_address", "sip:{peer}")\n' for peer in peers)
+    return (
+        'loadmodule "dmq.so"\n'
+        'loadmodule "dmq_usrloc.so"\n'
+        f'modparam("dmq", "server_address", "sip:{edge}")\n'
+        f"{notify}"
+        'modparam("dmq", "multi_notify", 1)\n'
+        'modparam("dmq", "num_workers", 2)\n'
+        "# each other edge pinged every second: one that (re)starts is sent the registrations made\n"
+        "# from then on within a second (before its first ping it is only 'pending')\n"
+        'modparam("dmq", "ping_interval", 1)\n'
+        'modparam("dmq_usrloc", "enable", 1)\n'
+        "# at start, every registration the other edges hold is asked for\n"
+        'modparam("dmq_usrloc", "sync", 1)\n'
+    )
+
+
+def _dmq_route(peers: tuple[Address, ...]) -> str:
+    if not peers:
+        return "\t# one edge: no KDMQ taken"
+    hosts = ",".join(f"{peer.host}/32" for peer in peers)
+    return (
+        '\tif (is_method("KDMQ")) {\n'
+        f'\t\tif (!is_in_subnet("$si", "{hosts}")) {{\n'
+        '\t\t\txlog("L_NOTICE", "edge: KDMQ from $si:$sp refused (not an edge)\\n");\n'
+        '\t\t\tsl_send_reply("403", "Forbidden");\n'
+        "\t\t\texit;\n"
+        "\t\t}\n"
+        "\t\tdmq_handle_message();\n"
+        "\t\texit;\n"
+        "\t}"
+    )
+
+
 def render(
     config: CentreConfig,
     secrets: Callable[[str], str] | Mapping[str, str],
@@ -188,6 +243,11 @@ def render(
         raise EdgeInvalid(f"nodes: a name is given twice ({', '.join(names)})")
     edge = parse_address(str(site.address), "the edge")  # built by hand, not parsed: checked here
     taken: dict[str, ipaddress.IPv4Address] = {"the edge": ipaddress.IPv4Address(edge.host)}
+    for number, peer in enumerate(site.peers, start=1):
+        ip = ipaddress.IPv4Address(parse_address(str(peer), "another edge").host)
+        if ip in taken.values():
+            raise EdgeInvalid(f"edge {peer}: {ip} is already an edge's address (edges are told by IP)")
+        taken[f"the other edge {number}"] = ip
     for node in nodes:
         ip = ipaddress.IPv4Address(parse_address(str(node.address), f"node {node.name}").host)
         if not _NAME.match(node.name):
@@ -212,6 +272,8 @@ def render(
         "DISPATCHER_LIST": f"{folder}/{DISPATCHER_FILE}",
         "TRUNK_CHECKS": _trunk_checks(config, taken),
         "OPERATOR_CHECKS": _operator_checks(config, taken),
+        "DMQ_MODULES": _dmq_modules(edge, site.peers),
+        "DMQ_ROUTE": _dmq_route(site.peers),
     }
     cfg = _MARK.sub(lambda found: marks[found.group()[2:-2]], TEMPLATE)
     rows = []

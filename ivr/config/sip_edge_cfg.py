@@ -37,6 +37,10 @@ TEMPLATE = r"""#!KAMAILIO
 #    that phone, goes to a node like a trunk's call, without the trunk header and with
 #    `X-Ivr112-Phone: <phone>`.
 # 6. OPTIONS to the edge itself: 200 (keepalive). Anything else: 403.
+# 7. With other edges (the centre runs two or more, each on its own address): each phone's
+#    registration is shared with them at once (DMQ, dmq_usrloc), so a phone registered at
+#    any edge is reached through every edge, and an edge that starts asks the others for
+#    every registration. DMQ messages (KDMQ) are taken from the other edges' addresses only.
 
 debug=2
 log_facility=LOG_LOCAL0
@@ -66,7 +70,7 @@ loadmodule "registrar.so"
 loadmodule "auth.so"
 loadmodule "auth_db.so"
 loadmodule "dispatcher.so"
-
+{{DMQ_MODULES}}
 # tm's fr_timer is also the dispatcher's probe timeout: a dead node is down within ~1 s
 # (with the default 30 s it stays "active" for 30 s). Calls set their own timers below.
 modparam("tm", "fr_timer", 1000)
@@ -105,6 +109,7 @@ request_route {
 		xlog("L_NOTICE", "edge: malformed $rm from $si:$sp dropped\n");
 		exit;
 	}
+{{DMQ_ROUTE}}
 	remove_hf("X-Ivr112-Trunk");
 	remove_hf("X-Ivr112-Phone");
 	force_rport();

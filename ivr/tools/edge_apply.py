@@ -5,9 +5,11 @@ Rules:
 - The centre file is validated first; an invalid file, node list or address writes nothing.
 - Settings from the environment: IVR_CENTRE_CONFIG (queue/kendari.yaml), IVR_STATE_DIR
   (/var/lib/ivr112: the phones' SIP passwords, secrets/sip_<name>, made there once when
-  missing, as `config apply` does), IVR_SIP_EDGE (host:port the edge listens on,
-  127.0.0.50:5060), IVR_CLUSTER_NODES (name=host:port,...: the Asterisk nodes,
+  missing, as `config apply` does), IVR_SIP_EDGE (host:port of each of the centre's
+  edges, comma-separated, edge 1 first: 127.0.0.50:5060), IVR_EDGE_ADDRESS (which of
+  them this one is; the first when unset), IVR_CLUSTER_NODES (name=host:port,...: the Asterisk nodes,
   a1=127.0.0.51:5060,a2=127.0.0.52:5060). The defaults are the one-box test form's.
+- Every edge gets edge 1's address as its digest realm and the others as its DMQ peers.
 - Kamailio's runtime folder (its control socket) is DEST_DIR/run.
 - Files are replaced atomically and only when their text changed, readable by their owner
   and group only (the subscriber table holds the phones' digests); the names of those
@@ -31,6 +33,7 @@ from ivr.config.sip_edge import (
     EdgeInvalid,
     EdgeSite,
     parse_address,
+    parse_edges,
     parse_nodes,
     render,
 )
@@ -42,7 +45,8 @@ RUN_FOLDER = "run"
 class EdgeSettings(StoreSettings):
     centre_config: Path = Path("queue/kendari.yaml")
     state_dir: Path = Path("/var/lib/ivr112")
-    sip_edge: str = Field(DEFAULT_EDGE, max_length=40)
+    sip_edge: str = Field(DEFAULT_EDGE, max_length=400)
+    edge_address: str = Field("", max_length=40)
     cluster_nodes: str = Field(DEFAULT_NODES, max_length=2000)
 
 
@@ -72,8 +76,13 @@ def run(dest: Path) -> int:
     """The command: 0 when written (or unchanged), 1 when refused, 2 for a bad setting."""
     try:
         settings = load_settings(EdgeSettings)
-        edge = parse_address(settings.sip_edge, "IVR_SIP_EDGE")
+        edges = parse_edges(settings.sip_edge)
+        edge = parse_address(settings.edge_address, "IVR_EDGE_ADDRESS") if settings.edge_address else edges[0]
         nodes = parse_nodes(settings.cluster_nodes)
+        if edge not in edges:
+            raise EdgeInvalid(
+                f"IVR_EDGE_ADDRESS {edge} is not one of the edges in IVR_SIP_EDGE ({settings.sip_edge})"
+            )
     except (SettingsError, EdgeInvalid) as exc:
         print(f"ivr: {exc}", file=sys.stderr)
         return 2
@@ -85,7 +94,8 @@ def run(dest: Path) -> int:
         print(f"{settings.centre_config}: {len(exc.problems)} problem(s); edge not written", file=sys.stderr)
         return 1
     folder = dest.resolve()
-    site = EdgeSite(edge, PurePosixPath(folder), PurePosixPath(folder / RUN_FOLDER))
+    peers = tuple(other for other in edges if other != edge)
+    site = EdgeSite(edge, PurePosixPath(folder), PurePosixPath(folder / RUN_FOLDER), edges[0].host, peers)
     try:
         files = render(config, lambda name: sip_secret(settings.state_dir, name), nodes, site)
         changed = write_files(folder, files)
@@ -93,5 +103,6 @@ def run(dest: Path) -> int:
         print(f"ivr: edge configuration not written: {exc}", file=sys.stderr)
         return 1
     print(f"{folder}: " + (", ".join(changed) + " written" if changed else "unchanged"))
-    print(f"edge {edge}, nodes " + ", ".join(f"{n.name}={n.address}" for n in nodes))
+    others = f" (other edges {', '.join(map(str, peers))})" if peers else ""
+    print(f"edge {edge}{others}, nodes " + ", ".join(f"{n.name}={n.address}" for n in nodes))
     return 0

@@ -274,7 +274,7 @@ def test_with_an_edge_an_agency_at_a_fixed_address_is_still_called_there_and_let
 
 @pytest.mark.parametrize("edge", ["edge.example:5060", "127.0.0.50", "127.0.0.50:0", "127.0.0.300:5060", ""])
 def test_an_edge_that_is_no_ipv4_address_and_port_is_refused(edge: str) -> None:
-    with pytest.raises(CentreEndpointsInvalid, match="write the edge's IPv4 address and port"):
+    with pytest.raises(CentreEndpointsInvalid, match="IPv4 address and port"):
         render(CENTRE, passwords(CENTRE), edge=edge)
 
 
@@ -292,3 +292,37 @@ def test_the_edge_templates_trust_the_edges_header_and_refuse_register() -> None
     _, aor = template("edge-phone-aor")
     assert "max_contacts = 0\n" in aor and "qualify_2xx_only = yes\n" in aor
     assert "qualify_frequency = @@TAKER_QUALIFY_SECONDS@@\n" in aor
+
+
+# ---- several SIP edges -------------------------------------------------------------------
+
+EDGES = "127.0.0.50:5060,127.0.0.60:5060"
+
+
+def test_with_two_edges_each_phone_is_reachable_through_either_and_both_are_let_in() -> None:
+    text = render(CENTRE, passwords(CENTRE), edge=EDGES)[PJSIP_FILE]
+    assert section_body(text, "[taker07](edge-phone-aor)") == (
+        "contact = sip:taker07@127.0.0.50:5060\ncontact = sip:taker07@127.0.0.60:5060\n"
+    )
+    assert section_body(text, "[edge-only]").endswith(
+        "permit = 127.0.0.50/255.255.255.255\npermit = 127.0.0.60/255.255.255.255\n"
+    )
+
+
+def test_with_two_edges_each_trunk_goes_out_through_edge_1_or_its_edge_2_endpoint() -> None:
+    text = render(CENTRE, passwords(CENTRE), edge=EDGES)[PJSIP_FILE]
+    assert sections(text, "trunk-edge-endpoint") == [
+        "carrier", "carrier-edge2", "indosat", "indosat-edge2", "telkom", "telkom-edge2",
+    ]  # fmt: skip
+    assert section_body(text, "[carrier](trunk-edge-endpoint)") == (
+        "aors = carrier\noutbound_proxy = sip:127.0.0.50:5060\\;lr\n"
+    )
+    assert section_body(text, "[carrier-edge2](trunk-edge-endpoint)") == (
+        "aors = carrier\noutbound_proxy = sip:127.0.0.60:5060\\;lr\n"
+    )
+    assert "carrier-edge2-identify" not in text  # the operator's calls are known as `carrier`
+
+
+def test_two_edges_on_one_address_are_refused() -> None:
+    with pytest.raises(CentreEndpointsInvalid, match="each edge needs an address of its own"):
+        render(CENTRE, passwords(CENTRE), edge="127.0.0.50:5060,127.0.0.50:5070")

@@ -197,3 +197,73 @@ def test_the_command_writes_the_files_and_refuses_a_bad_setting(tmp_path: Path) 
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 2 and "node a1" in bad.stderr
     assert not (tmp_path / "other").exists()
+
+
+# ---- several edges: registrations shared (DMQ), one realm ------------------------------
+
+EDGE2 = Address("127.0.0.60", 5060)
+
+
+def test_a_lone_edge_shares_nothing_and_takes_no_dmq() -> None:
+    cfg = render(CENTRE, passwords(CENTRE), NODES, SITE)[CFG_FILE]
+    assert 'loadmodule "dmq' not in cfg and 'modparam("dmq' not in cfg and "dmq_handle_message" not in cfg
+    assert "# one edge: no KDMQ taken" in cfg
+
+
+def test_each_edge_shares_registrations_with_the_others_and_takes_kdmq_from_them_only() -> None:
+    site = EdgeSite(EDGE2, SITE.folder, SITE.run_dir, realm="127.0.0.50", peers=(SITE.address,))
+    cfg = render(CENTRE, passwords(CENTRE), NODES, site)[CFG_FILE]
+    assert 'loadmodule "dmq_usrloc.so"' in cfg and 'modparam("dmq_usrloc", "sync", 1)' in cfg
+    assert 'modparam("dmq", "server_address", "sip:127.0.0.60:5060")' in cfg
+    assert re.findall(r'"notification_address", "([^"]+)"', cfg) == ["sip:127.0.0.50:5060"]
+    assert 'if (!is_in_subnet("$si", "127.0.0.50/32"))' in cfg
+    # KDMQ is handled before any other rule, and the edge listens on its own address only
+    assert cfg.index('is_method("KDMQ")') < cfg.index('remove_hf("X-Ivr112-Trunk")')
+    assert re.findall(r"^listen=.*$", cfg, re.MULTILINE) == ["listen=udp:127.0.0.60:5060"]
+
+
+def test_every_edge_holds_the_same_digests_under_edge_1s_realm() -> None:
+    secrets = passwords(CENTRE)
+    first = EdgeSite(SITE.address, SITE.folder, SITE.run_dir, realm="127.0.0.50", peers=(EDGE2,))
+    second = EdgeSite(EDGE2, SITE.folder, SITE.run_dir, realm="127.0.0.50", peers=(SITE.address,))
+    one, two = render(CENTRE, secrets, NODES, first), render(CENTRE, secrets, NODES, second)
+    assert one[SUBSCRIBER_FILE] == two[SUBSCRIBER_FILE]
+    assert one[DISPATCHER_FILE] == two[DISPATCHER_FILE]
+    assert 'auth_check("127.0.0.50", "subscriber", "1")' in two[CFG_FILE]
+
+
+def test_edges_that_share_an_address_with_each_other_or_a_node_are_refused() -> None:
+    secrets = passwords(CENTRE)
+    same = EdgeSite(SITE.address, SITE.folder, SITE.run_dir, peers=(Address("127.0.0.50", 5070),))
+    with pytest.raises(EdgeInvalid, match="already an edge's address"):
+        render(CENTRE, secrets, NODES, same)
+    on_node = EdgeSite(SITE.address, SITE.folder, SITE.run_dir, peers=(Address("127.0.0.51", 5060),))
+    named = re.escape("node a1: 127.0.0.51 is already the other edge 1's address")
+    with pytest.raises(EdgeInvalid, match=named):
+        render(CENTRE, secrets, NODES, on_node)
+
+
+def test_the_command_renders_the_edge_it_is_told_and_refuses_one_not_listed(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "IVR_STATE_DIR": str(tmp_path / "state"),
+           "IVR_CENTRE_CONFIG": str(REPO / "queue" / "kendari.yaml"),
+           "IVR_SIP_EDGE": "127.0.0.50:5060,127.0.0.60:5060",
+           "IVR_EDGE_ADDRESS": "127.0.0.60:5060"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "ivr", "config", "edge", str(tmp_path / "edge2")],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "edge 127.0.0.60:5060 (other edges 127.0.0.50:5060)" in done.stdout
+    cfg = (tmp_path / "edge2" / CFG_FILE).read_text()
+    assert "listen=udp:127.0.0.60:5060" in cfg and "sip:127.0.0.50:5060" in cfg
+    password = (tmp_path / "state" / "secrets" / "sip_taker01").read_text().strip()
+    table = rows((tmp_path / "edge2" / SUBSCRIBER_FILE).read_text())
+    assert table["taker01"][3] == hashlib.md5(f"taker01:127.0.0.50:{password}".encode()).hexdigest()
+    stray = subprocess.run([sys.executable, "-m", "ivr", "config", "edge", str(tmp_path / "stray")],
+                           env=env | {"IVR_EDGE_ADDRESS": "127.0.0.70:5060"}, cwd=REPO,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert stray.returncode == 2
+    assert "IVR_EDGE_ADDRESS 127.0.0.70:5060 is not one of the edges" in stray.stderr
+    assert not (tmp_path / "stray").exists()
+    twice = subprocess.run([sys.executable, "-m", "ivr", "config", "edge", str(tmp_path / "twice")],
+                           env=env | {"IVR_SIP_EDGE": "127.0.0.50:5060,127.0.0.50:5060"}, cwd=REPO,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert twice.returncode == 2 and "each edge needs an address of its own" in twice.stderr
