@@ -226,7 +226,7 @@ class Engine:
         """A phone as PJSIP reports it (AMI): shown, an unreachable call taker is not offered,
         an agency phone whose contact changes raises an alarm."""
         self.agency_contacts.seen(endpoint, status, uri, listed)
-        reachable = self.phones.seen(endpoint, status, rtt_ms)
+        reachable = self.phones.seen(endpoint, status, rtt_ms, uri)
         if reachable is not None:
             self.deliver(PhoneReachability(endpoint, reachable))
 

@@ -2,7 +2,10 @@
 
 Rules: a status is kept with its round-trip time and since when it holds; what a
 status says about ringing the phone is PHONE_REACHABLE (None: it tells nothing new);
-the engine turns a change into the ACD's reachability.
+the engine turns a change into the ACD's reachability. A phone reached by several
+contacts (the cluster form: one through each SIP edge) is as reachable as its best
+contact: one contact unreachable while another answers leaves the phone reachable, with
+the answering contact's status; a contact Removed is forgotten.
 """
 
 from __future__ import annotations
@@ -28,12 +31,22 @@ class Phones:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._status: dict[str, dict[str, Any]] = {}
+        self._contacts: dict[str, dict[str, tuple[str, float | None]]] = {}  # endpoint -> uri -> report
 
     def get(self, endpoint: str) -> dict[str, Any] | None:
         return self._status.get(endpoint)
 
-    def seen(self, endpoint: str, status: str, rtt_ms: float | None) -> bool | None:
-        """Records a report; returns whether the phone can ring, or None if it does not say."""
+    def seen(self, endpoint: str, status: str, rtt_ms: float | None, uri: str = "") -> bool | None:
+        """Records a report of one of the phone's contacts (`uri`); returns whether the phone
+        can ring, or None if it does not say."""
+        contacts = self._contacts.setdefault(endpoint, {})
+        if status == "Removed":
+            contacts.pop(uri, None)
+        else:
+            contacts[uri] = (status, rtt_ms)
+        status, rtt_ms = next(
+            (report for report in contacts.values() if PHONE_REACHABLE.get(report[0])), (status, rtt_ms)
+        )
         previous = self._status.get(endpoint, {})
         changed = previous.get("status") != status
         since = self._clock() if changed else previous.get("since")
