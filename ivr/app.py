@@ -167,7 +167,7 @@ async def run(settings: Settings) -> None:
             auth=auth, timeout=dispatch_timeout, connector=aiohttp.TCPConnector(limit=DISPATCH_CONNECTIONS)
         ) as dispatch_session,
     ):
-        rest, dispatch, nodes = asterisk_links(settings, session, dispatch_session)
+        rest, dispatch, nodes = asterisk_links(settings, session, dispatch_session, lambda: engine.config)
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
@@ -286,11 +286,11 @@ async def _serve(
     service_levels = ServiceLevelMonitor(
         engine.archive, lambda: engine.calls, lambda: service_level_policy(engine.config)
     )
-    nodes = events.status if isinstance(events, NodeWatch) else dict
+    nodes, edges = (events.status, events.edge_status) if isinstance(events, NodeWatch) else (dict, dict)
     role = (lambda: "active" if lease.leading else "standby") if lease is not None else (lambda: "active")
     api = web.AppRunner(
         build_api(
-            CentreService(engine, service_levels, nodes, role, lambda: _logged_in(databases, watch)),
+            CentreService(engine, service_levels, nodes, role, lambda: _logged_in(databases, watch), edges),
             store,
             reputation,
             users,

@@ -43,12 +43,14 @@ class CentreService:
         nodes: Callable[[], dict[str, bool]] = dict,
         role: Callable[[], str] = lambda: "active",
         ami: Callable[[], dict[str, bool]] = dict,
+        edges: Callable[[], dict[str, bool]] = dict,
     ) -> None:
         self._engine = engine
         self._service_levels = service_levels
         self._nodes = nodes
         self.role = role
         self._ami = ami  # each AMI connection (name "" with one Asterisk): logged in or not
+        self._edges = edges  # with several SIP edges: each one answering or not (else empty)
         self._registry = metrics_registry(engine, self, ami)  # this control plane's own
 
     @property
@@ -66,6 +68,10 @@ class CentreService:
         """With several Asterisk nodes: each one's events stream, up or not (else empty)."""
         return self._nodes()
 
+    def sip_edges(self) -> dict[str, bool]:
+        """With several SIP edges: each one answering the leader's probes or not (else empty)."""
+        return self._edges() if self.role() == "active" else {}
+
     def alarms(self) -> list[Alarm]:
         engine = self._engine
         recorder = engine.recorder
@@ -81,12 +87,18 @@ class CentreService:
             for name, up in self._nodes().items()
             if not up and self.role() == "active"  # a standby connects to no node
         ]
+        alarms += [
+            Alarm(AlarmKind.SIP_EDGE, f"SIP edge {edge} does not answer: calls go through the other edges")
+            for edge, up in self.sip_edges().items()
+            if not up
+        ]
         if self._service_levels is not None:
             alarms += [Alarm(AlarmKind.SERVICE_LEVEL, text, at) for text, at in self._service_levels.alarms()]
         return alarms
 
     def health_parts(self) -> list[Part]:
-        return health_parts(self._engine, self.ari_connected, self._nodes, self.role, self._ami)
+        links = (self.ari_connected, self._nodes, self.role, self._ami, self.sip_edges)
+        return health_parts(self._engine, *links)
 
     def service_level(self) -> list[dict[str, Any]]:
         return self._service_levels.view() if self._service_levels is not None else []

@@ -3,9 +3,11 @@
 Rules: read from memory only (health answers at once); one part per Asterisk connection
 (ARI: "asterisk", or "asterisk:<node>" with several nodes; off on a standby, which
 connects to none), one per AMI connection ("ami", or "ami:<node>" where each node's
-native-queue lines are read), then Redis (the records held in memory while it is away),
-the archive, the recordings folder and screening; a part not configured is off. Details
-are sentences an operator can act on.
+native-queue lines are read), one per SIP edge when there are several
+("sip-edge:<address>": degraded while it does not answer, since the others carry the
+calls), then Redis (the records held in memory while it is away), the archive, the
+recordings folder and screening; a part not configured is off. Details are sentences an
+operator can act on.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ def ami_parts(logged_in: Mapping[str, bool]) -> list[Part]:
             "logged in" if up else AMI_AWAY,
         )
         for name, up in logged_in.items()
+    ]
+
+
+def edge_parts(edges: Mapping[str, bool]) -> list[Part]:
+    return [
+        Part(f"sip-edge:{edge}", State.OK, "answers")
+        if up
+        else Part(f"sip-edge:{edge}", State.DEGRADED, "does not answer: calls go through the other edges")
+        for edge, up in edges.items()
     ]
 
 
@@ -95,5 +106,7 @@ def health_parts(
     nodes: Callable[[], dict[str, bool]],
     role: Callable[[], str],
     ami: Callable[[], dict[str, bool]],
+    edges: Callable[[], dict[str, bool]] = dict,
 ) -> list[Part]:
-    return [*asterisk_parts(connected(), nodes(), role()), *ami_parts(ami()), *engine_parts(engine)]
+    links = [*asterisk_parts(connected(), nodes(), role()), *ami_parts(ami()), *edge_parts(edges())]
+    return [*links, *engine_parts(engine)]

@@ -76,6 +76,7 @@ async def api(
     ari_connected: Callable[[], bool] = lambda: True,
     ami: Callable[[], dict[str, bool]] = dict,
     tls: ssl.SSLContext | None = None,
+    edges: Callable[[], dict[str, bool]] = dict,
 ) -> AsyncIterator[Api]:
     """`ami`: each AMI connection logged in or not (none: AMI off); `tls`: served over HTTPS
     with this context (the client then needs its own session that trusts the certificate)."""
@@ -92,7 +93,7 @@ async def api(
         engine.centre = replace(engine.centre, calls=live)  # two calls in progress, connected
         reputation = ReputationStore(redis)
         users = {token_hash(token): user for token, user in USERS.values()}
-        app = build_api(CentreService(engine, ami=ami), store, reputation, users, _reloaded)
+        app = build_api(CentreService(engine, ami=ami, edges=edges), store, reputation, users, _reloaded)
         server = TestServer(app)
         if tls is not None:
             await server.start_server(ssl=tls)

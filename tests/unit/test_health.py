@@ -48,6 +48,23 @@ def test_ami_parts_name_each_connection() -> None:
     assert "native queue" in cluster[1].detail
 
 
+async def test_a_sip_edge_that_does_not_answer_is_named_degraded_and_raises_an_alarm() -> None:
+    edges = {"127.0.0.50:5060": False, "127.0.0.60:5060": True}
+    async with api(edges=lambda: edges) as app:
+        body = await (await app.client.get("/api/health")).json()
+        await app.engine.writes.close(0.1)
+    assert body["status"] == "degraded"
+    assert body["edges"] == {"127.0.0.50:5060": "down", "127.0.0.60:5060": "up"}
+    assert body["parts"]["sip-edge:127.0.0.50:5060"]["state"] == "degraded"
+    assert body["parts"]["sip-edge:127.0.0.60:5060"]["state"] == "ok"
+    assert "SIP edge 127.0.0.50:5060 does not answer: calls go through the other edges" in body["alarms"]
+
+
+async def test_one_edge_or_none_shows_no_edges() -> None:
+    _, body = await health(connected=True)
+    assert body["edges"] == {} and not any(name.startswith("sip-edge") for name in body["parts"])
+
+
 async def health(connected: bool, held: bool = False) -> tuple[int, dict[str, Any]]:
     async with api(ari_connected=lambda: connected) as app:
         if held:  # Redis away: a record waits in memory

@@ -112,6 +112,7 @@ async def test_ami_logins_writes_held_and_alarms_by_kind() -> None:
         "recordings": 0,
         "agency-contact": 0,
         "asterisk-node": 0,
+        "sip-edge": 0,
         "service-level": 0,
     }
     assert value(text, "ivr112_ami_logged_in", node="a1") == 1

@@ -34,6 +34,7 @@ class AlarmKind(StrEnum):
     RECORDS_HELD = "records-held"  # Redis is away: call records held in memory
     AGENCY_CONTACT = "agency-contact"  # an agency phone's registered contact changed or went
     ASTERISK_NODE = "asterisk-node"  # one Asterisk node of several is unreachable
+    SIP_EDGE = "sip-edge"  # one SIP edge of several does not answer
     SERVICE_LEVEL = "service-level"  # a service-level tier below its target past the alarm time
 
 
@@ -57,6 +58,10 @@ class Centre(Protocol):
 
     def ari_nodes(self) -> dict[str, bool]:
         """Several Asterisk nodes: each one's events stream up or not; one Asterisk: empty."""
+        ...
+
+    def sip_edges(self) -> dict[str, bool]:
+        """Several SIP edges: each one answering or not; one edge or none: empty."""
         ...
 
     def role(self) -> str:

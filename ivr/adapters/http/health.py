@@ -8,10 +8,11 @@ check (the watchdog's, systemd's, a container runtime's, a load balancer's) fail
 when callers would not reach a call taker through this control plane; degraded answers
 200 with the part that needs a person. "parts" gives each part's state and what it
 means; "ari" says whether the control plane is connected to Asterisk (with several
-nodes: to any of them, and "nodes" says which); "role" is active, or standby while
-another control plane leads; alarms are sentences a supervisor can act on: the
-recordings folder, records held while Redis is away, an agency phone whose contact
-changed, an Asterisk node unreachable, and the watchdog's last hand-over of callers
+nodes: to any of them, and "nodes" says which; with several SIP edges, "edges" says
+which answer); "role" is active, or standby while another control plane leads; alarms
+are sentences a supervisor can act on: the recordings folder, records held while Redis
+is away, an agency phone whose contact changed, an Asterisk node unreachable, a SIP
+edge that does not answer, and the watchdog's last hand-over of callers
 (shown for ALARM_HOURS).
 """
 
@@ -71,6 +72,7 @@ def add_health_route(
                 "ari": "connected" if centre.ari_connected() else "disconnected",
                 "role": centre.role(),
                 "nodes": {name: "connected" if up else "disconnected" for name, up in nodes.items()},
+                "edges": {edge: "up" if up else "down" for edge, up in centre.sip_edges().items()},
                 "calls": len(centre.calls()),
                 "alarms": alarms,
                 "watchdog": {"last_handover": last} if watchdog else None,
