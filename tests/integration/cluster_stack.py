@@ -1,10 +1,10 @@
-"""The cluster form on loopback for the real-stack tests: the SIP edge (Kamailio) in front of
-two Asterisk nodes from the one root, control planes leading by the lease in the test
-stack's Redis, and SIPp as the operators, the phones (registered once, at the edge) and
-the agencies.
+"""The cluster form on loopback for the real-stack tests: two SIP edges (Kamailio, sharing the
+phones' registrations) in front of two Asterisk nodes from the one root, control planes
+leading by the lease in the test stack's Redis, and SIPp as the operators, the phones
+(registered once, at edge 1) and the agencies.
 
 Rules: the same start scripts as `make cluster` (scripts/node-start.sh, edge-start.sh);
-addresses of their own (edge 127.0.0.50, nodes .51 and .52; API ports 8121 and 8122), so
+addresses of their own (edges 127.0.0.50 and .60, nodes .51 and .52; API ports 8121 and 8122), so
 the single-node stack runs beside them untouched; every process is stopped by its pid
 (a node killed by a test is found dead and its folders left for the next start).
 """
@@ -37,7 +37,9 @@ from tests.integration.stack import (
     wait_for,
 )
 
-EDGE = "127.0.0.50:5060"
+EDGE = "127.0.0.50:5060"  # edge 1: where the phones register and the operator calls
+EDGE2 = "127.0.0.60:5060"
+EDGES = f"{EDGE},{EDGE2}"
 NODES = {"a1": "127.0.0.51", "a2": "127.0.0.52"}
 API_PORTS = {"cp1": 8121, "cp2": 8122}
 
@@ -60,10 +62,28 @@ class Cluster:
         script = str(REPO / "scripts" / "node-start.sh")
         subprocess.run(["bash", script, node, NODES[node]], env=self.env, check=True, timeout=120)
 
-    def restart_edge(self) -> None:
-        """The edge stopped and started again: its registrations are lost (memory only)."""
-        for script in ("edge-stop.sh", "edge-start.sh"):
-            subprocess.run(["bash", str(REPO / "scripts" / script)], env=self.env, check=True, timeout=60)
+    # ---- the edges ---------------------------------------------------------------------
+    def edge_env(self, edge: str) -> dict[str, str]:
+        return {**self.env, "IVR_EDGE_ADDRESS": edge, "IVR_EDGE_DIR": self.env[f"TEST_EDGE_DIR_{edge}"]}
+
+    def start_edge(self, edge: str = EDGE) -> None:
+        script = str(REPO / "scripts" / "edge-start.sh")
+        subprocess.run(["bash", script], env=self.edge_env(edge), check=True, timeout=60)
+
+    def stop_edge(self, edge: str = EDGE) -> None:
+        script = str(REPO / "scripts" / "edge-stop.sh")
+        subprocess.run(["bash", script], env=self.edge_env(edge), check=False, timeout=60)
+
+    def restart_edge(self, edge: str = EDGE) -> None:
+        """The edge stopped and started again (it asks the other edge for the registrations)."""
+        self.stop_edge(edge)
+        self.start_edge(edge)
+
+    def kill_edge(self, edge: str) -> None:
+        """kill -9 of every Kamailio process of that edge: its machine is gone (killing the
+        main process alone leaves its workers answering)."""
+        pidfile = Path(self.edge_env(edge)["IVR_EDGE_DIR"]) / "run" / "kamailio.pid"
+        os.killpg(os.getpgid(int(pidfile.read_text().strip())), signal.SIGKILL)
 
     def ari(self, node: str, path: str) -> Any:
         request = urllib.request.Request(f"http://{NODES[node]}:8088/ari{path}")
@@ -129,10 +149,10 @@ class Cluster:
             assert status == 200, (status, body)
 
     # ---- SIPp ----------------------------------------------------------------------------
-    def register(self, phone: str, folder: Path) -> None:
+    def register(self, phone: str, folder: Path, edge: str = EDGE) -> None:
         """The phone registers once, at the edge, with its own password (digest)."""
         secret = (Path(self.env["IVR_STATE_DIR"]) / "secrets" / f"sip_{phone}").read_text().strip()
-        args = ["sipp", EDGE, "-sf", str(SIPP_DIR / "register.xml"), "-s", phone, "-au", phone,
+        args = ["sipp", edge, "-sf", str(SIPP_DIR / "register.xml"), "-s", phone, "-au", phone,
                 "-ap", secret, "-i", taker_ip(phone), "-p", "5060", "-m", "1", "-nostdin",
                 "-timeout", "10", "-timeout_error", "-trace_err",
                 "-error_file", str(folder / f"register_{phone}.log")]  # fmt: skip
@@ -158,13 +178,14 @@ class Cluster:
         hold_ms: int,
         port: int = 5062,
         extra: tuple[str, ...] = (),
+        edge: str = EDGE,
     ) -> Process:
         """The operator's trunk places one call per number through the edge at `rate` calls/s
         (`extra`: more SIPp options, e.g. its traces)."""
         (folder / f"callers_{port}.csv").write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in callers))
         count = str(len(callers))
         media = str(6000 + 10 * (port - 5060))
-        args = ["sipp", EDGE, "-sf", str(SIPP_DIR / "caller_via_edge_list.xml"), "-s", "112",
+        args = ["sipp", edge, "-sf", str(SIPP_DIR / "caller_via_edge_list.xml"), "-s", "112",
                 "-inf", str(folder / f"callers_{port}.csv"), "-i", CARRIER_IP, "-p", str(port),
                 "-mi", CARRIER_IP, "-mp", media, "-m", count, "-r", str(rate), "-l", count,
                 "-d", str(hold_ms), "-nostdin", "-timeout", "120", "-trace_err",
@@ -173,27 +194,30 @@ class Cluster:
 
 
 def start_cluster(stack: Stack, workdir: Path) -> Cluster:
-    edge_dir = Path(tempfile.mkdtemp(prefix="ivr112-cluster-edge-"))  # Kamailio's user must reach it
-    edge_dir.chmod(0o755)
     env = {
         **stack.env,
-        "IVR_SIP_EDGE": EDGE,
+        "IVR_SIP_EDGE": EDGES,
         "IVR_CLUSTER_NODES": ",".join(f"{n}={a}:5060" for n, a in NODES.items()),
-        "IVR_EDGE_DIR": str(edge_dir),
     }
+    for edge in (EDGE, EDGE2):
+        edge_dir = Path(tempfile.mkdtemp(prefix="ivr112-cluster-edge-"))  # Kamailio's user must reach it
+        edge_dir.chmod(0o755)
+        env[f"TEST_EDGE_DIR_{edge}"] = str(edge_dir)
     env.pop("IVR_STATIC_CONTACTS", None)  # phones register, at the edge
     cluster = Cluster(stack, workdir, env)
     for node in NODES:
         cluster.start_node(node)
-    subprocess.run(["bash", str(REPO / "scripts" / "edge-start.sh")], env=env, check=True, timeout=60)
+    for edge in (EDGE, EDGE2):
+        cluster.start_edge(edge)
     return cluster
 
 
 def stop_cluster(cluster: Cluster) -> None:
-    subprocess.run(["bash", str(REPO / "scripts" / "edge-stop.sh")], env=cluster.env, check=False, timeout=60)
+    for edge in (EDGE, EDGE2):
+        cluster.stop_edge(edge)
+        shutil.rmtree(cluster.env[f"TEST_EDGE_DIR_{edge}"], ignore_errors=True)
     for node in NODES:
         subprocess.run(["bash", str(REPO / "scripts" / "node-stop.sh"), node], env=cluster.env, check=False)
-    shutil.rmtree(cluster.env["IVR_EDGE_DIR"], ignore_errors=True)
 
 
 def leaks(cluster: Cluster) -> dict[str, int]:

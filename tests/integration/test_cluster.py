@@ -12,6 +12,10 @@ operator's trunk, the phones and the fire brigade's desk.
    works by the centre file as it is when it takes over. Callers who gave up while no
    control plane led are ended (found open) and listed for a callback once one leads.
 4. Kamailio restarted: established calls keep their media; new calls resume.
+4b. kill -9 of edge 1 (the edge the phones registered with): the operator's calls to edge 2
+   are answered by those phones, reached through edge 2; an offer rung through edge 1 as it
+   died is withdrawn at once, counted as no taker's miss; edge 1, started again, knows the
+   phones without their registering again.
 5. No control plane: calls the native path took on either node get their records once
    one leads.
 Each ends with the leak counts: no channel or bridge left on a node.
@@ -27,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.cluster_stack import NODES, Cluster, leaks, start_cluster, stop_cluster
+from tests.integration.cluster_stack import EDGE, EDGE2, NODES, Cluster, leaks, start_cluster, stop_cluster
 from tests.integration.stack import CARRIER_IP, SIPP_DIR, Process, Stack, centre_config, wait_for
 
 
@@ -271,6 +275,54 @@ def test_an_edge_restart_keeps_established_calls_and_new_calls_resume(
     (fresh,) = new_calls(stack, before, 1)
     stack.wait_entry(fresh, "answered", timeout=10)
     assert later.popen.wait(timeout=30) == 0, later.output()
+
+
+def test_a_dead_edge_leaves_the_phones_reached_through_the_other_edge(
+    cluster: Cluster, stack: Stack, leading: Process, media: Path
+) -> None:
+    for taker in ("taker01", "taker02"):
+        cluster.phone(taker, media)  # registered at edge 1 only
+    wait_for(lambda: reachable(cluster, "cp1", "taker01", "taker02"), 15, "the takers reachable")
+    cluster.login("cp1", "taker01", "taker02")
+
+    killed = time.time()
+    cluster.kill_edge(EDGE)
+    try:
+        before = stack.call_ids()
+        numbers = [f"08127700{n:04d}" for n in range(2)]  # one for each taker
+        later = cluster.calls(media, numbers, rate=2, hold_ms=12000, port=5120, edge=EDGE2)
+        fresh = new_calls(stack, before, len(numbers))
+        for call_id in fresh:
+            record = stack.wait_entry(call_id, "connected", timeout=30)
+            assert record["taker"] in ("taker01", "taker02"), record
+        first = min(entry_at(stack.record(c), "connected") for c in fresh) - killed
+        print(f"edge 1 killed: the first caller through edge 2 was connected to a taker {first:.2f} s later")
+        assert later.popen.wait(timeout=60) == 0, later.output()
+        for call_id in fresh:
+            record = stack.wait_ended(call_id, timeout=15)
+            assert record["outcome"] == "answered", record
+            withdrawn = [item for item in record["timeline"] if item["entry"] == "offer-failed"]
+            if withdrawn:  # an offer placed through edge 1 as it died, withdrawn at once
+                print(f"{call_id}: offer through the dead edge withdrawn: {withdrawn}")
+        status, takers = cluster.api("cp1", "GET", "/api/takers")
+        assert status == 200
+        for taker in takers:
+            if taker["id"] in ("taker01", "taker02"):
+                assert taker["missed_in_a_row"] == 0 and taker["declared"] != "paused", taker
+        status, health = cluster.api("cp1", "GET", "/api/health")
+        assert health["edges"] == {EDGE: "down", EDGE2: "up"}, health
+        assert any(f"SIP edge {EDGE} does not answer" in alarm for alarm in health["alarms"]), health
+    finally:
+        cluster.start_edge(EDGE)
+
+    # Edge 1 back: it asks edge 2 for the registrations, so a call to it reaches a phone that
+    # registered before the death and never since.
+    wait_for(lambda: cluster.api("cp1", "GET", "/api/health")[1]["edges"][EDGE] == "up", 5, "edge 1 up")
+    before = stack.call_ids()
+    back = cluster.calls(media, ["081277009999"], rate=1, hold_ms=12000, port=5124)
+    (call_id,) = new_calls(stack, before, 1)
+    assert stack.wait_entry(call_id, "connected", timeout=30)["taker"] in ("taker01", "taker02")
+    assert back.popen.wait(timeout=40) == 0, back.output()
 
 
 def test_calls_the_native_queue_took_on_either_node_get_records(
