@@ -7,6 +7,10 @@ takers' phones registered at the edge):
   sent after the kill (the edge tries a dead node for 1 s before the next one);
 - the active control plane killed (kill -9, the two in turn): the time from its death to
   the standby leading, and to the standby's first offer to a call taker;
+- SIP edge 1 killed (kill -9 of all its processes; the takers' phones registered there,
+  the operator sending to edge 2 throughout): the time from its death to the first call
+  taker answering through edge 2, the offers withdrawn because they rang into the dead
+  edge, and the takers' misses (none should be counted);
 - afterwards, the records of those calls: how many a control plane ended because it found
   them open (the caller left while nobody led), and how many have no outcome (none should).
 The baseline, measured in the same run before any fault: the INVITE -> 200 OK of calls
@@ -27,7 +31,7 @@ from typing import Any
 from benchmarks.cluster_parts import Bench, bench_cluster, invite_times
 from benchmarks.load_measure import percentile, sipp_counter
 from ivr.engine.unattended_records import SETTLE_SECONDS
-from tests.integration.cluster_stack import NODES
+from tests.integration.cluster_stack import EDGE, EDGE2, NODES
 from tests.integration.stack import Process, wait_for
 
 TAKERS = ("taker01", "taker02", "taker03", "taker04")
@@ -40,7 +44,7 @@ def first(record: dict[str, Any], entry: str) -> float | None:
     return next((float(e["at"]) for e in record["timeline"] if e["entry"] == entry), None)
 
 
-def place(bench: Bench, port: int) -> tuple[Process, Path, float]:
+def place(bench: Bench, port: int, edge: str = EDGE) -> tuple[Process, Path, float]:
     """CALLS callers at RATE through the edge, each hanging up HOLD_MS after its answer."""
     folder = bench.media / f"calls{port}"
     folder.mkdir()
@@ -50,7 +54,9 @@ def place(bench: Bench, port: int) -> tuple[Process, Path, float]:
     stat = folder / "stat.csv"
     trace = ("-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-fd", "1", "-stf", str(stat))
     started = time.time()
-    callers = bench.cluster.calls(folder, numbers, rate=RATE, hold_ms=HOLD_MS, port=port, extra=trace)
+    callers = bench.cluster.calls(
+        folder, numbers, rate=RATE, hold_ms=HOLD_MS, port=port, extra=trace, edge=edge
+    )
     return callers, folder, started
 
 
@@ -116,6 +122,33 @@ def leader_death(bench: Bench, run: int) -> dict[str, float]:
     return {"led": led, "offered": min(offers) - killed if offers else float("nan"), "failed": failed}
 
 
+def edge_death(bench: Bench, run: int) -> dict[str, float]:
+    bench.register_again()  # at edge 1
+    port = 5370 + 2 * run
+    callers, folder, _ = place(bench, port, EDGE2)
+    time.sleep(2)
+    killed = time.time()
+    bench.cluster.kill_edge(EDGE)
+    callers.popen.wait(timeout=90)
+    time.sleep(1)
+    entries = [e for r in bench.records_since(killed - 10) for e in r["timeline"] if float(e["at"]) >= killed]
+    answers = [float(e["at"]) for e in entries if e["entry"] == "taker-answered"]
+    withdrawn = sum(1 for e in entries if e["entry"] == "offer-failed")
+    leader = bench.leader()
+    _, takers = bench.cluster.api(leader, "GET", "/api/takers")
+    missed = sum(t["missed_in_a_row"] for t in takers or [] if t["id"] in TAKERS)
+    bench.cluster.start_edge(EDGE)
+    wait_for(
+        lambda: bench.cluster.api(leader, "GET", "/api/health")[1]["edges"][EDGE] == "up", 10, "edge 1 back"
+    )
+    return {
+        "answered": min(answers) - killed if answers else float("nan"),
+        "withdrawn": withdrawn,
+        "missed": missed,
+        "failed": sipp_counter(folder / "stat.csv", "FailedCall(C)"),
+    }
+
+
 def line(what: str, samples: list[float], base: float | None = None) -> str:
     """p50/p99 of the runs that saw the event; the runs that did not are counted apart."""
     seen = [x for x in samples if not math.isnan(x)]
@@ -141,6 +174,7 @@ def main() -> None:
         began = time.time()
         nodes = [node_death(bench, run) for run in range(runs)]
         planes = [leader_death(bench, run) for run in range(runs)]
+        edges = [edge_death(bench, run) for run in range(runs)]
         time.sleep(SETTLE_SECONDS + 3)  # records left open in a takeover are closed once settled
         records = bench.records_since(began)
     rtt_p50, offer_p50 = percentile(base["rtt"], 50), percentile(base["offer"], 50)
@@ -160,6 +194,16 @@ def main() -> None:
     print(
         f"callers SIPp counted failed, of {CALLS} a run: node deaths {node_failed} (the dead node's calls in "
         f"progress lose their audio), control plane deaths {plane_failed} (a call in the gap: the dialplan)"
+    )
+    print(
+        line(
+            "SIP edge 1 killed -> the first call taker answering through edge 2",
+            [e["answered"] for e in edges],
+        )
+    )
+    print(
+        f"edge deaths: offers withdrawn from the dead edge {[e['withdrawn'] for e in edges]}, takers' misses "
+        f"counted {[e['missed'] for e in edges]}, callers SIPp counted failed {[e['failed'] for e in edges]}"
     )
     found = sum(1 for r in records if r.get("by") == "found open")
     still = [r.get("caller", "?") for r in records if not r.get("outcome")]
