@@ -275,13 +275,13 @@ async def _serve(
             settings.ami_port,
             settings.ami_user,
             settings.ami_password.get_secret_value(),
-            engine.phone_status,
+            None if settings.node_urls else engine.phone_status,  # the cluster: each node's (below)
             engine.phone_listing_done,
         )
         watch.start()
     else:
         log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
-    databases = node_databases(settings, watch)
+    databases = node_databases(settings, watch, engine.phone_status)
     reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
     service_levels = ServiceLevelMonitor(
         engine.archive, lambda: engine.calls, lambda: service_level_policy(engine.config)

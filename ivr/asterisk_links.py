@@ -3,10 +3,10 @@
 Rules: with IVR_ARI_NODES unset there is one ARI client pair (general, dispatch) and one
 events stream; with it, each node gets its own clients behind NodeRouters that share one
 Placement (so a call placed away from its ids' node is found by both), one events stream
-per node under a NodeWatch, and its own AMI connection for the native queue's lines (the
-phones' details come from IVR_AMI_HOST alone: every node sees the phones through the
-same SIP edge). With two or more SIP edges (IVR_SIP_EDGE) and the centre configuration, one
-EdgeWatch probes them under the NodeWatch and both routers dial each leg through a live one.
+per node under a NodeWatch, and its own AMI connection for the native queue's lines and
+the phones as that node sees them (IVR_AMI_HOST's connection then only reloads pjsip).
+With two or more SIP edges (IVR_SIP_EDGE) and the centre configuration, one EdgeWatch
+probes them under the NodeWatch and both routers dial each leg through a live one.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import aiohttp
 
-from ivr.adapters.ami import PhoneWatch
+from ivr.adapters.ami import PhoneWatch, StatusReport
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.node_watch import NodeWatch
 from ivr.adapters.ari.nodes import NodeRouter
@@ -61,20 +61,32 @@ def _edges(
     return edges, lambda endpoint, channel_id: edges.dial(endpoint, config(), channel_id)
 
 
-def node_databases(settings: Settings, watch: PhoneWatch | None) -> dict[str, PhoneWatch]:
+def node_databases(
+    settings: Settings, watch: PhoneWatch | None, phones: StatusReport | None = None
+) -> dict[str, PhoneWatch]:
     """Where the native queue's lines are read: the one Asterisk's AMI, or in the cluster
-    form each node's (on the node's address; the phones' watch where it is the same)."""
+    form each node's, on the node's address. There each node's watch also reports the
+    phones as that node sees them to `phones`, each contact tagged with the node's name
+    ("a2 sip:taker01@edge"), and forgets them when its connection drops: the phones'
+    details come from every node, and a dead node's stand for nothing."""
     if watch is None or settings.ami_password is None:
         return {}
     if not settings.node_urls:
         return {"": watch}
     found: dict[str, PhoneWatch] = {}
+    secret = settings.ami_password.get_secret_value()
     for name, url in settings.node_urls.items():
         host = urllib.parse.urlsplit(url).hostname or ""
-        if host == settings.ami_host:
-            found[name] = watch
-            continue
-        secret = settings.ami_password.get_secret_value()
-        found[name] = PhoneWatch(host, settings.ami_port, settings.ami_user, secret, None)
+        report = _tagged(phones, name) if phones is not None else None
+        found[name] = PhoneWatch(
+            host, settings.ami_port, settings.ami_user, secret, report, forget_on_loss=True
+        )
         found[name].start()
     return found
+
+
+def _tagged(phones: StatusReport, node: str) -> StatusReport:
+    def report(endpoint: str, status: str, rtt: float | None, uri: str, listed: bool) -> None:
+        phones(endpoint, status, rtt, f"{node} {uri}", listed)
+
+    return report

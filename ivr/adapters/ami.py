@@ -11,7 +11,10 @@ Rules:
   Reachable, Unreachable, Created (just registered), Removed (unregistered or expired),
   NonQualified, Unknown.
 - AMI being down costs the detail, never a call: the ARI endpoint states still tell
-  the ACD whether a phone can ring. panoramisk reconnects by itself.
+  the ACD whether a phone can ring. panoramisk reconnects by itself. A watch made with
+  `forget_on_loss` (one per node in the cluster form) reports each contact it had
+  reported as Unknown when its connection drops, so a dead node's last word does not
+  stand for the phones the other nodes still see.
 - reload_pjsip() asks Asterisk to re-read its PJSIP configuration and the fallback
   queue's members (after the call-taker list changed); calls in progress are not
   touched by it.
@@ -60,11 +63,14 @@ class PhoneWatch:
         secret: str,
         on_status: StatusReport | None,
         on_listed: Callable[[], None] = lambda: None,
+        forget_on_loss: bool = False,
     ) -> None:
         """on_status None: no phones are watched (only the database is read, e.g. a cluster
         node's native lines), so no contact listing at login and no ContactStatus events."""
         self._on_status = on_status
         self._on_listed = on_listed  # the listing read at login is complete
+        self._forget_on_loss = forget_on_loss
+        self._reported: set[tuple[str, str]] = set()  # (endpoint, contact URI) reported so far
         self._tasks: set[asyncio.Task[None]] = set()
         self.logged_in = False
         self._manager = Manager(
@@ -103,6 +109,10 @@ class PhoneWatch:
     def _lost(self, manager: Manager, exc: Exception | None) -> None:
         self.logged_in = False
         log.warning("AMI connection lost (%s); phone details wait for it to return", exc)
+        if self._forget_on_loss and self._on_status is not None:
+            for endpoint, uri in sorted(self._reported):
+                self._on_status(endpoint, "Unknown", None, uri, False)
+            self._reported.clear()
 
     async def _read_contacts(self) -> None:
         try:
@@ -120,13 +130,18 @@ class PhoneWatch:
                 endpoint = message.get("Endpoint") or message.get("Aor") or ""
                 if endpoint:
                     status, rtt = message.get("Status", "Unknown"), _rtt_ms(message.get("RoundtripUsec"))
-                    self._on_status(f"PJSIP/{endpoint}", status, rtt, message.get("Uri", ""), True)
+                    self._report(f"PJSIP/{endpoint}", status, rtt, message.get("Uri", ""), True)
         self._on_listed()  # an empty answer ("No Contacts found") is a complete listing too
+
+    def _report(self, endpoint: str, status: str, rtt: float | None, uri: str, listed: bool) -> None:
+        assert self._on_status is not None
+        self._reported.add((endpoint, uri))
+        self._on_status(endpoint, status, rtt, uri, listed)
 
     def _contact_status(self, manager: Manager, event: Any) -> None:
         endpoint = event.get("EndpointName") or event.get("AOR") or ""
         if endpoint and self._on_status is not None:
-            self._on_status(
+            self._report(
                 f"PJSIP/{endpoint}",
                 event.get("ContactStatus", "Unknown"),
                 _rtt_ms(event.get("RoundtripUsec")),
