@@ -6,6 +6,10 @@ the engine turns a change into the ACD's reachability. A phone reached by severa
 contacts (the cluster form: one through each SIP edge) is as reachable as its best
 contact: one contact unreachable while another answers leaves the phone reachable, with
 the answering contact's status; a contact Removed is forgotten.
+In the cluster form each report is tagged with its node ("a2 sip:taker01@<edge>") and
+gives the details only: whether the phone can ring is the nodes' endpoint state (ARI,
+online while any edge reaches it), since a node's AMI listing at login leaves out the
+per-edge contacts and a partial view would take a reachable phone away.
 """
 
 from __future__ import annotations
@@ -47,10 +51,11 @@ class Phones:
         status, rtt_ms = next(
             (report for report in contacts.values() if PHONE_REACHABLE.get(report[0])), (status, rtt_ms)
         )
+        tagged = " " in uri  # a node's view (the cluster form): details only
         previous = self._status.get(endpoint, {})
         changed = previous.get("status") != status
         since = self._clock() if changed else previous.get("since")
         self._status[endpoint] = {"status": status, "rtt_ms": rtt_ms, "since": since}
         if changed:
             log.info("phone %s: %s", endpoint, status)
-        return PHONE_REACHABLE.get(status)
+        return None if tagged else PHONE_REACHABLE.get(status)
