@@ -37,7 +37,7 @@ cluster-reload: ## apply a changed centre file to the running cluster (nodes, ed
 cluster-stop:   ## stop what `make cluster` started
 	bash scripts/cluster.sh down
 
-cluster-bench: deps asterisk prompts  ## by hand: failover times over RUNS (5) deaths of a node and of the active control plane; capacity of one node vs two (taskset)
+cluster-bench: deps asterisk prompts  ## by hand: failover times over RUNS (5) deaths of a node, of the active control plane and of SIP edge 1; capacity of one node vs two (taskset)
 	.venv/bin/python -m benchmarks.cluster_failover --runs $${RUNS:-5}
 	.venv/bin/python -m benchmarks.cluster_capacity $${RATES:+--rates $$RATES}
 
