@@ -2,14 +2,15 @@
 it originates goes through (ivr.core.edge_dial).
 
 Rules:
-- Each edge gets a SIP OPTIONS (`OPTIONS sip:<edge>`) over UDP every 0.5 s, from a socket
+- Each edge gets a SIP OPTIONS (`OPTIONS sip:<edge>`) over UDP every 0.3 s, from a socket
   of our own on an ephemeral port. A reply is a datagram that starts "SIP/2.0 " and carries
   the probe's Call-ID, whatever its status: the edge's Kamailio read the probe and answered.
   Anything else (garbage, another probe's Call-ID, a request) is ignored, so an edge that
   only ever sends garbage is down.
-- An edge is down after 2 probes in a row without a reply within 0.4 s, and up again at
-  its first reply; every edge starts live. A network error (a send refused, no route) is a
-  probe without a reply, logged once per change; run() never fails on one.
+- An edge is down after 2 probes in a row without a reply within 0.25 s (at worst 0.85 s
+  after its death), and up again at its first reply; every edge starts live. A network
+  error (a send refused, no route) is a probe without a reply, logged once per change;
+  run() never fails on one.
 - dial() is edge_dial.via_edge over the edges' flags now, the centre's registering phones
   (ivr.config.sip_edge.subscribers, read at each call; a configuration whose phones cannot
   be listed gives none) and its trunks; it remembers which edge each leg went through
