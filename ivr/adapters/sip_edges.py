@@ -36,7 +36,7 @@ from typing import Any
 from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.config.schema import CentreConfig
 from ivr.config.sip_edge import subscribers
-from ivr.core.edge_dial import edge_of, via_edge
+from ivr.core.edge_dial import via_edge
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,7 @@ class EdgeWatch:
                 self._config_problem = str(exc)
             phones = set()
         trunks = {t.id for t in config.trunks}
-        dialled = via_edge(endpoint, self.edges, self._live, phones, trunks)
-        through = edge_of(dialled, self.edges, trunks)
+        dialled, through = via_edge(endpoint, self.edges, self._live, phones, trunks)
         if channel_id and through is not None:
             self._placed[channel_id] = through
             while len(self._placed) > PLACED_KEPT:

@@ -13,8 +13,8 @@ Rules:
 - Anything else is left as it is: other technologies, a name that is no phone (an agency at
   a fixed address), an endpoint that already names its URI.
 - parse_edges reads the list: each item an IPv4 address and a port, each address its own.
-- edge_of tells, from a dialled endpoint, which edge the leg went through (so legs still
-  ringing through an edge that dies can be withdrawn).
+- via_edge also tells which edge the leg passes (so legs still ringing through an edge that
+  dies can be withdrawn).
 """
 
 from __future__ import annotations
@@ -67,42 +67,20 @@ def via_edge(
     live: Sequence[bool],
     phones: Collection[str],
     trunks: Collection[str],
-) -> str:
-    """`endpoint` dialled through the first live edge (see the rules above)."""
+) -> tuple[str, int | None]:
+    """`endpoint` dialled through the first live edge (see the rules above), and the index
+    of the edge the leg passes (None: it passes none of ours, or Asterisk decides)."""
     if len(edges) < 2 or not endpoint.startswith(PJSIP):
-        return endpoint
+        return endpoint, None
     k = next((index for index, up in enumerate(live[: len(edges)]) if up), None)
     if k is None:
-        return endpoint
+        return endpoint, None
     resource = endpoint[len(PJSIP) :]
     if "/" in resource:
-        return endpoint
+        return endpoint, None
     number, at, trunk = resource.partition("@")
     if not at:
-        return f"{endpoint}/sip:{resource}@{edges[k]}" if resource in phones else endpoint
-    if number and k >= 1 and trunk in trunks:
-        return f"{PJSIP}{number}@{trunk_via_edge(trunk, k + 1)}"
-    return endpoint
-
-
-def edge_of(dialled: str, edges: Sequence[str], trunks: Collection[str]) -> int | None:
-    """The index of the edge a leg dialled as `dialled` goes through: a phone at its explicit
-    URI, a trunk's `-edge<N>` endpoint, a trunk's own endpoint (edge 1); None for anything
-    that passes no edge of ours (or with fewer than two edges)."""
-    if len(edges) < 2 or not dialled.startswith(PJSIP):
-        return None
-    resource = dialled[len(PJSIP) :]
-    name, slash, uri = resource.partition("/")
-    if slash:
-        host = uri.rpartition("@")[2]
-        return edges.index(host) if host in edges else None
-    _, at, endpoint = name.partition("@")
-    if not at:
-        return None
-    if endpoint in trunks:
-        return 0
-    for number in range(2, len(edges) + 1):
-        base = endpoint.removesuffix(f"-edge{number}")
-        if base != endpoint and base in trunks:
-            return number - 1
-    return None
+        return (f"{endpoint}/sip:{resource}@{edges[k]}", k) if resource in phones else (endpoint, None)
+    if not (number and trunk in trunks):
+        return endpoint, None
+    return (f"{PJSIP}{number}@{trunk_via_edge(trunk, k + 1)}" if k >= 1 else endpoint), k

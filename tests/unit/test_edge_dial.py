@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.core.edge_dial import EdgesInvalid, edge_of, parse_edges, trunk_via_edge, via_edge
+from ivr.core.edge_dial import EdgesInvalid, parse_edges, trunk_via_edge, via_edge
 
 EDGES = ["127.0.0.50:5060", "127.0.0.60:5060", "127.0.0.70:5070"]
 PHONES = {"taker01", "taker02", "fire01"}
@@ -13,7 +13,7 @@ TRUNKS = {"carrier", "telkom-2"}
 
 
 def dial(endpoint: str, live: list[bool], edges: list[str] = EDGES) -> str:
-    return via_edge(endpoint, edges, live, PHONES, TRUNKS)
+    return via_edge(endpoint, edges, live, PHONES, TRUNKS)[0]
 
 
 def test_a_trunks_endpoint_through_a_further_edge_is_named_in_one_place() -> None:
@@ -84,15 +84,20 @@ def test_the_edges_are_read_in_order_and_a_bad_one_is_named() -> None:
             parse_edges(text)
 
 
-def test_the_edge_a_dialled_leg_goes_through_is_read_back() -> None:
+def test_the_edge_a_leg_passes_is_told_with_its_endpoint() -> None:
     edges = ["127.0.0.50:5060", "127.0.0.60:5060"]
     trunks = {"carrier", "telkom"}
-    assert edge_of("PJSIP/taker01/sip:taker01@127.0.0.60:5060", edges, trunks) == 1
-    assert edge_of("PJSIP/taker01/sip:taker01@127.0.0.50:5060", edges, trunks) == 0
-    assert edge_of("PJSIP/0811@carrier", edges, trunks) == 0  # the trunk's own endpoint: edge 1
-    assert edge_of("PJSIP/0811@carrier-edge2", edges, trunks) == 1
-    assert edge_of("PJSIP/polisi", edges, trunks) is None  # an agency at its own address
-    assert edge_of("PJSIP/0811@elsewhere-edge2", edges, trunks) is None
-    assert edge_of("PJSIP/taker01/sip:taker01@10.9.9.9:5060", edges, trunks) is None
-    assert edge_of("Local/112@test", edges, trunks) is None
-    assert edge_of("PJSIP/0811@carrier", edges[:1], trunks) is None  # one edge: nothing to tell
+
+    def through(endpoint: str, live: list[bool], edges: list[str] = edges) -> int | None:
+        return via_edge(endpoint, edges, live, {"taker01"}, trunks)[1]
+
+    assert through("PJSIP/taker01", [False, True]) == 1
+    assert through("PJSIP/taker01", [True, True]) == 0
+    assert through("PJSIP/0811@carrier", [True, True]) == 0  # the trunk's own endpoint: edge 1
+    assert through("PJSIP/0811@carrier", [False, True]) == 1  # carrier-edge2
+    assert through("PJSIP/polisi", [True, True]) is None  # an agency at its own address
+    assert through("PJSIP/0811@elsewhere", [False, True]) is None
+    assert through("PJSIP/taker01/sip:taker01@10.9.9.9:5060", [True, True]) is None
+    assert through("Local/112@test", [True, True]) is None
+    assert through("PJSIP/taker01", [False, False]) is None  # none alive: Asterisk decides
+    assert through("PJSIP/0811@carrier", [True], edges[:1]) is None  # one edge: nothing to tell
