@@ -24,6 +24,7 @@ from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.sip_edges import EdgeWatch, withdraw_ringing
 from ivr.config.schema import CentreConfig
+from ivr.engine.phones import node_view
 from ivr.settings import Settings
 
 
@@ -87,6 +88,6 @@ def node_databases(
 
 def _tagged(phones: StatusReport, node: str) -> StatusReport:
     def report(endpoint: str, status: str, rtt: float | None, uri: str, listed: bool) -> None:
-        phones(endpoint, status, rtt, f"{node} {uri}", listed)
+        phones(endpoint, status, rtt, node_view(node, uri), listed)
 
     return report

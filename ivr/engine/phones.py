@@ -31,6 +31,14 @@ PHONE_REACHABLE: dict[str, bool | None] = {
 }
 
 
+NODE_MARK = " "  # between a node's name and the contact URI it reports (no URI holds one)
+
+
+def node_view(node: str, uri: str) -> str:
+    """A contact as one node of the cluster reports it: details only (see the rules)."""
+    return f"{node}{NODE_MARK}{uri}"
+
+
 class Phones:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -51,7 +59,7 @@ class Phones:
         status, rtt_ms = next(
             (report for report in contacts.values() if PHONE_REACHABLE.get(report[0])), (status, rtt_ms)
         )
-        tagged = " " in uri  # a node's view (the cluster form): details only
+        tagged = NODE_MARK in uri  # a node's view (node_view, the cluster form): details only
         previous = self._status.get(endpoint, {})
         changed = previous.get("status") != status
         since = self._clock() if changed else previous.get("since")
