@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,18 @@ CENTRE = load(
     Path(__file__).resolve().parents[2] / "queue" / "kendari.yaml"
 )  # phones taker01.., trunk carrier
 HOSTS = ("127.0.0.201", "127.0.0.202")
+
+
+@contextlib.asynccontextmanager
+async def probing(watch: EdgeWatch) -> AsyncIterator[asyncio.Task[None]]:
+    """The watch probing its edges for the body's time (its task, to look at)."""
+    task = asyncio.create_task(watch.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Responder(asyncio.DatagramProtocol):
@@ -82,8 +94,7 @@ def test_a_dead_edge_is_left_at_once_and_taken_back_when_it_answers(caplog: pyte
     async def scenario() -> None:
         (one, edge1), (two, edge2) = await responder(HOSTS[0]), await responder(HOSTS[1])
         watch = EdgeWatch([edge1, edge2])
-        task = asyncio.create_task(watch.run())
-        try:
+        async with probing(watch):
             await until(lambda: len(one.heard) >= 2 and len(two.heard) >= 2, within=1.5)
             assert watch.live() == [True, True] and watch.status() == {edge1: True, edge2: True}
             assert watch.dial("PJSIP/taker01", CENTRE) == f"PJSIP/taker01/sip:taker01@{edge1}"
@@ -104,10 +115,6 @@ def test_a_dead_edge_is_left_at_once_and_taken_back_when_it_answers(caplog: pyte
             one, _ = await responder(host, int(port))  # edge 1 is back
             await until(lambda: watch.live() == [True, True], within=1.0)
             assert watch.dial("PJSIP/0811@carrier", CENTRE) == "PJSIP/0811@carrier"
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             one.close()
             two.close()
         assert watch._sockets == [None, None]  # closed with the watch
@@ -127,14 +134,9 @@ def test_the_probe_is_a_well_formed_options_and_any_sip_answer_counts() -> None:
             await responder(HOSTS[1]),
         )
         watch = EdgeWatch([edge1, edge2], every=0.1, answer_within=0.08)
-        task = asyncio.create_task(watch.run())
-        try:
+        async with probing(watch):
             await until(lambda: len(busy.heard) >= 4, within=1.0)
             assert watch.live() == [True, True]  # a 403 is the edge answering
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         probe = busy.heard[0].decode()
         head, _, body = probe.partition("\r\n\r\n")
         lines = head.split("\r\n")
@@ -156,15 +158,10 @@ def test_an_edge_answering_no_sip_response_to_the_probe_is_down(mode: str) -> No
     async def scenario() -> None:
         (odd, edge1), (_, edge2) = await responder(HOSTS[0], mode=mode), await responder(HOSTS[1])
         watch = EdgeWatch([edge1, edge2], every=0.1, answer_within=0.08)
-        task = asyncio.create_task(watch.run())
-        try:
+        async with probing(watch):
             await until(lambda: watch.live() == [False, True], within=1.0)
             assert odd.heard  # it was asked, and what it said did not count
             assert watch.dial("PJSIP/taker02", CENTRE) == f"PJSIP/taker02/sip:taker02@{edge2}"
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     asyncio.run(scenario())
 
@@ -175,17 +172,12 @@ def test_with_no_edge_answering_every_leg_goes_as_asterisk_routes_it() -> None:
         one.close()
         two.close()
         watch = EdgeWatch([edge1, edge2], every=0.1, answer_within=0.08)
-        task = asyncio.create_task(watch.run())
-        try:
+        async with probing(watch) as task:
             await until(lambda: watch.live() == [False, False], within=1.0)
             await asyncio.sleep(0.2)  # refusals go on: the loop does not fail on them
             assert not task.done()
             assert watch.dial("PJSIP/taker01", CENTRE) == "PJSIP/taker01"
             assert watch.dial("PJSIP/0811@carrier", CENTRE) == "PJSIP/0811@carrier"
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     asyncio.run(scenario())
 
@@ -301,8 +293,7 @@ def test_legs_still_ringing_through_an_edge_that_dies_are_withdrawn_answered_one
             withdrawn.append(sorted(legs))
 
         watch.withdraw = withdraw
-        task = asyncio.create_task(watch.run())
-        try:
+        async with probing(watch):
             await until(lambda: watch.live() == [True, True], within=1.5)
             watch.dial("PJSIP/taker01", CENTRE, "a1-1.1-t1")  # through edge 1
             watch.dial("PJSIP/0811@carrier", CENTRE, "a1-1.2-out")  # edge 1: the trunk's own endpoint
@@ -313,10 +304,6 @@ def test_legs_still_ringing_through_an_edge_that_dies_are_withdrawn_answered_one
             await until(lambda: bool(withdrawn), within=1.0)
             assert withdrawn == [["a1-1.1-t1", "a1-1.2-out"]]
             assert edge2 in watch.dial("PJSIP/taker03", CENTRE, "a1-1.3-t1")
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     asyncio.run(scenario())
 
