@@ -8,7 +8,8 @@ Rules:
   until it succeeds; the writes after it wait behind it. Nothing is dropped unless
   more than max_pending writes are held (then the oldest go, each logged).
 - settled() waits until everything submitted so far is written (readers that need
-  their own writes, such as archiving a finished call).
+  their own writes, such as archiving a finished call). Each write done wakes only the
+  waiters it completes (hundreds of finished calls may wait at once in a surge).
 - The outage is visible: `held` and `failing` feed the health alarm.
 """
 
@@ -34,7 +35,7 @@ class WriteBehind:
         self._submitted = 0
         self._written = 0
         self._wake = asyncio.Event()
-        self._progress = asyncio.Condition()
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()  # targets in order
         self.failing: str | None = None  # why the store is unavailable, while it is
         self._task: asyncio.Task[None] | None = None
 
@@ -52,11 +53,15 @@ class WriteBehind:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="write-behind")
         self._wake.set()
 
-    async def settled(self) -> None:
-        """Returns once every write submitted before this call is done."""
-        target = self._submitted
-        async with self._progress:
-            await self._progress.wait_for(lambda: self._written >= target)
+    def settled(self) -> asyncio.Future[None]:
+        """Done once every write submitted before this call is written (awaited, or
+        given up on: a cancelled wait costs the writer nothing)."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._written >= self._submitted:
+            waiter.set_result(None)
+        else:  # targets only grow: the waiters stay in order
+            self._waiters.append((self._submitted, waiter))
+        return waiter
 
     async def _run(self) -> None:
         while True:
@@ -80,9 +85,11 @@ class WriteBehind:
             if self.failing is not None:
                 log.warning("store back: writing %d held writes", len(self._pending) + 1)
                 self.failing = None
-            async with self._progress:
-                self._written = max(self._written, seq)
-                self._progress.notify_all()
+            self._written = max(self._written, seq)
+            while self._waiters and self._waiters[0][0] <= self._written:
+                _, waiter = self._waiters.popleft()
+                if not waiter.done():  # a waiter given up on (timed out) is cancelled
+                    waiter.set_result(None)
 
     async def close(self, grace_seconds: float = 3.0) -> None:
         """At shutdown: a short wait for the held writes, then what is left is logged."""

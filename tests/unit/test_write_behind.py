@@ -57,3 +57,32 @@ async def test_beyond_the_limit_the_oldest_held_write_goes() -> None:
     await asyncio.wait_for(writes.settled(), 1)
     assert store.written == ["2", "3"]
     await writes.close()
+
+
+async def test_a_reader_waits_for_the_writes_before_it_and_not_for_later_ones() -> None:
+    written: list[str] = []
+    gate = asyncio.Event()
+
+    def write(item: str, wait: bool = False):  # type: ignore[no-untyped-def]
+        async def go() -> None:
+            if wait:
+                await gate.wait()
+            written.append(item)
+
+        return go
+
+    writes = WriteBehind()
+    writes.submit("1", write("1"))
+    first = writes.settled()
+    writes.submit("2", write("2", wait=True))  # a slow store round trip
+    given_up = asyncio.create_task(asyncio.wait_for(writes.settled(), 0.01))
+    writes.submit("3", write("3"))
+    last = writes.settled()
+    await asyncio.wait_for(first, 1)  # back while "2" is still being written
+    assert written == ["1"] and not last.done()
+    await asyncio.sleep(0.05)
+    assert given_up.done() and not last.done()  # a reader that gave up costs the others nothing
+    gate.set()
+    await asyncio.wait_for(last, 1)
+    assert written == ["1", "2", "3"]
+    await writes.close()
