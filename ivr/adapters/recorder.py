@@ -10,7 +10,10 @@ under the same name. Both end with the caller's channel.
 
 Rules:
 - A recording is stopped (ARI "stop", which keeps the file), never cancelled or deleted
-  while live.
+  while live. Only the snoop recordings this process started are stopped at the call's
+  end: the dialplan's end with the channel on their own, and asking Asterisk to stop
+  them would cost two requests per call for nothing (a snoop recording started before a
+  restart ends with its channel too).
 - The folder's free space is checked every minute and before each snoop recording; below
   the minimum, an alarm is raised (log line, /api/health), the dialplan's switch
   (the global IVR_RECORD) is turned off until there is room again, and calls go on
@@ -63,6 +66,7 @@ class Recorder:
         self._clock = clock
         self.alarm: str | None = None  # set while the recordings folder is (nearly) full
         self._switch: str | None = None  # the dialplan's switch as last set here (None: not yet)
+        self._snooped: set[str] = set()  # calls recorded by a snoop started here, until stopped
 
     def free_bytes(self) -> int | None:
         if self.folder is None:
@@ -104,12 +108,14 @@ class Recorder:
         self._check_space()
         snoop = ids.recorder_id(call_id)
         ready = self._waiter.expect(snoop)
+        self._snooped.add(call_id)  # before the request: a call that ends meanwhile stops it
         try:
             await self._ari.snoop(channel_id, snoop, f"{RECORD_ARG},{call_id}", spy="both")
             async with asyncio.timeout(READY_TIMEOUT):
                 await ready
             await self._ari.record(snoop, call_id)
         except (AriError, AriUnavailable, TimeoutError) as exc:
+            self._snooped.discard(call_id)
             with contextlib.suppress(AriError, AriUnavailable):
                 await self._ari.hangup(snoop)
             raise RecordingUnavailable(str(exc) or "the recorder channel did not enter the app") from exc
@@ -117,7 +123,11 @@ class Recorder:
             self._waiter.forget(snoop)
 
     async def stop(self, call_id: str) -> None:
-        """Stop and keep the recording (a no-op once the caller's channel is gone)."""
+        """Stop and keep the snoop recording started here, if any (a no-op once the
+        caller's channel is gone)."""
+        if call_id not in self._snooped:
+            return
+        self._snooped.discard(call_id)
         with contextlib.suppress(AriError, AriUnavailable):
             await self._ari.stop_recording(call_id)
         with contextlib.suppress(AriError, AriUnavailable):
