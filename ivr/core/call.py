@@ -77,7 +77,10 @@ __all__ = [
 
 
 def _stop_waiting_sounds(call: Call) -> list[cmd.Command]:
-    return [cmd.CancelTimer(call.call_id, REASSURE), cmd.StopPrompt(call.reassurance_id)]
+    """The reassurance timer off, and its latest prompt stopped if one was ever played
+    (a caller answered before the first has nothing to stop: no request)."""
+    stop = [cmd.StopPrompt(call.reassurance_id)] if call.prompts else []
+    return [cmd.CancelTimer(call.call_id, REASSURE), *stop]
 
 
 # ---- waiting and offers -----------------------------------------------------------

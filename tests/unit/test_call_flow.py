@@ -95,8 +95,7 @@ def test_happy_path_commands_step_by_step() -> None:
     call, commands = handle(call, ev.TakerAnswered(CALL, LEG1), 110.0)
     assert call.phase is Phase.CONNECTING
     assert actions(commands) == [
-        cmd.CancelTimer(CALL, REASSURE),
-        cmd.StopPrompt(f"{CALL}-reassure0"),
+        cmd.CancelTimer(CALL, REASSURE),  # no reassurance played yet: none to stop
         cmd.ToAcd(acd.OfferAnswered("taker02", CALL)),
         cmd.ConnectParties(BRIDGE, CALL, LEG1),
     ]
