@@ -182,6 +182,7 @@ async def run(settings: Settings) -> None:
                 recognizers,
                 post,
                 blocking=lambda: engine.config.screening.block.enabled,  # read at each screening
+                enough_speech=lambda: engine.config.screening.min_speech_seconds,
                 slots=settings.screening_slots,
                 waiter=waiter,
                 cpu_share=settings.screening_cpu_share,

@@ -27,7 +27,7 @@ async def test_late_speech_detection_gives_an_energy_report_on_time() -> None:
     screener = Screener(cast(AriRest, object()), RtpPorts(41000, 41001), None, None, post)
     stalled = asyncio.Event()
 
-    async def never(detector: Any) -> Any:
+    async def never(detector: Any, cue_below: float | None = None) -> Any:
         await stalled.wait()
 
     screener._vad.features = never  # type: ignore[method-assign]

@@ -210,3 +210,21 @@ async def test_calls_handing_audio_over_at_different_moments_are_judged_together
         assert heard == detect(clips["speech"][:8000])
     finally:
         batcher.close()
+
+
+async def test_the_second_cue_is_left_out_only_for_a_caller_silero_heard_speak(
+    clips: dict[str, np.ndarray],
+) -> None:
+    batcher = VadBatcher()
+    try:
+        speech, quiet = batcher.open(), batcher.open()
+        batcher.feed(speech, clips["speech"].tobytes())
+        batcher.feed(quiet, clips["noise"].tobytes())
+        full = await batcher.features(speech)
+        spoke = await batcher.features(speech, cue_below=0.3)
+        assert full.speech_seconds > 2 and full.cue_speech_seconds > 0
+        assert spoke == SpeechFeatures(**{**vars(full), "cue_speech_seconds": 0.0})  # the rest unchanged
+        assert await batcher.features(quiet, cue_below=0.3) == await batcher.features(quiet)
+        assert await batcher.features(speech, cue_below=60) == full  # not enough speech yet: measured
+    finally:
+        batcher.close()

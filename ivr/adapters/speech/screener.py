@@ -86,6 +86,7 @@ class Screener:
         post: Callable[[str, ev.CallEvent], None],
         clock: Callable[[], float] = time.time,
         blocking: Callable[[], bool] = lambda: False,
+        enough_speech: Callable[[], float | None] = lambda: None,
         slots: int = 12,
         waiter: StasisWaiter | None = None,
         cpu_share: float | None = None,
@@ -97,6 +98,9 @@ class Screener:
         self._post = post
         self._clock = clock
         self._blocking = blocking  # whether the centre enables time-limited blocks right now
+        # Silero speech that makes a caller "spoke" (the centre's min_speech_seconds): past
+        # it the second cue decides nothing and is not measured (None: always measured)
+        self._enough_speech = enough_speech
         self._vad = VadBatcher()
         # concurrent speech detections this machine sustains: measured, at most `slots`
         self.capacity = slots if cpu_share is None else capacity(slots, cpu_share)
@@ -268,7 +272,8 @@ class Screener:
         late = ""
         try:
             try:
-                asked = asyncio.shield(self._vad.features(session.detector))  # it finishes, unheeded
+                measured = self._vad.features(session.detector, cue_below=self._enough_speech())
+                asked = asyncio.shield(measured)  # it finishes, unheeded
                 speech = await asyncio.wait_for(asked, FEATURES_TIMEOUT)
             except TimeoutError:
                 late = f"speech detection late (over {FEATURES_TIMEOUT:g} s)"

@@ -158,20 +158,24 @@ class SpeechDetector:
         other._finished = True
         return other
 
-    def features(self) -> SpeechFeatures:
-        """The numbers so far; an open segment counts if it already holds enough speech."""
+    def features(self, cue_below: float | None = None) -> SpeechFeatures:
+        """The numbers so far; an open segment counts if it already holds enough speech.
+        With `cue_below`, the second cue is measured only while Silero's speech is under
+        it (the cue is evidence for a caller Silero did not hear speak; for one it did, it
+        changes no verdict and costs the most CPU of a report): 0 then."""
         speech, segments, first = self._speech_chunks, self._segments, self._first_speech
         if self._in_segment and self._segment_speech >= _MIN_SEGMENT_CHUNKS:
             speech += self._segment_speech
             segments += 1
             first = first if first is not None else self._segment_start * CHUNK_SECONDS
+        spoke = cue_below is not None and speech * CHUNK_SECONDS >= cue_below
         return SpeechFeatures(
             audio_seconds=self._chunks * CHUNK_SECONDS,
             speech_seconds=speech * CHUNK_SECONDS,
             speech_segments=segments,
             first_speech_seconds=first,
             sound_seconds=self._sound_chunks * CHUNK_SECONDS,
-            cue_speech_seconds=self._cue_seconds(),
+            cue_speech_seconds=0.0 if spoke else self._cue_seconds(),
         )
 
     def _cue_seconds(self) -> float:

@@ -11,7 +11,8 @@ Rules:
   with judge_windows() (one inference per window position for every call).
 - A call's result does not depend on which calls shared its batches (rows are independent).
 - features() answers with what was heard so far (measured on a copy, so the call is fed
-  on); finish() answers at the end. Both answer after everything fed before was judged;
+  on; the second cue only while Silero's speech is under what a verdict needs, when the
+  caller gives that); finish() answers at the end. Both answer after everything fed before was judged;
   the last step (the tail
   window and the second cue's analysis of the whole call, the costly part) runs in a
   pool of FINISHERS threads, so calls ending together neither wait for each other one by
@@ -32,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 
@@ -45,6 +47,10 @@ log = logging.getLogger(__name__)
 FINISHERS = 2  # threads finishing calls (numpy releases the GIL: one per core here)
 ROUND_SECONDS = 0.2  # while calls only hand audio over: one hand-over (all calls in one round)
 
+# A call waiting for an answer: its detector, the answer, and (for features()) the speech
+# from which the second cue is not measured.
+Asked = tuple[SpeechDetector, Future[SpeechFeatures], float | None]
+
 
 class VadBatcher:
     def __init__(self, cue: bool = True) -> None:
@@ -53,8 +59,8 @@ class VadBatcher:
         self._wake = threading.Event()  # audio or a question arrived
         self._asked = threading.Event()  # a call waits for an answer: no waiting for the round
         self._inbox: dict[SpeechDetector, list[bytes]] = {}
-        self._finishing: list[tuple[SpeechDetector, Future[SpeechFeatures]]] = []
-        self._measuring: list[tuple[SpeechDetector, Future[SpeechFeatures]]] = []
+        self._finishing: list[Asked] = []
+        self._measuring: list[Asked] = []
         self._stopping = False
         self._oldest_waiting: float | None = None  # when the oldest audio not yet taken arrived
         self._oldest_taken: float | None = None  # when the oldest audio being judged arrived
@@ -85,16 +91,19 @@ class VadBatcher:
         """The call's features once everything fed before was judged."""
         return await self._ask(detector, measure=False)
 
-    async def features(self, detector: SpeechDetector) -> SpeechFeatures:
-        """The call's features so far (everything fed before judged); it keeps listening."""
-        return await self._ask(detector, measure=True)
+    async def features(self, detector: SpeechDetector, cue_below: float | None = None) -> SpeechFeatures:
+        """The call's features so far (everything fed before judged); it keeps listening.
+        `cue_below`: as SpeechDetector.features."""
+        return await self._ask(detector, measure=True, cue_below=cue_below)
 
-    async def _ask(self, detector: SpeechDetector, measure: bool) -> SpeechFeatures:
+    async def _ask(
+        self, detector: SpeechDetector, measure: bool, cue_below: float | None = None
+    ) -> SpeechFeatures:
         done: Future[SpeechFeatures] = Future()
         with self._lock:  # the list is chosen under the lock: the worker swaps it for a new one
             if self._stopping:
                 raise RuntimeError("the speech detector is stopped")
-            (self._measuring if measure else self._finishing).append((detector, done))
+            (self._measuring if measure else self._finishing).append((detector, done, cue_below))
         self._asked.set()
         self._wake.set()
         return await asyncio.wrap_future(done)
@@ -116,7 +125,7 @@ class VadBatcher:
             self._stopping = True
             waiting, self._finishing = [*self._finishing, *self._measuring], []
             self._measuring = []
-        for _, done in waiting:
+        for _, done, _ in waiting:
             done.set_exception(RuntimeError("the speech detector stopped"))
         self._asked.set()
         self._wake.set()
@@ -148,13 +157,13 @@ class VadBatcher:
                 self._rounds += 1
                 self._windows += judged
                 self._widest = max(self._widest, len(live))
-                for detector, done in finishing:
+                for detector, done, _ in finishing:
                     self._finishers.submit(_answer, detector.finish, done)
-                for detector, done in measuring:  # measured on a copy: the call is fed on
-                    self._finishers.submit(_answer, detector.copy().features, done)
+                for detector, done, cue_below in measuring:  # measured on a copy: the call is fed on
+                    self._finishers.submit(_answer, partial(detector.copy().features, cue_below), done)
             except Exception as exc:  # the calls waiting now fail open; the worker goes on
                 log.exception("speech detection failed")
-                for _, done in [*finishing, *measuring]:
+                for _, done, _ in [*finishing, *measuring]:
                     if not done.done():
                         done.set_exception(exc)
             finally:
