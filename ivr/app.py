@@ -60,6 +60,7 @@ from ivr.core.call import CallPolicy
 from ivr.core.callback import CallbackPolicy
 from ivr.engine.centre_service import CentreService
 from ivr.engine.engine import Engine
+from ivr.engine.loop_lag import LoopLag
 from ivr.engine.parts import Parts, Post
 from ivr.engine.service_levels import EVERY_SECONDS as SERVICE_LEVEL_EVERY
 from ivr.engine.service_levels import ServiceLevelMonitor
@@ -289,9 +290,11 @@ async def _serve(
     )
     nodes, edges = (events.status, events.edge_status) if isinstance(events, NodeWatch) else (dict, dict)
     role = (lambda: "active" if lease.leading else "standby") if lease is not None else (lambda: "active")
+    lag = LoopLag()
+    logged_in = partial(_logged_in, databases, watch)
     api = web.AppRunner(
         build_api(
-            CentreService(engine, service_levels, nodes, role, lambda: _logged_in(databases, watch), edges),
+            CentreService(engine, service_levels, nodes, role, logged_in, edges, lag),
             store,
             reputation,
             users,
@@ -362,6 +365,7 @@ async def _serve(
                     group.create_task(sweeping, name=f"native-calls-{name}")
             else:
                 log.warning("AMI off: calls the native queue handles will get no record here")
+            group.create_task(lag.watch(), name="event-loop-lag")
             measuring = partial(_measure_service_levels, service_levels)
             group.create_task(_kept_alive("service levels", measuring), name="service-levels")
             if isinstance(events, NodeWatch):

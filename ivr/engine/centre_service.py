@@ -30,6 +30,7 @@ from ivr.core.health import Part
 from ivr.engine.engine import Engine
 from ivr.engine.health_parts import health_parts
 from ivr.engine.live_metrics import metrics_registry
+from ivr.engine.loop_lag import LoopLag
 from ivr.engine.service_levels import ServiceLevelMonitor
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class CentreService:
         role: Callable[[], str] = lambda: "active",
         ami: Callable[[], dict[str, bool]] = dict,
         edges: Callable[[], dict[str, bool]] = dict,
+        lag: LoopLag | None = None,
     ) -> None:
         self._engine = engine
         self._service_levels = service_levels
@@ -51,7 +53,7 @@ class CentreService:
         self.role = role
         self._ami = ami  # each AMI connection (name "" with one Asterisk): logged in or not
         self._edges = edges  # with several SIP edges: each one answering or not (else empty)
-        self._registry = metrics_registry(engine, self, ami)  # this control plane's own
+        self._registry = metrics_registry(engine, self, ami, lag)  # this control plane's own
 
     @property
     def config(self) -> CentreConfig:

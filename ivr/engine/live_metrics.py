@@ -117,11 +117,16 @@ class LiveState(Collector):
         return None if free is None else float(free)
 
 
-def metrics_registry(engine: Engine, centre: Centre, ami: Callable[[], dict[str, bool]]) -> CollectorRegistry:
-    """A registry of this control plane's own: counts, live state, process and Python."""
+def metrics_registry(
+    engine: Engine, centre: Centre, ami: Callable[[], dict[str, bool]], lag: Collector | None = None
+) -> CollectorRegistry:
+    """A registry of this control plane's own: counts, live state, the event loop's lag,
+    process and Python."""
     registry = CollectorRegistry()
     registry.register(engine.metrics)
     registry.register(LiveState(engine, centre, ami))
+    if lag is not None:
+        registry.register(lag)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry

@@ -1,0 +1,59 @@
+"""How late the event loop runs: every call's events, timers and requests wait on it.
+
+Rules:
+- A tick sleeps TICK_SECONDS and measures how much later than asked it woke: the lag
+  every event and timer met at that moment (an event loop held by work, by a thread
+  holding the interpreter, or starved of CPU by a saturated machine).
+- The worst lag of the last WINDOW_SECONDS is a Prometheus gauge
+  (ivr112_event_loop_lag_seconds); a lag over WARN_SECONDS is logged with the time it
+  happened, so a late verdict or offer can be traced to it.
+- Pure measurement: it changes nothing, and costs one wake-up per tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.1
+WINDOW_SECONDS = 10.0
+WARN_SECONDS = 0.5
+LAG = "The event loop's worst lateness over the last 10 s (every call's events and timers met it)."
+
+
+class LoopLag(Collector):
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._recent: deque[tuple[float, float]] = deque()  # (when, lag), the window's ticks
+
+    def note(self, lag: float) -> None:
+        """One tick's lag (seconds), as measured now."""
+        now = self._clock()
+        self._recent.append((now, lag))
+        while self._recent and self._recent[0][0] < now - WINDOW_SECONDS:
+            self._recent.popleft()
+        if lag > WARN_SECONDS:
+            log.warning("event loop ran %.2f s late: calls' events and timers waited that long", lag)
+
+    def worst(self) -> float:
+        """The worst lag of the window (0 when no tick was measured in it)."""
+        now = self._clock()
+        return max((lag for at, lag in self._recent if at >= now - WINDOW_SECONDS), default=0.0)
+
+    async def watch(self) -> None:
+        while True:
+            asked = self._clock()
+            await asyncio.sleep(TICK_SECONDS)
+            self.note(max(0.0, self._clock() - asked - TICK_SECONDS))
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("ivr112_event_loop_lag_seconds", LAG, value=self.worst())
