@@ -6,7 +6,9 @@ Rules:
   holding the interpreter, or starved of CPU by a saturated machine).
 - The worst lag of the last WINDOW_SECONDS is a Prometheus gauge
   (ivr112_event_loop_lag_seconds); a lag over WARN_SECONDS is logged with the time it
-  happened, so a late verdict or offer can be traced to it.
+  happened, so a late verdict or offer can be traced to it, and with the CPU the loop's
+  own thread used meanwhile: about the lag when work in the loop held it, little when
+  the thread waited (for the interpreter held by another thread, or for a CPU).
 - Pure measurement: it changes nothing, and costs one wake-up per tick.
 """
 
@@ -35,14 +37,20 @@ class LoopLag(Collector):
         self._clock = clock
         self._recent: deque[tuple[float, float]] = deque()  # (when, lag), the window's ticks
 
-    def note(self, lag: float) -> None:
-        """One tick's lag (seconds), as measured now."""
+    def note(self, lag: float, computed: float = 0.0) -> None:
+        """One tick's lag (seconds), as measured now; `computed`: the CPU seconds the
+        loop's thread used during the tick."""
         now = self._clock()
         self._recent.append((now, lag))
         while self._recent and self._recent[0][0] < now - WINDOW_SECONDS:
             self._recent.popleft()
         if lag > WARN_SECONDS:
-            log.warning("event loop ran %.2f s late: calls' events and timers waited that long", lag)
+            log.warning(
+                "event loop ran %.2f s late: calls' events and timers waited that long "
+                "(its thread computed %.2f s meanwhile)",
+                lag,
+                computed,
+            )
 
     def worst(self) -> float:
         """The worst lag of the window (0 when no tick was measured in it)."""
@@ -51,9 +59,9 @@ class LoopLag(Collector):
 
     async def watch(self) -> None:
         while True:
-            asked = self._clock()
+            asked, cpu = self._clock(), time.thread_time()
             await asyncio.sleep(TICK_SECONDS)
-            self.note(max(0.0, self._clock() - asked - TICK_SECONDS))
+            self.note(max(0.0, self._clock() - asked - TICK_SECONDS), time.thread_time() - cpu)
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily("ivr112_event_loop_lag_seconds", LAG, value=self.worst())

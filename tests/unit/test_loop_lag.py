@@ -19,13 +19,14 @@ async def test_a_loop_held_up_by_work_shows_as_lag_and_is_logged(caplog: pytest.
     await asyncio.sleep(0.25)
     assert lag.worst() < 0.05  # an idle loop wakes on time
     with caplog.at_level(logging.WARNING, "ivr.engine.loop_lag"):
-        time.sleep(0.7)  # noqa: ASYNC251 (the point: a blocking call in the loop)
+        time.sleep(0.7)  # noqa: ASYNC251 (the point: a blocking call in the loop, computing nothing)
         await asyncio.sleep(0.15)
     watching.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watching
     assert 0.5 < lag.worst() < 1.0
     assert f"event loop ran {lag.worst():.2f} s late" in caplog.text
+    assert "its thread computed 0.0" in caplog.text
     registry = CollectorRegistry()
     registry.register(lag)
     exposed = generate_latest(registry).decode()
