@@ -365,7 +365,7 @@ async def _serve(
                     group.create_task(sweeping, name=f"native-calls-{name}")
             else:
                 log.warning("AMI off: calls the native queue handles will get no record here")
-            group.create_task(lag.watch(), name="event-loop-lag")
+            group.create_task(_kept_alive("event loop lag", lag.watch), name="event-loop-lag")
             measuring = partial(_measure_service_levels, service_levels)
             group.create_task(_kept_alive("service levels", measuring), name="service-levels")
             if isinstance(events, NodeWatch):

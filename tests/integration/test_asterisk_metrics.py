@@ -70,4 +70,5 @@ def test_the_control_planes_metrics_show_its_links_to_asterisk(
     found = wait_for(scraped, 15, "the control plane's AMI connection logged in")
     assert found["ivr112_ari_connected"] == 1 and found["ivr112_active"] == 1
     assert found["ivr112_writes_held"] == 0
+    assert 0 <= found["ivr112_event_loop_lag_seconds"] < 0.5  # an idle control plane runs on time
     assert found["process_resident_memory_bytes"] > 0
