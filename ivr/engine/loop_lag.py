@@ -40,10 +40,8 @@ class LoopLag(Collector):
     def note(self, lag: float, computed: float = 0.0) -> None:
         """One tick's lag (seconds), as measured now; `computed`: the CPU seconds the
         loop's thread used during the tick."""
-        now = self._clock()
-        self._recent.append((now, lag))
-        while self._recent and self._recent[0][0] < now - WINDOW_SECONDS:
-            self._recent.popleft()
+        self._recent.append((self._clock(), lag))
+        self._forget_old()
         if lag > WARN_SECONDS:
             log.warning(
                 "event loop ran %.2f s late: calls' events and timers waited that long "
@@ -54,8 +52,14 @@ class LoopLag(Collector):
 
     def worst(self) -> float:
         """The worst lag of the window (0 when no tick was measured in it)."""
-        now = self._clock()
-        return max((lag for at, lag in self._recent if at >= now - WINDOW_SECONDS), default=0.0)
+        self._forget_old()
+        return max((lag for _, lag in self._recent), default=0.0)
+
+    def _forget_old(self) -> None:
+        """Only the window's ticks are kept."""
+        since = self._clock() - WINDOW_SECONDS
+        while self._recent and self._recent[0][0] < since:
+            self._recent.popleft()
 
     async def watch(self) -> None:
         while True:
