@@ -83,11 +83,11 @@ async def send(sender: socket.socket, receiver: RtpReceiver, packets: list[bytes
 async def opened(ports: RtpPorts) -> tuple[RtpReceiver, list[bytes]]:
     """A receiver whose frames are kept, in the order it hands them over."""
     frames: list[bytes] = []
-    return await RtpReceiver.open(ports, frames.append), frames
+    return RtpReceiver.open(ports, frames.append), frames
 
 
 async def collect(receiver: RtpReceiver, frames: list[bytes]) -> list[np.ndarray]:
-    await receiver.close()  # flushes what the jitter buffer still holds
+    receiver.close()  # flushes what the jitter buffer still holds
     return [np.frombuffer(f, dtype=np.int16) for f in frames]
 
 
@@ -115,7 +115,7 @@ async def test_reordered_packets_come_out_in_order(ports: RtpPorts, sender: sock
 
 async def test_lost_packet_becomes_one_silence_frame(ports: RtpPorts, sender: socket.socket) -> None:
     frames: list[bytes] = []
-    receiver = await RtpReceiver.open(ports, frames.append, depth=3)
+    receiver = RtpReceiver.open(ports, frames.append, depth=3)
     await send(sender, receiver, [packet(s) for s in (1, 2, 4, 5)])
     assert len(frames) == 2  # frame 3 is not yet clearly lost: only 2 later frames arrived
     await send(sender, receiver, [packet(6)])
@@ -125,7 +125,7 @@ async def test_lost_packet_becomes_one_silence_frame(ports: RtpPorts, sender: so
     assert receiver.stats.lost == 1
     await send(sender, receiver, [packet(3)])  # arrives after its place was filled
     assert receiver.stats.late == 1 and len(frames) == 6
-    await receiver.close()
+    receiver.close()
 
 
 async def test_duplicates_are_dropped(ports: RtpPorts, sender: socket.socket) -> None:
@@ -174,8 +174,8 @@ async def test_close_frees_the_port_and_is_idempotent(ports: RtpPorts) -> None:
     receiver, _ = await opened(ports)
     port = receiver.port
     assert port in ports.in_use
-    await receiver.close()
-    await receiver.close()
+    receiver.close()
+    receiver.close()
     assert port not in ports.in_use
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     probe.bind((HOST, port))  # raises if the receiver leaked its socket
@@ -192,10 +192,10 @@ async def test_allocation_skips_busy_port_and_reports_exhaustion() -> None:
         assert receiver.port == last
         with pytest.raises(PortsExhaustedError, match=f"no free RTP port in {first}-{last}"):
             await opened(ports)
-        await receiver.close()
+        receiver.close()
         again, _ = await opened(ports)
         assert again.port == last
-        await again.close()
+        again.close()
     finally:
         other.close()
 
@@ -204,11 +204,11 @@ async def test_audio_is_received_while_the_event_loop_is_busy(ports: RtpPorts, s
     # reception runs on its own thread: a control plane busy with other calls (here the
     # event loop blocked outright) neither delays nor loses a caller's audio
     frames: list[bytes] = []
-    receiver = await RtpReceiver.open(ports, frames.append)
+    receiver = RtpReceiver.open(ports, frames.append)
     for s in range(50):
         sender.sendto(packet(s), (HOST, receiver.port))
     deadline = time.monotonic() + 2
     while len(frames) < 50 and time.monotonic() < deadline:  # the loop never runs meanwhile
         time.sleep(0.01)  # noqa: ASYNC251 (blocking on purpose: the event loop is busy)
     assert same([np.frombuffer(f, np.int16) for f in frames], list(range(50)))
-    await receiver.close()
+    receiver.close()

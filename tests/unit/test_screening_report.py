@@ -5,13 +5,14 @@ energy Asterisk heard, flagged with the reason, and never moves the caller down.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from typing import Any, cast
 
 from ivr.adapters.ari.rest import AriRest
-from ivr.adapters.speech.rtp_receiver import RtpPorts, RtpReceiver
+from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screener import FEATURES_TIMEOUT, Screener
-from ivr.adapters.speech.screening_session import Listening, Session
+from ivr.adapters.speech.screening_session import Session
 from ivr.core import events as ev
 from ivr.core.screening import ScreeningPolicy, Verdict, decide
 
@@ -27,14 +28,12 @@ async def test_late_speech_detection_gives_an_energy_report_on_time() -> None:
     screener = Screener(cast(AriRest, object()), RtpPorts(41000, 41001), None, None, post)
     stalled = asyncio.Event()
 
-    async def never(detector: Any, cue_below: float | None = None) -> Any:
+    async def never(call_id: str, cue_below: float | None = None) -> Any:
         await stalled.wait()
 
-    screener._vad.features = never  # type: ignore[method-assign]
-    detector = screener._vad.open()
-    listening = Listening(screener._vad, detector, recognizing=False)
-    receiver = cast(RtpReceiver, object())
-    screener.sessions["c1"] = Session("c1", "", receiver, listening, detector, None, time.monotonic())
+    screener._detection.features = never  # type: ignore[method-assign]
+    rtp = cast(socket.socket, object())
+    screener.sessions["c1"] = Session("c1", "", rtp, None, time.monotonic())
     screener._talk.start("c1")
     screener.talking("c1", 2.0)  # Asterisk heard two seconds of sound
     started = time.monotonic()
@@ -47,7 +46,7 @@ async def test_late_speech_detection_gives_an_energy_report_on_time() -> None:
     assert decide(features, ScreeningPolicy()).verdict is Verdict.NORMAL  # sound keeps the caller up
     stalled.set()
     screener.sessions.clear()
-    screener._vad.close()
+    await screener.close()
 
 
 async def test_asterisks_talk_detection_is_removed_once_screening_is_over() -> None:
@@ -68,4 +67,4 @@ async def test_asterisks_talk_detection_is_removed_once_screening_is_over() -> N
     screener.stop("c3", call_over=True)  # the call ended: the caller is gone or in the dialplan
     await asyncio.sleep(0.05)
     assert asked == [("c1", "TALK_DETECT(remove)", "")]
-    screener._vad.close()
+    await screener.close()

@@ -185,7 +185,7 @@ class RtpReceiver:
 
     def __init__(
         self,
-        ports: RtpPorts,
+        ports: RtpPorts | None,
         sock: socket.socket,
         depth: int,
         on_frame: FrameCallback,
@@ -208,7 +208,7 @@ class RtpReceiver:
         self._frame_bytes = FRAME_SAMPLES * 2
 
     @classmethod
-    async def open(
+    def open(
         cls,
         ports: RtpPorts,
         on_frame: FrameCallback,
@@ -219,15 +219,31 @@ class RtpReceiver:
     ) -> RtpReceiver:
         """Bind a port of `ports` and start receiving; frames go to on_frame, called on the
         reader thread."""
+        return cls.adopt(ports.allocate(host), on_frame, depth=depth, reader=reader, ports=ports)
+
+    @classmethod
+    def adopt(
+        cls,
+        sock: socket.socket,
+        on_frame: FrameCallback,
+        *,
+        depth: int = 3,
+        reader: RtpReader | None = None,
+        ports: RtpPorts | None = None,
+    ) -> RtpReceiver:
+        """Start receiving on a bound UDP socket (made non-blocking); close() closes it and
+        gives its port back to `ports`, when it came from there."""
         if depth < 1:
+            sock.close()
             raise ValueError("jitter buffer depth must be at least 1 frame")
-        sock = ports.allocate(host)
+        sock.setblocking(False)
         receiver = cls(ports, sock, depth, on_frame, reader or RtpReader.shared())
         try:
             receiver._reader.add(receiver, sock)
         except BaseException:
             sock.close()
-            ports.release(receiver.port)
+            if ports is not None:
+                ports.release(receiver.port)
             raise
         return receiver
 
@@ -260,8 +276,8 @@ class RtpReceiver:
 
     # consumer side
 
-    async def close(self) -> None:
-        """Flush, close the socket and give the port back. Idempotent."""
+    def close(self) -> None:
+        """Flush, close the socket and give the port back. Idempotent, from any thread."""
         with self._lock:  # after the reader thread's current turn for this call
             if self._closing:
                 return
@@ -269,7 +285,8 @@ class RtpReceiver:
             self._flush()
             self._closing = True
             self._sock.close()
-            self._ports.release(self.port)
+            if self._ports is not None:
+                self._ports.release(self.port)
 
     @property
     def closed(self) -> bool:

@@ -23,10 +23,13 @@ Rules:
   screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
   the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
   the reason on its record: never unscreened for want of room or a slow Asterisk.
-- Speech detection runs in one worker thread for all calls (vad_batcher.py: Silero once
-  per window position for every call), handed 200 ms at a time straight from the RTP
-  reader thread (Listening), so the event loop never sees a packet nor computes audio;
-  only a recognizer's share of the audio goes through the event loop. Recognizers are
+- Speech detection runs in a process of its own (detection_process.py, driven through
+  detection_link.py): the caller's RTP socket is bound here and handed to it, and it
+  receives, batches (Silero once per window position for every call) and measures there,
+  so the event loop never sees a packet nor waits for a thread that computes audio; only
+  a recognizer's share of the audio comes back through the event loop. A process that
+  stops costs the calls it heard their speech features (they are screened by energy), and
+  it is started again. Recognizers are
   admitted, not queued (see recognizers.py): a call with no free recognizer is screened
   without words.
 - A recognizer that is late or fails costs the words, not the screening; the reputation
@@ -38,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -47,12 +51,13 @@ from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import StoreUnavailable
 from ivr.adapters.reputation_store import Reputation, ReputationStore
+from ivr.adapters.speech.detection_link import DetectionLink, DetectionUnavailable
 from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool
-from ivr.adapters.speech.rtp_receiver import RtpPorts, RtpReceiver
-from ivr.adapters.speech.screening_session import Light, Listening, Session, screening_features
+from ivr.adapters.speech.rtp_receiver import RtpPorts
+from ivr.adapters.speech.screening_session import Light, Session, screening_features
 from ivr.adapters.speech.talk_detection import TalkDetection
 from ivr.adapters.speech.vad import SpeechFeatures
-from ivr.adapters.speech.vad_batcher import VadBatcher, capacity
+from ivr.adapters.speech.vad_batcher import capacity
 from ivr.core import events as ev
 from ivr.core import ids
 
@@ -101,9 +106,9 @@ class Screener:
         # Silero speech that makes a caller "spoke" (the centre's min_speech_seconds): past
         # it the second cue decides nothing and is not measured (None: always measured)
         self._enough_speech = enough_speech
-        self._vad = VadBatcher()
+        self._detection = DetectionLink(self._audio, measure=cpu_share is not None)
         # concurrent speech detections this machine sustains: measured, at most `slots`
-        self.capacity = slots if cpu_share is None else capacity(slots, cpu_share)
+        self.capacity = slots if cpu_share is None else capacity(slots, cpu_share, self._detection.cost)
         self._talk = TalkDetection()  # sound energy heard, for every call being screened
         self._light: dict[str, Light] = {}  # calls screened by energy and keys
         self._starting = 0  # screenings whose channels are being set up right now
@@ -124,7 +129,7 @@ class Screener:
             "rtp_ports_in_use": sorted(self._ports.in_use),
             "recognizers": {"size": pool.size, "busy": pool.busy} if pool else None,
             "keywords": list(self.keywords),
-            "speech_detection": self._vad.stats() | {"capacity": self.capacity},
+            "speech_detection": self._detection.stats() | {"capacity": self.capacity},
             "energy_only": sorted(self._light),
         }
 
@@ -133,7 +138,7 @@ class Screener:
         if call_id in self.sessions or call_id in self._light:
             return
         self._talk.start(call_id)
-        behind = float(self._vad.stats()["behind_seconds"])
+        behind = self._detection.behind_seconds()
         if not admits(len(self.sessions), self.capacity, self._starting, behind):
             load = f"{len(self.sessions)} of {self.capacity} calls, {self._starting} set-ups"
             load += f", {behind:.1f} s behind"
@@ -148,16 +153,20 @@ class Screener:
             self._starting -= 1
 
     async def _start_full(self, call_id: str, channel_id: str, caller_number: str) -> None:
-        detector = self._vad.open()
-        worker = self._recognizers.acquire() if self._recognizers else None
-        listening = Listening(self._vad, detector, recognizing=worker is not None)
         try:
-            receiver = await RtpReceiver.open(self._ports, on_frame=listening)
+            rtp = self._ports.allocate()
         except OSError as exc:  # PortsExhaustedError included
+            raise ScreeningUnavailable(f"no RTP port: {exc}") from exc
+        worker = self._recognizers.acquire() if self._recognizers else None
+        try:
+            self._detection.open(call_id, rtp, recognizing=worker is not None)
+        except DetectionUnavailable as exc:
             if worker is not None and self._recognizers is not None:
                 self._recognizers.release(worker)
-            raise ScreeningUnavailable(f"no RTP port: {exc}") from exc
-        session = Session(call_id, caller_number, receiver, listening, detector, worker, time.monotonic())
+            self._close_rtp(rtp)
+            raise ScreeningUnavailable(str(exc)) from exc
+        chunks: asyncio.Queue[bytes | None] | None = asyncio.Queue() if worker is not None else None
+        session = Session(call_id, caller_number, rtp, worker, time.monotonic(), chunks)
         self.sessions[call_id] = session
         if worker is not None:
             try:
@@ -172,7 +181,7 @@ class Screener:
             ready = [self._waiter.expect(leg) for leg in legs]
             await self._ari.snoop(channel_id, legs[0], f"{SCREEN_ARG},{call_id}")
             await self._ari.create_bridge(ids.screen_bridge_id(call_id), ids.screen_bridge_id(call_id))
-            await self._ari.external_media(legs[1], f"{self._ports.host}:{receiver.port}")
+            await self._ari.external_media(legs[1], f"{self._ports.host}:{port_of(rtp)}")
             async with asyncio.timeout(READY_TIMEOUT):  # a channel joins a bridge once in the app
                 await asyncio.gather(*ready)
             await self._ari.add_channels(ids.screen_bridge_id(call_id), legs)
@@ -187,7 +196,7 @@ class Screener:
         log.info(
             "call %s: screening on RTP port %d, recognizer %s",
             call_id,
-            receiver.port,
+            port_of(rtp),
             "none free" if worker is None and self._recognizers else (worker.index if worker else "none"),
         )
 
@@ -226,7 +235,7 @@ class Screener:
             self._release_light(call_id)
             self._talk.forget(call_id)
         await asyncio.gather(*self._background, return_exceptions=True)
-        self._vad.close()
+        await self._detection.aclose()
 
     # ---- inside ----------------------------------------------------------------------------
     async def _stop_talk_detection(self, call_id: str) -> None:
@@ -242,8 +251,14 @@ class Screener:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _audio(self, call_id: str, pcm: bytes) -> None:
+        """A call's audio for its recognizer, from the speech-detection process."""
+        session = self.sessions.get(call_id)
+        if session is not None and session.chunks is not None and not session.released:
+            session.chunks.put_nowait(pcm)
+
     async def _recognize(self, session: Session) -> None:
-        chunks = session.listening.chunks
+        chunks = session.chunks
         while chunks is not None and (pcm := await chunks.get()) is not None:
             async with session.recognizer_turn:
                 if session.worker is None or session.recognizer_error:
@@ -272,11 +287,11 @@ class Screener:
         late = ""
         try:
             try:
-                measured = self._vad.features(session.detector, cue_below=self._enough_speech())
-                asked = asyncio.shield(measured)  # it finishes, unheeded
-                speech = await asyncio.wait_for(asked, FEATURES_TIMEOUT)
-            except TimeoutError:
-                late = f"speech detection late (over {FEATURES_TIMEOUT:g} s)"
+                measured = self._detection.features(call_id, cue_below=self._enough_speech())
+                speech = await asyncio.wait_for(measured, FEATURES_TIMEOUT)
+            except (TimeoutError, DetectionUnavailable) as exc:
+                late = str(exc) if isinstance(exc, DetectionUnavailable) else ""
+                late = late or f"speech detection late (over {FEATURES_TIMEOUT:g} s)"
                 speech = self._heard_by_energy(call_id)
                 log.info("call %s: screened by energy and keys (%s)", call_id, late)
             words, transcript = await self._words(session)
@@ -302,6 +317,12 @@ class Screener:
     def _heard_by_energy(self, call_id: str) -> SpeechFeatures:
         """What talk detection heard: its seconds of sound as the cue's, nothing as speech."""
         return SpeechFeatures(0.0, 0.0, 0, None, 0.0, cue_speech_seconds=self._talk.heard(call_id))
+
+    def _close_rtp(self, rtp: socket.socket) -> None:
+        """Our copy of the call's socket; the port is free once the process closed its own."""
+        port = port_of(rtp)
+        rtp.close()
+        self._ports.release(port)
 
     def _release_light(self, call_id: str) -> None:
         light = self._light.pop(call_id, None)
@@ -347,8 +368,10 @@ class Screener:
         session.released = True
         self.sessions.pop(session.call_id, None)
         await self._teardown_media(session)
-        await session.receiver.close()
-        session.listening.end()
+        self._detection.close(session.call_id)  # the process flushes and closes its copy
+        self._close_rtp(session.rtp)
+        if session.chunks is not None:
+            session.chunks.put_nowait(None)  # the recognizer's feeding ends
         for task in (session.consumer, session.reputation):
             if task is not None and not task.done():
                 task.cancel()
@@ -356,6 +379,10 @@ class Screener:
             if not session.worker.broken:
                 await session.worker.abort()  # a no-op for a worker that already answered
             self._recognizers.release(session.worker)
+
+
+def port_of(rtp: socket.socket) -> int:
+    return int(rtp.getsockname()[1])
 
 
 def admits(sessions: int, capacity: int, starting: int, behind: float) -> bool:

@@ -1,51 +1,21 @@
-"""One screened call's parts: what it hears (Listening), what it holds (Session, or Light
-when screened by energy and keys only), and what the core is given (screening_features).
+"""One screened call's parts: what it holds (Session, or Light when screened by energy and
+keys only), and what the core is given (screening_features).
 
-Rules: Listening runs on the RTP reader thread and only hands audio over (to speech
-detection BATCH_FRAMES at a time, and to the recognizer's queue through the event loop);
-a Session is released by the screener on every path; screening_features is pure.
+Rules: a Session is released by the screener on every path; its audio is heard in the
+speech-detection process (detection_process.py), which sends back only the recognizer's
+share (into `chunks`, fed to the recognizer on the event loop); screening_features is pure.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass, field
 
 from ivr.adapters.reputation_store import Reputation
 from ivr.adapters.speech.recognizers import Worker
-from ivr.adapters.speech.rtp_receiver import RtpReceiver
-from ivr.adapters.speech.vad import SpeechDetector, SpeechFeatures
-from ivr.adapters.speech.vad_batcher import VadBatcher
+from ivr.adapters.speech.vad import SpeechFeatures
 from ivr.core.screening import Features
-
-BATCH_FRAMES = 10  # 20 ms frames per detector / recognizer batch
-
-
-class Listening:
-    """One call's frames, on the RTP reader thread: handed to speech detection BATCH_FRAMES
-    at a time, and queued for the recognizer (fed on the event loop) while one listens."""
-
-    def __init__(self, vad: VadBatcher, detector: SpeechDetector, recognizing: bool) -> None:
-        self._vad = vad
-        self._detector = detector
-        self._loop = asyncio.get_running_loop()
-        self._batch = bytearray()
-        self.chunks: asyncio.Queue[bytes | None] | None = asyncio.Queue() if recognizing else None
-
-    def __call__(self, frame: bytes) -> None:
-        self._batch += frame
-        if len(self._batch) < BATCH_FRAMES * len(frame):
-            return
-        chunk = bytes(self._batch)
-        self._batch.clear()
-        self._vad.feed(self._detector, chunk)
-        if self.chunks is not None:
-            self._loop.call_soon_threadsafe(self.chunks.put_nowait, chunk)
-
-    def end(self) -> None:
-        """No more audio for the recognizer (its feeding task ends)."""
-        if self.chunks is not None:
-            self.chunks.put_nowait(None)
 
 
 @dataclass
@@ -60,11 +30,10 @@ class Light:
 class Session:
     call_id: str
     caller_number: str
-    receiver: RtpReceiver
-    listening: Listening
-    detector: SpeechDetector
+    rtp: socket.socket  # bound to the port Asterisk sends the caller's audio to
     worker: Worker | None
     started: float
+    chunks: asyncio.Queue[bytes | None] | None = None  # the recognizer's audio, while one listens
     consumer: asyncio.Task[None] | None = None  # feeds the recognizer
     reputation: asyncio.Task[Reputation | None] | None = None
     recognizer_error: str = ""

@@ -99,6 +99,13 @@ class VadBatcher:
     async def _ask(
         self, detector: SpeechDetector, measure: bool, cue_below: float | None = None
     ) -> SpeechFeatures:
+        return await asyncio.wrap_future(self.ask(detector, measure, cue_below))
+
+    def ask(
+        self, detector: SpeechDetector, measure: bool, cue_below: float | None = None
+    ) -> Future[SpeechFeatures]:
+        """As features() (measure) or finish(), from any thread: the answer comes on one of
+        the batcher's threads."""
         done: Future[SpeechFeatures] = Future()
         with self._lock:  # the list is chosen under the lock: the worker swaps it for a new one
             if self._stopping:
@@ -106,7 +113,7 @@ class VadBatcher:
             (self._measuring if measure else self._finishing).append((detector, done, cue_below))
         self._asked.set()
         self._wake.set()
-        return await asyncio.wrap_future(done)
+        return done
 
     def stats(self) -> dict[str, float]:
         with self._lock:
@@ -204,13 +211,12 @@ def _screening_thread() -> None:
     yield_to_calls()
 
 
-def capacity(most: int, cpu_share: float) -> int:
+def capacity(most: int, cpu_share: float, cost: float | None) -> int:
     """How many calls speech detection takes at once within `cpu_share` of one core (at
-    most `most`); 0 when the model is missing (every caller is then screened by energy)."""
-    try:
-        cost = cost_per_call_second()
-    except (silero.ModelMissing, OSError) as exc:
-        log.error("speech detection unavailable: %s", exc)
+    most `most`), at `cost` CPU seconds per call-second as measured by
+    cost_per_call_second(); 0 when it could not be measured (the model is missing: every
+    caller is then screened by energy)."""
+    if cost is None:
         return 0
     fits = int(cpu_share / cost) if cost > 0 else most
     log.info(
