@@ -168,7 +168,7 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
     desk = Desk(stack, before) if sc.desk and path == "ari" else None
     star = asterisk_pid()
     cpu0 = (cpu_seconds([star]), cpu_seconds(with_children(app.popen.pid)) if app else 0.0)
-    threads0 = thread_cpu(app.popen.pid) if app else {}
+    threads0 = thread_cpu(with_children(app.popen.pid)) if app else {}
     peaks = Peaks(app)
     started = time.monotonic()
     callers = carrier(folder, str(caller_xml), "112", "load", "-inf", str(folder / "callers.csv"),
@@ -185,7 +185,7 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
             cpu_seconds([star]) - cpu0[0],
             cpu_seconds(with_children(app.popen.pid)) - cpu0[1] if app else 0.0,
         )
-        threads = thread_cpu(app.popen.pid) if app else {}
+        threads = thread_cpu(with_children(app.popen.pid)) if app else {}
         by_thread = {name: spent - threads0.get(name, 0.0) for name, spent in threads.items()}
     finally:
         peaks.stop()

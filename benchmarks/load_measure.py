@@ -29,25 +29,33 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total
 
 
-def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds per thread name of a process: the control plane names its threads; the
-    main thread is the event loop; the rest carry the process's name ("unnamed": the
-    libraries' own, e.g. the HTTP client's resolver)."""
+def thread_cpu(pids: list[int]) -> dict[str, float]:
+    """CPU seconds per thread name of a process and its children (pids[0] first): the
+    control plane names its threads; its main thread is the event loop; the rest carry the
+    process's name ("unnamed": the libraries' own, e.g. the HTTP client's resolver). A
+    child's threads count under their own names (its main thread under the child's name:
+    "speech-detect", or "unnamed" for a forked recognizer worker)."""
     spent: dict[str, float] = {}
+    if not pids:
+        return spent
     try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-        process = Path(f"/proc/{pid}/comm").read_text().strip()
+        process = Path(f"/proc/{pids[0]}/comm").read_text().strip()
     except OSError:
         return spent
-    for tid in tasks:
+    for pid in pids:
         try:
-            comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
-            name = "event loop" if int(tid) == pid else "unnamed" if comm == process else comm
-            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            tasks = os.listdir(f"/proc/{pid}/task")
         except OSError:
             continue
-        name = name.rstrip("_0123456789") or name  # a pool's threads count together
-        spent[name] = spent.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+        for tid in tasks:
+            try:
+                comm = Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+                name = "event loop" if int(tid) == pids[0] else "unnamed" if comm == process else comm
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            name = name.rstrip("_0123456789") or name  # a pool's threads count together
+            spent[name] = spent.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
     return spent
 
 
@@ -73,7 +81,8 @@ def open_files(pids: Iterable[int]) -> int:
 
 
 def with_children(pid: int) -> list[int]:
-    """pid and every process whose parent chain leads to it (the recognizer workers)."""
+    """pid first, then every process whose parent chain leads to it (speech detection's
+    process, the recognizer workers)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -89,7 +98,7 @@ def with_children(pid: int) -> list[int]:
             if parent in found and child not in found:
                 found.add(child)
                 changed = True
-    return sorted(found)
+    return [pid, *sorted(found - {pid})]
 
 
 def asterisk_pid() -> int:

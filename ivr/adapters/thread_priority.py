@@ -4,8 +4,11 @@ Rules: the threads that judge audio (speech detection's worker and finishers) ru
 lower priority (SCREENING_NICENESS above the process's) than the event loop that puts
 callers through and than Asterisk: on a saturated machine a verdict comes late (and the
 screener then screens by energy: it never waits) rather than an answer, an offer or a
-bridge. Linux only (a thread's own niceness); elsewhere, or if it fails, nothing happens.
-Raising one's niceness needs no privilege.
+bridge. Speech detection's process also takes a scheduling group of its own at that
+niceness (yield_process_to_calls): where Linux shares the CPU between sessions first
+(autogroups: processes outside systemd's services), it would otherwise share the control
+plane's group, and its work would count against the event loop's share. Linux only;
+elsewhere, or if it fails, nothing happens. Raising one's niceness needs no privilege.
 """
 
 from __future__ import annotations
@@ -26,3 +29,16 @@ def yield_to_calls(niceness: int = SCREENING_NICENESS) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
     except (OSError, AttributeError) as exc:
         log.debug("thread priority unchanged: %s", exc)
+
+
+def yield_process_to_calls(niceness: int = SCREENING_NICENESS) -> None:
+    """Put this process in a session, hence a scheduling group, of its own, at `niceness`
+    (the group's weight against the other sessions' groups). A process that already leads
+    its session keeps it."""
+    try:
+        if os.getsid(0) != os.getpid():
+            os.setsid()
+        with open("/proc/self/autogroup", "w") as group:
+            group.write(str(niceness))
+    except OSError as exc:
+        log.debug("scheduling group unchanged: %s", exc)

@@ -6,9 +6,10 @@ Rules:
   holding the interpreter, or starved of CPU by a saturated machine).
 - The worst lag of the last WINDOW_SECONDS is a Prometheus gauge
   (ivr112_event_loop_lag_seconds); a lag over WARN_SECONDS is logged with the time it
-  happened, so a late verdict or offer can be traced to it, and with the CPU the loop's
-  own thread used meanwhile: about the lag when work in the loop held it, little when
-  the thread waited (for the interpreter held by another thread, or for a CPU).
+  happened, so a late verdict or offer can be traced to it, with the CPU the loop's own
+  thread used meanwhile (about the lag when work in the loop held it) and the time it
+  waited, runnable, for a CPU (a saturated machine; Linux's schedstat, when there): the
+  rest it was blocked (a system call, or the interpreter held by another thread).
 - Pure measurement: it changes nothing, and costs one wake-up per tick.
 """
 
@@ -37,17 +38,20 @@ class LoopLag(Collector):
         self._clock = clock
         self._recent: deque[tuple[float, float]] = deque()  # (when, lag), the window's ticks
 
-    def note(self, lag: float, computed: float = 0.0) -> None:
+    def note(self, lag: float, computed: float = 0.0, cpu_wait: float | None = None) -> None:
         """One tick's lag (seconds), as measured now; `computed`: the CPU seconds the
-        loop's thread used during the tick."""
+        loop's thread used during the tick; `cpu_wait`: the seconds it waited for a CPU
+        (None: not known here)."""
         self._recent.append((self._clock(), lag))
         self._forget_old()
         if lag > WARN_SECONDS:
+            waited = "" if cpu_wait is None else f" and waited {cpu_wait:.2f} s for a CPU"
             log.warning(
                 "event loop ran %.2f s late: calls' events and timers waited that long "
-                "(its thread computed %.2f s meanwhile)",
+                "(its thread computed %.2f s%s meanwhile)",
                 lag,
                 computed,
+                waited,
             )
 
     def worst(self) -> float:
@@ -63,9 +67,22 @@ class LoopLag(Collector):
 
     async def watch(self) -> None:
         while True:
-            asked, cpu = self._clock(), time.thread_time()
+            asked, cpu, queued = self._clock(), time.thread_time(), cpu_wait_seconds()
             await asyncio.sleep(TICK_SECONDS)
-            self.note(max(0.0, self._clock() - asked - TICK_SECONDS), time.thread_time() - cpu)
+            lag = max(0.0, self._clock() - asked - TICK_SECONDS)
+            now_queued = cpu_wait_seconds()
+            waited = now_queued - queued if now_queued is not None and queued is not None else None
+            self.note(lag, time.thread_time() - cpu, waited)
 
     def collect(self) -> Iterator[Metric]:
         yield GaugeMetricFamily("ivr112_event_loop_lag_seconds", LAG, value=self.worst())
+
+
+def cpu_wait_seconds() -> float | None:
+    """The seconds the calling thread has spent runnable, waiting for a CPU, since it
+    started (Linux schedstat's second field); None where that is not available."""
+    try:
+        with open("/proc/thread-self/schedstat") as stat:
+            return int(stat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None

@@ -11,6 +11,7 @@ Redis requires the password the start script generates in the state folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +35,7 @@ from typing import Any
 import redis
 
 REPO = Path(__file__).resolve().parents[2]
+CONTROL_PLANE_NICENESS = -5  # its session's weight: about 3x Asterisk's (CPUWeight=300)
 SIPP_DIR = REPO / "tests" / "sipp"
 CARRIER_IP = "127.0.0.2"
 ASTERISK_ROOT = Path(os.environ.get("ASTERISK_ROOT", "/var/cache/ivr112/asterisk-root"))
@@ -278,12 +280,23 @@ class Process:
     started: list[Process] = []  # the processes of the running test
 
     def __init__(
-        self, args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+        self,
+        args: list[str],
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        own_session: bool = False,
     ) -> None:
         self.log = log
         self._out = log.open("wb")
         self.popen = subprocess.Popen(
-            args, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=cwd, stdin=subprocess.DEVNULL
+            args,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            start_new_session=own_session,
         )
         Process.started.append(self)
 
@@ -319,7 +332,15 @@ def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
         "IVR_HTTP_PORT": str(stack.api_port),
         **extra,
     }
-    return Process([sys.executable, "-m", "ivr", "run"], log, env=env, cwd=REPO)
+    # Run as its service runs: in a session of its own (systemd gives each service its
+    # own; Asterisk makes one as it daemonizes), and Linux shares the CPU between sessions
+    # first, so the tests' SIPp is not in the control plane's share, and with a weight
+    # above Asterisk's, as the unit's CPUWeight gives it (deploy/systemd): autogroup
+    # niceness CONTROL_PLANE_NICENESS, when run as root.
+    app = Process([sys.executable, "-m", "ivr", "run"], log, env=env, cwd=REPO, own_session=True)
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{app.popen.pid}/autogroup").write_text(str(CONTROL_PLANE_NICENESS))
+    return app
 
 
 def wait_ready(stack: Stack, app: Process) -> None:

@@ -26,6 +26,7 @@ from ivr.adapters.speech.detection_link import DetectionLink, DetectionUnavailab
 from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.screening_session import Session
+from ivr.adapters.thread_priority import SCREENING_NICENESS
 from ivr.core import events as ev
 
 HOST = "127.0.0.1"
@@ -79,6 +80,14 @@ def opened(link: DetectionLink, ports: RtpPorts, call_id: str, recognizing: bool
     return rtp
 
 
+def autogroup_niceness(pid: int) -> int | None:
+    """The niceness of a process's scheduling group (None: the kernel has no autogroups)."""
+    try:
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except OSError:
+        return None
+
+
 def vad_threads_here() -> list[str]:
     tasks = Path(f"/proc/{os.getpid()}/task")
     names = [(t / "comm").read_text().strip() for t in tasks.iterdir()]
@@ -106,6 +115,10 @@ async def test_a_callers_speech_is_measured_in_its_own_process(
     assert audio == []  # no recognizer listens: no audio comes back
     stats = detection.stats()
     assert stats["pid"] not in (None, os.getpid()) and stats["calls"] == 2
+    assert os.getsid(stats["pid"]) == stats["pid"]  # a scheduling group of its own
+    group = autogroup_niceness(stats["pid"])
+    if group is not None:  # where Linux groups by session, that group yields to call handling
+        assert group == SCREENING_NICENESS
     assert vad_threads_here() == threads_before  # no thread of the control plane computes audio
     for call_id, rtp in (("speaking", speaking), ("silent", silent)):
         detection.close(call_id)

@@ -27,6 +27,7 @@ async def test_a_loop_held_up_by_work_shows_as_lag_and_is_logged(caplog: pytest.
     assert 0.5 < lag.worst() < 1.0
     assert f"event loop ran {lag.worst():.2f} s late" in caplog.text
     assert "its thread computed 0.0" in caplog.text
+    assert "and waited 0.0" in caplog.text  # blocked, not waiting for a CPU
     registry = CollectorRegistry()
     registry.register(lag)
     exposed = generate_latest(registry).decode()

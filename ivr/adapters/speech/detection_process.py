@@ -18,7 +18,8 @@ Rules:
 - It never blocks on the control plane: a message the socket cannot take now is dropped
   and counted (in STATS); the control plane then answers on sound energy, as when late.
 - Its log records go to the control plane as LOG: one log, in one format.
-- SIGINT is ignored: the control plane decides when it stops.
+- SIGINT is ignored: the control plane decides when it stops. It runs in a session (a
+  scheduling group) of its own, below call handling (thread_priority.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from ivr.adapters.speech import detection_wire as wire
 from ivr.adapters.speech.rtp_receiver import RtpReceiver
 from ivr.adapters.speech.vad import SpeechFeatures
 from ivr.adapters.speech.vad_batcher import VadBatcher, cost_per_call_second
+from ivr.adapters.thread_names import name_this_thread
+from ivr.adapters.thread_priority import yield_process_to_calls
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +229,8 @@ def main() -> None:  # pragma: no cover - runs in the process the control plane 
     parser.add_argument("--measure", action="store_true", help="measure the cost per call-second at start")
     args = parser.parse_args()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    name_this_thread("speech-detect")  # the process's name in top and ps
+    yield_process_to_calls()  # a scheduling group of its own, below the control plane's
     serve(socket.socket(fileno=args.fd), args.measure)
 
 
