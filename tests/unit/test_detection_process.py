@@ -220,3 +220,19 @@ async def test_the_screener_screens_by_energy_while_detection_is_down() -> None:
     finally:
         screener.sessions.clear()
         await screener.close()
+
+
+async def test_a_missing_model_is_said_at_start_and_every_caller_is_screened_by_energy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("IVR_SILERO_MODEL", str(tmp_path / "absent.onnx"))  # the process inherits it
+    caplog.set_level(logging.INFO)
+    ports = RtpPorts(41012, 41013)
+    screener = Screener(cast(AriRest, object()), ports, None, None, lambda c, e: None, cpu_share=0.5)
+    try:
+        assert screener.capacity == 0  # no caller gets speech detection: all by energy and keys
+        said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert any("absent.onnx" in m for m in said)  # the process's own log line, logged here
+        assert any("speech detection unavailable, callers are screened by sound energy" in m for m in said)
+    finally:
+        await screener.close()

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ivr.adapters.speech import detection_wire as wire
 from ivr.adapters.speech.vad import SpeechFeatures
@@ -148,15 +148,24 @@ class DetectionLink:
         log.info("speech detection runs in process %d", self._process.pid)
 
     def _wait_ready(self, sock: socket.socket) -> None:
-        """At start, before any call: the cost the process measured (the loop waits)."""
-        sock.settimeout(START_SECONDS)
+        """At start, before any call: the cost the process measured (the loop waits; what
+        the process logs meanwhile is logged)."""
+        deadline = time.monotonic() + START_SECONDS
+        kind, body = b"", cast(dict[str, Any], {})
         try:
-            message = sock.recv(wire.MAX_MESSAGE)
-            kind, body = wire.decode(message) if message else (b"", {})
-        except (OSError, wire.WireError) as exc:
-            message, kind, body = b"", b"", {"error": str(exc) or repr(exc)}
+            while kind != wire.READY:
+                sock.settimeout(max(0.0, deadline - time.monotonic()))
+                message = sock.recv(wire.MAX_MESSAGE)
+                if not message:
+                    body = {"error": "it stopped"}
+                    break
+                kind, body = wire.decode(message)
+                if kind == wire.LOG:
+                    self._received(message)
+        except (OSError, wire.WireError, KeyError, TypeError, ValueError) as exc:
+            kind, body = b"", {"error": str(exc) or repr(exc)}
         if kind != wire.READY:
-            self.error = f"speech detection's process did not start: {body.get('error') or 'it stopped'}"
+            self.error = f"speech detection's process did not start: {body.get('error') or 'no answer'}"
         else:
             self.cost = body.get("cost")
             self.error = str(body.get("error") or "")

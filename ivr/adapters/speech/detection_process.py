@@ -25,7 +25,9 @@ Rules:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import socket
 import threading
@@ -120,7 +122,6 @@ class Detection:
             kind, body = wire.decode(message)
             if kind == wire.OPEN:
                 self._open(str(body["call"]), bool(body.get("recognizing")), fds)
-                fds = []
             elif kind == wire.ASK:
                 self._ask(int(body["id"]), str(body["call"]), body.get("cue_below"))
             elif kind == wire.CLOSE:
@@ -130,15 +131,17 @@ class Detection:
         except (wire.WireError, KeyError, TypeError, ValueError, RuntimeError, OSError) as exc:
             log.error("speech detection: a command was refused: %s", exc)
         finally:
-            for fd in fds:  # a descriptor that came with anything but a good OPEN
-                socket.socket(fileno=fd).close()
+            for fd in fds:  # a descriptor no OPEN took (it came with another command)
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def _open(self, call_id: str, recognizing: bool, fds: list[int]) -> None:
         if len(fds) != 1:
             raise wire.WireError(f"OPEN of call {call_id} came with {len(fds)} sockets, not 1")
+        rtp = socket.socket(fileno=fds.pop())  # ours now: closed by the receiver, or below
         self._close(call_id)  # a call opened again starts afresh
         heard = Heard(call_id, self._batcher, self._outbox, recognizing)
-        receiver = RtpReceiver.adopt(socket.socket(fileno=fds[0]), heard)
+        receiver = RtpReceiver.adopt(rtp, heard)  # closes it if it cannot receive on it
         with self._lock:
             self._calls[call_id] = (heard, receiver)
 
@@ -215,7 +218,8 @@ def serve(sock: socket.socket, measure: bool) -> None:
                 break
             if not message:  # the control plane closed its end
                 for fd in fds:
-                    socket.socket(fileno=fd).close()
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
                 break
             detection.handle(message, list(fds))
     finally:
