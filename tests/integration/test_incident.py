@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -135,9 +136,11 @@ def test_a_taker_records_the_incident_damkar_arrives_and_the_city_sees_how_fast(
     open_dashboard(wall, stack, TOKENS["sup"])
 
     def shows(css: str, text: str, what: str) -> None:
-        WebDriverWait(wall, 15, poll_frequency=0.2).until(
-            lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, css)), message=what
-        )
+        # The wallboard redraws its tiles as figures arrive: an element found just before a
+        # redraw is gone when its text is read, which only means "look again".
+        WebDriverWait(
+            wall, 15, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+        ).until(lambda d: any(text in e.text for e in d.find_elements(By.CSS_SELECTOR, css)), message=what)
 
     tile = '#kpis [data-kpi="call_to_agency_arrived"] .kpi-value'
     shows(tile, m_ss(on_scene["p50"]), "the median time from the call to the scene, on a tile")
