@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -151,6 +152,9 @@ async def test_a_stopped_process_costs_features_not_calls_and_starts_again(
         await asyncio.wait_for(detection.features("before", cue_below=None), 2)
     assert time.monotonic() - started < 1.0  # told at once, not after a timeout
     assert detection.behind_seconds() == float("inf")  # no caller is admitted meanwhile
+    down = detection.stats()
+    assert down["pid"] is None and down["behind_seconds"] is None
+    json.dumps(down, allow_nan=False)  # what /api/screening shows stays valid JSON
     with pytest.raises(DetectionUnavailable):
         opened(detection, ports, "meanwhile")
     deadline = time.monotonic() + 10

@@ -103,11 +103,13 @@ class DetectionLink:
         return max(behind, silent) if silent > STALE_SECONDS else behind
 
     def stats(self) -> dict[str, Any]:
-        pid = self._process.pid if self._process is not None and self._sock is not None else None
+        """For the operator (JSON): while the process is not running, pid and
+        behind_seconds are null."""
+        running = self._process is not None and self._sock is not None
         return {
             **self._stats,
-            "behind_seconds": round(self.behind_seconds(), 3),
-            "pid": pid,
+            "behind_seconds": round(self.behind_seconds(), 3) if running else None,
+            "pid": self._process.pid if running and self._process is not None else None,
             "restarts": self.restarts,
         }
 
