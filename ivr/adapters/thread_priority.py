@@ -38,7 +38,16 @@ def yield_process_to_calls(niceness: int = SCREENING_NICENESS) -> None:
     try:
         if os.getsid(0) != os.getpid():
             os.setsid()
-        with open("/proc/self/autogroup", "w") as group:
+    except OSError as exc:
+        log.debug("session unchanged: %s", exc)
+    set_group_niceness(niceness)
+
+
+def set_group_niceness(niceness: int, pid: int | str = "self") -> None:
+    """Set the niceness of a process's scheduling group (its session's autogroup; below
+    0 needs privilege). Nothing happens where Linux has no autogroups, or if refused."""
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as group:
             group.write(str(niceness))
     except OSError as exc:
         log.debug("scheduling group unchanged: %s", exc)

@@ -11,7 +11,6 @@ Redis requires the password the start script generates in the state folder.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+
+from ivr.adapters.thread_priority import set_group_niceness
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROL_PLANE_NICENESS = -5  # its session's weight: about 3x Asterisk's (CPUWeight=300)
@@ -332,14 +333,11 @@ def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
         "IVR_HTTP_PORT": str(stack.api_port),
         **extra,
     }
-    # Run as its service runs: in a session of its own (systemd gives each service its
-    # own; Asterisk makes one as it daemonizes), and Linux shares the CPU between sessions
-    # first, so the tests' SIPp is not in the control plane's share, and with a weight
-    # above Asterisk's, as the unit's CPUWeight gives it (deploy/systemd): autogroup
-    # niceness CONTROL_PLANE_NICENESS, when run as root.
+    # As its service runs: a session of its own (Linux shares the CPU between sessions
+    # first: the tests' SIPp is not in its share) weighted above Asterisk's, as the unit's
+    # CPUWeight (deploy/systemd) does: autogroup niceness CONTROL_PLANE_NICENESS, as root.
     app = Process([sys.executable, "-m", "ivr", "run"], log, env=env, cwd=REPO, own_session=True)
-    with contextlib.suppress(OSError):
-        Path(f"/proc/{app.popen.pid}/autogroup").write_text(str(CONTROL_PLANE_NICENESS))
+    set_group_niceness(CONTROL_PLANE_NICENESS, app.popen.pid)
     return app
 
 
