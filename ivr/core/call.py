@@ -164,7 +164,7 @@ def _taker_answered(call: Call, event: ev.CallEvent, now: float) -> Result:
         return _stray_leg(call, event, now)
     assert call.taker_channel is not None
     told = [cmd.ToAcd(acd.OfferAnswered(call.taker, call.call_id))] if call.taker else []
-    answered, screen = screening.on_taker_answered(replace(call, phase=Phase.CONNECTING))
+    answered, screen = screening.on_taker_answered(replace(call, phase=Phase.CONNECTING), now)
     first_answer = call.answered_at if call.answered_at is not None else now
     return replace(answered, greeting_on=False, answered_at=first_answer), [
         *_stop_waiting_sounds(call),

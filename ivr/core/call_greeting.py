@@ -66,12 +66,13 @@ def _greeting_ends(entry: str) -> Handler:
             return call, []
         detail = {"reason": event.reason} if isinstance(event, ev.CommandFailed) else {}
         phase = Phase.WAITING if call.phase is Phase.GREETING else call.phase
-        return replace(call, phase=phase, greeting_on=False), [
+        over, screen = screening.greeting_over(replace(call, phase=phase, greeting_on=False), now)
+        return over, [
             cmd.CancelTimer(call.call_id, GREETING_GUARD),
             timeline(call, entry, now, **detail),
             queued(call),  # in line now; one offered meanwhile keeps its place, at this level
             cmd.StartTimer(call.call_id, REASSURE, call.policy.reassure_every_seconds),
-            *screening.greeting_over(call),
+            *screen,
         ]
 
     return handler

@@ -69,6 +69,9 @@ SCREENING_BUDGET = "screening-budget"
 SCREENING_REPORT = "screening-report"
 SILENT_RESPONSE = "silent-response"
 MAX_DIGITS = 16  # DTMF kept per call; "55" only needs the last two
+# After the listening budget, the time a report has: speech detection's answer and the
+# report's way back. With the 0.1 s budget the verdict is due 0.3 s after the greeting.
+REPORT_SECONDS = 0.2
 
 WAITING_PHASES = frozenset({Phase.WAITING, Phase.OFFERED})
 BEFORE_ANSWER = frozenset({Phase.GREETING, *WAITING_PHASES})
@@ -89,14 +92,17 @@ def begin(call: Call, now: float) -> Result:
     ]
 
 
-def greeting_over(call: Call) -> list[cmd.Command]:
-    """When the greeting ends (or fails): the listening budget starts."""
+def greeting_over(call: Call, now: float) -> Result:
+    """When the greeting ends (or fails): the listening budget starts, and the verdict is
+    due REPORT_SECONDS after it, counted from now (a late timer does not make it later)."""
     if call.stage is not Stage.LISTENING:
-        return []
-    return [cmd.StartTimer(call.call_id, SCREENING_BUDGET, _policy(call).budget_seconds)]
+        return call, []
+    budget = _policy(call).budget_seconds
+    due = replace(call, report_due=now + budget + REPORT_SECONDS)
+    return due, [cmd.StartTimer(call.call_id, SCREENING_BUDGET, budget)]
 
 
-def on_taker_answered(call: Call) -> Result:
+def on_taker_answered(call: Call, now: float) -> Result:
     """A call taker answered: stop the prompts; what was heard still becomes the record."""
     commands: list[cmd.Command] = []
     if call.screen_prompt is not None:
@@ -108,7 +114,7 @@ def on_taker_answered(call: Call) -> Result:
         listen = _policy(call).listen_after_answer_seconds
         return call, [*commands, cmd.StartTimer(call.call_id, SCREENING_BUDGET, listen)]
     if call.stage is Stage.LISTENING:
-        return _finish_listening(call, commands)
+        return _finish_listening(call, commands, now)
     if call.stage is Stage.SILENT_PROMPT:
         commands += [cmd.CancelTimer(call.call_id, SILENT_RESPONSE), cmd.StopScreening(call.call_id)]
         decision = after_silent_prompt(call.digits, _policy(call), call.flags)
@@ -120,11 +126,18 @@ def on_taker_answered(call: Call) -> Result:
     return call, commands
 
 
-def _finish_listening(call: Call, commands: list[cmd.Command], stage: Stage = Stage.DECIDING) -> Result:
+def _finish_listening(
+    call: Call, commands: list[cmd.Command], now: float, stage: Stage = Stage.DECIDING
+) -> Result:
+    """Ask for the report, due REPORT_SECONDS from now, or sooner when greeting_over set it
+    sooner (the budget's timer fired late); a recheck after the press-55 prompt is a new one."""
+    due = now + REPORT_SECONDS
+    if stage is Stage.DECIDING and call.report_due > 0:
+        due = min(due, call.report_due)
     return replace(call, stage=stage), [
         *commands,
         cmd.CancelTimer(call.call_id, SCREENING_BUDGET),
-        cmd.ReportScreening(call.call_id),
+        cmd.ReportScreening(call.call_id, due),
         cmd.StartTimer(call.call_id, SCREENING_REPORT, _policy(call).report_timeout_seconds),
     ]
 
@@ -135,7 +148,7 @@ def _finish_listening(call: Call, commands: list[cmd.Command], stage: Stage = St
 def _budget_over(call: Call, event: ev.CallEvent, now: float) -> Result:
     if call.stage is not Stage.LISTENING:
         return call, []
-    return _finish_listening(call, [])
+    return _finish_listening(call, [], now)
 
 
 def _report(call: Call, event: ev.CallEvent, now: float) -> Result:
@@ -189,7 +202,7 @@ def _dtmf(call: Call, event: ev.CallEvent, now: float) -> Result:
     if not digits.endswith(policy.emergency_code):
         return pressed, note
     if pressed.stage is Stage.LISTENING:
-        return _finish_listening(pressed, note)
+        return _finish_listening(pressed, note, now)
     if pressed.stage is Stage.DECIDING:
         return pressed, note  # the report is due; it is decided with these digits
     if pressed.stage in (Stage.SILENT_PROMPT, Stage.RECHECKING):
@@ -226,7 +239,7 @@ def _silent_timeout(call: Call, event: ev.CallEvent, now: float) -> Result:
     """Nobody answered the press-55 prompt: ask the screener what it heard since."""
     if call.stage is not Stage.SILENT_PROMPT:
         return call, []
-    return _finish_listening(call, [], Stage.RECHECKING)
+    return _finish_listening(call, [], now, Stage.RECHECKING)
 
 
 # ---- applying a decision -----------------------------------------------------------------

@@ -123,6 +123,7 @@ class Call:
     flags: frozenset[str] = frozenset()  # shown to the call taker (silent, silent-emergency, ...)
     cues: tuple[str, ...] = ()  # the screening's evidence so far (what was heard or known)
     screen_prompt: str | None = None  # playback id of a screening prompt that may still play
+    report_due: float = 0.0  # when the verdict is due, once the greeting ended (0: not yet)
     agencies: tuple[AgencyLeg, ...] = ()
     agency_legs: int = 0  # agency legs originated so far (numbers the leg ids)
     taker_keys: str = ""  # the call taker's keys since their last '*'

@@ -138,9 +138,12 @@ class StartScreening:
 @dataclass(frozen=True)
 class ReportScreening:
     """Post a ScreeningReport with what was measured so far; listening goes on until
-    StopScreening (or FinishCall): the press-55 prompt's outcome is decided on it too."""
+    StopScreening (or FinishCall): the press-55 prompt's outcome is decided on it too.
+    `due` (the engine's clock): when the report should reach the core; what is not
+    measured by then is left out (the report says so), never waited for past it."""
 
     call_id: str
+    due: float
 
 
 @dataclass(frozen=True)

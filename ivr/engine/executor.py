@@ -180,7 +180,7 @@ class Executor:
 
     async def _report_screening(self, call_id: str, c: cmd.ReportScreening) -> None:
         if self.screener is not None:
-            self.screener.report(c.call_id)
+            self.screener.report(c.call_id, c.due)
 
     async def _stop_screening(self, call_id: str, c: cmd.StopScreening) -> None:
         if self.screener is not None:

@@ -12,7 +12,7 @@ from ivr.core import commands as cmd
 from ivr.core import events as ev
 from ivr.core.acd import events as acd
 from ivr.core.call import Call, CallPolicy, Phase, handle, start
-from ivr.core.call_screening import SCREENING_BUDGET, SCREENING_REPORT, SILENT_RESPONSE
+from ivr.core.call_screening import REPORT_SECONDS, SCREENING_BUDGET, SCREENING_REPORT, SILENT_RESPONSE
 from ivr.core.call_state import Stage
 from ivr.core.screening import Features, ScreeningPolicy
 
@@ -52,7 +52,7 @@ Result = tuple[Call, list[cmd.Command]]
 def unanswered(call: Call, features: Features | None, error: str = "") -> Result:
     """Nobody answers the press-55 prompt: the screener is asked again and reports."""
     call, commands = handle(call, ev.TimerFired(CALL, SILENT_RESPONSE), 127.0)
-    assert call.stage is Stage.RECHECKING and cmd.ReportScreening(CALL) in commands
+    assert call.stage is Stage.RECHECKING and cmd.ReportScreening(CALL, 127.0 + REPORT_SECONDS) in commands
     assert not of(commands, cmd.ToAcd)  # nothing decided before the report
     return handle(call, ev.ScreeningReport(CALL, features, "", error), 127.2)
 
@@ -68,9 +68,17 @@ def test_listening_starts_at_answer_and_the_budget_when_the_greeting_ends() -> N
     call, commands = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 114.0)
     assert commands == [
         cmd.CancelTimer(CALL, SCREENING_BUDGET),
-        cmd.ReportScreening(CALL),
+        cmd.ReportScreening(CALL, 114.0 + REPORT_SECONDS),
         cmd.StartTimer(CALL, SCREENING_REPORT, 3.0),
     ]
+
+
+def test_the_verdict_is_due_when_the_greeting_ended_plus_the_budget_however_late_the_timer() -> None:
+    """A busy machine fires the budget's timer late: the report keeps its due time, so the
+    screener waits less for speech detection instead of making the caller's verdict later."""
+    call, _ = waiting()  # the greeting ended at 108.0; the budget is 6 s
+    _, commands = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 114.15)
+    assert of(commands, cmd.ReportScreening) == [cmd.ReportScreening(CALL, 114.0 + REPORT_SECONDS)]
 
 
 def test_no_screening_configured_means_no_listening() -> None:
@@ -175,7 +183,7 @@ def test_55_while_listening_ends_the_listening_at_once_and_wins() -> None:
     call, _ = answered()
     call, _ = handle(call, ev.CallerDtmf(CALL, "5"), 102.0)
     call, commands = handle(call, ev.CallerDtmf(CALL, "5"), 102.2)
-    assert cmd.ReportScreening(CALL) in commands and call.stage is Stage.DECIDING
+    assert cmd.ReportScreening(CALL, 102.2 + REPORT_SECONDS) in commands and call.stage is Stage.DECIDING
     call, commands = handle(call, ev.ScreeningReport(CALL, SILENCE), 102.4)
     assert call.verdict == "emergency" and "silent-emergency" in call.flags
     assert call.level == "emergency" and not of(commands, cmd.ToAcd)  # still in the greeting
@@ -230,7 +238,7 @@ def test_answer_during_listening_stops_it_and_the_verdict_is_only_recorded() -> 
     call, _ = waiting()
     call, _ = handle(call, ev.TakerAssigned(CALL, "taker01", "PJSIP/taker01"), 109.0)
     call, commands = handle(call, ev.TakerAnswered(CALL, f"{CALL}-t1"), 111.0)
-    assert cmd.ReportScreening(CALL) in commands and call.phase is Phase.CONNECTING
+    assert cmd.ReportScreening(CALL, 111.0 + REPORT_SECONDS) in commands and call.phase is Phase.CONNECTING
     call, commands = handle(call, ev.ScreeningReport(CALL, SILENCE), 111.2)
     assert call.verdict == "silent" and not of(commands, cmd.PlayPrompt) and not of(commands, cmd.ToAcd)
     (record,) = of(commands, cmd.RecordScreening)
@@ -245,7 +253,7 @@ def test_a_call_taker_answering_during_the_greeting_leaves_listening_on_then_rec
     assert cmd.StartTimer(CALL, SCREENING_BUDGET, SCREEN.listen_after_answer_seconds) in commands
     assert not of(commands, cmd.StopScreening)
     call, commands = handle(call, ev.TimerFired(CALL, SCREENING_BUDGET), 107.0)
-    assert cmd.ReportScreening(CALL) in commands
+    assert cmd.ReportScreening(CALL, 107.0 + REPORT_SECONDS) in commands
     call, commands = handle(call, ev.ScreeningReport(CALL, PRANKSTER), 107.2)
     assert call.verdict == "prank" and call.phase is Phase.CONNECTING
     assert of(commands, cmd.RecordScreening) and cmd.StopScreening(CALL) in commands

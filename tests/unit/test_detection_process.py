@@ -216,7 +216,7 @@ async def test_the_screener_screens_by_energy_while_detection_is_down() -> None:
         screener.sessions["c1"] = Session("c1", "", cast(socket.socket, object()), None, time.monotonic())
         screener._talk.start("c1")
         screener.talking("c1", 1.5)
-        screener.report("c1")
+        screener.report("c1", time.time() + 0.3)
         await asyncio.wait_for(arrived.wait(), 2.0)
         features = posted[0].features
         assert features is not None and "process stopped" in features.energy_only

@@ -1,5 +1,5 @@
 """A screening report is never late for want of speech detection: when Silero's features
-are not ready within FEATURES_TIMEOUT (a saturated machine), the report goes on the sound
+are not ready before the report is due (a saturated machine), the report goes on the sound
 energy Asterisk heard, flagged with the reason, and never moves the caller down."""
 
 from __future__ import annotations
@@ -11,22 +11,23 @@ from typing import Any, cast
 
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.speech.rtp_receiver import RtpPorts
-from ivr.adapters.speech.screener import FEATURES_TIMEOUT, Screener
+from ivr.adapters.speech.screener import LEAST_WAIT, Screener
 from ivr.adapters.speech.screening_session import Session
 from ivr.core import events as ev
 from ivr.core.screening import ScreeningPolicy, Verdict, decide
 
 
-async def test_late_speech_detection_gives_an_energy_report_on_time() -> None:
+def _stalled_screener(port: int) -> tuple[Screener, list[ev.ScreeningReport], asyncio.Event, asyncio.Event]:
+    """A screener whose speech detection never answers, with caller c1 heard for 2 s by
+    Asterisk's talk detection; the reports it posts, and an event set when one arrives."""
     posted: list[ev.ScreeningReport] = []
-    arrived = asyncio.Event()
+    arrived, stalled = asyncio.Event(), asyncio.Event()
 
     def post(call_id: str, report: ev.CallEvent) -> None:
         posted.append(cast(ev.ScreeningReport, report))
         arrived.set()
 
-    screener = Screener(cast(AriRest, object()), RtpPorts(41000, 41001), None, None, post)
-    stalled = asyncio.Event()
+    screener = Screener(cast(AriRest, object()), RtpPorts(port, port + 1), None, None, post)
 
     async def never(call_id: str, cue_below: float | None = None) -> Any:
         await stalled.wait()
@@ -36,14 +37,35 @@ async def test_late_speech_detection_gives_an_energy_report_on_time() -> None:
     screener.sessions["c1"] = Session("c1", "", rtp, None, time.monotonic())
     screener._talk.start("c1")
     screener.talking("c1", 2.0)  # Asterisk heard two seconds of sound
-    started = time.monotonic()
-    screener.report("c1")
+    return screener, posted, arrived, stalled
+
+
+async def test_late_speech_detection_gives_an_energy_report_before_it_is_due() -> None:
+    screener, posted, arrived, stalled = _stalled_screener(41000)
+    due = time.time() + 0.3
+    screener.report("c1", due)
     await asyncio.wait_for(arrived.wait(), 2.0)
-    assert time.monotonic() - started < FEATURES_TIMEOUT + 0.2
+    assert time.time() < due  # posted with time left for its way to the core
     features = posted[0].features
     assert features is not None and "speech detection late" in features.energy_only
     assert features.cue_speech_seconds == 2.0
     assert decide(features, ScreeningPolicy()).verdict is Verdict.NORMAL  # sound keeps the caller up
+    stalled.set()
+    screener.sessions.clear()
+    await screener.close()
+
+
+async def test_a_report_asked_after_it_was_due_waits_no_longer() -> None:
+    """The command reached the screener late (a busy machine): speech detection gets a
+    moment, not the time the report would have had, and the caller is still screened."""
+    screener, posted, arrived, stalled = _stalled_screener(41004)
+    started = time.monotonic()
+    screener.report("c1", time.time() - 0.5)
+    await asyncio.wait_for(arrived.wait(), 2.0)
+    assert time.monotonic() - started < LEAST_WAIT + 0.1
+    features = posted[0].features
+    assert features is not None and features.cue_speech_seconds == 2.0
+    assert f"no answer in {LEAST_WAIT:.2f} s" in features.energy_only
     stalled.set()
     screener.sessions.clear()
     await screener.close()

@@ -19,7 +19,8 @@ Rules:
   progress) and speech detection keeps up with the audio (at most BEHIND_LIMIT behind: a
   machine saturated in a surge gives it less than measured at start, and a late verdict is
   no verdict). A caller beyond that, or whose screening channels could not be set up, or
-  whose features speech detection cannot give within FEATURES_TIMEOUT when asked, is
+  whose features speech detection cannot give before the report is due (the core names
+  when: 0.3 s after the greeting's end, less RETURN_SECONDS for the way back), is
   screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
   the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
   the reason on its record: never unscreened for want of room or a slow Asterisk.
@@ -66,11 +67,13 @@ log = logging.getLogger(__name__)
 SCREEN_ARG = "screen"
 RECOGNIZER_TIMEOUT = 2.0  # seconds a recognizer may take for its final result
 REPUTATION_TIMEOUT = 0.5
-# Speech detection must give a report's features this soon (an answer normally takes tens
-# of ms): when it lags further (a saturated machine), the report goes on the sound energy
-# heard instead, so that the verdict is there within 0.3 s of the greeting's end (the core
-# asks budget_seconds, 0.1 by default, after it; the rest is the report's own work).
-FEATURES_TIMEOUT = 0.15
+# A report is due at a time the core names (0.3 s after the greeting's end by default).
+# Speech detection's features are waited for until RETURN_SECONDS before it, the time the
+# report needs to reach the core; when they come later (a saturated machine), the report
+# goes on the sound energy heard instead. A report asked late still gives speech detection
+# LEAST_WAIT (an answer normally takes a few ms).
+RETURN_SECONDS = 0.08
+LEAST_WAIT = 0.02
 READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
 # Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
 # normally takes tens of ms): further callers are screened by energy (no request, no channel).
@@ -214,9 +217,11 @@ class Screener:
     def call_ended(self, call_id: str) -> None:
         self._talk.forget(call_id)
 
-    def report(self, call_id: str) -> None:
-        """Post a ScreeningReport with what was heard so far; listening goes on until stop()."""
-        self._spawn(self._report_light(call_id) if call_id in self._light else self._report(call_id))
+    def report(self, call_id: str, due: float) -> None:
+        """Post a ScreeningReport with what was heard so far, by `due` (this screener's
+        clock); listening goes on until stop()."""
+        light = call_id in self._light
+        self._spawn(self._report_light(call_id) if light else self._report(call_id, due))
 
     def stop(self, call_id: str, call_over: bool = False) -> None:
         """Release the call's screening with no report (hang-up, end, late report).
@@ -280,19 +285,20 @@ class Screener:
             log.warning("call %s: the caller's reputation is unavailable: %r", call_id, exc)
             return None
 
-    async def _report(self, call_id: str) -> None:
+    async def _report(self, call_id: str, due: float) -> None:
         session = self.sessions.get(call_id)
         if session is None:
             self._post(call_id, ev.ScreeningReport(call_id, None, error="screening was not running"))
             return
         late = ""
+        wait = max(LEAST_WAIT, due - RETURN_SECONDS - self._clock())
         try:
             try:
                 measured = self._detection.features(call_id, cue_below=self._enough_speech())
-                speech = await asyncio.wait_for(measured, FEATURES_TIMEOUT)
+                speech = await asyncio.wait_for(measured, wait)
             except (TimeoutError, DetectionUnavailable) as exc:
                 late = str(exc) if isinstance(exc, DetectionUnavailable) else ""
-                late = late or f"speech detection late (over {FEATURES_TIMEOUT:g} s)"
+                late = late or f"speech detection late (no answer in {wait:.2f} s)"
                 speech = self._heard_by_energy(call_id)
                 log.info("call %s: screened by energy and keys (%s)", call_id, late)
             words, transcript = await self._words(session)
