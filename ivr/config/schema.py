@@ -189,7 +189,7 @@ class Blocking(Strict):
 
 class Screening(Strict):
     enabled: bool = True
-    budget_seconds: float = Field(0.1, ge=0, le=30)
+    budget_seconds: float = Field(0.0, ge=0, le=30)
     # a caller a call taker answered during the greeting: listened to this long after
     listen_after_answer_seconds: float = Field(5.0, ge=1, le=30)
     silent_response_seconds: float = Field(12.0, ge=3, le=60)

@@ -7,12 +7,14 @@ Rules:
   A verdict reached during the greeting sets the level the caller is queued at; one
   that arrives after a call taker answered is only recorded.
 - Listening starts at answer (callers talk over the greeting); budget_seconds after the
-  greeting the screener reports what it heard (within report_timeout_seconds), so the
-  verdict is there when the caller starts to wait. A caller heard speaking, or known by
-  reputation, is decided then and listening stops. A caller with no speech yet gets the
-  press-55 prompt and listening goes on: when nobody answers the prompt, the screener
-  reports again and the caller is decided on everything heard since answer (a caller who
-  spoke only after the greeting is normal, a whisper keeps the normal level).
+  greeting (at once by default) the screener is asked what it heard, due REPORT_SECONDS
+  later (the screener leaves out what is not measured by then; the core gives up after
+  report_timeout_seconds), so the verdict is there when the caller starts to wait. A
+  caller heard speaking, or known by reputation, is decided then and listening stops. A
+  caller with no speech yet gets the press-55 prompt and listening goes on: when nobody
+  answers the prompt, the screener reports again and the caller is decided on everything
+  heard since answer (a caller who spoke only after the greeting is normal, a whisper
+  keeps the normal level).
 - "55" pressed at any moment before a call taker answers makes the call an emergency:
   while listening it ends the listening at once, after the press-55 prompt it makes a
   silent emergency, later it lifts the caller to the emergency level.
@@ -70,8 +72,8 @@ SCREENING_REPORT = "screening-report"
 SILENT_RESPONSE = "silent-response"
 MAX_DIGITS = 16  # DTMF kept per call; "55" only needs the last two
 # After the listening budget, the time a report has: speech detection's answer and the
-# report's way back. With the 0.1 s budget the verdict is due 0.3 s after the greeting.
-REPORT_SECONDS = 0.2
+# report's way back. With no budget (the default) the verdict is due 0.3 s after the greeting.
+REPORT_SECONDS = 0.3
 
 WAITING_PHASES = frozenset({Phase.WAITING, Phase.OFFERED})
 BEFORE_ANSWER = frozenset({Phase.GREETING, *WAITING_PHASES})
@@ -93,12 +95,15 @@ def begin(call: Call, now: float) -> Result:
 
 
 def greeting_over(call: Call, now: float) -> Result:
-    """When the greeting ends (or fails): the listening budget starts, and the verdict is
-    due REPORT_SECONDS after it, counted from now (a late timer does not make it later)."""
+    """When the greeting ends (or fails): the report is asked now, or when the listening
+    budget is over, and due REPORT_SECONDS after that, counted from now (a late timer
+    does not make it later)."""
     if call.stage is not Stage.LISTENING:
         return call, []
     budget = _policy(call).budget_seconds
     due = replace(call, report_due=now + budget + REPORT_SECONDS)
+    if budget <= 0:
+        return _finish_listening(due, [], now)
     return due, [cmd.StartTimer(call.call_id, SCREENING_BUDGET, budget)]
 
 

@@ -58,9 +58,9 @@ class ScreeningPolicy:
     prank_reports_to_suspect: int = 3  # call-taker prank verdicts for the number, in the window
     emergency_code: str = "55"
     levels: dict[Verdict, str] | None = None  # verdict -> priority level name; defaults below
-    # after the greeting ends, the verdict on what was heard (listening goes on if silent);
-    # the report itself takes about 0.1-0.2 s more: the verdict is there within 0.3 s
-    budget_seconds: float = 0.1
+    # after the greeting ends, the report on what was heard is asked (listening goes on if
+    # silent); the verdict is due 0.3 s (call_screening.REPORT_SECONDS) after the asking
+    budget_seconds: float = 0.0
     # a caller answered by a call taker during the greeting is listened to this long after
     listen_after_answer_seconds: float = 5.0
     report_timeout_seconds: float = 3.0  # the screener must answer this soon, or the call is unscreened

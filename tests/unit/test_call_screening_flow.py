@@ -81,6 +81,15 @@ def test_the_verdict_is_due_when_the_greeting_ended_plus_the_budget_however_late
     assert of(commands, cmd.ReportScreening) == [cmd.ReportScreening(CALL, 114.0 + REPORT_SECONDS)]
 
 
+def test_with_no_budget_the_report_is_asked_when_the_greeting_ends_and_due_after_it() -> None:
+    call, _ = answered(CallPolicy(screening=ScreeningPolicy()))  # the defaults: no budget
+    call, commands = handle(call, ev.GreetingFinished(CALL), 108.0)
+    assert cmd.ToAcd(acd.CallerQueued(CALL, "normal", arrived_at=100.0)) in commands  # never held back
+    assert of(commands, cmd.ReportScreening) == [cmd.ReportScreening(CALL, 108.0 + REPORT_SECONDS)]
+    assert call.stage is Stage.DECIDING
+    assert not [c for c in of(commands, cmd.StartTimer) if c.name == SCREENING_BUDGET]
+
+
 def test_no_screening_configured_means_no_listening() -> None:
     call, commands = waiting(CallPolicy())
     assert not of(commands, cmd.StartScreening) and call.stage is Stage.OFF

@@ -96,7 +96,7 @@ def test_shipped_configuration_is_valid_and_matches_the_phones() -> None:
             "levels: {emergency",
         ),
         (
-            "  budget_seconds: 0.1 ",
+            "  budget_seconds: 0 ",
             "  budget_seconds: -1 ",
             "screening.budget_seconds",
             "greater than or equal to 0",

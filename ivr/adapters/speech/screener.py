@@ -20,7 +20,7 @@ Rules:
   machine saturated in a surge gives it less than measured at start, and a late verdict is
   no verdict). A caller beyond that, or whose screening channels could not be set up, or
   whose features speech detection cannot give before the report is due (the core names
-  when: 0.3 s after the greeting's end, less RETURN_SECONDS for the way back), is
+  when: 0.3 s after the greeting's end by default, less RETURN_SECONDS for the way back), is
   screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
   the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
   the reason on its record: never unscreened for want of room or a slow Asterisk.
