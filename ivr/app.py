@@ -51,7 +51,7 @@ from ivr.adapters.speech.screener import Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.adapters.taker_store import TakerStore
-from ivr.asterisk_links import asterisk_links, node_databases
+from ivr.asterisk_links import NodeVariables, asterisk_links, node_databases
 from ivr.config.acd_policy import agency_policies, screening_policy, service_level_policy
 from ivr.config.loader import load as load_config
 from ivr.config.schema import CentreConfig
@@ -284,6 +284,8 @@ async def _serve(
     else:
         log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
     databases = node_databases(settings, watch, engine.phone_status)
+    if engine.screener is not None and databases:
+        engine.screener.variables = NodeVariables(databases)  # the talk detection's removal
     reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
     service_levels = ServiceLevelMonitor(
         engine.archive, lambda: engine.calls, lambda: service_level_policy(engine.config)

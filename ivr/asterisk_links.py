@@ -7,6 +7,8 @@ per node under a NodeWatch, and its own AMI connection for the native queue's li
 the phones as that node sees them (IVR_AMI_HOST's connection then only reloads pjsip).
 With two or more SIP edges (IVR_SIP_EDGE) and the centre configuration, one EdgeWatch
 probes them under the NodeWatch and both routers dial each leg through a live one.
+A channel's variable set through AMI (NodeVariables) goes to its node's connection (the
+node its id names), else to the first.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from collections.abc import Callable
 
 import aiohttp
 
-from ivr.adapters.ami import PhoneWatch, StatusReport
+from ivr.adapters.ami import AmiUnavailable, PhoneWatch, StatusReport
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.node_watch import NodeWatch
-from ivr.adapters.ari.nodes import NodeRouter
+from ivr.adapters.ari.nodes import NodeRouter, node_of
 from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.sip_edges import EdgeWatch, withdraw_ringing
@@ -91,3 +93,16 @@ def _tagged(phones: StatusReport, node: str) -> StatusReport:
         phones(endpoint, status, rtt, node_view(node, uri), listed)
 
     return report
+
+
+class NodeVariables:
+    """Channel variables set through AMI, on the node that holds the channel."""
+
+    def __init__(self, databases: dict[str, PhoneWatch]) -> None:
+        self._watches = databases  # node_databases(): {"": the one Asterisk} or one per node
+
+    async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
+        name = node_of(channel_id, self._watches) or next(iter(self._watches), None)
+        if name is None:
+            raise AmiUnavailable("AMI off (IVR_AMI_PASSWORD unset)")
+        await self._watches[name].set_channel_var(channel_id, variable, value)

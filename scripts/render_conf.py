@@ -246,7 +246,7 @@ def main() -> None:
     loopback = "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.0/255.0.0.0\n"
     (tmp / "manager_users.conf").write_text(
         f"[{ami_user}]\nsecret = {ami_password}\n{loopback}"
-        "read = system\nwrite = system,reporting\n\n"
+        "read = system\nwrite = system,call,reporting\n\n"
         f"[{watchdog_user}]\nsecret = {watchdog_password}\n{loopback}"
         "read = system\nwrite = system,call,reporting\n"
     )

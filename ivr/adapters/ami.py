@@ -20,6 +20,8 @@ Rules:
   touched by it.
 - database() and database_delete() read and delete entries of Asterisk's database (the
   lines the dialplan leaves for calls the native queue handled: ARI cannot read it).
+  set_channel_var() sets a caller's variable or function from AMI's thread (the screener
+  removes talk detection with it: never through ARI, see there).
   Every request is bounded in time; AMI down raises AmiUnavailable.
 """
 
@@ -172,6 +174,15 @@ class PhoneWatch:
         reply = await self._request({"Action": "DBDel", "Family": family, "Key": key})
         if reply.get("Response") != "Success":
             raise AmiUnavailable(f"DBDel {family}/{key}: {reply.get('Message', reply)}")
+
+    async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
+        """A channel's variable or function, set in AMI's own thread. ARI would set it in the
+        channel's thread, which Asterisk then bars from dangerous functions for the rest of
+        the call: the dialplan's DB() write of a handed-over caller's native line failed."""
+        action = {"Action": "Setvar", "Channel": channel_id, "Variable": variable, "Value": value}
+        reply = await self._request(action)
+        if reply.get("Response") != "Success":
+            raise AmiUnavailable(f"Setvar {variable} on {channel_id}: {reply.get('Message', reply)}")
 
     async def reload_pjsip(self) -> str:
         if not self.logged_in:

@@ -3,7 +3,7 @@ that rescue stranded callers (redirect to the native queue, hang up, destroy a b
 
 Rules:
 - Its own AMI user (class "call" for Redirect and Hangup; the control plane's user has
-  no such rights), from loopback only; panoramisk reconnects by itself. Every action has
+  it for Setvar), from loopback only; panoramisk reconnects by itself. Every action has
   a timeout and raises AmiUnavailable: the watchdog logs it and tries again at its next
   check, it never crashes on it.
 - A redirected caller first gets IVR_HANDED_OVER=watchdog (the dialplan's log line says

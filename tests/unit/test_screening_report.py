@@ -9,6 +9,7 @@ import socket
 import time
 from typing import Any, cast
 
+from ivr.adapters.ami import AmiUnavailable
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screener import LEAST_WAIT, Screener
@@ -73,20 +74,30 @@ async def test_a_report_asked_after_it_was_due_waits_no_longer() -> None:
 
 async def test_asterisks_talk_detection_is_removed_once_screening_is_over() -> None:
     """TALK_DETECT (set by the dialplan) costs Asterisk DSP for as long as the call lasts:
-    once the caller's screening is over it is removed, once, and a caller gone costs nothing."""
+    once the caller's screening is over it is removed, once, through AMI (never ARI: see
+    talk_removal.py), and a caller gone costs nothing."""
     asked: list[tuple[str, str, str]] = []
 
-    class Asterisk:
+    class Ami:
         async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
             asked.append((channel_id, variable, value))
+            if channel_id == "c4":
+                raise AmiUnavailable("Setvar TALK_DETECT(remove) on c4: No such channel")
 
-    screener = Screener(cast(AriRest, Asterisk()), RtpPorts(41002, 41003), None, None, lambda c, e: None)
+    class Ari:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"ARI asked to {name}")
+
+    screener = Screener(cast(AriRest, Ari()), RtpPorts(41002, 41003), None, None, lambda c, e: None)
+    screener.variables = Ami()
     screener.talking("c1", None)  # Asterisk reports talking from the answer
     screener.stop("c1")
     screener.stop("c1")  # the call's end stops it again
     screener.stop("c2")  # never screened here: nothing to remove
     screener.talking("c3", 1.0)
     screener.stop("c3", call_over=True)  # the call ended: the caller is gone or in the dialplan
+    screener.talking("c4", 1.0)
+    screener.stop("c4")  # hung up meanwhile: AMI says so, and that is all
     await asyncio.sleep(0.05)
-    assert asked == [("c1", "TALK_DETECT(remove)", "")]
+    assert asked == [("c1", "TALK_DETECT(remove)", ""), ("c4", "TALK_DETECT(remove)", "")]
     await screener.close()

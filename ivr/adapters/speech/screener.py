@@ -35,6 +35,8 @@ Rules:
   without words.
 - A recognizer that is late or fails costs the words, not the screening; the reputation
   lookup is bounded in time and an outage costs the reputation, not the screening.
+- Once a caller's screening is over, Asterisk's talk detection is removed through AMI
+  (`variables`, set by the app once AMI is up; talk_removal.py says why never ARI).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool
 from ivr.adapters.speech.rtp_receiver import RtpPorts
 from ivr.adapters.speech.screening_session import Light, Session, screening_features
 from ivr.adapters.speech.talk_detection import TalkDetection
+from ivr.adapters.speech.talk_removal import ChannelVariables, remove_talk_detection
 from ivr.adapters.speech.vad import SpeechFeatures
 from ivr.adapters.speech.vad_batcher import capacity
 from ivr.core import events as ev
@@ -119,6 +122,7 @@ class Screener:
         self.sessions: dict[str, Session] = {}
         self._waiter = waiter or StasisWaiter()  # the engine reports our channels' StasisStart
         self._background: set[asyncio.Task[None]] = set()
+        self.variables: ChannelVariables | None = None  # AMI, where the talk detection is removed
 
     @property
     def keywords(self) -> tuple[str, ...]:
@@ -228,7 +232,7 @@ class Screener:
         `call_over`: the call ended here (the caller gone, or in the dialplan, which removes
         the talk detection itself): nothing to ask Asterisk."""
         if self._talk.stop(call_id) and not call_over:
-            self._spawn(self._stop_talk_detection(call_id))
+            self._spawn(remove_talk_detection(self.variables, call_id))
         session = self.sessions.get(call_id)
         if session is not None:
             self._spawn(self._release(session))
@@ -244,14 +248,6 @@ class Screener:
         await self._detection.aclose()
 
     # ---- inside ----------------------------------------------------------------------------
-    async def _stop_talk_detection(self, call_id: str) -> None:
-        """Screening is over: Asterisk's talk detection on the caller (set by the dialplan)
-        would cost DSP for the rest of the call. A caller already gone needs nothing."""
-        try:
-            await self._ari.set_channel_var(call_id, "TALK_DETECT(remove)", "")
-        except (AriError, AriUnavailable) as exc:
-            log.debug("call %s: talk detection not removed: %s", call_id, exc)
-
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(job)
         self._background.add(task)
