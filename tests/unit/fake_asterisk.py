@@ -127,9 +127,6 @@ class FakeAsterisk:
     async def set_global(self, expression: str, value: str) -> None:
         self.requests.append(("set_global", expression, value))
 
-    async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
-        await self._request("set_channel_var", channel_id, variable, value)
-
     async def channel_var(self, channel_id: str, variable: str) -> str:
         channel = await self._request("channel_var", channel_id, variable)
         if variable == "CHANNEL(rtp,secure)":

@@ -161,9 +161,6 @@ class NodeRouter:
     async def set_global(self, expression: str, value: str) -> None:
         await self._each(lambda n: n.set_global(expression, value))
 
-    async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
-        await self._at(channel_id).set_channel_var(channel_id, variable, value)
-
     async def channel_var(self, channel_id: str, variable: str) -> str:
         return await self._at(channel_id).channel_var(channel_id, variable)
 

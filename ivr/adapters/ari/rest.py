@@ -62,10 +62,6 @@ class AriRest:
         params = {"variable": expression, "value": value}
         await self._call("POST", "/asterisk/variable", "set variable", params)
 
-    async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
-        params = {"variable": variable, "value": value}
-        await self._call("POST", f"/channels/{channel_id}/variable", "set channel variable", params)
-
     async def channel_var(self, channel_id: str, variable: str) -> str:
         """A channel's variable or function, e.g. CHANNEL(rtp,secure)."""
         params = {"variable": variable}
