@@ -65,7 +65,7 @@ def caller_leaves(state: AcdState, i: int) -> acd.AcdEvent:
 
 
 def percentile(samples: list[float], q: float) -> float:
-    return statistics.quantiles(samples, n=100)[int(q) - 1]
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
 
 
 def main() -> None:

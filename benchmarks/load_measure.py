@@ -106,9 +106,11 @@ def asterisk_pid() -> int:
 
 
 def percentile(samples: list[float], q: int) -> float:
+    """The q-th percentile, interpolated between the samples (never past the largest: with
+    60 samples, the exclusive method would put the p99 beyond the worst call measured)."""
     if len(samples) < 2:
         return samples[0] if samples else float("nan")
-    return statistics.quantiles(samples, n=100)[q - 1]
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
 def response_times(folder: Path, prefix: str = "") -> list[float]:
