@@ -36,7 +36,7 @@ import redis
 from ivr.adapters.thread_priority import set_group_niceness
 
 REPO = Path(__file__).resolve().parents[2]
-CONTROL_PLANE_NICENESS = -5  # its session's weight: about 3x Asterisk's (CPUWeight=300)
+CONTROL_PLANE_NICENESS = 0  # its session's weight: Asterisk's (CPUWeight=100)
 SIPP_DIR = REPO / "tests" / "sipp"
 CARRIER_IP = "127.0.0.2"
 ASTERISK_ROOT = Path(os.environ.get("ASTERISK_ROOT", "/var/cache/ivr112/asterisk-root"))
@@ -334,8 +334,8 @@ def start_control_plane(stack: Stack, log: Path, **extra: str) -> Process:
         **extra,
     }
     # As its service runs: a session of its own (Linux shares the CPU between sessions
-    # first: the tests' SIPp is not in its share) weighted above Asterisk's, as the unit's
-    # CPUWeight (deploy/systemd) does: autogroup niceness CONTROL_PLANE_NICENESS, as root.
+    # first: the tests' SIPp is not in its share) weighted as Asterisk is, as the unit's
+    # CPUWeight (deploy/systemd) does: autogroup niceness CONTROL_PLANE_NICENESS.
     app = Process([sys.executable, "-m", "ivr", "run"], log, env=env, cwd=REPO, own_session=True)
     set_group_niceness(CONTROL_PLANE_NICENESS, app.popen.pid)
     return app
