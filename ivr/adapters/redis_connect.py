@@ -134,7 +134,8 @@ def connect(
             url, password=password, socket_timeout=timeout, socket_connect_timeout=timeout
         )
     asking = min(timeout, SENTINEL_SECONDS) if timeout is not None else SENTINEL_SECONDS
-    sentinel_set = Sentinel(  # type: ignore[no-untyped-call]
+    # Sentinel's constructor is typed from redis 8.2 on, untyped before it.
+    sentinel_set = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         addresses,
         sentinel_kwargs={
             "password": password,
