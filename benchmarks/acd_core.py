@@ -12,6 +12,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from benchmarks.percentiles import percentile
 from ivr.core.acd import events as acd
 from ivr.core.acd.dispatcher import handle
 from ivr.core.acd.model import AcdPolicy, AcdState, Activity, PriorityLevel, Taker
@@ -62,10 +63,6 @@ def new_caller(state: AcdState, i: int) -> acd.AcdEvent:
 
 def caller_leaves(state: AcdState, i: int) -> acd.AcdEvent:
     return acd.CallerLeft(state.waiting[(i * 7919) % len(state.waiting)].call_id)
-
-
-def percentile(samples: list[float], q: float) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
 
 
 def main() -> None:

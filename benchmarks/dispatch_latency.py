@@ -19,6 +19,7 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from benchmarks.percentiles import percentile
 from tests.integration.stack import (
     Stack,
     centre_config,
@@ -102,7 +103,7 @@ def run_phase(
 
 def summary(name: str, samples: list[float]) -> tuple[float, float]:
     p50 = statistics.median(samples)
-    p99 = statistics.quantiles(samples, n=100, method="inclusive")[98] if len(samples) >= 2 else samples[0]
+    p99 = percentile(samples, 99)
     print(f"{name:<34}{len(samples):>8}{p50:>12.1f}{p99:>12.1f}")
     return p50, p99
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import os
-import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
+from benchmarks.percentiles import percentile as percentile  # the load report takes it from here
 from tests.integration.stack import ASTERISK_ROOT
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -103,14 +103,6 @@ def with_children(pid: int) -> list[int]:
 
 def asterisk_pid() -> int:
     return int((ASTERISK_ROOT / "run/asterisk/asterisk.pid").read_text().strip())
-
-
-def percentile(samples: list[float], q: int) -> float:
-    """The q-th percentile, interpolated between the samples (never past the largest: with
-    60 samples, the exclusive method would put the p99 beyond the worst call measured)."""
-    if len(samples) < 2:
-        return samples[0] if samples else float("nan")
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 
 def response_times(folder: Path, prefix: str = "") -> list[float]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ import wave
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.percentiles import percentile
 from ivr.adapters.speech.recognizers import RecognizerPool, Worker, load_model
 from ivr.adapters.speech.vad import SpeechDetector
 from ivr.adapters.speech.vad_batcher import VadBatcher
@@ -99,12 +99,6 @@ async def run(
     return list(lags), (cpu_after - cpu_before) / streams
 
 
-def quantile(values: list[float], q: float) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="audio per screening (greeting + budget)")
@@ -155,7 +149,8 @@ async def measure_vad(seconds: float, counts: list[int]) -> None:
         finally:
             batcher.close()
         per_call_second = (time.process_time() - cpu_before) / (n * seconds)  # all threads of this process
-        print(f"{n:>8}{quantile(lags, 50):>11.3f}{quantile(lags, 99):>11.3f}{1000 * per_call_second:>15.2f}")
+        p50, p99 = percentile(lags, 50), percentile(lags, 99)
+        print(f"{n:>8}{p50:>11.3f}{p99:>11.3f}{1000 * per_call_second:>15.2f}")
         if max(lags) <= VAD_LAG_LIMIT:
             sustained = n
     print(f"concurrent screenings within {VAD_LAG_LIMIT:g} s of lag: {sustained} (of"
@@ -175,9 +170,9 @@ async def measure(model_dir: Path, seconds: float, counts: list[int]) -> None:
         for n in counts:
             base_lags, base_cpu = await run(audio, seconds, n, None)
             lags, cpu = await run(audio, seconds, n, pool)
-            print(f"{n:>8}{'none':>12}{quantile(base_lags, 50):>11.3f}{quantile(base_lags, 99):>11.3f}"
+            print(f"{n:>8}{'none':>12}{percentile(base_lags, 50):>11.3f}{percentile(base_lags, 99):>11.3f}"
                   f"{base_cpu:>12.3f}{'1.00x':>13}")  # fmt: skip
-            print(f"{n:>8}{'vosk':>12}{quantile(lags, 50):>11.3f}{quantile(lags, 99):>11.3f}"
+            print(f"{n:>8}{'vosk':>12}{percentile(lags, 50):>11.3f}{percentile(lags, 99):>11.3f}"
                   f"{cpu:>12.3f}{cpu / base_cpu:>12.2f}x")  # fmt: skip
             if max(lags) <= LAG_LIMIT:
                 sustained = n
