@@ -28,8 +28,9 @@ from aiohttp import web
 
 from ivr.adapters.ami import PhoneWatch
 from ivr.adapters.archive import Archive
+from ivr.adapters.ari.channel_names import ChannelNames
 from ivr.adapters.ari.events import EventStream
-from ivr.adapters.ari.models import KNOWN_TYPES
+from ivr.adapters.ari.models import KNOWN_TYPES, AnyEvent
 from ivr.adapters.ari.node_watch import NodeWatch
 from ivr.adapters.ari.port import Ari
 from ivr.adapters.ari.rest import AriError, AriUnavailable
@@ -168,7 +169,10 @@ async def run(settings: Settings) -> None:
             auth=auth, timeout=dispatch_timeout, connector=aiohttp.TCPConnector(limit=DISPATCH_CONNECTIONS)
         ) as dispatch_session,
     ):
-        rest, dispatch, nodes = asterisk_links(settings, session, dispatch_session, lambda: engine.config)
+        names = ChannelNames()  # the live channels' names, learnt from the events (_serve)
+        rest, dispatch, nodes = asterisk_links(
+            settings, session, dispatch_session, lambda: engine.config, names
+        )
         store = CallStore(redis_client, settings.redis_prefix, settings.record_retention_days)
         reputation = ReputationStore(redis_client, settings.redis_prefix, settings.reputation_window_days)
         ports = RtpPorts(*settings.rtp_port_range, host=settings.screening_rtp_host)
@@ -223,7 +227,9 @@ async def run(settings: Settings) -> None:
             key = f"{settings.redis_prefix}:leader"
             lease = LeaderLease(redis_client, key, name, settings.leader_lease_seconds)
         try:
-            await _serve(settings, engine, rest, events, store, reputation, users, config, lease, locating)
+            await _serve(
+                settings, engine, rest, events, store, reputation, users, config, names, lease, locating
+            )
         finally:
             if engine.archive is not None:
                 engine.archive.close()
@@ -263,6 +269,7 @@ async def _serve(
     reputation: ReputationStore,
     users: dict[str, User],
     config: CentreConfig,
+    names: ChannelNames,
     lease: LeaderLease | None = None,
     locating: Locating | None = None,
 ) -> None:
@@ -285,7 +292,7 @@ async def _serve(
         log.warning("AMI off (IVR_AMI_PASSWORD unset): no phone details, no pjsip reload on changes")
     databases = node_databases(settings, watch, engine.phone_status)
     if engine.screener is not None and databases:
-        engine.screener.variables = NodeVariables(databases)  # the talk detection's removal
+        engine.screener.variables = NodeVariables(databases, names)  # the talk detection's removal
     reloading = ConfigReload(settings, engine, watch, lambda fresh: _call_policy(settings, fresh))
     service_levels = ServiceLevelMonitor(
         engine.archive, lambda: engine.calls, lambda: service_level_policy(engine.config)
@@ -318,7 +325,12 @@ async def _serve(
             await node.filter_events(KNOWN_TYPES)
         except (AriError, AriUnavailable) as exc:
             log.warning("ARI event filter not set, Asterisk sends every event: %s", exc)
+        names.forget(mine)  # before this connection's first event: a restarted Asterisk renames
         await engine.on_connected(node, mine)
+
+    async def on_event(event: AnyEvent) -> None:
+        names.seen(event)
+        await engine.on_event(event)
 
     try:
         tls = (
@@ -371,9 +383,9 @@ async def _serve(
             measuring = partial(_measure_service_levels, service_levels)
             group.create_task(_kept_alive("service levels", measuring), name="service-levels")
             if isinstance(events, NodeWatch):
-                group.create_task(events.run(engine.on_event, connected, engine.node_lost), name="ari-nodes")
+                group.create_task(events.run(on_event, connected, engine.node_lost), name="ari-nodes")
             else:
-                group.create_task(events.run(engine.on_event, connected), name="ari-events")
+                group.create_task(events.run(on_event, connected), name="ari-events")
             # systemd's watchdog: heartbeats from this very loop, so a hung loop is restarted
             group.create_task(heartbeat(), name="systemd-heartbeat")
             notify("READY=1")  # serving: ARI is retried meanwhile and /api/health says whether it is up

@@ -8,7 +8,8 @@ the phones as that node sees them (IVR_AMI_HOST's connection then only reloads p
 With two or more SIP edges (IVR_SIP_EDGE) and the centre configuration, one EdgeWatch
 probes them under the NodeWatch and both routers dial each leg through a live one.
 A channel's variable set through AMI (NodeVariables) goes to its node's connection (the
-node its id names), else to the first.
+node its id names), else to the first, naming the channel by its name when it is known.
+Every ARI client shares one ChannelNames (ids are unique across the nodes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 import aiohttp
 
 from ivr.adapters.ami import AmiUnavailable, PhoneWatch, StatusReport
+from ivr.adapters.ari.channel_names import ChannelNames
 from ivr.adapters.ari.events import EventStream
 from ivr.adapters.ari.node_watch import NodeWatch
 from ivr.adapters.ari.nodes import NodeRouter, node_of
@@ -35,18 +37,21 @@ def asterisk_links(
     session: aiohttp.ClientSession,
     dispatch_session: aiohttp.ClientSession,
     config: Callable[[], CentreConfig] | None = None,
+    names: ChannelNames | None = None,
 ) -> tuple[Ari, Ari, NodeWatch | None]:
     """The ARI clients (general, dispatch) and, with several nodes, the watch over them;
-    `config` gives the centre configuration in force (read at each leg the edges route)."""
+    `config` gives the centre configuration in force (read at each leg the edges route);
+    `names` the live channels' names every client addresses channels by."""
     urls = settings.node_urls
+    names = names or ChannelNames()
     if not urls:
-        app = settings.ari_app
-        return AriRest(session, settings.ari_url, app), AriRest(dispatch_session, settings.ari_url, app), None
+        app, url = settings.ari_app, settings.ari_url
+        return AriRest(session, url, app, names), AriRest(dispatch_session, url, app, names), None
     app, delay = settings.ari_app, settings.reconnect_max_seconds
     edges, dial = _edges(settings, config)
-    rest = NodeRouter({name: AriRest(session, url, app) for name, url in urls.items()}, dial=dial)
+    rest = NodeRouter({name: AriRest(session, url, app, names) for name, url in urls.items()}, dial=dial)
     dispatch = NodeRouter(
-        {name: AriRest(dispatch_session, url, app) for name, url in urls.items()}, rest.placement, dial
+        {name: AriRest(dispatch_session, url, app, names) for name, url in urls.items()}, rest.placement, dial
     )
     if edges is not None:
         edges.withdraw = lambda legs: withdraw_ringing(rest, legs)
@@ -98,11 +103,18 @@ def _tagged(phones: StatusReport, node: str) -> StatusReport:
 class NodeVariables:
     """Channel variables set through AMI, on the node that holds the channel."""
 
-    def __init__(self, databases: dict[str, PhoneWatch]) -> None:
+    def __init__(self, databases: dict[str, PhoneWatch], names: ChannelNames | None = None) -> None:
         self._watches = databases  # node_databases(): {"": the one Asterisk} or one per node
+        self._names = names or ChannelNames()
 
     async def set_channel_var(self, channel_id: str, variable: str, value: str) -> None:
         name = node_of(channel_id, self._watches) or next(iter(self._watches), None)
         if name is None:
             raise AmiUnavailable("AMI off (IVR_AMI_PASSWORD unset)")
-        await self._watches[name].set_channel_var(channel_id, variable, value)
+        address = self._names.address(channel_id)
+        try:
+            await self._watches[name].set_channel_var(address, variable, value)
+        except AmiUnavailable:
+            if address == channel_id:
+                raise
+            await self._watches[name].set_channel_var(channel_id, variable, value)  # renamed meanwhile

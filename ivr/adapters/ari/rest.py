@@ -3,18 +3,23 @@
 Rules: one method per ARI operation we use, typed results; any non-2xx answer raises
 AriError with the HTTP status, the operation and Asterisk's message; network failures
 and requests Asterisk does not answer within the session's timeout raise AriUnavailable.
-No retries here: the engine decides what a failure means.
+No retries here: the engine decides what a failure means. The requests that Asterisk
+resolves by walking every channel (hang-up, snoop, a variable, an originator) name the
+channel by its name when it is known (channel_names.py); a hang-up of a channel known
+destroyed is answered 404 here.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import BaseModel
 
+from ivr.adapters.ari.channel_names import ChannelNames
 from ivr.adapters.ari.models import Bridge, Channel, Endpoint, Playback
 from ivr.adapters.ari.port import AriError, AriUnavailable
 
@@ -26,10 +31,33 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 class AriRest:
     """The Ari protocol (port.py) over HTTP."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, app: str) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, app: str, names: ChannelNames | None = None
+    ) -> None:
         self._session = session
         self._base = base_url.rstrip("/") + "/ari"
         self.app = app
+        self.names = names or ChannelNames()  # shared by every client of the same Asterisk
+
+    async def _on_channel(
+        self, method: str, channel_id: str, rest: str, operation: str, params: dict[str, str] | None = None
+    ) -> Any:
+        """A request about one channel, naming it by its name if known (a slash in it quoted);
+        a name Asterisk does not know (the channel renamed) is asked again by the id."""
+        address = self.names.address(channel_id)
+        try:
+            return await self._call(
+                method, f"/channels/{urllib.parse.quote(address, safe='')}{rest}", operation, params
+            )
+        except AriError as exc:
+            if exc.status != 404 or address == channel_id:
+                raise
+        return await self._call(method, f"/channels/{channel_id}{rest}", operation, params)
+
+    def _made(self, data: Any) -> Channel:
+        channel = Channel.model_validate(data)
+        self.names.learn(channel)
+        return channel
 
     async def _call(
         self,
@@ -65,7 +93,7 @@ class AriRest:
     async def channel_var(self, channel_id: str, variable: str) -> str:
         """A channel's variable or function, e.g. CHANNEL(rtp,secure)."""
         params = {"variable": variable}
-        data = await self._call("GET", f"/channels/{channel_id}/variable", "read channel variable", params)
+        data = await self._on_channel("GET", channel_id, "/variable", "read channel variable", params)
         return str((data or {}).get("value", ""))
 
     async def ping(self) -> None:
@@ -75,7 +103,9 @@ class AriRest:
         await self._call("POST", f"/channels/{channel_id}/answer", "answer")
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        await self._call("DELETE", f"/channels/{channel_id}", "hangup", {"reason": reason})
+        if self.names.gone(channel_id):
+            raise AriError("hangup", 404, "Channel not found (destroyed)")
+        await self._on_channel("DELETE", channel_id, "", "hangup", {"reason": reason})
 
     async def play(self, channel_id: str, playback_id: str, media: str) -> Playback:
         data = await self._call(
@@ -103,15 +133,22 @@ class AriRest:
             "callerId": caller_id,
             "timeout": str(ring_seconds),
         }
-        if originator:
-            params["originator"] = originator
-        return Channel.model_validate(await self._call("POST", "/channels", "originate", params))
+        if not originator:
+            return self._made(await self._call("POST", "/channels", "originate", params))
+        params["originator"] = self.names.address(originator)
+        try:
+            return self._made(await self._call("POST", "/channels", "originate", params))
+        except AriError as exc:  # the name unknown (renamed): refused before anything was dialled
+            if exc.status != 400 or params["originator"] == originator:
+                raise
+        params["originator"] = originator
+        return self._made(await self._call("POST", "/channels", "originate", params))
 
     async def snoop(self, channel_id: str, snoop_id: str, app_args: str, spy: str = "in") -> Channel:
         """A channel that hears `channel_id` (spy in: what it sends; both: and what it hears)."""
         params = {"spy": spy, "whisper": "none", "app": self.app, "appArgs": app_args, "snoopId": snoop_id}
-        data = await self._call("POST", f"/channels/{channel_id}/snoop", "snoop", params)
-        return Channel.model_validate(data)
+        data = await self._on_channel("POST", channel_id, "/snoop", "snoop", params)
+        return self._made(data)
 
     async def external_media(self, channel_id: str, host_port: str, audio_format: str = "slin") -> Channel:
         """An externalMedia (chan_rtp) channel sending RTP to host_port."""
@@ -125,7 +162,7 @@ class AriRest:
             "direction": "both",
         }
         data = await self._call("POST", "/channels/externalMedia", "external media", params)
-        return Channel.model_validate(data)
+        return self._made(data)
 
     async def record(self, channel_id: str, name: str) -> None:
         """Record a channel into <recordings>/<name>.wav; refuses to overwrite."""
