@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.stack import ASTERISK_ROOT, RECORDED_COMMANDS, Process, Stack
+from tests.integration.stack import ASTERISK_ROOT, RECORDED_COMMANDS, Process, Stack, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,10 @@ def test_redis_refuses_clients_without_the_password_and_the_control_plane_has_it
     assert unauthenticated(stack, b"GET ivr:calls").startswith(b"-NOAUTH")
     assert unauthenticated(stack, b"AUTH not-the-password-0123").startswith(b"-WRONGPASS")
     app = control_plane(["taker16"])  # logged in through the API: its status is written to Redis
-    assert stack.redis().hget("ivr:agent:taker16", "declared") == "available"
+    # behind the answer (the write-behind queue), so shortly after it
+    wait_for(
+        lambda: stack.redis().hget("ivr:agent:taker16", "declared") == "available", 5, "taker16's status"
+    )
     output = app.output()
     assert f"Redis redis://127.0.0.1:{stack.redis_port}/0" in output
     assert stack.env["IVR_REDIS_PASSWORD"] not in output
