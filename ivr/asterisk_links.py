@@ -111,10 +111,9 @@ class NodeVariables:
         name = node_of(channel_id, self._watches) or next(iter(self._watches), None)
         if name is None:
             raise AmiUnavailable("AMI off (IVR_AMI_PASSWORD unset)")
-        address = self._names.address(channel_id)
-        try:
-            await self._watches[name].set_channel_var(address, variable, value)
-        except AmiUnavailable:
-            if address == channel_id:
-                raise
-            await self._watches[name].set_channel_var(channel_id, variable, value)  # renamed meanwhile
+        watch = self._watches[name]
+
+        async def ask(address: str) -> None:
+            await watch.set_channel_var(address, variable, value)
+
+        await self._names.asked(channel_id, ask, lambda exc: isinstance(exc, AmiUnavailable))

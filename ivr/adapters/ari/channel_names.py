@@ -12,6 +12,8 @@ Rules:
   and every name a node gave is forgotten when that node's events reconnect (an Asterisk
   restarted meanwhile numbers its channels afresh).
 - An id with no name known is sent as the id: Asterisk's answer is the same, only slower.
+- A request refused because Asterisk knows no channel of that name (one renamed since)
+  is asked again by id (asked()), so the answer is always Asterisk's.
 - A channel whose ChannelDestroyed arrived is known gone: asking Asterisk to hang it up
   would walk every channel to answer 404, so that answer is given here.
 - Both tables are bounded (oldest forgotten first).
@@ -19,9 +21,12 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from ivr.adapters.ari import models as ari
+
+T = TypeVar("T")
 
 KEPT = 20_000  # names, and ids known gone: ten times the channels of a surge
 
@@ -50,6 +55,19 @@ class ChannelNames:
     def address(self, channel_id: str) -> str:
         """What to name the channel by in a request: its name if known, else its id."""
         return self._names.get(channel_id, channel_id)
+
+    async def asked(
+        self, channel_id: str, ask: Callable[[str], Awaitable[T]], unknown: Callable[[Exception], bool]
+    ) -> T:
+        """`ask` about the channel by its name; asked again by its id when the name is
+        refused as `unknown` (a name, not an id, was sent)."""
+        address = self.address(channel_id)
+        try:
+            return await ask(address)
+        except Exception as exc:
+            if address == channel_id or not unknown(exc):
+                raise
+        return await ask(channel_id)
 
     def gone(self, channel_id: str) -> bool:
         return channel_id in self._gone

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import aiohttp
@@ -42,17 +42,13 @@ class AriRest:
     async def _on_channel(
         self, method: str, channel_id: str, rest: str, operation: str, params: dict[str, str] | None = None
     ) -> Any:
-        """A request about one channel, naming it by its name if known (a slash in it quoted);
-        a name Asterisk does not know (the channel renamed) is asked again by the id."""
-        address = self.names.address(channel_id)
-        try:
-            return await self._call(
-                method, f"/channels/{urllib.parse.quote(address, safe='')}{rest}", operation, params
-            )
-        except AriError as exc:
-            if exc.status != 404 or address == channel_id:
-                raise
-        return await self._call(method, f"/channels/{channel_id}{rest}", operation, params)
+        """A request about one channel, by its name if known (a slash in it quoted)."""
+
+        async def ask(address: str) -> Any:
+            path = f"/channels/{urllib.parse.quote(address, safe='')}{rest}"
+            return await self._call(method, path, operation, params)
+
+        return await self.names.asked(channel_id, ask, _not_found(404))
 
     def _made(self, data: Any) -> Channel:
         channel = Channel.model_validate(data)
@@ -135,14 +131,11 @@ class AriRest:
         }
         if not originator:
             return self._made(await self._call("POST", "/channels", "originate", params))
-        params["originator"] = self.names.address(originator)
-        try:
-            return self._made(await self._call("POST", "/channels", "originate", params))
-        except AriError as exc:  # the name unknown (renamed): refused before anything was dialled
-            if exc.status != 400 or params["originator"] == originator:
-                raise
-        params["originator"] = originator
-        return self._made(await self._call("POST", "/channels", "originate", params))
+
+        async def ask(address: str) -> Any:  # an unknown originator is refused before any dialling
+            return await self._call("POST", "/channels", "originate", params | {"originator": address})
+
+        return self._made(await self.names.asked(originator, ask, _not_found(400)))
 
     async def snoop(self, channel_id: str, snoop_id: str, app_args: str, spy: str = "in") -> Channel:
         """A channel that hears `channel_id` (spy in: what it sends; both: and what it hears)."""
@@ -237,6 +230,11 @@ class AriRest:
             "subscribe",
             {"eventSource": event_source},
         )
+
+
+def _not_found(status: int) -> Callable[[Exception], bool]:
+    """Asterisk's refusal of a channel name it does not know: that status."""
+    return lambda exc: isinstance(exc, AriError) and exc.status == status
 
 
 def _list(model: type[ModelT], data: Any) -> list[ModelT]:
