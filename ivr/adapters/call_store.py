@@ -10,7 +10,9 @@ costs the record, never the call (callers of this class catch StoreUnavailable).
 Records are kept for retention_days (default 30), then expire. A call ends once: an
 'ended' entry for a record that already has one is dropped (the watchdog and a control
 plane back from a hang may both close a handed-over call); the check and the ending are one
-transaction, so an ending cut off by an outage or a failover is written whole when retried.
+step (a script Redis runs whole), so an ending cut off by an outage or a failover is written
+whole when retried. Entries written together (append_many: the write-behind's batches) are
+one transaction: an outage leaves all of them written or none.
 A record is open from its 'arrived' to its 'ended' (the open index; what a control plane
 taking over looks at for callers who left unseen), kept no longer than the records.
 The incident record (field "incident", JSON) changes with its timeline entry in one
@@ -23,7 +25,8 @@ and `locations` (every one, oldest first: ivr.core.location.record_locations).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -49,7 +52,44 @@ RECORD_FIELDS = frozenset(
 )
 
 
-ENDING_TRIES = 5  # an ending's transaction tried again while its record changes under it
+CHANGE_TRIES = 5  # an incident's change tried again while its record changes under it
+
+# One timeline entry, run by Redis as one step. KEYS: the record, its timeline, the index
+# by arrival, the open index. ARGV: call id, entry, at, the entry as JSON, the records'
+# keeping in seconds, then the record's fields as name, value pairs. An 'ended' entry for a
+# record already ended is dropped (the call stays out of the open index).
+APPEND = """
+local ending = ARGV[2] == 'ended'
+if ending and redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return 0
+end
+redis.call('RPUSH', KEYS[2], ARGV[4])
+if #ARGV > 5 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+end
+if ARGV[2] == 'arrived' then
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+elseif ending then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One entry of a call's timeline, as append_many takes it."""
+
+    call_id: str
+    entry: str
+    at: float
+    detail: dict[str, str]
+
+
 # An incident change: (the stored incident or None, the timeline) -> (the new one, its
 # timeline entry's name and detail).
 IncidentChange = Callable[
@@ -78,39 +118,35 @@ class CallStore:
 
     async def append(self, call_id: str, entry: str, at: float, detail: dict[str, str]) -> None:
         """Append a timeline entry; 'arrived' creates the record, 'ended' closes it (once)."""
-        item = json.dumps({"at": at, "entry": entry, **detail})
-        fields = {k: v for k, v in detail.items() if k in RECORD_FIELDS and v}
-        if entry in ("arrived", "ended"):
-            fields[f"{entry}_at"] = repr(at)
-        key = self._key(call_id)
+        await self.append_many([TimelineEntry(call_id, entry, at, detail)])
+
+    async def append_many(self, entries: Sequence[TimelineEntry]) -> None:
+        """Append timeline entries, in order, in one round trip and one transaction: all of
+        them are written or none (a retry after an outage cannot write half of them twice).
+        Each is one script (APPEND), so an ending's check and its writing are one step."""
+        if not entries:
+            return
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(ENDING_TRIES):
-                    try:
-                        if entry == "ended":  # the check and the ending in one transaction (WATCH)
-                            await pipe.watch(key)
-                            if await pipe.hexists(key, "ended_at"):
-                                await pipe.reset()  # type: ignore[no-untyped-call]
-                                await self._redis.zrem(f"{self._prefix}:open", call_id)
-                                return  # ended already: the first ending stands
-                            pipe.multi()  # type: ignore[no-untyped-call]
-                        pipe.rpush(self._key(call_id, ":timeline"), item)
-                        if fields:
-                            pipe.hset(key, mapping=cast(dict[Any, Any], fields))
-                        if entry == "arrived":
-                            pipe.zadd(f"{self._prefix}:calls", {call_id: at})
-                            pipe.zadd(f"{self._prefix}:open", {call_id: at})
-                        elif entry == "ended":
-                            pipe.zrem(f"{self._prefix}:open", call_id)
-                        pipe.expire(key, self._ttl)
-                        pipe.expire(self._key(call_id, ":timeline"), self._ttl)
-                        await pipe.execute()
-                        return
-                    except WatchError:
-                        continue  # the record changed (or the connection broke) meanwhile: look again
+                for e in entries:
+                    pipe.eval(APPEND, 4, *self._append_keys(e.call_id), *self._append_args(e))
+                await pipe.execute()
         except RedisError as exc:
-            raise StoreUnavailable(f"recording '{entry}' of call {call_id}: {exc}") from exc
-        raise StoreUnavailable(f"recording '{entry}' of call {call_id}: the record kept changing")
+            first = entries[0]
+            more = f" and {len(entries) - 1} more entries" if len(entries) > 1 else ""
+            raise StoreUnavailable(f"recording '{first.entry}' of call {first.call_id}{more}: {exc}") from exc
+
+    def _append_keys(self, call_id: str) -> tuple[str, str, str, str]:
+        indexes = f"{self._prefix}:calls", f"{self._prefix}:open"
+        return self._key(call_id), self._key(call_id, ":timeline"), *indexes
+
+    def _append_args(self, e: TimelineEntry) -> list[str | int]:
+        fields = {k: v for k, v in e.detail.items() if k in RECORD_FIELDS and v}
+        if e.entry in ("arrived", "ended"):
+            fields[f"{e.entry}_at"] = repr(e.at)
+        item = json.dumps({"at": e.at, "entry": e.entry, **e.detail})
+        pairs = [x for name, value in fields.items() for x in (name, value)]
+        return [e.call_id, e.entry, repr(e.at), item, self._ttl, *pairs]
 
     async def set_screening(
         self,
@@ -151,7 +187,7 @@ class CallStore:
         key, timeline_key = self._key(call_id), self._key(call_id, ":timeline")
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                for _ in range(ENDING_TRIES):
+                for _ in range(CHANGE_TRIES):
                     try:
                         await pipe.watch(key, timeline_key)
                         raw = await pipe.hget(key, "incident")

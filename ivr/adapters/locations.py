@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from ivr.adapters.aml_senders import Senders, load_senders
-from ivr.adapters.call_store import CallStore
+from ivr.adapters.call_store import CallStore, TimelineEntry
 from ivr.adapters.event_feed import EventFeed
 from ivr.adapters.write_behind import WriteBehind
 from ivr.core import location_match as match
@@ -107,9 +107,8 @@ class CallLocations:
         if live:
             self._fixes.setdefault(call_id, []).append(fix)
         detail = fix.detail()
-        self._writes.submit(
-            f"location of {call_id}", lambda: self._store.append(call_id, ENTRY, fix.received_at, detail)
-        )
+        entry = TimelineEntry(call_id, ENTRY, fix.received_at, detail)
+        self._writes.submit_batched(f"location of {call_id}", entry, self._store.append_many)
         self._feed.publish_about(call_id, "location", {"call": call_id, "at": fix.received_at, **fix.view()})
         log.info(
             "call %s: location from %s (%s, %s m)",

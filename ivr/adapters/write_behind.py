@@ -4,9 +4,13 @@ Rules:
 - submit() never waits and never raises: a call's handling never waits on Redis.
 - Writes are carried out one at a time in the order submitted (a timeline stays in
   order, a login is stored before the pause that followed it).
-- A write that fails because the store is unavailable is retried (every retry_seconds)
-  until it succeeds; the writes after it wait behind it. Nothing is dropped unless
-  more than max_pending writes are held (then the oldest go, each logged).
+- Writes of one kind submitted together (submit_batched with the same writer: the
+  timelines' entries) are written as one, up to BATCH_MOST at a time, when they are
+  next in line: one round trip to the store for many entries in a surge. Order is kept:
+  a batch never takes a write from behind one of another kind.
+- A write (or batch) that fails because the store is unavailable is retried (every
+  retry_seconds) until it succeeds; the writes after it wait behind it. Nothing is dropped
+  unless more than max_pending writes are held (then the oldest go, each logged).
 - settled() waits until everything submitted so far is written (readers that need
   their own writes, such as archiving a finished call). Each write done wakes only the
   waiters it completes (hundreds of finished calls may wait at once in a surge).
@@ -19,17 +23,30 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ivr.adapters.call_store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 Write = Callable[[], Awaitable[None]]
+WriteMany = Callable[[list[Any]], Awaitable[None]]
+BATCH_MOST = 64  # writes of one kind written as one at most
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    seq: int
+    what: str
+    write: Write | None = None  # a write of its own
+    item: Any = None  # or an item for `many`, written with its neighbours of the same kind
+    many: WriteMany | None = None
 
 
 class WriteBehind:
     def __init__(self, max_pending: int = 200_000, retry_seconds: float = 1.0) -> None:
-        self._pending: deque[tuple[int, str, Write]] = deque()
+        self._pending: deque[_Pending] = deque()
         self._max = max_pending
         self._retry = retry_seconds
         self._submitted = 0
@@ -45,10 +62,19 @@ class WriteBehind:
 
     def submit(self, what: str, write: Write) -> None:
         self._submitted += 1
-        self._pending.append((self._submitted, what, write))
+        self._add(_Pending(self._submitted, what, write=write))
+
+    def submit_batched(self, what: str, item: Any, many: WriteMany) -> None:
+        """`item` is written by `many`, together with the items next to it in line that
+        have the same `many` (a list of them, in the order submitted)."""
+        self._submitted += 1
+        self._add(_Pending(self._submitted, what, item=item, many=many))
+
+    def _add(self, pending: _Pending) -> None:
+        self._pending.append(pending)
         if len(self._pending) > self._max:
-            _, lost, _ = self._pending.popleft()
-            log.error("store unavailable too long: write dropped (%s)", lost)
+            lost = self._pending.popleft()
+            log.error("store unavailable too long: write dropped (%s)", lost.what)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run(), name="write-behind")
         self._wake.set()
@@ -63,15 +89,33 @@ class WriteBehind:
             self._waiters.append((self._submitted, waiter))
         return waiter
 
+    def _next(self) -> list[_Pending]:
+        """The write next in line, with its batch: the same kind's items right behind it."""
+        head = self._pending[0]
+        if head.many is None:
+            return [head]
+        batch = [head]
+        for pending in self._pending:
+            if pending is head:
+                continue
+            if pending.many != head.many or len(batch) >= BATCH_MOST:
+                break
+            batch.append(pending)
+        return batch
+
     async def _run(self) -> None:
         while True:
             if not self._pending:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            seq, what, write = self._pending[0]
+            batch = self._next()
+            head, last = batch[0], batch[-1].seq
             try:
-                await write()
+                if head.many is not None:
+                    await head.many([p.item for p in batch])
+                elif head.write is not None:
+                    await head.write()
             except StoreUnavailable as exc:
                 if self.failing is None:
                     log.error("store unavailable, writes held until it returns: %s", exc)
@@ -79,13 +123,13 @@ class WriteBehind:
                 await asyncio.sleep(self._retry)
                 continue
             except Exception:
-                log.exception("write failed and is dropped: %s", what)
-            if self._pending and self._pending[0][0] == seq:
+                log.exception("write failed and is dropped: %s", ", ".join(p.what for p in batch))
+            while self._pending and self._pending[0].seq <= last:
                 self._pending.popleft()
             if self.failing is not None:
-                log.warning("store back: writing %d held writes", len(self._pending) + 1)
+                log.warning("store back: writing %d held writes", len(self._pending) + len(batch))
                 self.failing = None
-            self._written = max(self._written, seq)
+            self._written = max(self._written, last)
             while self._waiters and self._waiters[0][0] <= self._written:
                 _, waiter = self._waiters.popleft()
                 if not waiter.done():  # a waiter given up on (timed out) is cancelled

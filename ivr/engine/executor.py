@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.translate import AGENCY_ARG, CALLBACK_ARG, TAKER_ARG
-from ivr.adapters.call_store import CallStore
+from ivr.adapters.call_store import CallStore, TimelineEntry
 from ivr.adapters.event_feed import EventFeed
 from ivr.adapters.recorder import Recorder, RecordingUnavailable
 from ivr.adapters.speech.screener import Screener, ScreeningUnavailable
@@ -135,9 +135,10 @@ class Executor:
         await _unless_gone(self._dispatch.destroy_bridge(c.bridge_id))
 
     async def _record(self, call_id: str, c: cmd.RecordTimeline) -> None:
-        self._writes.submit(
+        self._writes.submit_batched(  # in a surge many entries go to Redis as one write
             f"timeline '{c.entry}' of {c.call_id}",
-            lambda: self._store.append(c.call_id, c.entry, c.at, c.detail),
+            TimelineEntry(c.call_id, c.entry, c.at, c.detail),
+            self._store.append_many,
         )
         if self._feed is not None:  # the record first: the feed can never cost it
             self._feed.note(c)

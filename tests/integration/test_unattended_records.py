@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from ivr.adapters.call_store import CallStore
+from ivr.adapters.call_store import CallStore, TimelineEntry
 from ivr.core.commands import RecordTimeline
 from ivr.engine.unattended_records import UnattendedRecords
 from tests.integration.stack import Stack
@@ -205,3 +205,30 @@ def test_two_connects_close_together_end_a_record_once(stack: Stack) -> None:
     got = run(stack, scenario)
     assert finished == ["a1-twice"]
     assert [e["entry"] for e in got["timeline"]].count("unattended") == 1
+
+
+def test_timeline_entries_written_together_keep_their_order_and_a_call_ends_once(stack: Stack) -> None:
+    """The write-behind's batches on the real Redis: many calls' entries in one write, each
+    record as written one by one; a second ending in the same batch is dropped."""
+
+    async def scenario(store: CallStore, redis: aioredis.Redis) -> dict[str, Any]:
+        await store.append_many([
+            TimelineEntry("b-1", "arrived", 100.0, {"caller": "081234500001", "dialled": "112"}),
+            TimelineEntry("b-2", "arrived", 101.0, {"caller": "081234500002", "dialled": "110"}),
+            TimelineEntry("b-1", "taker-answered", 102.0, {"taker": "taker01"}),
+            TimelineEntry("b-1", "ended", 103.0, {"by": "caller", "outcome": "answered"}),
+            TimelineEntry("b-1", "ended", 104.0, {"by": "watchdog", "outcome": "handed-to-fallback"}),
+        ])  # fmt: skip
+        got = {c: await store.get(c) or {} for c in ("b-1", "b-2")}
+        ttl = await redis.ttl(f"{PREFIX}:call:b-1:timeline")
+        return {"records": got, "open": await store.open_calls(1000.0), "ttl": ttl,
+                "calls": await redis.zrange(f"{PREFIX}:calls", 0, -1)}  # fmt: skip
+
+    got = run(stack, scenario)
+    one, two = got["records"]["b-1"], got["records"]["b-2"]
+    assert [e["entry"] for e in one["timeline"]] == ["arrived", "taker-answered", "ended"]
+    assert (one["outcome"], one["by"], one["taker"]) == ("answered", "caller", "taker01")
+    assert float(one["arrived_at"]) == 100.0 and float(one["ended_at"]) == 103.0
+    assert two["dialled"] == "110" and "ended_at" not in two
+    assert got["open"] == ["b-2"] and got["calls"] == [b"b-1", b"b-2"]
+    assert 29 * 86400 < got["ttl"] <= 30 * 86400

@@ -19,7 +19,7 @@ from redis.asyncio.sentinel import MasterNotFoundError
 from redis.exceptions import ConnectionError, ReadOnlyError, RedisError, TimeoutError, WatchError
 
 from ivr.adapters import redis_connect
-from ivr.adapters.call_store import CallStore, StoreUnavailable
+from ivr.adapters.call_store import APPEND, CallStore, StoreUnavailable
 from ivr.adapters.redis_connect import SentinelsInvalid, connect, parse_sentinels
 from ivr.adapters.taker_store import TakerStore
 from ivr.adapters.write_behind import WriteBehind
@@ -237,9 +237,27 @@ class FakePipeline:
                 self.redis.sorted.get(args[0], {}).pop(args[1], None)
             elif name == "ltrim":
                 pass
+            elif name == "eval" and args[0] == APPEND:
+                self._append(args[2:6], [str(a) for a in args[6:]])
             elif name != "expire":
                 raise AssertionError(f"unexpected command {name}")
         return [True] * len(queued)
+
+    def _append(self, keys: tuple[str, ...], argv: list[str]) -> None:
+        """CallStore's APPEND script, as Redis runs it: an ending once, the rest in order."""
+        record, timeline, calls, open_ = keys
+        call_id, entry, at, item = argv[:4]
+        found = self.redis.hashes.setdefault(record, {})
+        if entry == "ended" and "ended_at" in found:
+            self.redis.sorted.get(open_, {}).pop(call_id, None)
+            return
+        self.redis.lists.setdefault(timeline, []).append(item)
+        found.update(zip(argv[5::2], argv[6::2], strict=True))
+        if entry == "arrived":
+            for index in (calls, open_):
+                self.redis.sorted.setdefault(index, {})[call_id] = float(at)
+        elif entry == "ended":
+            self.redis.sorted.get(open_, {}).pop(call_id, None)
 
 
 @pytest.mark.parametrize(

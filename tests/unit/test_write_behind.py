@@ -86,3 +86,50 @@ async def test_a_reader_waits_for_the_writes_before_it_and_not_for_later_ones() 
     await asyncio.wait_for(last, 1)
     assert written == ["1", "2", "3"]
     await writes.close()
+
+
+class BatchingStore:
+    """Counts the writes the store is asked for: one per batch."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.writes: list[list[str]] = []
+
+    async def many(self, items: list[str]) -> None:
+        if not self.up:
+            raise StoreUnavailable("connection refused")
+        self.writes.append(list(items))
+
+    def one(self, item: str):  # type: ignore[no-untyped-def]
+        async def go() -> None:
+            if not self.up:
+                raise StoreUnavailable("connection refused")
+            self.writes.append([item])
+
+        return go
+
+
+async def test_entries_submitted_together_reach_the_store_in_one_write_in_order() -> None:
+    store, writes = BatchingStore(), WriteBehind(retry_seconds=0.01)
+    for n in range(100):  # a surge: many calls' timeline entries at once
+        writes.submit_batched(f"e{n}", f"e{n}", store.many)
+    await asyncio.wait_for(writes.settled(), 1)
+    assert [item for write in store.writes for item in write] == [f"e{n}" for n in range(100)]
+    assert len(store.writes) <= 3  # 64 at most per write, and the first may go alone
+    await writes.close()
+
+
+async def test_a_batch_never_takes_an_entry_from_behind_a_write_of_another_kind() -> None:
+    store, writes = BatchingStore(), WriteBehind(retry_seconds=0.01)
+    store.up = False  # everything held, so the line is whole when the store returns
+    writes.submit_batched("arrived", "arrived", store.many)
+    writes.submit_batched("offered", "offered", store.many)
+    writes.submit("login", store.one("login"))
+    writes.submit_batched("ended", "ended", store.many)
+    await asyncio.sleep(0.03)
+    assert writes.held == 4 and writes.failing == "connection refused"
+    store.up = True
+    await asyncio.wait_for(writes.settled(), 1)
+    assert store.writes == [["arrived", "offered"], ["login"], ["ended"]]
+    assert writes.held == 0 and writes.failing is None
+    await writes.close()
