@@ -48,7 +48,7 @@ from ivr.adapters.redis_connect import connect as redis_connect
 from ivr.adapters.reputation_store import ReputationStore
 from ivr.adapters.speech.recognizers import RecognizerPool, load_model
 from ivr.adapters.speech.rtp_receiver import RtpPorts
-from ivr.adapters.speech.screener import Screener
+from ivr.adapters.speech.screener import LAG_WINDOW, Screener
 from ivr.adapters.speech.vosk_model import ModelUnusable
 from ivr.adapters.systemd_notify import heartbeat, notify
 from ivr.adapters.taker_store import TakerStore
@@ -300,6 +300,8 @@ async def _serve(
     nodes, edges = (events.status, events.edge_status) if isinstance(events, NodeWatch) else (dict, dict)
     role = (lambda: "active" if lease.leading else "standby") if lease is not None else (lambda: "active")
     lag = LoopLag()
+    if engine.screener is not None:  # a report sent earlier while the event loop runs late
+        engine.screener.loop_lag = partial(lag.recent, LAG_WINDOW)
     logged_in = partial(_logged_in, databases, watch)
     api = web.AppRunner(
         build_api(

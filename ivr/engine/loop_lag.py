@@ -10,7 +10,9 @@ Rules:
   thread used meanwhile (about the lag when work in the loop held it) and the time it
   waited, runnable, for a CPU (a saturated machine; Linux's schedstat, when there): the
   rest it was blocked (a system call, or the interpreter held by another thread).
-- Pure measurement: it changes nothing, and costs one wake-up per tick.
+- Pure measurement: it changes nothing, and costs one wake-up per tick. What reads it
+  decides: the screener sends a report earlier by the recent lag (recent()), so that it
+  still reaches the core in time.
 """
 
 from __future__ import annotations
@@ -58,6 +60,12 @@ class LoopLag(Collector):
         """The worst lag of the window (0 when no tick was measured in it)."""
         self._forget_old()
         return max((lag for _, lag in self._recent), default=0.0)
+
+    def recent(self, seconds: float) -> float:
+        """The worst lag of the last `seconds` (what a message posted now is likely to meet:
+        the screener keeps it for a report's way to the core)."""
+        since = self._clock() - seconds
+        return max((lag for when, lag in reversed(self._recent) if when >= since), default=0.0)
 
     def _forget_old(self) -> None:
         """Only the window's ticks are kept."""

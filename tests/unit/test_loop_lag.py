@@ -45,3 +45,15 @@ def test_the_metric_is_the_worst_of_the_last_ten_seconds() -> None:
     assert lag.worst() == 0.1  # the 2 s hold-up is out of the window
     now[0] = 116.0
     assert lag.worst() == 0.0
+
+
+def test_the_recent_lag_is_the_worst_of_the_last_moments_only() -> None:
+    now = [100.0]
+    lag = LoopLag(clock=lambda: now[0])
+    lag.note(0.4)
+    now[0] = 100.5
+    lag.note(0.05)
+    assert lag.recent(1.0) == 0.4
+    now[0] = 101.2
+    assert lag.recent(1.0) == 0.05  # the 0.4 s is older than a second: a report no longer meets it
+    assert lag.worst() == 0.4  # the metric still shows it

@@ -5,6 +5,7 @@ energy Asterisk heard, flagged with the reason, and never moves the caller down.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from typing import Any, cast
@@ -12,7 +13,7 @@ from typing import Any, cast
 from ivr.adapters.ami import AmiUnavailable
 from ivr.adapters.ari.rest import AriRest
 from ivr.adapters.speech.rtp_receiver import RtpPorts
-from ivr.adapters.speech.screener import LEAST_WAIT, Screener
+from ivr.adapters.speech.screener import LEAST_WAIT, RETURN_SECONDS, Screener
 from ivr.adapters.speech.screening_session import Session
 from ivr.core import events as ev
 from ivr.core.screening import ScreeningPolicy, Verdict, decide
@@ -51,6 +52,24 @@ async def test_late_speech_detection_gives_an_energy_report_before_it_is_due() -
     assert features is not None and "speech detection late" in features.energy_only
     assert features.cue_speech_seconds == 2.0
     assert decide(features, ScreeningPolicy()).verdict is Verdict.NORMAL  # sound keeps the caller up
+    stalled.set()
+    screener.sessions.clear()
+    await screener.close()
+
+
+async def test_on_a_late_event_loop_the_report_leaves_earlier_by_its_lag() -> None:
+    """The event loop has been running 0.15 s late: a report posted at the usual margin
+    would reach the core after it was due, so it is posted that much earlier."""
+    screener, posted, arrived, stalled = _stalled_screener(41008)
+    screener.loop_lag = lambda: 0.15
+    due = time.time() + 0.3
+    screener.report("c1", due)
+    await asyncio.wait_for(arrived.wait(), 2.0)
+    assert time.time() < due - RETURN_SECONDS - 0.15 + 0.05
+    features = posted[0].features
+    assert features is not None
+    waited = re.search(r"no answer in ([0-9.]+) s", features.energy_only)
+    assert waited and float(waited.group(1)) <= 0.3 - RETURN_SECONDS - 0.15 + 0.005
     stalled.set()
     screener.sessions.clear()
     await screener.close()

@@ -20,7 +20,8 @@ Rules:
   machine saturated in a surge gives it less than measured at start, and a late verdict is
   no verdict). A caller beyond that, or whose screening channels could not be set up, or
   whose features speech detection cannot give before the report is due (the core names
-  when: 0.3 s after the greeting's end by default, less RETURN_SECONDS for the way back), is
+  when: 0.3 s after the greeting's end by default, less RETURN_SECONDS for the way back,
+  and less the event loop's recent lag when it runs late), is
   screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
   the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
   the reason on its record: never unscreened for want of room or a slow Asterisk.
@@ -77,6 +78,10 @@ REPUTATION_TIMEOUT = 0.5
 # LEAST_WAIT (an answer normally takes a few ms).
 RETURN_SECONDS = 0.08
 LEAST_WAIT = 0.02
+# ... and, on an event loop running late (a saturated machine), earlier by its recent lag
+# (LAG_WINDOW, the worst of it; at most LAG_KEPT_MOST, beyond which the report is late anyway).
+LAG_WINDOW = 1.0
+LAG_KEPT_MOST = 0.2
 READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
 # Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
 # normally takes tens of ms): further callers are screened by energy (no request, no channel).
@@ -113,6 +118,9 @@ class Screener:
         # Silero speech that makes a caller "spoke" (the centre's min_speech_seconds): past
         # it the second cue decides nothing and is not measured (None: always measured)
         self._enough_speech = enough_speech
+        # how late the event loop has run lately (set by the app): a report needs that much
+        # more for its way back
+        self.loop_lag: Callable[[], float] = lambda: 0.0
         self._detection = DetectionLink(self._audio, measure=cpu_share is not None)
         # concurrent speech detections this machine sustains: measured, at most `slots`
         self.capacity = slots if cpu_share is None else capacity(slots, cpu_share, self._detection.cost)
@@ -287,7 +295,8 @@ class Screener:
             self._post(call_id, ev.ScreeningReport(call_id, None, error="screening was not running"))
             return
         late = ""
-        wait = max(LEAST_WAIT, due - RETURN_SECONDS - self._clock())
+        way_back = RETURN_SECONDS + min(self.loop_lag(), LAG_KEPT_MOST)
+        wait = max(LEAST_WAIT, due - way_back - self._clock())
         try:
             try:
                 measured = self._detection.features(call_id, cue_below=self._enough_speech())
