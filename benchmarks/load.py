@@ -82,6 +82,7 @@ class Scenario:
     prank_every: int = 0  # every n-th caller is the repeat prank number (0: none)
     desk: bool = False  # verdicts and agency requests from the desk (control plane only)
     queue_full: bool = False  # callers always wait: taker free -> next ring is a dispatch figure
+    takers: int = len(TAKERS)  # call takers logged in, with a SIPp phone each
     # INVITE -> 200 OK p99 target: at most this times native's (0: native's + 5 ms, as at 2/s)
     rtt_times_native: float = 0.0
 
@@ -168,12 +169,12 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
             extra["IVR_RECORD_CALLS"] = "false"
         app = start_control_plane(stack, folder / "control-plane.log", **extra)
         wait_ready(stack, app)
-        stack.login(*TAKERS)
+        stack.login(*TAKERS[: sc.takers])
     # The dialplan records every call unless told not to: the bare path records nothing.
     stack.ari("POST", stack.variable("IVR_RECORD") + ("&value=no" if path == "bare" else "&value=yes"))
     # The takers' phones, and the supervisor's desk that callers waiting past their level's
     # maximum overflow to (without a phone there, such an offer fails and the caller waits on).
-    phones = [start_phone(stack, t, str(phone_xml), folder) for t in [*TAKERS, "supervisor"]]
+    phones = [start_phone(stack, t, str(phone_xml), folder) for t in [*TAKERS[: sc.takers], "supervisor"]]
     agencies = [start_phone(stack, a, str(phone_xml), folder) for a in AGENCIES] if sc.desk else []
     before = set(stack.call_ids())
     desk = Desk(stack, before) if sc.desk and path == "ari" else None
@@ -262,9 +263,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="most callers in the system at once")
     parser.add_argument("--patience", type=float, help="seconds before a caller gives up")
     parser.add_argument("--paths", default="ari,native,bare", help="comma-separated: ari, native, bare")
+    parser.add_argument(
+        "--takers", type=int, choices=range(len(TAKERS) + 1), metavar=f"0-{len(TAKERS)}",
+        help="call takers logged in (default: all; 0: answering alone, nobody offered)",
+    )  # fmt: skip
     args = parser.parse_args()
     sc = SCENARIOS[args.scenario]
-    overrides = {"calls": args.calls, "rate": args.rate, "limit": args.limit, "patience_s": args.patience}
+    overrides = {"calls": args.calls, "rate": args.rate, "limit": args.limit, "patience_s": args.patience,
+                 "takers": args.takers}  # fmt: skip
     sc = replace(sc, **{k: v for k, v in overrides.items() if v is not None})
     sc = replace(sc, limit=min(sc.limit, sc.calls))
     paths = [p for p in args.paths.split(",") if p]

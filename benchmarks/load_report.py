@@ -316,7 +316,8 @@ def report(results: list[dict[str, Any]], sc: Scenario, out: Path, phone_delay_s
         f"{sc.describe}: {sc.calls} callers at {sc.rate:g}/s, at most {sc.limit} at once, patience "
         f"{sc.patience_s:g} s (half speech, a quarter noise, a quarter silence"
         + (f", every {sc.prank_every}th from the repeat prank number" if sc.prank_every else "")
-        + f"); 20 SIPp call takers talking {sc.talk_s[0]:g}-{sc.talk_s[1]:g} s, wrap-up 0; loopback.",
+        + f"); {sc.takers} SIPp call takers talking {sc.talk_s[0]:g}-{sc.talk_s[1]:g} s, wrap-up 0;"
+        + " loopback.",
         "",
         *table(results),
         "",
