@@ -24,6 +24,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from ivr.adapters.call_store import StoreUnavailable
@@ -95,10 +96,8 @@ class WriteBehind:
         if head.many is None:
             return [head]
         batch = [head]
-        for pending in self._pending:
-            if pending is head:
-                continue
-            if pending.many != head.many or len(batch) >= BATCH_MOST:
+        for pending in islice(self._pending, 1, BATCH_MOST):
+            if pending.many != head.many:
                 break
             batch.append(pending)
         return batch

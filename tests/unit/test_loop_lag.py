@@ -34,12 +34,18 @@ async def test_a_loop_held_up_by_work_shows_as_lag_and_is_logged(caplog: pytest.
     assert f"ivr112_event_loop_lag_seconds {lag.worst()}" in exposed
 
 
-def test_the_metric_is_the_worst_of_the_last_ten_seconds() -> None:
-    now = [100.0]
+def _ticks(*ticks: tuple[float, float]) -> tuple[LoopLag, list[float]]:
+    """A LoopLag given these ticks (when, lag), and its clock (to move it on)."""
+    now = [0.0]
     lag = LoopLag(clock=lambda: now[0])
-    lag.note(2.0)
-    now[0] = 105.0
-    lag.note(0.1)
+    for when, late in ticks:
+        now[0] = when
+        lag.note(late)
+    return lag, now
+
+
+def test_the_metric_is_the_worst_of_the_last_ten_seconds() -> None:
+    lag, now = _ticks((100.0, 2.0), (105.0, 0.1))
     assert lag.worst() == 2.0
     now[0] = 110.5
     assert lag.worst() == 0.1  # the 2 s hold-up is out of the window
@@ -48,11 +54,7 @@ def test_the_metric_is_the_worst_of_the_last_ten_seconds() -> None:
 
 
 def test_the_recent_lag_is_the_worst_of_the_last_moments_only() -> None:
-    now = [100.0]
-    lag = LoopLag(clock=lambda: now[0])
-    lag.note(0.4)
-    now[0] = 100.5
-    lag.note(0.05)
+    lag, now = _ticks((100.0, 0.4), (100.5, 0.05))
     assert lag.recent(1.0) == 0.4
     now[0] = 101.2
     assert lag.recent(1.0) == 0.05  # the 0.4 s is older than a second: a report no longer meets it
