@@ -141,8 +141,9 @@ def offered_on_arrival(at: dict[str, float]) -> bool:
 
 
 def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float | None) -> dict[str, Any]:
-    """One call's screening against its wait: screened or not (and how), the first verdict's
-    lateness after the greeting's end, whether it came after the first offer, the wait."""
+    """One call's screening against its wait: screened or not (and how), or gone in the
+    greeting before any verdict was due; the first verdict's lateness after the greeting's
+    end, whether it came after the first offer, the wait."""
     ended = next((at[e] for e in GREETING_END if e in at), None)
     verdict_at, offered = at.get("screened"), at.get("offered")
     first = next((e.get("verdict") for e in record["timeline"] if e["entry"] == "screened"), None)
@@ -150,6 +151,9 @@ def screening_timing(at: dict[str, float], record: dict[str, Any], wait: float |
     return {
         "screened": verdict_at is not None and "unscreened" not in flags,
         "energy_only": "energy-only" in flags,
+        # hung up in the greeting before a call taker answered: the verdict is due at the
+        # greeting's end, so none was made
+        "left_in_greeting": verdict_at is None and ended is None and "taker-answered" not in at,
         "late_s": verdict_at - ended if verdict_at is not None and ended is not None else None,
         "after_offer": verdict_at is not None and offered is not None and verdict_at > offered,
         "waited": offered is not None and ended is not None and offered - ended > WAITED_S,
