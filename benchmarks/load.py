@@ -48,6 +48,7 @@ from benchmarks.load_measure import (
     response_times,
     rss_mb,
     sipp_counter,
+    sipp_mean_call_s,
     thread_cpu,
     with_children,
 )
@@ -215,6 +216,7 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
         "failed": failed,
         "taken": taken,
         "elapsed_s": elapsed,
+        "call_s_mean": sipp_mean_call_s(folder / "callers_stat.csv"),
         "rtt_ms": response_times(folder, "callers"),
         "ring_gap_ms": ring_gaps if sc.queue_full else [],
         "cpu_asterisk_s": cpu[0],

@@ -8,6 +8,7 @@ SIPp files are read as SIPp wrote them (';' separated, a header row).
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -113,6 +114,17 @@ def response_times(folder: Path, prefix: str = "") -> list[float]:
             if len(row) >= 3 and row[1]:
                 found.append(float(row[1]))
     return found
+
+
+def sipp_mean_call_s(stat_file: Path) -> float:
+    """SIPp's mean call length in seconds (its cumulative "CallLength(C)", HH:MM:SS:micro);
+    NaN when the file or the column is missing."""
+    try:
+        rows = list(csv.reader(stat_file.read_text().splitlines(), delimiter=";"))
+        hours, minutes, seconds, micro = rows[-1][rows[0].index("CallLength(C)")].split(":")
+    except (OSError, IndexError, ValueError):
+        return math.nan
+    return 3600 * int(hours) + 60 * int(minutes) + int(seconds) + int(micro) / 1e6
 
 
 def sipp_counter(stat_file: Path, column: str) -> int:

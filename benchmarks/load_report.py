@@ -37,6 +37,12 @@ def per_call_ms(result: dict[str, Any], *keys: str) -> float:
     return 1000 * float(sum(result[k] for k in keys)) / max(1, result["calls"])
 
 
+def per_call_second_ms(result: dict[str, Any], *keys: str) -> float:
+    """CPU per second of a call (SIPp's mean call length); NaN without one."""
+    seconds = result.get("call_s_mean", math.nan)
+    return per_call_ms(result, *keys) / seconds if seconds > 0 else math.nan
+
+
 def slow_share(rtt_ms: list[float]) -> float:
     """Per cent of the answers slower than SLOW_ANSWER_MS."""
     return 100 * sum(ms > SLOW_ANSWER_MS for ms in rtt_ms) / max(1, len(rtt_ms))
@@ -66,6 +72,11 @@ def rows(result: dict[str, Any]) -> dict[str, float]:
         "Asterisk CPU per call (ms)": per_call_ms(result, "cpu_asterisk_s"),
         "control plane CPU per call (ms)": per_call_ms(result, "cpu_app_s"),
         "whole path CPU per call (ms)": per_call_ms(result, "cpu_asterisk_s", "cpu_app_s"),
+        # a caller who waits longer costs more (hold audio, recording): per call-second,
+        # the paths compare however long their queues made the calls
+        "mean call length (s)": result.get("call_s_mean", math.nan),
+        "Asterisk CPU per call-second (ms)": per_call_second_ms(result, "cpu_asterisk_s"),
+        "whole path CPU per call-second (ms)": per_call_second_ms(result, "cpu_asterisk_s", "cpu_app_s"),
         "Asterisk peak memory (MB)": result["peak_asterisk_mb"],
         "control plane peak memory (MB)": result["peak_app_mb"],
         "run time (s)": result["elapsed_s"],
