@@ -116,24 +116,31 @@ def response_times(folder: Path, prefix: str = "") -> list[float]:
     return found
 
 
+def sipp_last(stat_file: Path, column: str) -> str | None:
+    """The last row's `column` in a -trace_stat file; None when the file, a data row or
+    the column is missing."""
+    try:
+        rows = list(csv.reader(stat_file.read_text().splitlines(), delimiter=";"))
+    except OSError:
+        return None
+    if len(rows) < 2 or column not in rows[0]:
+        return None
+    return rows[-1][rows[0].index(column)]
+
+
 def sipp_mean_call_s(stat_file: Path) -> float:
     """SIPp's mean call length in seconds (its cumulative "CallLength(C)", HH:MM:SS:micro);
     NaN when the file or the column is missing."""
+    value = sipp_last(stat_file, "CallLength(C)")
     try:
-        rows = list(csv.reader(stat_file.read_text().splitlines(), delimiter=";"))
-        hours, minutes, seconds, micro = rows[-1][rows[0].index("CallLength(C)")].split(":")
-    except (OSError, IndexError, ValueError):
+        hours, minutes, seconds, micro = (value or "").split(":")
+        return 3600 * int(hours) + 60 * int(minutes) + int(seconds) + int(micro) / 1e6
+    except ValueError:
         return math.nan
-    return 3600 * int(hours) + 60 * int(minutes) + int(seconds) + int(micro) / 1e6
 
 
 def sipp_counter(stat_file: Path, column: str) -> int:
     """The last cumulative value of `column` (e.g. "SuccessfulCall(C)") in a -trace_stat file;
     -1 when the file or the column is missing."""
-    try:
-        rows = list(csv.reader(stat_file.read_text().splitlines(), delimiter=";"))
-    except OSError:
-        return -1
-    if len(rows) < 2 or column not in rows[0]:
-        return -1
-    return int(rows[-1][rows[0].index(column)])
+    value = sipp_last(stat_file, column)
+    return -1 if value is None else int(value)
