@@ -20,7 +20,8 @@ every path of a run); one in five calls
 (steady) comes from the repeat prank number. Call takers talk 2-6 s (uniform).
 Measured per path: INVITE -> 200 OK (SIPp's own response times), calls a call taker's
 phone took, callers that gave up, lost calls, CPU seconds of Asterisk and of the control
-plane (with its worker processes) per call, peak memory, taker free -> next ring while
+plane (with its worker processes) per call, peak memory, how busy the whole machine
+was (twice a second, all cores), taker free -> next ring while
 callers wait (from the phones' traces); on the control plane also the time to a call
 taker by priority, screening latency and the agencies' time to join.
 "Lost": a caller SIPp counted as failed, or a record without a named outcome.
@@ -45,6 +46,7 @@ from benchmarks.load_desk import AGENCIES, Desk, agency_outcomes
 from benchmarks.load_measure import (
     asterisk_pid,
     cpu_seconds,
+    machine_jiffies,
     response_times,
     rss_mb,
     sipp_counter,
@@ -126,11 +128,13 @@ def scenario_files(folder: Path, sc: Scenario) -> tuple[Path, Path]:
 
 
 class Peaks:
-    """Peak memory of Asterisk and of the control plane, sampled twice a second."""
+    """Peak memory of Asterisk and of the control plane, sampled twice a second, with the
+    machine's busy share (per cent of all cores) over each half second."""
 
     def __init__(self, app: Process | None) -> None:
         self.asterisk_mb = 0.0
         self.app_mb = 0.0
+        self.busy_pct: list[float] = []
         self._app = app
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -138,7 +142,12 @@ class Peaks:
 
     def _run(self) -> None:
         star = asterisk_pid()
+        last = machine_jiffies()
         while not self._stop.wait(0.5):
+            now = machine_jiffies()
+            if now[1] > last[1]:
+                self.busy_pct.append(100 * (now[0] - last[0]) / (now[1] - last[1]))
+            last = now
             self.asterisk_mb = max(self.asterisk_mb, rss_mb([star]))
             if self._app is not None:
                 self.app_mb = max(self.app_mb, rss_mb(with_children(self._app.popen.pid)))
@@ -224,6 +233,7 @@ def run_path(stack: Stack, folder: Path, sc: Scenario, path: str) -> dict[str, A
         "cpu_app_threads_s": by_thread,
         "peak_asterisk_mb": peaks.asterisk_mb,
         "peak_app_mb": peaks.app_mb,
+        "busy_pct": peaks.busy_pct,
         "lost": failed,
     }
     if app is None:  # the native queue's own record of each call: the dialplan's lines

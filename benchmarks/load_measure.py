@@ -1,5 +1,6 @@
 """What the load harness measures from outside the system: CPU and memory of processes
-(from /proc), SIPp's own figures (response-time and statistics files), percentiles.
+and how busy the whole machine is (from /proc), SIPp's own figures (response-time and
+statistics files), percentiles.
 
 Rules: read-only; a process that has gone away counts as zero, never as an error;
 SIPp files are read as SIPp wrote them (';' separated, a header row).
@@ -28,6 +29,14 @@ def cpu_seconds(pids: Iterable[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
     return total
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """The machine's CPU time so far, all cores, in clock ticks: (busy, total). Busy is
+    everything but idle and I/O wait (time stolen by the hypervisor counts as busy: the
+    calls could not have it)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
 
 
 def thread_cpu(pids: list[int]) -> dict[str, float]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from benchmarks.load import Scenario
 
 NAMES = {"ari": "control plane (ARI)", "native": "native app_queue", "bare": "bare ARI path"}
+BUSY_PCT = 90.0  # a machine this busy (all cores) counts as saturated in the report
 SLOW_ANSWER_MS = 8.0  # an INVITE -> 200 OK slower than this counts as slow in the report
 TARGET_RTT_OVER_NATIVE_MS = 5.0  # INVITE -> 200 OK p99 at most native's + this
 TARGET_ASTERISK_RATIO = 1.2  # Asterisk CPU per call against native's
@@ -41,6 +42,11 @@ def per_call_second_ms(result: dict[str, Any], *keys: str) -> float:
     """CPU per second of a call (SIPp's mean call length); NaN without one."""
     seconds = result.get("call_s_mean", math.nan)
     return per_call_ms(result, *keys) / seconds if seconds > 0 else math.nan
+
+
+def busy_share(busy_pct: list[float]) -> float:
+    """Per cent of the samples in which the machine was at least BUSY_PCT busy; NaN without any."""
+    return 100 * sum(pct >= BUSY_PCT for pct in busy_pct) / len(busy_pct) if busy_pct else math.nan
 
 
 def slow_share(rtt_ms: list[float]) -> float:
@@ -77,6 +83,11 @@ def rows(result: dict[str, Any]) -> dict[str, float]:
         "mean call length (s)": result.get("call_s_mean", math.nan),
         "Asterisk CPU per call-second (ms)": per_call_second_ms(result, "cpu_asterisk_s"),
         "whole path CPU per call-second (ms)": per_call_second_ms(result, "cpu_asterisk_s", "cpu_app_s"),
+        # the whole machine (SIPp's callers and phones too), twice a second while callers
+        # arrived and waited: a saturated machine is what slows answers, whatever spends it
+        "machine CPU busy p50 (%)": percentile(result.get("busy_pct", []), 50),
+        "machine CPU busy p90 (%)": percentile(result.get("busy_pct", []), 90),
+        f"time the machine was {BUSY_PCT:.0f}%+ busy (%)": busy_share(result.get("busy_pct", [])),
         "Asterisk peak memory (MB)": result["peak_asterisk_mb"],
         "control plane peak memory (MB)": result["peak_app_mb"],
         "run time (s)": result["elapsed_s"],
