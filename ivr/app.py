@@ -42,6 +42,7 @@ from ivr.adapters.http.auth import User, load_users
 from ivr.adapters.http.tls import server_context
 from ivr.adapters.leader_lease import LeaderLease, LeaseLost, default_name
 from ivr.adapters.locations import Locating, locating_of
+from ivr.adapters.machine_busy import MachineBusy
 from ivr.adapters.native_calls import NativeCalls
 from ivr.adapters.recorder import Recorder
 from ivr.adapters.redis_connect import connect as redis_connect
@@ -179,6 +180,9 @@ async def run(settings: Settings) -> None:
         delay = settings.reconnect_max_seconds
         events = nodes or EventStream(session, settings.ari_url, settings.ari_app, max_delay=delay)
 
+        # above this share of the machine's CPU speech detection takes no new caller (1: never)
+        busy_limit = settings.screening_busy_limit if settings.screening_busy_limit < 1 else None
+
         def screener(post: Post, waiter: StasisWaiter) -> Screener:
             return Screener(
                 rest,
@@ -191,6 +195,7 @@ async def run(settings: Settings) -> None:
                 slots=settings.screening_slots,
                 waiter=waiter,
                 cpu_share=settings.screening_cpu_share,
+                busy_limit=busy_limit,
             )
 
         def recorder(waiter: StasisWaiter) -> Recorder:
@@ -302,6 +307,9 @@ async def _serve(
     lag = LoopLag()
     if engine.screener is not None:  # a report sent earlier while the event loop runs late
         engine.screener.loop_lag = partial(lag.recent, LAG_WINDOW)
+    busy = MachineBusy() if settings.screening_busy_limit < 1 else None
+    if engine.screener is not None and busy is not None:  # no new speech detection above the limit
+        engine.screener.machine_busy = busy.share
     logged_in = partial(_logged_in, databases, watch)
     api = web.AppRunner(
         build_api(
@@ -382,6 +390,8 @@ async def _serve(
             else:
                 log.warning("AMI off: calls the native queue handles will get no record here")
             group.create_task(_kept_alive("event loop lag", lag.watch), name="event-loop-lag")
+            if busy is not None:
+                group.create_task(_kept_alive("machine busy", busy.watch), name="machine-busy")
             measuring = partial(_measure_service_levels, service_levels)
             group.create_task(_kept_alive("service levels", measuring), name="service-levels")
             if isinstance(events, NodeWatch):

@@ -186,6 +186,10 @@ class Settings(StoreSettings):
     # screening transport), so 60 at once take about a quarter of a core from the calls.
     screening_slots: int = Field(60, ge=0, le=1000)
     screening_cpu_share: float = Field(0.5, gt=0, le=4)
+    # While the machine's CPU, all cores, was busier than this share over the last second,
+    # new callers are screened by sound energy and keys instead of speech detection: a
+    # saturated machine's CPU goes to the calls' answers and media first (1: never shed).
+    screening_busy_limit: float = Field(0.85, gt=0, le=1)
     # The test and development profile (IVR_STATIC_CONTACTS, as `config apply` reads it): every
     # phone has a fixed loopback contact, so no agency phone registers.
     static_contacts: bool = False

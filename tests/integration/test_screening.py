@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import socket
 import subprocess
 import time
@@ -311,6 +312,30 @@ def test_a_caller_whose_speech_detection_cannot_start_is_screened_by_energy(
     assert "speech detection could not start: no RTP port" in record["verdict_reason"], record
     features = json.loads(record["features"])
     assert float(features["cue_speech_seconds"]) >= 0.3, features  # the caller's sound, by energy
+    assert "unscreened" not in record["flags"].split()
+    stack.wait_ended(call_id, timeout=30)
+    assert_nothing_left(stack, app)
+    assert stack.api("GET", "/api/screening")[1]["energy_only"] == []
+
+
+def test_over_the_centres_busy_limit_a_caller_is_screened_by_energy_with_the_machine_on_record(
+    stack: Stack, screening_plane: Callable[..., Process], tmp_path: Path
+) -> None:
+    # A busy limit no machine running Asterisk and a call stays under (0.01% of its CPU):
+    # the caller gets no speech detection, is screened by the dialplan's talk detection
+    # instead, and the reason says how busy the machine was.
+    app = screening_plane(IVR_SCREENING_BUSY_LIMIT="0.0001")
+
+    def measured() -> bool:  # the limit holds once the machine is measured (until then nobody is shed)
+        return bool(stack.api("GET", "/api/screening")[1]["machine_busy"])
+
+    wait_for(measured, 5, "the control plane to measure the machine")
+    before = stack.call_ids()
+    place_call(audio_folder(tmp_path, "speech"), "112", hold_ms=16000, caller="081200005071", wait=False)
+    call_id = stack.new_call_id(before)
+    record = screened(stack, call_id)
+    assert record["verdict"] == "normal" and "energy-only" in record["flags"].split(), record
+    assert re.search(r"machine \d+% busy \(limit 0%\)", record["verdict_reason"]), record
     assert "unscreened" not in record["flags"].split()
     stack.wait_ended(call_id, timeout=30)
     assert_nothing_left(stack, app)

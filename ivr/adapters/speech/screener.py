@@ -15,14 +15,14 @@ Rules:
 - Admission by capacity: speech detection takes as many calls at once as its measured
   cost per call allows in its CPU share (measured at start on this machine), at most
   `slots` (what the screening legs cost Asterisk: see IVR_SCREENING_SLOTS), and only while
-  Asterisk sets up screening channels promptly (at most STARTING_LIMIT set-ups in
-  progress) and speech detection keeps up with the audio (at most BEHIND_LIMIT behind: a
-  machine saturated in a surge gives it less than measured at start, and a late verdict is
-  no verdict). A caller beyond that, or whose screening channels could not be set up, or
-  whose features speech detection cannot give before the report is due (the core names
-  when: 0.3 s after the greeting's end by default, less RETURN_SECONDS for the way back,
-  and less the event loop's recent lag when it runs late), is
-  screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
+  Asterisk sets up screening channels promptly and speech detection keeps up with the
+  audio (a machine saturated in a surge gives it less than measured at start, and a late
+  verdict is no verdict), and the machine is not busier than the centre's busy limit
+  (admission.py has the rule and the reason). A caller beyond that, or whose
+  screening channels could not be set up, or whose features speech detection cannot give
+  before the report is due (the core names when: 0.3 s after the greeting's end by
+  default, less RETURN_SECONDS for the way back, and less the event loop's recent lag when
+  it runs late), is screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
   the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
   the reason on its record: never unscreened for want of room or a slow Asterisk.
 - Speech detection runs in a process of its own (detection_process.py, driven through
@@ -55,6 +55,7 @@ from ivr.adapters.ari.port import Ari, AriError, AriUnavailable
 from ivr.adapters.ari.stasis_waiter import StasisWaiter
 from ivr.adapters.call_store import StoreUnavailable
 from ivr.adapters.reputation_store import Reputation, ReputationStore
+from ivr.adapters.speech.admission import Load, admits, refusal
 from ivr.adapters.speech.detection_link import DetectionLink, DetectionUnavailable
 from ivr.adapters.speech.recognizers import RecognizerError, RecognizerPool
 from ivr.adapters.speech.rtp_receiver import RtpPorts
@@ -83,10 +84,6 @@ LEAST_WAIT = 0.02
 LAG_WINDOW = 1.0
 LAG_KEPT_MOST = 0.2
 READY_TIMEOUT = 2.0  # seconds for the snoop and externalMedia channels to enter the app
-# Set-ups in progress beyond which Asterisk is too slow for more screening channels (a set-up
-# normally takes tens of ms): further callers are screened by energy (no request, no channel).
-STARTING_LIMIT = 8
-BEHIND_LIMIT = 0.5  # seconds speech detection may lag the audio (a round is 0.2 s) and take new calls
 
 
 class ScreeningUnavailable(Exception):
@@ -107,6 +104,7 @@ class Screener:
         slots: int = 12,
         waiter: StasisWaiter | None = None,
         cpu_share: float | None = None,
+        busy_limit: float | None = None,
     ) -> None:
         self._ari = ari
         self._ports = ports
@@ -121,6 +119,10 @@ class Screener:
         # how late the event loop has run lately (set by the app): a report needs that much
         # more for its way back
         self.loop_lag: Callable[[], float] = lambda: 0.0
+        # the machine's busy share over the last second (set by the app unless the busy limit
+        # is off: above busy_limit, speech detection takes no new caller)
+        self.machine_busy: Callable[[], float] = lambda: 0.0
+        self._busy_limit = busy_limit
         self._detection = DetectionLink(self._audio, measure=cpu_share is not None)
         # concurrent speech detections this machine sustains: measured, at most `slots`
         self.capacity = slots if cpu_share is None else capacity(slots, cpu_share, self._detection.cost)
@@ -146,6 +148,9 @@ class Screener:
             "recognizers": {"size": pool.size, "busy": pool.busy} if pool else None,
             "keywords": list(self.keywords),
             "speech_detection": self._detection.stats() | {"capacity": self.capacity},
+            # the centre's busy limit and, unless it is off, how busy the machine was lately
+            "busy_limit": self._busy_limit,
+            "machine_busy": None if self._busy_limit is None else round(self.machine_busy(), 3),
             "energy_only": sorted(self._light),
         }
 
@@ -154,11 +159,10 @@ class Screener:
         if call_id in self.sessions or call_id in self._light:
             return
         self._talk.start(call_id)
-        behind = self._detection.behind_seconds()
-        if not admits(len(self.sessions), self.capacity, self._starting, behind):
-            load = f"{len(self.sessions)} of {self.capacity} calls, {self._starting} set-ups"
-            load += f", {behind:.1f} s behind"
-            self._start_light(call_id, caller_number, f"speech detection at capacity: {load}")
+        busy = self.machine_busy() if self._busy_limit is not None else 0.0
+        load = Load(len(self.sessions), self.capacity, self._starting, self._detection.behind_seconds(), busy)
+        if not admits(load, self._busy_limit):
+            self._start_light(call_id, caller_number, refusal(load, self._busy_limit))
             return
         self._starting += 1
         try:
@@ -395,9 +399,3 @@ class Screener:
 
 def port_of(rtp: socket.socket) -> int:
     return int(rtp.getsockname()[1])
-
-
-def admits(sessions: int, capacity: int, starting: int, behind: float) -> bool:
-    """Whether a new caller gets speech detection (else energy and keys): room within the
-    measured capacity, Asterisk setting channels up promptly, detection keeping up."""
-    return sessions < capacity and starting < STARTING_LIMIT and behind <= BEHIND_LIMIT
