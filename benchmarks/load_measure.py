@@ -14,7 +14,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from benchmarks.percentiles import percentile as percentile  # the load report takes it from here
+from benchmarks.percentiles import percentile as percentile
+from ivr.adapters.machine_busy import PROC_STAT, jiffies  # the load report takes it from here
 from tests.integration.stack import ASTERISK_ROOT
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -32,11 +33,9 @@ def cpu_seconds(pids: Iterable[int]) -> float:
 
 
 def machine_jiffies() -> tuple[int, int]:
-    """The machine's CPU time so far, all cores, in clock ticks: (busy, total). Busy is
-    everything but idle and I/O wait (time stolen by the hypervisor counts as busy: the
-    calls could not have it)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    return sum(fields) - fields[3] - fields[4], sum(fields)
+    """The machine's CPU time so far, all cores, in clock ticks: (busy, total), counted as
+    the control plane's busy limit counts them."""
+    return jiffies(PROC_STAT.read_text())
 
 
 def thread_cpu(pids: list[int]) -> dict[str, float]:

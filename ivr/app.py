@@ -307,7 +307,7 @@ async def _serve(
     lag = LoopLag()
     if engine.screener is not None:  # a report sent earlier while the event loop runs late
         engine.screener.loop_lag = partial(lag.recent, LAG_WINDOW)
-    busy = MachineBusy() if settings.screening_busy_limit < 1 else None
+    busy = MachineBusy() if engine.screener is not None and engine.screener.busy_limit is not None else None
     if engine.screener is not None and busy is not None:  # no new speech detection above the limit
         engine.screener.machine_busy = busy.share
     logged_in = partial(_logged_in, databases, watch)

@@ -22,9 +22,10 @@ Rules:
   screening channels could not be set up, or whose features speech detection cannot give
   before the report is due (the core names when: 0.3 s after the greeting's end by
   default, less RETURN_SECONDS for the way back, and less the event loop's recent lag when
-  it runs late), is screened by sound energy and keys only (talk_detection.py: Asterisk's TALK_DETECT, set by
-  the dialplan on every caller, so this needs no request to Asterisk and cannot fail), with
-  the reason on its record: never unscreened for want of room or a slow Asterisk.
+  it runs late), is screened by sound energy and keys only (talk_detection.py: Asterisk's
+  TALK_DETECT, set by the dialplan on every caller, so this needs no request to Asterisk
+  and cannot fail), with the reason on its record: never unscreened for want of room or a
+  slow Asterisk.
 - Speech detection runs in a process of its own (detection_process.py, driven through
   detection_link.py): the caller's RTP socket is bound here and handed to it, and it
   receives, batches (Silero once per window position for every call) and measures there,
@@ -122,7 +123,7 @@ class Screener:
         # the machine's busy share over the last second (set by the app unless the busy limit
         # is off: above busy_limit, speech detection takes no new caller)
         self.machine_busy: Callable[[], float] = lambda: 0.0
-        self._busy_limit = busy_limit
+        self.busy_limit = busy_limit  # None: off
         self._detection = DetectionLink(self._audio, measure=cpu_share is not None)
         # concurrent speech detections this machine sustains: measured, at most `slots`
         self.capacity = slots if cpu_share is None else capacity(slots, cpu_share, self._detection.cost)
@@ -149,8 +150,8 @@ class Screener:
             "keywords": list(self.keywords),
             "speech_detection": self._detection.stats() | {"capacity": self.capacity},
             # the centre's busy limit and, unless it is off, how busy the machine was lately
-            "busy_limit": self._busy_limit,
-            "machine_busy": None if self._busy_limit is None else round(self.machine_busy(), 3),
+            "busy_limit": self.busy_limit,
+            "machine_busy": None if self.busy_limit is None else round(self.machine_busy(), 3),
             "energy_only": sorted(self._light),
         }
 
@@ -159,10 +160,10 @@ class Screener:
         if call_id in self.sessions or call_id in self._light:
             return
         self._talk.start(call_id)
-        busy = self.machine_busy() if self._busy_limit is not None else 0.0
+        busy = self.machine_busy() if self.busy_limit is not None else 0.0
         load = Load(len(self.sessions), self.capacity, self._starting, self._detection.behind_seconds(), busy)
-        if not admits(load, self._busy_limit):
-            self._start_light(call_id, caller_number, refusal(load, self._busy_limit))
+        if not admits(load, self.busy_limit):
+            self._start_light(call_id, caller_number, refusal(load, self.busy_limit))
             return
         self._starting += 1
         try:
